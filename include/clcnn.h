@@ -1,0 +1,195 @@
+/*
+ * clcnn — a portable OpenCL compute engine for convolutional neural networks.
+ *
+ * Conventions of the whole API:
+ * - Every fallible function returns an int status: CLCNN_OK (0) on success,
+ *   a negative clcnn_status on failure.  After a failure, clcnn_errmsg(ctx)
+ *   holds one human-readable line saying what went wrong (with the OpenCL
+ *   build log when a kernel failed to compile).
+ * - Objects are opaque handles.  Constructors hand the object back through an
+ *   out-parameter; whoever receives it owns it and frees it with the matching
+ *   *_free function.  Every *_free accepts NULL.
+ * - Tensors are float32, row-major, contiguous, NHWC: (m, h, w, c).  Dense
+ *   layers use rank-2 tensors (m, features).  Convolution weights are
+ *   (kh, kw, c_prev, c_new), biases (1, 1, 1, c_new).
+ * - Objects belong to the context that made them.  A context and its objects
+ *   may be used from one thread at a time; distinct contexts are independent
+ *   and may be used from different threads at once.
+ * - The library never calls exit(), abort() or assert() on run-time failures.
+ */
+#ifndef CLCNN_H
+#define CLCNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLCNN_VERSION_MAJOR 0
+#define CLCNN_VERSION_MINOR 1
+#define CLCNN_VERSION_PATCH 0
+#define CLCNN_VERSION_STRING "0.1.0"
+
+#if defined(_WIN32)
+#define CLCNN_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CLCNN_API __attribute__((visibility("default")))
+#else
+#define CLCNN_API
+#endif
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum clcnn_status {
+    CLCNN_OK = 0,
+    CLCNN_ERR_ARGUMENT = -1,    /* a NULL pointer, zero size, bad enum, ... */
+    CLCNN_ERR_SHAPE = -2,       /* shapes that do not fit together */
+    CLCNN_ERR_NOMEM = -3,       /* host or device allocation failed */
+    CLCNN_ERR_IO = -4,          /* a file could not be opened/read/written */
+    CLCNN_ERR_FORMAT = -5,      /* a file is malformed */
+    CLCNN_ERR_NO_DEVICE = -6,   /* no usable OpenCL platform/device */
+    CLCNN_ERR_BUILD = -7,       /* an OpenCL program failed to build */
+    CLCNN_ERR_OPENCL = -8,      /* an OpenCL call failed (see message) */
+    CLCNN_ERR_NUMERIC = -9,     /* NaN or Inf where a finite value is needed */
+    CLCNN_ERR_UNSUPPORTED = -10 /* valid request this build cannot do */
+} clcnn_status;
+
+/* A static English name for a status code ("success", "shape error", ...). */
+CLCNN_API const char *clcnn_status_str(int status);
+
+/* The library's version as "MAJOR.MINOR.PATCH" (static string). */
+CLCNN_API const char *clcnn_version(void);
+
+/* ----------------------------------------------------------------- context */
+
+typedef struct clcnn_ctx clcnn_ctx;
+
+/* Receives notices (such as the CPU fallback); msg has no trailing newline
+ * and is valid only during the call. */
+typedef void (*clcnn_log_fn)(void *user, const char *msg);
+
+/*
+ * Creates a context on a device:
+ *   "auto" (or NULL) — an OpenCL GPU, else any OpenCL device, else the CPU
+ *                      backend with a one-line notice through the log hook;
+ *   "cpu"            — the scalar CPU backend;
+ *   "opencl"         — the device "auto" would pick, but never the fallback;
+ *   "opencl:P:D"     — device D of platform P (indices as `clcnn devices`).
+ * When device is NULL or "auto", the environment variable CLCNN_DEVICE, if
+ * set and not empty, is used instead.  Notices go to stderr.
+ * As with sqlite3_open, a failure other than out-of-memory still sets *out
+ * to a context that holds only the error message: read it with
+ * clcnn_errmsg() and free it with clcnn_ctx_free().
+ */
+CLCNN_API int clcnn_ctx_create(clcnn_ctx **out, const char *device);
+
+/* Like clcnn_ctx_create, with the log hook installed before the device is
+ * chosen, so the fallback notice goes through it (log NULL: no notices). */
+CLCNN_API int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user);
+
+CLCNN_API void clcnn_ctx_free(clcnn_ctx *ctx);
+
+/* The last error message of ctx ("" if none).  Belongs to ctx; valid until
+ * the next call on ctx. */
+CLCNN_API const char *clcnn_errmsg(const clcnn_ctx *ctx);
+
+/* "cpu" or "opencl" (static string). */
+CLCNN_API const char *clcnn_ctx_backend(const clcnn_ctx *ctx);
+
+/* A description of the device in use, e.g. "OpenCL 0:0 pthread-... (CPU)".
+ * Belongs to ctx. */
+CLCNN_API const char *clcnn_ctx_device_name(const clcnn_ctx *ctx);
+
+/* Replaces the log hook (NULL silences notices). */
+CLCNN_API void clcnn_ctx_set_log(clcnn_ctx *ctx, clcnn_log_fn log, void *user);
+
+/* Waits for all queued device work of ctx to finish. */
+CLCNN_API int clcnn_ctx_finish(clcnn_ctx *ctx);
+
+/* ----------------------------------------------------------------- tensors */
+
+typedef struct clcnn_tensor clcnn_tensor;
+
+#define CLCNN_MAX_RANK 4
+
+/* A tensor of the given rank (1..4) and shape, contents zero. */
+CLCNN_API int clcnn_tensor_create(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape);
+CLCNN_API void clcnn_tensor_free(clcnn_tensor *t);
+
+/* Copies count floats from host memory; count must equal the element count. */
+CLCNN_API int clcnn_tensor_write(clcnn_tensor *t, const float *src, size_t count);
+/* Copies the tensor to host memory; count must equal the element count. */
+CLCNN_API int clcnn_tensor_read(const clcnn_tensor *t, float *dst, size_t count);
+
+CLCNN_API int clcnn_tensor_rank(const clcnn_tensor *t);
+/* Writes rank() sizes to shape (which must hold CLCNN_MAX_RANK entries). */
+CLCNN_API void clcnn_tensor_shape(const clcnn_tensor *t, size_t *shape);
+CLCNN_API size_t clcnn_tensor_count(const clcnn_tensor *t);
+
+/* -------------------------------------------------------------- operations */
+
+typedef enum clcnn_activation {
+    CLCNN_ACT_IDENTITY = 0,
+    CLCNN_ACT_RELU = 1,
+    CLCNN_ACT_SIGMOID = 2,
+    CLCNN_ACT_TANH = 3,
+    CLCNN_ACT_SOFTMAX = 4 /* over the last (channel) axis */
+} clcnn_activation;
+
+typedef enum clcnn_padding { CLCNN_PAD_SAME = 0, CLCNN_PAD_VALID = 1 } clcnn_padding;
+
+typedef enum clcnn_pool_mode { CLCNN_POOL_MAX = 0, CLCNN_POOL_AVG = 1 } clcnn_pool_mode;
+
+/* Parses "identity"/"linear", "relu", "sigmoid", "tanh", "softmax";
+ * "same"/"valid"; "max"/"avg".  Return -1 for an unknown name. */
+CLCNN_API int clcnn_activation_from_name(const char *name);
+CLCNN_API int clcnn_padding_from_name(const char *name);
+CLCNN_API int clcnn_pool_mode_from_name(const char *name);
+
+/*
+ * Output tensors: pass a pointer to NULL to have the operation create the
+ * output (the caller then owns it), or a pointer to an existing tensor of
+ * exactly the output shape to have it overwritten.
+ *
+ * conv_forward: A = activation(b + conv(A_prev, W)), with A_prev
+ * (m, h, w, c_prev), W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new) (or
+ * rank 1 (c_new)); "same" padding follows TensorFlow exactly.
+ */
+CLCNN_API int clcnn_conv_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, const clcnn_tensor *W,
+                                 const clcnn_tensor *b, clcnn_activation activation, clcnn_padding padding,
+                                 int stride_h, int stride_w, clcnn_tensor **A_out);
+
+/* conv_backward: dZ is the gradient at the un-activated output.  Any of
+ * dA_prev, dW, db may be NULL when that gradient is not wanted. */
+CLCNN_API int clcnn_conv_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tensor *A_prev,
+                                  const clcnn_tensor *W, const clcnn_tensor *b, clcnn_padding padding,
+                                  int stride_h, int stride_w, clcnn_tensor **dA_prev, clcnn_tensor **dW,
+                                  clcnn_tensor **db);
+
+/* pool_forward: no padding; windows may overlap or leave gaps. */
+CLCNN_API int clcnn_pool_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, int kernel_h, int kernel_w,
+                                 int stride_h, int stride_w, clcnn_pool_mode mode, clcnn_tensor **A_out);
+
+/* pool_backward: overlapping contributions add up; for max, every cell equal
+ * to its window's maximum receives the full gradient. */
+CLCNN_API int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tensor *A_prev,
+                                  int kernel_h, int kernel_w, int stride_h, int stride_w,
+                                  clcnn_pool_mode mode, clcnn_tensor **dA_prev);
+
+/* ------------------------------------------------------------------- .npy */
+
+/* Reads a little-endian C-order .npy (float32/float64/uint8/int32/int64) as
+ * float32.  *data (malloc'd, caller frees with free()) holds the elements;
+ * shape receives up to CLCNN_MAX_RANK sizes.  ctx may be NULL (then errbuf is
+ * not filled); the message names the file and what is wrong. */
+CLCNN_API int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, size_t *shape);
+/* Writes a float32 .npy, atomically (temp file + rename). */
+CLCNN_API int clcnn_npy_write(clcnn_ctx *ctx, const char *path, const float *data, int rank, const size_t *shape);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLCNN_H */

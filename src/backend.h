@@ -1,0 +1,123 @@
+/*
+ * The internal backend interface: a table of functions plus a context
+ * pointer (bctx).  The engine (src/ops.c, src/model/) validates every
+ * argument and computes every shape before calling a backend, so backends may
+ * assume well-formed geometry; they report only failures of their own
+ * (allocation, OpenCL calls) through clcnn_error() on the owning clcnn_ctx.
+ *
+ * Buffers are opaque: a host float array on the CPU backend, a cl_mem on the
+ * OpenCL backend.  Element types: float32 unless a comment says otherwise.
+ * Every "count" below is in elements, every "bytes" in bytes.  Batch sizes
+ * passed to an op may be smaller than the buffers, which are then used from
+ * their start.
+ *
+ * Calls may be asynchronous: a device backend queues work and returns; only
+ * read() and finish() wait.  Every entry is mandatory.
+ */
+#ifndef CLCNN_BACKEND_H
+#define CLCNN_BACKEND_H
+
+#include <stddef.h>
+
+#include "clcnn.h"
+
+typedef struct clcnn_buf clcnn_buf;
+
+/* Geometry of a 2-D convolution, NHWC input, HWIO weights. */
+typedef struct conv_geom {
+    size_t n, h, w, c;        /* input (batch, height, width, channels) */
+    size_t kh, kw, k;         /* kernel height, width, output channels */
+    size_t sh, sw;            /* strides */
+    size_t oh, ow;            /* output height, width */
+    size_t pad_top, pad_left; /* zero padding before row 0 / column 0 */
+} conv_geom;
+
+/* Geometry of a pooling window sweep (no padding). */
+typedef struct pool_geom {
+    size_t n, h, w, c;
+    size_t kh, kw, sh, sw;
+    size_t oh, ow;
+    clcnn_pool_mode mode;
+} pool_geom;
+
+typedef struct clcnn_backend_ops {
+    const char *name; /* "cpu" or "opencl" */
+
+    void (*destroy)(void *bctx);
+
+    /* Memory. alloc returns a zero-filled buffer. */
+    int (*alloc)(void *bctx, size_t bytes, clcnn_buf **out);
+    void (*release)(void *bctx, clcnn_buf *buf);
+    int (*write)(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes);
+    int (*read)(void *bctx, const clcnn_buf *src, size_t offset, void *dst, size_t bytes);
+    int (*fill)(void *bctx, clcnn_buf *dst, size_t count, float value);
+    int (*finish)(void *bctx);
+
+    /* y = act(conv(x, w) + b); x (n,h,w,c), w (kh,kw,c,k), b (k), y (n,oh,ow,k). */
+    int (*conv_forward)(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *b,
+                        clcnn_activation act, clcnn_buf *y);
+    /* From dz (n,oh,ow,k): dx (n,h,w,c), dw (kh,kw,c,k), db (k); each is
+     * overwritten, and each may be NULL when not wanted. */
+    int (*conv_backward)(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
+                         clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+
+    /* y (n,oh,ow,c) = max or mean of each window of x (n,h,w,c). */
+    int (*pool_forward)(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y);
+    /* dx (n,h,w,c), overwritten, from dy (n,oh,ow,c); max uses the tie rule:
+     * every cell equal to the window maximum receives the full gradient. */
+    int (*pool_backward)(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx);
+
+    /* y (m,out) = act(x (m,in) @ w (in,out) + b (out)). */
+    int (*dense_forward)(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,
+                         const clcnn_buf *b, clcnn_activation act, clcnn_buf *y);
+    /* dx = dz @ w^T, dw = x^T @ dz, db = column sums of dz; dx may be NULL. */
+    int (*dense_backward)(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dz, const clcnn_buf *x,
+                          const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+
+    /* y = act(x) over rows x cols (softmax along each row); x == y allowed. */
+    int (*activation_forward)(void *bctx, clcnn_activation act, size_t rows, size_t cols, const clcnn_buf *x,
+                              clcnn_buf *y);
+    /* dz = dy * act'(z), computed from the activation's output y;
+     * dz == dy allowed. */
+    int (*activation_backward)(void *bctx, clcnn_activation act, size_t rows, size_t cols, const clcnn_buf *y,
+                               const clcnn_buf *dy, clcnn_buf *dz);
+
+    /*
+     * Softmax cross-entropy on logits (m,k) with int32 labels (m):
+     * probs (m,k) = softmax(logits) (may be NULL);
+     * dlogits (m,k) = (probs - onehot) / grad_scale (may be NULL);
+     * stats (float[2]) += { sum_n -log p[n,label_n] (computed stably, from
+     * the logits), number of n with argmax_k p[n,k] == label_n (first maximum) }.
+     */
+    int (*softmax_xent)(void *bctx, size_t m, size_t k, const clcnn_buf *logits, const clcnn_buf *labels,
+                        float grad_scale, clcnn_buf *probs, clcnn_buf *dlogits, clcnn_buf *stats);
+
+    /* Adam (TensorFlow form) on count parameters, with the bias corrections
+     * already folded into lr_t:  m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+     * w -= lr_t * m / (sqrt(v) + eps). */
+    int (*adam_update)(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
+                       float lr_t, float b1, float b2, float eps);
+
+    /*
+     * Batch assembly from a data set resident on the device: for r < m,
+     * row indices[r] (int32) of images (row_len elements per row; uint8
+     * scaled by 1/255 when images_u8, else float32) goes to row r of x, and
+     * labels[indices[r]] (int32) to y[r].
+     */
+    int (*gather_batch)(void *bctx, const clcnn_buf *images, int images_u8, size_t row_len, const clcnn_buf *labels,
+                        const clcnn_buf *indices, size_t m, clcnn_buf *x, clcnn_buf *y);
+} clcnn_backend_ops;
+
+/* Backend constructors; on failure they set the message on ctx. */
+int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void **bctx);
+
+/*
+ * spec: NULL for "auto" (a GPU first, then any device), or "P:D".
+ * Returns CLCNN_ERR_NO_DEVICE when there is no ICD, platform or device,
+ * CLCNN_ERR_BUILD when the kernels fail to build (with the log).
+ * desc receives a one-line description of the device.
+ */
+int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_backend_ops **ops, void **bctx,
+                                char *desc, size_t desc_len);
+
+#endif

@@ -1,0 +1,13 @@
+/* Stand-in for the OpenCL backend in builds without OpenCL. */
+#include "internal.h"
+
+int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_backend_ops **ops, void **bctx,
+                                char *desc, size_t desc_len)
+{
+    (void)spec;
+    (void)desc;
+    (void)desc_len;
+    *ops = NULL;
+    *bctx = NULL;
+    return clcnn_error(ctx, CLCNN_ERR_NO_DEVICE, "this build of clcnn has no OpenCL backend");
+}
