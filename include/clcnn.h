@@ -188,6 +188,74 @@ CLCNN_API int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int
 /* Writes a float32 .npy, atomically (temp file + rename). */
 CLCNN_API int clcnn_npy_write(clcnn_ctx *ctx, const char *path, const float *data, int rank, const size_t *shape);
 
+/* ----------------------------------------------------------------- devices */
+
+/* One OpenCL device as seen by discovery. */
+typedef struct clcnn_device_info {
+    int platform_index, device_index; /* as in "opencl:P:D" */
+    char platform_name[128];
+    char device_name[128];
+    char device_type[16]; /* "GPU", "CPU", "ACCELERATOR", "OTHER" */
+    char opencl_c_version[64];
+    char driver_version[64];
+    unsigned compute_units;
+    uint64_t global_mem_bytes;
+    int is_auto_choice; /* 1 for the device "auto" would pick */
+} clcnn_device_info;
+
+/*
+ * Lists every OpenCL device of every platform into list (up to max
+ * entries); *count receives the number found (which may exceed max).
+ * No devices (or no OpenCL in this build) is not an error: *count is 0.
+ * ctx may be NULL; when not, failures leave a message on it.
+ */
+CLCNN_API int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *list, size_t max, size_t *count);
+
+/* ---------------------------------------------------------------- datasets */
+
+/* Images (count, h, w, c) in [0, 1] and integer class labels, in host
+ * memory (uint8 pixels are kept as uint8 and scaled on use). */
+typedef struct clcnn_dataset clcnn_dataset;
+
+/* Loads IDX image and label files (raw or .gz, chosen by content).  Images
+ * are uint8 (count, rows, cols) -> (count, rows, cols, 1), scaled to [0,1];
+ * labels uint8.  The counts must agree. */
+CLCNN_API int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *images_path,
+                                     const char *labels_path);
+
+/*
+ * Loads a data source for training: path is a directory holding the
+ * MNIST-named IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz), or an
+ * .npz in the MNIST.npz layout (X_train, Y_train, X_valid, Y_valid, X_test,
+ * Y_test; images float in [0,1] or uint8, (n,h,w) or (n,h,w,c); labels
+ * integer class ids).  *valid is set to NULL when the source has no
+ * validation split, *test to NULL when it has no test split; valid and test
+ * may be NULL pointers when not wanted.
+ */
+CLCNN_API int clcnn_data_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
+                              clcnn_dataset **test);
+
+/* A data set copied from host memory: images (count*h*w*c floats), labels
+ * (count ints in [0, classes)). */
+CLCNN_API int clcnn_dataset_create(clcnn_ctx *ctx, clcnn_dataset **out, size_t count, size_t h, size_t w, size_t c,
+                                   const float *images, const int32_t *labels);
+
+/* Moves the last tail_count examples of ds into a new data set *tail
+ * (ds keeps the first count - tail_count). */
+CLCNN_API int clcnn_dataset_split_tail(clcnn_ctx *ctx, clcnn_dataset *ds, size_t tail_count, clcnn_dataset **tail);
+
+CLCNN_API size_t clcnn_dataset_count(const clcnn_dataset *ds);
+/* shape receives (h, w, c). */
+CLCNN_API void clcnn_dataset_image_shape(const clcnn_dataset *ds, size_t *shape);
+/* 1 + the largest label. */
+CLCNN_API int clcnn_dataset_classes(const clcnn_dataset *ds);
+/* Copies examples [first, first+count) as floats in [0,1] and int labels;
+ * either destination may be NULL. */
+CLCNN_API int clcnn_dataset_get(clcnn_ctx *ctx, const clcnn_dataset *ds, size_t first, size_t count, float *images,
+                                int32_t *labels);
+CLCNN_API void clcnn_dataset_free(clcnn_dataset *ds);
+
 #ifdef __cplusplus
 }
 #endif
