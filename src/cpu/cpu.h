@@ -1,0 +1,35 @@
+/* The scalar CPU backend: plain C loops, the oracle for every device. */
+#ifndef CLCNN_CPU_H
+#define CLCNN_CPU_H
+
+#include "internal.h"
+
+/* Buffers are host arrays; these casts say which element type is meant. */
+#define F32(buf) ((float *)(void *)(buf))
+#define CF32(buf) ((const float *)(const void *)(buf))
+
+/* Applies act in place to rows x cols (softmax along each row). */
+void cpu_activate(clcnn_activation act, size_t rows, size_t cols, float *y);
+
+int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *b,
+                     clcnn_activation act, clcnn_buf *y);
+int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
+                      clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y);
+int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx);
+int cpu_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,
+                      const clcnn_buf *b, clcnn_activation act, clcnn_buf *y);
+int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dz, const clcnn_buf *x,
+                       const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+int cpu_activation_forward(void *bctx, clcnn_activation act, size_t rows, size_t cols, const clcnn_buf *x,
+                           clcnn_buf *y);
+int cpu_activation_backward(void *bctx, clcnn_activation act, size_t rows, size_t cols, const clcnn_buf *y,
+                            const clcnn_buf *dy, clcnn_buf *dz);
+int cpu_softmax_xent(void *bctx, size_t m, size_t k, const clcnn_buf *logits, const clcnn_buf *labels,
+                     float grad_scale, clcnn_buf *probs, clcnn_buf *dlogits, clcnn_buf *stats);
+int cpu_adam_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
+                    float lr_t, float b1, float b2, float eps);
+int cpu_gather_batch(void *bctx, const clcnn_buf *images, int images_u8, size_t row_len, const clcnn_buf *labels,
+                     const clcnn_buf *indices, size_t m, clcnn_buf *x, clcnn_buf *y);
+
+#endif

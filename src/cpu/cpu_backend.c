@@ -1,0 +1,97 @@
+/* The CPU backend's table and its memory functions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+
+typedef struct cpu_backend {
+    clcnn_ctx *ctx;
+} cpu_backend;
+
+static void cpu_destroy(void *bctx)
+{
+    free(bctx);
+}
+
+static int cpu_alloc(void *bctx, size_t bytes, clcnn_buf **out)
+{
+    cpu_backend *be = bctx;
+    /* 64-byte alignment lets the compiler use aligned vector loads. */
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (rounded < bytes)
+        return clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p)
+        return clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "out of host memory allocating %zu bytes", bytes);
+    memset(p, 0, rounded);
+    *out = p;
+    return CLCNN_OK;
+}
+
+static void cpu_release(void *bctx, clcnn_buf *buf)
+{
+    (void)bctx;
+    free(buf);
+}
+
+static int cpu_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes)
+{
+    (void)bctx;
+    memcpy((unsigned char *)dst + offset, src, bytes);
+    return CLCNN_OK;
+}
+
+static int cpu_read(void *bctx, const clcnn_buf *src, size_t offset, void *dst, size_t bytes)
+{
+    (void)bctx;
+    memcpy(dst, (const unsigned char *)src + offset, bytes);
+    return CLCNN_OK;
+}
+
+static int cpu_fill(void *bctx, clcnn_buf *dst, size_t count, float value)
+{
+    (void)bctx;
+    float *d = F32(dst);
+    for (size_t i = 0; i < count; i++)
+        d[i] = value;
+    return CLCNN_OK;
+}
+
+static int cpu_finish(void *bctx)
+{
+    (void)bctx;
+    return CLCNN_OK;
+}
+
+static const clcnn_backend_ops cpu_ops = {
+    .name = "cpu",
+    .destroy = cpu_destroy,
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .write = cpu_write,
+    .read = cpu_read,
+    .fill = cpu_fill,
+    .finish = cpu_finish,
+    .conv_forward = cpu_conv_forward,
+    .conv_backward = cpu_conv_backward,
+    .pool_forward = cpu_pool_forward,
+    .pool_backward = cpu_pool_backward,
+    .dense_forward = cpu_dense_forward,
+    .dense_backward = cpu_dense_backward,
+    .activation_forward = cpu_activation_forward,
+    .activation_backward = cpu_activation_backward,
+    .softmax_xent = cpu_softmax_xent,
+    .adam_update = cpu_adam_update,
+    .gather_batch = cpu_gather_batch,
+};
+
+int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void **bctx)
+{
+    cpu_backend *be = calloc(1, sizeof *be);
+    if (!be)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
+    be->ctx = ctx;
+    *ops = &cpu_ops;
+    *bctx = be;
+    return CLCNN_OK;
+}

@@ -1,0 +1,184 @@
+/* Contexts: device choice, error messages, notices. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *clcnn_version(void)
+{
+    return CLCNN_VERSION_STRING;
+}
+
+const char *clcnn_status_str(int status)
+{
+    switch (status) {
+    case CLCNN_OK: return "success";
+    case CLCNN_ERR_ARGUMENT: return "invalid argument";
+    case CLCNN_ERR_SHAPE: return "shape mismatch";
+    case CLCNN_ERR_NOMEM: return "out of memory";
+    case CLCNN_ERR_IO: return "input/output error";
+    case CLCNN_ERR_FORMAT: return "malformed file";
+    case CLCNN_ERR_NO_DEVICE: return "no usable OpenCL device";
+    case CLCNN_ERR_BUILD: return "OpenCL program build failed";
+    case CLCNN_ERR_OPENCL: return "OpenCL error";
+    case CLCNN_ERR_NUMERIC: return "numerical fault (NaN or Inf)";
+    case CLCNN_ERR_UNSUPPORTED: return "unsupported";
+    default: return "unknown status";
+    }
+}
+
+int clcnn_error(clcnn_ctx *ctx, int status, const char *fmt, ...)
+{
+    if (ctx) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void clcnn_notice(clcnn_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx->log)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ctx->log(ctx->log_user, msg);
+}
+
+size_t clcnn_mul_size(size_t a, size_t b, int *overflow)
+{
+    if (a != 0 && b > SIZE_MAX / a) {
+        *overflow = 1;
+        return 0;
+    }
+    return a * b;
+}
+
+static void log_to_stderr(void *user, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, "clcnn: %s\n", msg);
+}
+
+static int use_cpu(clcnn_ctx *ctx)
+{
+    snprintf(ctx->device_name, sizeof ctx->device_name, "CPU backend (scalar C)");
+    return clcnn_cpu_backend_create(ctx, &ctx->ops, &ctx->bctx);
+}
+
+static int use_opencl(clcnn_ctx *ctx, const char *spec)
+{
+    return clcnn_opencl_backend_create(ctx, spec, &ctx->ops, &ctx->bctx, ctx->device_name, sizeof ctx->device_name);
+}
+
+/* "auto": OpenCL if it can be used, else the CPU backend with one notice. */
+static int use_auto(clcnn_ctx *ctx)
+{
+    int st = use_opencl(ctx, NULL);
+    if (st == CLCNN_OK)
+        return st;
+    if (st != CLCNN_ERR_NO_DEVICE && st != CLCNN_ERR_BUILD && st != CLCNN_ERR_OPENCL)
+        return st;
+    clcnn_notice(ctx, "no usable OpenCL device (%s); using the CPU backend", ctx->errmsg);
+    ctx->errmsg[0] = '\0';
+    return use_cpu(ctx);
+}
+
+static int choose_device(clcnn_ctx *ctx, const char *device)
+{
+    if (!device || !*device || strcmp(device, "auto") == 0) {
+        const char *env = getenv("CLCNN_DEVICE");
+        if (env && *env && strcmp(env, "auto") != 0)
+            device = env;
+        else
+            return use_auto(ctx);
+    }
+    if (strcmp(device, "auto") == 0)
+        return use_auto(ctx);
+    if (strcmp(device, "cpu") == 0)
+        return use_cpu(ctx);
+    if (strcmp(device, "opencl") == 0)
+        return use_opencl(ctx, NULL);
+    if (strncmp(device, "opencl:", 7) == 0) {
+        unsigned p, d;
+        char extra;
+        if (sscanf(device + 7, "%u:%u%c", &p, &d, &extra) != 2)
+            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "device \"%s\": expected opencl:PLATFORM:DEVICE, e.g. opencl:0:0",
+                               device);
+        return use_opencl(ctx, device + 7);
+    }
+    return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                       "unknown device \"%s\" (expected auto, cpu, opencl or opencl:P:D)", device);
+}
+
+int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user)
+{
+    if (!out)
+        return CLCNN_ERR_ARGUMENT;
+    *out = NULL;
+    clcnn_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return CLCNN_ERR_NOMEM;
+    ctx->log = log;
+    ctx->log_user = log_user;
+    int st = choose_device(ctx, device);
+    if (st != CLCNN_OK) {
+        ctx->ops = NULL;
+        ctx->bctx = NULL;
+        ctx->device_name[0] = '\0';
+    }
+    *out = ctx;
+    return st;
+}
+
+int clcnn_ctx_create(clcnn_ctx **out, const char *device)
+{
+    return clcnn_ctx_create_with_log(out, device, log_to_stderr, NULL);
+}
+
+void clcnn_ctx_free(clcnn_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->ops)
+        ctx->ops->destroy(ctx->bctx);
+    free(ctx);
+}
+
+const char *clcnn_errmsg(const clcnn_ctx *ctx)
+{
+    return ctx ? ctx->errmsg : "no context (out of memory?)";
+}
+
+const char *clcnn_ctx_backend(const clcnn_ctx *ctx)
+{
+    return ctx && ctx->ops ? ctx->ops->name : "none";
+}
+
+const char *clcnn_ctx_device_name(const clcnn_ctx *ctx)
+{
+    return ctx ? ctx->device_name : "";
+}
+
+void clcnn_ctx_set_log(clcnn_ctx *ctx, clcnn_log_fn log, void *user)
+{
+    if (!ctx)
+        return;
+    ctx->log = log;
+    ctx->log_user = user;
+}
+
+int clcnn_ctx_finish(clcnn_ctx *ctx)
+{
+    if (!ctx || !ctx->ops)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_finish: no usable context");
+    return ctx->ops->finish(ctx->bctx);
+}
