@@ -256,6 +256,105 @@ CLCNN_API int clcnn_dataset_get(clcnn_ctx *ctx, const clcnn_dataset *ds, size_t 
                                 int32_t *labels);
 CLCNN_API void clcnn_dataset_free(clcnn_dataset *ds);
 
+/* ------------------------------------------------------------------ models */
+
+/* A model: an ordered list of layers over a fixed example shape (h, w, c),
+ * with its parameters, gradients and Adam state on the context's device.
+ * The context must outlive the model. */
+typedef struct clcnn_model clcnn_model;
+
+typedef enum clcnn_layer_kind {
+    CLCNN_LAYER_CONV = 1,
+    CLCNN_LAYER_POOL = 2,
+    CLCNN_LAYER_FLATTEN = 3,
+    CLCNN_LAYER_DENSE = 4,
+    CLCNN_LAYER_ACTIVATION = 5
+} clcnn_layer_kind;
+
+/* An empty model for examples of shape (h, w, c). */
+CLCNN_API int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, size_t c);
+CLCNN_API void clcnn_model_free(clcnn_model *m);
+
+/* Appending layers.  Each infers its output shape from the layer before and
+ * fails (CLCNN_ERR_SHAPE, message naming the layer) on an impossible shape;
+ * the model is unchanged by a failed append.  New parameters are zero until
+ * clcnn_model_init. */
+CLCNN_API int clcnn_model_add_conv(clcnn_model *m, size_t filters, int kernel_h, int kernel_w, int stride_h,
+                                   int stride_w, clcnn_padding padding, clcnn_activation activation);
+CLCNN_API int clcnn_model_add_pool(clcnn_model *m, int kernel_h, int kernel_w, int stride_h, int stride_w,
+                                   clcnn_pool_mode mode);
+CLCNN_API int clcnn_model_add_flatten(clcnn_model *m);
+/* Dense layers take a flat input (after a flatten or a dense layer). */
+CLCNN_API int clcnn_model_add_dense(clcnn_model *m, size_t units, clcnn_activation activation);
+CLCNN_API int clcnn_model_add_activation(clcnn_model *m, clcnn_activation activation);
+
+/* LeNet-5 of DESIGN.md §2 for 28x28x1 inputs and 10 classes (parameters
+ * zero until clcnn_model_init). */
+CLCNN_API int clcnn_model_lenet5(clcnn_ctx *ctx, clcnn_model **out);
+
+/* He-normal initialisation (Keras he_normal: normal truncated at two
+ * standard deviations, stddev sqrt(2/fan_in)/0.87962566103423978), biases
+ * zero, Adam state reset.  The same seed gives the same weights on every
+ * backend. */
+CLCNN_API int clcnn_model_init(clcnn_model *m, uint64_t seed);
+
+CLCNN_API size_t clcnn_model_layer_count(const clcnn_model *m);
+/* Kind of layer i, and its output shape per example (h, w, c); a flat
+ * output has h = w = 1. */
+CLCNN_API int clcnn_model_layer_info(const clcnn_model *m, size_t i, clcnn_layer_kind *kind, size_t *out_shape);
+/* A one-line description of layer i ("conv 6 5x5 same relu -> 28x28x6"). */
+CLCNN_API int clcnn_model_layer_describe(const clcnn_model *m, size_t i, char *buf, size_t len);
+/* Total number of trainable parameters. */
+CLCNN_API size_t clcnn_model_param_count(const clcnn_model *m);
+/* Number of classes (the last layer's width). */
+CLCNN_API size_t clcnn_model_classes(const clcnn_model *m);
+
+/* Parameters of layer i (which: 0 = weights, 1 = bias): element count (0 if
+ * the layer has none), and copies to/from host memory.  Weights are
+ * (kh, kw, c_prev, c_new) for convolution and (in, out) for dense layers.
+ * read_grad gives the gradient of the last training step. */
+CLCNN_API size_t clcnn_model_param_size(const clcnn_model *m, size_t i, int which);
+CLCNN_API int clcnn_model_read_param(clcnn_model *m, size_t i, int which, float *dst, size_t count);
+CLCNN_API int clcnn_model_write_param(clcnn_model *m, size_t i, int which, const float *src, size_t count);
+CLCNN_API int clcnn_model_read_grad(clcnn_model *m, size_t i, int which, float *dst, size_t count);
+
+/* Adam settings (defaults: lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7). */
+CLCNN_API int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, float epsilon);
+
+/* Probabilities (count x classes) for count examples (count x h x w x c
+ * floats, NHWC). */
+CLCNN_API int clcnn_model_predict(clcnn_model *m, const float *images, size_t count, float *probs);
+
+/* One training step on a batch from host memory: forward, softmax
+ * cross-entropy (mean over the batch), backward, Adam.  loss and accuracy
+ * (may be NULL) receive the batch's figures before the update.  The model's
+ * last layer must end in softmax. */
+CLCNN_API int clcnn_model_train_step(clcnn_model *m, const float *images, const int32_t *labels, size_t count,
+                                     float *loss, float *accuracy);
+
+/* Progress of an epoch: examples done of total, running mean loss and
+ * accuracy.  Return non-zero to stop the epoch early (then
+ * clcnn_model_train_epoch returns CLCNN_OK with the figures so far). */
+typedef int (*clcnn_progress_fn)(void *user, size_t done, size_t total, double loss, double accuracy);
+
+/* One epoch over ds: shuffled with shuffle_seed, in batches of batch_size
+ * (the last may be smaller).  The data set is uploaded to the device once;
+ * progress (may be NULL) is called after every report_every examples (0: a
+ * sensible default) and at the end.  loss/accuracy (may be NULL) receive the
+ * epoch's means.  A non-finite loss stops training with CLCNN_ERR_NUMERIC. */
+CLCNN_API int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size,
+                                      uint64_t shuffle_seed, clcnn_progress_fn progress, void *user,
+                                      size_t report_every, double *loss, double *accuracy);
+
+/* Mean loss and accuracy over ds, in batches of batch_size (0: 256). */
+CLCNN_API int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, double *loss,
+                                   double *accuracy);
+
+/* Saves the layer list and weights (docs/model-format.md), atomically. */
+CLCNN_API int clcnn_model_save(clcnn_model *m, const char *path);
+/* Loads a saved model onto ctx's device. */
+CLCNN_API int clcnn_model_load(clcnn_ctx *ctx, clcnn_model **out, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
