@@ -1,0 +1,287 @@
+/*
+ * Finite-difference checks of conv_backward and pool_backward.
+ *
+ * For a fixed random R of the output's shape, L(inputs) = sum(R * Z) where Z
+ * is computed by clcnn's forward op (float32) and the sum is taken on the
+ * host in float64.  Then dL/dZ = R, so backward(R, ...) must equal the
+ * gradient of L, which is estimated by central differences:
+ *     (L(v + e) - L(v - e)) / ((v + e) - (v - e)),
+ * the denominator measured on the float32 values actually used (v +- e
+ * rounded to float32), not assumed to be 2e.
+ *
+ * Why these numbers:
+ * - Z is linear in each of A_prev, W and b taken alone, so the central
+ *   difference has no truncation error for conv; its only error is the
+ *   float32 rounding of Z.  The cases are small (at most ~300 outputs of
+ *   magnitude ~1), so L is off by at most ~1e-5 in the worst case and by
+ *   ~1e-6 typically; divided by 2e = 2e-2 that is <= 5e-4 on a gradient of
+ *   order 1.  Hence e = 1e-2 (on inputs of magnitude ~1, well above float32
+ *   resolution 6e-8) with |analytic - fd| <= 1e-2 |fd| + 2e-3.  A real bug
+ *   (a term missed or counted twice, a wrong padding offset) moves a
+ *   gradient by the size of one product, ~0.1 or more.
+ * - Max pooling is piecewise linear: the inputs are distinct values on a
+ *   grid of spacing 2/N (N = element count, <= 300), so a perturbation of
+ *   e = 1e-3 < 1/N never changes which cell is a window's maximum, and the
+ *   difference is again exact up to rounding.  Avg pooling is linear.  Same
+ *   tolerance.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define RTOL 1e-2
+#define ATOL 2e-3
+
+typedef struct conv_cfg {
+    size_t m, h, w, c, k, kh, kw;
+    clcnn_padding pad;
+    int sh, sw;
+} conv_cfg;
+
+static const conv_cfg conv_cfgs[] = {
+    {1, 5, 5, 2, 2, 3, 3, CLCNN_PAD_SAME, 1, 1},  {2, 6, 7, 1, 3, 2, 3, CLCNN_PAD_SAME, 2, 3},
+    {1, 7, 6, 2, 2, 4, 4, CLCNN_PAD_SAME, 2, 2},  {2, 6, 6, 2, 2, 3, 3, CLCNN_PAD_VALID, 2, 2},
+    {1, 7, 8, 3, 2, 2, 3, CLCNN_PAD_VALID, 1, 2}, {1, 5, 4, 1, 2, 5, 5, CLCNN_PAD_SAME, 1, 1},
+    {2, 8, 7, 2, 1, 2, 2, CLCNN_PAD_SAME, 3, 3},  {1, 6, 5, 2, 2, 3, 2, CLCNN_PAD_VALID, 3, 1},
+};
+
+typedef struct pool_cfg {
+    size_t m, h, w, c;
+    int kh, kw, sh, sw;
+    clcnn_pool_mode mode;
+} pool_cfg;
+
+static const pool_cfg pool_cfgs[] = {
+    {2, 6, 6, 2, 2, 2, 2, 2, CLCNN_POOL_MAX}, {2, 6, 6, 2, 2, 2, 2, 2, CLCNN_POOL_AVG},
+    {1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_MAX}, {1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_AVG},
+    {2, 8, 8, 1, 2, 2, 3, 3, CLCNN_POOL_MAX}, {2, 8, 8, 1, 2, 2, 3, 3, CLCNN_POOL_AVG},
+    {1, 6, 7, 3, 3, 2, 1, 2, CLCNN_POOL_MAX}, {1, 6, 7, 3, 2, 3, 2, 1, CLCNN_POOL_AVG},
+    {1, 5, 5, 2, 1, 1, 2, 2, CLCNN_POOL_MAX},
+};
+
+#define N_CONV ((int)(sizeof conv_cfgs / sizeof conv_cfgs[0]))
+#define N_POOL ((int)(sizeof pool_cfgs / sizeof pool_cfgs[0]))
+
+static float *random_array(size_t n, unsigned seed, float lo, float hi)
+{
+    float *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    tu_fill_random(x, n, seed, lo, hi);
+    return x;
+}
+
+/* sum(R * Z) in float64. */
+static double dot_with(const clcnn_tensor *Z, const float *R)
+{
+    float *z = tu_read(Z);
+    double s = 0;
+    for (size_t i = 0, n = clcnn_tensor_count(Z); i < n; i++)
+        s += (double)R[i] * z[i];
+    free(z);
+    return s;
+}
+
+static void check_grad(double analytic, double fd, const char *what, int cfg, size_t index)
+{
+    ck_assert_msg(fabs(analytic - fd) <= ATOL + RTOL * fabs(fd),
+                  "case %d: d%s[%zu] = %.7g, finite difference %.7g (rtol %g, atol %g)", cfg, what, index, analytic,
+                  fd, RTOL, ATOL);
+}
+
+/* ----------------------------------------------------------------- conv */
+
+typedef struct conv_state {
+    clcnn_ctx *ctx;
+    const conv_cfg *g;
+    float *x, *w, *b, *R;
+    size_t nx, nw, nb, nz;
+    clcnn_tensor *tx, *tw, *tb, *tz;
+} conv_state;
+
+static double conv_loss(conv_state *s)
+{
+    ck_assert_int_eq(clcnn_tensor_write(s->tx, s->x, s->nx), CLCNN_OK);
+    ck_assert_int_eq(clcnn_tensor_write(s->tw, s->w, s->nw), CLCNN_OK);
+    ck_assert_int_eq(clcnn_tensor_write(s->tb, s->b, s->nb), CLCNN_OK);
+    int st = clcnn_conv_forward(s->ctx, s->tx, s->tw, s->tb, CLCNN_ACT_IDENTITY, s->g->pad, s->g->sh, s->g->sw,
+                                &s->tz);
+    ck_assert_msg(st == CLCNN_OK, "conv_forward: %s", clcnn_errmsg(s->ctx));
+    return dot_with(s->tz, s->R);
+}
+
+/* Central difference of the loss with respect to v[i]. */
+static double conv_fd(conv_state *s, float *v, size_t i, float eps)
+{
+    float orig = v[i];
+    float up = orig + eps, down = orig - eps;
+    v[i] = up;
+    double lu = conv_loss(s);
+    v[i] = down;
+    double ld = conv_loss(s);
+    v[i] = orig;
+    return (lu - ld) / ((double)up - (double)down);
+}
+
+START_TEST(conv_gradients)
+{
+    const conv_cfg *g = &conv_cfgs[_i];
+    conv_state s = {0};
+    s.ctx = tu_ctx();
+    s.g = g;
+    size_t xs[4] = {g->m, g->h, g->w, g->c}, ws[4] = {g->kh, g->kw, g->c, g->k}, bs[4] = {1, 1, 1, g->k};
+    s.nx = g->m * g->h * g->w * g->c;
+    s.nw = g->kh * g->kw * g->c * g->k;
+    s.nb = g->k;
+    unsigned seed = 1000u + 17u * (unsigned)_i;
+    s.x = random_array(s.nx, seed, -1, 1);
+    s.w = random_array(s.nw, seed + 1, -0.5f, 0.5f);
+    s.b = random_array(s.nb, seed + 2, -0.5f, 0.5f);
+    s.tx = tu_tensor(s.ctx, 4, xs, NULL);
+    s.tw = tu_tensor(s.ctx, 4, ws, NULL);
+    s.tb = tu_tensor(s.ctx, 4, bs, NULL);
+
+    conv_loss(&s); /* creates Z, so R can take its shape */
+    size_t zs[CLCNN_MAX_RANK];
+    clcnn_tensor_shape(s.tz, zs);
+    s.nz = clcnn_tensor_count(s.tz);
+    s.R = random_array(s.nz, seed + 3, -1, 1);
+    clcnn_tensor *tR = tu_tensor(s.ctx, 4, zs, s.R);
+
+    /* restore the unperturbed inputs, then the analytic gradients */
+    conv_loss(&s);
+    clcnn_tensor *dx = NULL, *dw = NULL, *db = NULL;
+    int st = clcnn_conv_backward(s.ctx, tR, s.tx, s.tw, s.tb, g->pad, g->sh, g->sw, &dx, &dw, &db);
+    ck_assert_msg(st == CLCNN_OK, "conv_backward: %s", clcnn_errmsg(s.ctx));
+    float *gx = tu_read(dx), *gw = tu_read(dw), *gb = tu_read(db);
+    ck_assert_uint_eq(clcnn_tensor_count(dx), s.nx);
+    ck_assert_uint_eq(clcnn_tensor_count(dw), s.nw);
+    ck_assert_uint_eq(clcnn_tensor_count(db), s.nb);
+
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < s.nx; i++)
+        check_grad(gx[i], conv_fd(&s, s.x, i, eps), "A_prev", _i, i);
+    for (size_t i = 0; i < s.nw; i++)
+        check_grad(gw[i], conv_fd(&s, s.w, i, eps), "W", _i, i);
+    for (size_t i = 0; i < s.nb; i++)
+        check_grad(gb[i], conv_fd(&s, s.b, i, eps), "b", _i, i);
+
+    free(gx);
+    free(gw);
+    free(gb);
+    clcnn_tensor_free(dx);
+    clcnn_tensor_free(dw);
+    clcnn_tensor_free(db);
+    clcnn_tensor_free(tR);
+    clcnn_tensor_free(s.tz);
+    clcnn_tensor_free(s.tx);
+    clcnn_tensor_free(s.tw);
+    clcnn_tensor_free(s.tb);
+    free(s.x);
+    free(s.w);
+    free(s.b);
+    free(s.R);
+    clcnn_ctx_free(s.ctx);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- pool */
+
+/* n distinct values k * 2/n - 1 (k = 0..n-1) in a seeded random order. */
+static float *distinct_values(size_t n, unsigned seed)
+{
+    float *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    for (size_t k = 0; k < n; k++)
+        x[k] = (float)((double)k * 2.0 / (double)n - 1.0);
+    unsigned long long r = seed * 6364136223846793005ull + 1442695040888963407ull;
+    for (size_t k = n - 1; k > 0; k--) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        size_t j = (size_t)((r >> 33) % (k + 1));
+        float t = x[k];
+        x[k] = x[j];
+        x[j] = t;
+    }
+    return x;
+}
+
+typedef struct pool_state {
+    clcnn_ctx *ctx;
+    const pool_cfg *g;
+    float *x, *R;
+    size_t nx;
+    clcnn_tensor *tx, *ty;
+} pool_state;
+
+static double pool_loss(pool_state *s)
+{
+    ck_assert_int_eq(clcnn_tensor_write(s->tx, s->x, s->nx), CLCNN_OK);
+    int st = clcnn_pool_forward(s->ctx, s->tx, s->g->kh, s->g->kw, s->g->sh, s->g->sw, s->g->mode, &s->ty);
+    ck_assert_msg(st == CLCNN_OK, "pool_forward: %s", clcnn_errmsg(s->ctx));
+    return s->R ? dot_with(s->ty, s->R) : 0.0;
+}
+
+START_TEST(pool_gradients)
+{
+    const pool_cfg *g = &pool_cfgs[_i];
+    pool_state s = {0};
+    s.ctx = tu_ctx();
+    s.g = g;
+    size_t xs[4] = {g->m, g->h, g->w, g->c};
+    s.nx = g->m * g->h * g->w * g->c;
+    unsigned seed = 5000u + 31u * (unsigned)_i;
+    s.x = distinct_values(s.nx, seed);
+    s.tx = tu_tensor(s.ctx, 4, xs, NULL);
+    pool_loss(&s);
+    size_t ys[CLCNN_MAX_RANK];
+    clcnn_tensor_shape(s.ty, ys);
+    s.R = random_array(clcnn_tensor_count(s.ty), seed + 1, -1, 1);
+    clcnn_tensor *tR = tu_tensor(s.ctx, 4, ys, s.R);
+    pool_loss(&s);
+
+    clcnn_tensor *dx = NULL;
+    int st = clcnn_pool_backward(s.ctx, tR, s.tx, g->kh, g->kw, g->sh, g->sw, g->mode, &dx);
+    ck_assert_msg(st == CLCNN_OK, "pool_backward: %s", clcnn_errmsg(s.ctx));
+    float *gx = tu_read(dx);
+
+    /* below half the spacing 2/nx of the distinct values */
+    const float eps = 1e-3f;
+    ck_assert(eps < 1.0 / (double)s.nx);
+    for (size_t i = 0; i < s.nx; i++) {
+        float orig = s.x[i], up = orig + eps, down = orig - eps;
+        s.x[i] = up;
+        double lu = pool_loss(&s);
+        s.x[i] = down;
+        double ld = pool_loss(&s);
+        s.x[i] = orig;
+        check_grad(gx[i], (lu - ld) / ((double)up - (double)down), g->mode == CLCNN_POOL_MAX ? "A_prev(max)" : "A_prev(avg)",
+                   _i, i);
+    }
+
+    free(gx);
+    clcnn_tensor_free(dx);
+    clcnn_tensor_free(tR);
+    clcnn_tensor_free(s.ty);
+    clcnn_tensor_free(s.tx);
+    free(s.x);
+    free(s.R);
+    clcnn_ctx_free(s.ctx);
+}
+END_TEST
+
+static Suite *gradients_suite(void)
+{
+    Suite *s = suite_create("gradients");
+    TCase *tc = tcase_create("finite differences");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, conv_gradients, 0, N_CONV);
+    tcase_add_loop_test(tc, pool_gradients, 0, N_POOL);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(gradients_suite());
+}
