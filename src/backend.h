@@ -12,7 +12,9 @@
  * their start.
  *
  * Calls may be asynchronous: a device backend queues work and returns; only
- * read() and finish() wait.  Every entry is mandatory.
+ * read() and finish() wait for the device.  write() may return before the
+ * device has the data, but the source memory may be reused or freed as soon
+ * as it returns (the backend blocks or copies).  Every entry is mandatory.
  */
 #ifndef CLCNN_BACKEND_H
 #define CLCNN_BACKEND_H

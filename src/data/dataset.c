@@ -1,0 +1,203 @@
+/* clcnn_dataset: creation, splitting, access, and the clcnn_data_load entry. */
+#include "data/dataset.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int clcnn_path_check(clcnn_ctx *ctx, const char *path, int *is_dir)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return clcnn_error(ctx, CLCNN_ERR_IO, "%s: does not exist", path);
+        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    if (is_dir)
+        *is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
+    return CLCNN_OK;
+}
+
+int clcnn_dataset_alloc(clcnn_ctx *ctx, const char *name, clcnn_dataset **out, size_t count, size_t h, size_t w,
+                        size_t c, int as_u8)
+{
+    int ovf = 0;
+    size_t n = clcnn_mul_size(clcnn_mul_size(clcnn_mul_size(count, h, &ovf), w, &ovf), c, &ovf);
+    size_t bytes = clcnn_mul_size(n, as_u8 ? 1 : sizeof(float), &ovf);
+    clcnn_mul_size(count, sizeof(int32_t), &ovf);
+    if (ovf)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %zu images of %zux%zux%zu do not fit in memory", name, count,
+                           h, w, c);
+    clcnn_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", name);
+    ds->count = count;
+    ds->h = h;
+    ds->w = w;
+    ds->c = c;
+    if (as_u8)
+        ds->u8 = malloc(bytes ? bytes : 1);
+    else
+        ds->f32 = malloc(bytes ? bytes : 1);
+    ds->labels = malloc(count ? count * sizeof(int32_t) : 1);
+    if ((as_u8 ? (void *)ds->u8 : (void *)ds->f32) == NULL || !ds->labels) {
+        clcnn_dataset_free(ds);
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory for %zu images of %zux%zux%zu", name, count, h, w,
+                           c);
+    }
+    *out = ds;
+    return CLCNN_OK;
+}
+
+void clcnn_dataset_update_classes(clcnn_dataset *ds)
+{
+    int32_t max = -1;
+    for (size_t i = 0; i < ds->count; i++)
+        if (ds->labels[i] > max)
+            max = ds->labels[i];
+    ds->classes = (int)max + 1;
+}
+
+int clcnn_dataset_create(clcnn_ctx *ctx, clcnn_dataset **out, size_t count, size_t h, size_t w, size_t c,
+                         const float *images, const int32_t *labels)
+{
+    if (!out || !images || !labels)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_create: out, images and labels must not be NULL");
+    *out = NULL;
+    if (!count || !h || !w || !c)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                           "clcnn_dataset_create: count and shape must be positive (got %zu images of %zux%zux%zu)",
+                           count, h, w, c);
+    for (size_t i = 0; i < count; i++)
+        if (labels[i] < 0 || labels[i] > CLCNN_MAX_LABEL)
+            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_create: label %zu is %d, not in [0, %d]", i,
+                               (int)labels[i], CLCNN_MAX_LABEL);
+    clcnn_dataset *ds = NULL;
+    int st = clcnn_dataset_alloc(ctx, "clcnn_dataset_create", &ds, count, h, w, c, 0);
+    if (st)
+        return st == CLCNN_ERR_FORMAT ? CLCNN_ERR_ARGUMENT : st;
+    size_t n = count * h * w * c;
+    for (size_t i = 0; i < n; i++) {
+        float v = images[i];
+        if (!(v >= 0.0f && v <= 1.0f)) { /* also catches NaN */
+            clcnn_dataset_free(ds);
+            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_create: pixel %zu is %g, not in [0, 1]", i,
+                               (double)v);
+        }
+    }
+    memcpy(ds->f32, images, n * sizeof(float));
+    memcpy(ds->labels, labels, count * sizeof(int32_t));
+    clcnn_dataset_update_classes(ds);
+    *out = ds;
+    return CLCNN_OK;
+}
+
+int clcnn_dataset_split_tail(clcnn_ctx *ctx, clcnn_dataset *ds, size_t tail_count, clcnn_dataset **tail)
+{
+    if (!ds || !tail)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_split_tail: ds and tail must not be NULL");
+    *tail = NULL;
+    if (tail_count == 0 || tail_count >= ds->count)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                           "clcnn_dataset_split_tail: cannot move %zu of %zu examples (both parts must be non-empty)",
+                           tail_count, ds->count);
+    clcnn_dataset *t = NULL;
+    int st = clcnn_dataset_alloc(ctx, "clcnn_dataset_split_tail", &t, tail_count, ds->h, ds->w, ds->c, ds->u8 != NULL);
+    if (st)
+        return st;
+    size_t keep = ds->count - tail_count;
+    size_t per = ds->h * ds->w * ds->c; /* fits: checked when ds was made */
+    if (ds->u8) {
+        memcpy(t->u8, ds->u8 + keep * per, tail_count * per);
+        uint8_t *p = realloc(ds->u8, keep * per);
+        if (p) /* a failed shrink just keeps the larger block */
+            ds->u8 = p;
+    } else {
+        memcpy(t->f32, ds->f32 + keep * per, tail_count * per * sizeof(float));
+        float *p = realloc(ds->f32, keep * per * sizeof(float));
+        if (p)
+            ds->f32 = p;
+    }
+    memcpy(t->labels, ds->labels + keep, tail_count * sizeof(int32_t));
+    int32_t *l = realloc(ds->labels, keep * sizeof(int32_t));
+    if (l)
+        ds->labels = l;
+    ds->count = keep;
+    clcnn_dataset_update_classes(ds);
+    clcnn_dataset_update_classes(t);
+    *tail = t;
+    return CLCNN_OK;
+}
+
+size_t clcnn_dataset_count(const clcnn_dataset *ds)
+{
+    return ds ? ds->count : 0;
+}
+
+void clcnn_dataset_image_shape(const clcnn_dataset *ds, size_t *shape)
+{
+    if (!shape)
+        return;
+    shape[0] = ds ? ds->h : 0;
+    shape[1] = ds ? ds->w : 0;
+    shape[2] = ds ? ds->c : 0;
+}
+
+int clcnn_dataset_classes(const clcnn_dataset *ds)
+{
+    return ds ? ds->classes : 0;
+}
+
+int clcnn_dataset_get(clcnn_ctx *ctx, const clcnn_dataset *ds, size_t first, size_t count, float *images,
+                      int32_t *labels)
+{
+    if (!ds)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_get: ds must not be NULL");
+    if (first > ds->count || count > ds->count - first)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                           "clcnn_dataset_get: examples [%zu, %zu + %zu) are outside the %zu of the data set", first,
+                           first, count, ds->count);
+    size_t per = ds->h * ds->w * ds->c;
+    if (images) {
+        size_t n = count * per, off = first * per;
+        if (ds->u8)
+            for (size_t i = 0; i < n; i++)
+                images[i] = ds->u8[off + i] / 255.0f;
+        else
+            memcpy(images, ds->f32 + off, n * sizeof(float));
+    }
+    if (labels)
+        memcpy(labels, ds->labels + first, count * sizeof(int32_t));
+    return CLCNN_OK;
+}
+
+void clcnn_dataset_free(clcnn_dataset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->u8);
+    free(ds->f32);
+    free(ds->labels);
+    free(ds);
+}
+
+int clcnn_data_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
+                    clcnn_dataset **test)
+{
+    if (valid)
+        *valid = NULL;
+    if (test)
+        *test = NULL;
+    if (!path || !train)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_data_load: path and train must not be NULL");
+    *train = NULL;
+    int is_dir = 0;
+    int st = clcnn_path_check(ctx, path, &is_dir);
+    if (st)
+        return st;
+    if (is_dir)
+        return clcnn_idx_dir_load(ctx, path, train, test);
+    return clcnn_npz_load(ctx, path, train, valid, test);
+}

@@ -1,0 +1,58 @@
+/* Private layout of clcnn_dataset and the loaders' shared helpers. */
+#ifndef CLCNN_DATASET_H
+#define CLCNN_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/*
+ * A labelled image set held in host memory.
+ *
+ * Pixels are stored once, contiguous, NHWC (count, h, w, c), in exactly one
+ * of two forms, so that the training engine can upload the whole set to the
+ * device in its source form and convert there:
+ *   u8  — bytes as read from an IDX or a uint8 .npy; the value is u8[i]/255;
+ *   f32 — floats already in [0, 1].
+ * The other pointer is NULL.  Both hold count*h*w*c elements (no padding).
+ * labels holds count class ids in [0, classes); classes is 1 + the largest
+ * label (0 for an empty set).  All arrays are malloc'd and owned by the
+ * data set; clcnn_dataset_free releases them.
+ */
+struct clcnn_dataset {
+    size_t count, h, w, c;
+    uint8_t *u8;
+    float *f32;
+    int32_t *labels;
+    int classes;
+};
+
+/* Labels must lie in [0, CLCNN_MAX_LABEL]. */
+#define CLCNN_MAX_LABEL 255
+
+/* A zeroed data set of the given geometry with room for count examples:
+ * u8 pixels when as_u8, else f32.  Checks the sizes for overflow. */
+int clcnn_dataset_alloc(clcnn_ctx *ctx, const char *name, clcnn_dataset **out, size_t count, size_t h, size_t w,
+                        size_t c, int as_u8);
+
+/* Sets ds->classes from its labels. */
+void clcnn_dataset_update_classes(clcnn_dataset *ds);
+
+/* Reads a whole file (raw or gzip, decided by its first two bytes 1f 8b)
+ * into memory; at most max_bytes after decompression.  A missing file is
+ * CLCNN_ERR_IO with "does not exist". */
+int clcnn_read_maybe_gzip(clcnn_ctx *ctx, const char *path, size_t max_bytes, unsigned char **bytes, size_t *len);
+
+/* Fails with CLCNN_ERR_IO "<path>: does not exist" when path is absent;
+ * *is_dir tells whether it is a directory (is_dir may be NULL). */
+int clcnn_path_check(clcnn_ctx *ctx, const char *path, int *is_dir);
+
+/* The .npz loader behind clcnn_data_load (src/data/npz.c). */
+int clcnn_npz_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
+                   clcnn_dataset **test);
+
+/* The IDX-directory loader behind clcnn_data_load (src/data/idx.c). */
+int clcnn_idx_dir_load(clcnn_ctx *ctx, const char *dir, clcnn_dataset **train, clcnn_dataset **test);
+
+#endif

@@ -1,0 +1,259 @@
+/* IDX files (the MNIST format), raw or gzip'd, and directories of them. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "data/dataset.h"
+#include "npy.h"
+
+/* Largest decompressed file we accept; Fashion-MNIST's largest is 47 MB. */
+#define IDX_MAX_BYTES ((size_t)1 << 31)
+
+#define IDX_UBYTE 0x08
+
+static int gunzip(clcnn_ctx *ctx, const char *path, const unsigned char *in, size_t in_len, size_t max_bytes,
+                  unsigned char **out, size_t *out_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) /* 15 + 16: gzip wrapper only */
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: cannot start zlib", path);
+    size_t cap = in_len < max_bytes / 4 ? in_len * 4 + 1024 : max_bytes, len = 0, pos = 0;
+    unsigned char *buf = malloc(cap);
+    int st = CLCNN_OK;
+    if (!buf) {
+        st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= max_bytes) {
+                st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: decompresses to more than %zu bytes", path, max_bytes);
+                goto done;
+            }
+            size_t ncap = cap > max_bytes / 2 ? max_bytes : cap * 2;
+            unsigned char *nbuf = realloc(buf, ncap);
+            if (!nbuf) {
+                st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory decompressing", path);
+                goto done;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        size_t in_avail = in_len - pos, out_avail = cap - len;
+        zs.next_in = (unsigned char *)(uintptr_t)(in + pos);
+        zs.avail_in = in_avail > UINT_MAX ? UINT_MAX : (unsigned)in_avail;
+        zs.next_out = buf + len;
+        zs.avail_out = out_avail > UINT_MAX ? UINT_MAX : (unsigned)out_avail;
+        unsigned avail_in0 = zs.avail_in, avail_out0 = zs.avail_out;
+        int ret = inflate(&zs, Z_NO_FLUSH);
+        pos += avail_in0 - zs.avail_in;
+        len += avail_out0 - zs.avail_out;
+        if (ret == Z_STREAM_END) {
+            if (pos == in_len)
+                break;
+            /* Concatenated gzip members are one file (as gzip -d reads them). */
+            if (in_len - pos >= 2 && in[pos] == 0x1f && in[pos + 1] == 0x8b) {
+                inflateReset(&zs);
+                continue;
+            }
+            st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %zu bytes of garbage after the gzip data", path,
+                             in_len - pos);
+            goto done;
+        }
+        if (ret == Z_BUF_ERROR || ret == Z_OK) {
+            if (pos == in_len && zs.avail_out > 0) {
+                st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: gzip data is truncated (ends after %zu bytes)", path,
+                                 in_len);
+                goto done;
+            }
+            continue;
+        }
+        if (ret == Z_MEM_ERROR)
+            st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory decompressing", path);
+        else
+            st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: corrupt gzip data (%s)", path,
+                             zs.msg ? zs.msg : "inflate failed");
+        goto done;
+    }
+    *out = buf;
+    *out_len = len;
+    buf = NULL;
+done:
+    inflateEnd(&zs);
+    free(buf);
+    return st;
+}
+
+int clcnn_read_maybe_gzip(clcnn_ctx *ctx, const char *path, size_t max_bytes, unsigned char **bytes, size_t *len)
+{
+    int st = clcnn_path_check(ctx, path, NULL);
+    if (st)
+        return st;
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    st = clcnn_read_file(ctx, path, &raw, &raw_len);
+    if (st)
+        return st;
+    if (raw_len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
+        st = gunzip(ctx, path, raw, raw_len, max_bytes, bytes, len);
+        free(raw);
+        return st;
+    }
+    if (raw_len > max_bytes) {
+        free(raw);
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: larger than %zu bytes", path, max_bytes);
+    }
+    *bytes = raw;
+    *len = raw_len;
+    return CLCNN_OK;
+}
+
+typedef struct idx_array {
+    size_t dims[3];
+    size_t count; /* product of dims */
+    const unsigned char *data;
+} idx_array;
+
+static size_t be32(const unsigned char *p)
+{
+    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | (size_t)p[3];
+}
+
+/* Checks an IDX held in memory: magic, unsigned-byte type, the expected rank
+ * (3 for images, 1 for labels), and that the data is exactly what the
+ * header says. */
+static int idx_parse(clcnn_ctx *ctx, const char *path, const unsigned char *b, size_t len, int rank, idx_array *a)
+{
+    const char *what = rank == 3 ? "images" : "labels";
+    size_t hdr = 4 + 4 * (size_t)rank;
+    if (len < 4)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %zu bytes is too short for an IDX file", path, len);
+    if (b[0] != 0 || b[1] != 0)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: not an IDX file (magic %02x %02x %02x %02x)", path, b[0], b[1],
+                           b[2], b[3]);
+    if (b[2] != IDX_UBYTE)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: IDX data type 0x%02x is not unsigned byte (0x08)", path, b[2]);
+    if (b[3] != rank)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: IDX rank %d, but %s have rank %d (magic 0x%08x expected)",
+                           path, b[3], what, rank, 0x800 + rank);
+    if (len < hdr)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: IDX header is truncated (%zu of %zu bytes)", path, len, hdr);
+    int ovf = 0;
+    a->count = 1;
+    for (int i = 0; i < rank; i++) {
+        a->dims[i] = be32(b + 4 + 4 * i);
+        a->count = clcnn_mul_size(a->count, a->dims[i], &ovf);
+    }
+    for (int i = rank; i < 3; i++)
+        a->dims[i] = 1;
+    if (ovf)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: header says %zu %s of %zux%zu, too many to address", path,
+                           a->dims[0], what, a->dims[1], a->dims[2]);
+    if (a->dims[0] == 0 || a->dims[1] == 0 || a->dims[2] == 0)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: header says %zu %s of %zux%zu: no data", path, a->dims[0],
+                           what, a->dims[1], a->dims[2]);
+    size_t have = len - hdr;
+    if (have != a->count) {
+        if (rank == 3)
+            return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: header says %zu images of %zux%zu but holds %zu bytes of "
+                               "pixels (%s %zu)", path, a->dims[0], a->dims[1], a->dims[2], have,
+                               have < a->count ? "want" : "trailing garbage after", a->count);
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: header says %zu labels but holds %zu bytes of labels (%s %zu)",
+                           path, a->dims[0], have, have < a->count ? "want" : "trailing garbage after", a->count);
+    }
+    a->data = b + hdr;
+    return CLCNN_OK;
+}
+
+int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *images_path, const char *labels_path)
+{
+    if (!out || !images_path || !labels_path)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_load_idx: out and paths must not be NULL");
+    *out = NULL;
+    unsigned char *ib = NULL, *lb = NULL;
+    size_t il = 0, ll = 0;
+    idx_array im, lab;
+    clcnn_dataset *ds = NULL;
+    int st = clcnn_read_maybe_gzip(ctx, images_path, IDX_MAX_BYTES, &ib, &il);
+    if (!st)
+        st = idx_parse(ctx, images_path, ib, il, 3, &im);
+    if (!st)
+        st = clcnn_read_maybe_gzip(ctx, labels_path, IDX_MAX_BYTES, &lb, &ll);
+    if (!st)
+        st = idx_parse(ctx, labels_path, lb, ll, 1, &lab);
+    if (!st && im.dims[0] != lab.dims[0])
+        st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s holds %zu images but %s holds %zu labels", images_path,
+                         im.dims[0], labels_path, lab.dims[0]);
+    if (!st)
+        st = clcnn_dataset_alloc(ctx, images_path, &ds, im.dims[0], im.dims[1], im.dims[2], 1, 1);
+    if (!st) {
+        memcpy(ds->u8, im.data, im.count);
+        for (size_t i = 0; i < ds->count; i++)
+            ds->labels[i] = lab.data[i];
+        clcnn_dataset_update_classes(ds);
+        *out = ds;
+    }
+    free(ib);
+    free(lb);
+    return st;
+}
+
+/* dir/base if it exists, else dir/base.gz if that exists; *path is malloc'd
+ * (NULL when neither exists). */
+static int idx_find(clcnn_ctx *ctx, const char *dir, const char *base, char **path)
+{
+    *path = NULL;
+    size_t n = strlen(dir) + strlen(base) + 8;
+    char *p = malloc(n);
+    if (!p)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", dir);
+    const char *ext[2] = {"", ".gz"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, n, "%s/%s%s", dir, base, ext[i]);
+        FILE *f = fopen(p, "rb");
+        if (f) {
+            fclose(f);
+            *path = p;
+            return CLCNN_OK;
+        }
+    }
+    free(p);
+    return CLCNN_OK;
+}
+
+/* Loads prefix-images-idx3-ubyte[.gz] with prefix-labels-idx1-ubyte[.gz];
+ * *ds stays NULL when both are absent and !required. */
+static int idx_dir_split(clcnn_ctx *ctx, const char *dir, const char *prefix, int required, clcnn_dataset **ds)
+{
+    char ibase[64], lbase[64], *ipath = NULL, *lpath = NULL;
+    snprintf(ibase, sizeof ibase, "%s-images-idx3-ubyte", prefix);
+    snprintf(lbase, sizeof lbase, "%s-labels-idx1-ubyte", prefix);
+    int st = idx_find(ctx, dir, ibase, &ipath);
+    if (!st)
+        st = idx_find(ctx, dir, lbase, &lpath);
+    if (!st) {
+        if (ipath && lpath)
+            st = clcnn_dataset_load_idx(ctx, ds, ipath, lpath);
+        else if (ipath || lpath || required)
+            st = clcnn_error(ctx, CLCNN_ERR_IO, "%s/%s: does not exist (nor %s.gz)", dir, ipath ? lbase : ibase,
+                             ipath ? lbase : ibase);
+    }
+    free(ipath);
+    free(lpath);
+    return st;
+}
+
+int clcnn_idx_dir_load(clcnn_ctx *ctx, const char *dir, clcnn_dataset **train, clcnn_dataset **test)
+{
+    int st = idx_dir_split(ctx, dir, "train", 1, train);
+    if (!st && test)
+        st = idx_dir_split(ctx, dir, "t10k", 0, test);
+    if (st) {
+        clcnn_dataset_free(*train);
+        *train = NULL;
+    }
+    return st;
+}

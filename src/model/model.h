@@ -1,0 +1,100 @@
+/* Models: a layer list, each layer with a small ops table (KANN-style). */
+#ifndef CLCNN_MODEL_H
+#define CLCNN_MODEL_H
+
+#include <stdint.h>
+
+#include "geometry.h"
+#include "internal.h"
+
+typedef struct layer layer;
+
+/* The configuration of a layer: what the model file stores. */
+typedef struct layer_config {
+    clcnn_layer_kind kind;
+    size_t units;         /* conv filters, dense units */
+    int kh, kw, sh, sw;   /* conv/pool kernel and strides */
+    clcnn_padding padding;
+    clcnn_activation act; /* conv, dense, activation */
+    clcnn_pool_mode mode; /* pool */
+} layer_config;
+
+/* One trainable tensor with its gradient and Adam moments. */
+typedef struct param {
+    size_t count;
+    size_t fan_in; /* for He initialisation; 0 for biases */
+    clcnn_buf *value, *grad, *m, *v;
+} param;
+
+typedef struct layer_ops {
+    /* Checks the configuration against the input shape, sets out_shape and
+     * the parameter sizes; messages name the layer. */
+    int (*infer)(clcnn_ctx *ctx, layer *l);
+    /* out = f(x) for n examples; act is the activation to apply (the
+     * layer's own, or identity when the engine wants logits). */
+    int (*forward)(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, size_t n, clcnn_activation act);
+    /* From dz, the gradient at the pre-activation output (the engine has
+     * already applied the activation's derivative), the parameter gradients
+     * and, when dx is not NULL, the gradient at the input. */
+    int (*backward)(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, const clcnn_buf *dz, clcnn_buf *dx, size_t n);
+} layer_ops;
+
+struct layer {
+    layer_config cfg;
+    const layer_ops *ops;
+    size_t index;
+    size_t in_shape[3], out_shape[3]; /* per example (h, w, c) */
+    size_t nparams;                   /* 0 or 2: weights, bias */
+    param params[2];
+    union {
+        conv_geom conv; /* with n filled per call */
+        pool_geom pool;
+    } geom;
+    clcnn_buf *out;   /* n x out_size activations (owned unless aliases) */
+    int out_aliases;  /* flatten: out is the input buffer */
+};
+
+struct clcnn_model {
+    clcnn_ctx *ctx;
+    size_t in_shape[3];
+    layer *layers;
+    size_t nlayers, cap_layers;
+
+    /* Adam */
+    float lr, beta1, beta2, eps;
+    uint64_t step;
+
+    /* Buffers sized for `capacity` examples, grown on demand. */
+    size_t capacity;
+    clcnn_buf *input;        /* capacity x input size, float */
+    clcnn_buf *labels;       /* capacity int32 */
+    clcnn_buf *indices;      /* capacity int32 */
+    clcnn_buf *grad[2];      /* ping-pong gradients, capacity x largest layer */
+    clcnn_buf *stats;        /* float[2]: loss sum, correct count */
+};
+
+size_t clcnn_shape_size(const size_t *shape);
+
+/* The ops table of a layer kind. */
+const layer_ops *clcnn_layer_ops(clcnn_layer_kind kind);
+
+/* Appends a layer from its configuration (what the add_* functions and the
+ * model loader share). */
+int clcnn_model_append(clcnn_model *m, const layer_config *cfg);
+
+/* Makes every per-example buffer hold at least n examples. */
+int clcnn_model_reserve(clcnn_model *m, size_t n);
+
+/* Deterministic random numbers (xoshiro256**), the same on every platform. */
+typedef struct clcnn_rng {
+    uint64_t s[4];
+} clcnn_rng;
+
+void clcnn_rng_seed(clcnn_rng *r, uint64_t seed);
+uint64_t clcnn_rng_next(clcnn_rng *r);
+/* Uniform in [0, bound). */
+uint64_t clcnn_rng_below(clcnn_rng *r, uint64_t bound);
+/* Standard normal (Box-Muller, in double). */
+double clcnn_rng_normal(clcnn_rng *r);
+
+#endif
