@@ -14,6 +14,7 @@
  * Max pooling must be exact (it only selects values), and is checked exactly.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
