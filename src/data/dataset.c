@@ -70,14 +70,16 @@ int clcnn_dataset_create(clcnn_ctx *ctx, clcnn_dataset **out, size_t count, size
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
                            "clcnn_dataset_create: count and shape must be positive (got %zu images of %zux%zux%zu)",
                            count, h, w, c);
-    for (size_t i = 0; i < count; i++)
-        if (labels[i] < 0 || labels[i] > CLCNN_MAX_LABEL)
-            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_create: label %zu is %d, not in [0, %d]", i,
-                               (int)labels[i], CLCNN_MAX_LABEL);
-    clcnn_dataset *ds = NULL;
+    clcnn_dataset *ds = NULL; /* allocating first also checks the sizes */
     int st = clcnn_dataset_alloc(ctx, "clcnn_dataset_create", &ds, count, h, w, c, 0);
     if (st)
         return st == CLCNN_ERR_FORMAT ? CLCNN_ERR_ARGUMENT : st;
+    for (size_t i = 0; i < count; i++)
+        if (labels[i] < 0 || labels[i] > CLCNN_MAX_LABEL) {
+            clcnn_dataset_free(ds);
+            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_create: label %zu is %d, not in [0, %d]", i,
+                               (int)labels[i], CLCNN_MAX_LABEL);
+        }
     size_t n = count * h * w * c;
     for (size_t i = 0; i < n; i++) {
         float v = images[i];
