@@ -11,3 +11,13 @@ int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_ba
     *bctx = NULL;
     return clcnn_error(ctx, CLCNN_ERR_NO_DEVICE, "this build of clcnn has no OpenCL backend");
 }
+
+int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *list, size_t max, size_t *count)
+{
+    (void)list;
+    (void)max;
+    if (!count)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_devices_list: NULL count");
+    *count = 0;
+    return CLCNN_OK;
+}

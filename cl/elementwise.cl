@@ -1,0 +1,85 @@
+/* Element-wise kernels: fill, activations forward/backward, Adam. */
+
+__kernel void fill(__global float *x, uint n, float value)
+{
+    const uint i = get_global_id(0);
+    if (i < n)
+        x[i] = value;
+}
+
+/* y = act(x) element-wise (not softmax); x and y may be the same buffer. */
+__kernel void act_forward(__global const float *x, __global float *y, uint n, int act)
+{
+    const uint i = get_global_id(0);
+    if (i < n)
+        y[i] = act_apply(x[i], act);
+}
+
+/* Row-wise softmax, one work-item per row; x and y may be the same buffer. */
+__kernel void softmax_forward(__global const float *x, __global float *y, uint rows, uint cols)
+{
+    const uint r = get_global_id(0);
+    if (r >= rows)
+        return;
+    __global float *yr = y + (size_t)r * cols;
+    __global const float *xr = x + (size_t)r * cols;
+    for (uint c = 0; c < cols; c++)
+        yr[c] = xr[c];
+    softmax_row(yr, cols);
+}
+
+/* dz = dy * act'(z), from the activation's output y (not softmax);
+ * dz and dy may be the same buffer. */
+__kernel void act_backward(__global const float *y, __global const float *dy, __global float *dz, uint n, int act)
+{
+    const uint i = get_global_id(0);
+    if (i >= n)
+        return;
+    const float yi = y[i], g = dy[i];
+    float d;
+    switch (act) {
+    case ACT_RELU:
+        d = yi > 0.0f ? g : 0.0f;
+        break;
+    case ACT_SIGMOID:
+        d = g * yi * (1.0f - yi);
+        break;
+    case ACT_TANH:
+        d = g * (1.0f - yi * yi);
+        break;
+    default:
+        d = g;
+        break;
+    }
+    dz[i] = d;
+}
+
+/* Softmax backward per row: dz = y * (dy - sum(dy * y)). */
+__kernel void softmax_backward(__global const float *y, __global const float *dy, __global float *dz, uint rows,
+                               uint cols)
+{
+    const uint r = get_global_id(0);
+    if (r >= rows)
+        return;
+    const size_t base = (size_t)r * cols;
+    float dot = 0.0f;
+    for (uint c = 0; c < cols; c++)
+        dot += y[base + c] * dy[base + c];
+    for (uint c = 0; c < cols; c++)
+        dz[base + c] = y[base + c] * (dy[base + c] - dot);
+}
+
+/* Adam, TensorFlow's form, bias corrections folded into lr_t. */
+__kernel void adam_update(__global float *w, __global const float *g, __global float *m, __global float *v, uint n,
+                          float lr_t, float b1, float b2, float eps)
+{
+    const uint i = get_global_id(0);
+    if (i >= n)
+        return;
+    const float gi = g[i];
+    const float mi = b1 * m[i] + (1.0f - b1) * gi;
+    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= lr_t * mi / (sqrt(vi) + eps);
+}

@@ -1,0 +1,70 @@
+/* Max and average pooling (no padding), forward and backward. */
+
+#define POOL_MAX 0
+#define POOL_AVG 1
+
+/* One work-item per output element y[n,i,j,c]. */
+__kernel void pool_forward(__global const float *x, __global float *y, uint n, uint h, uint w, uint c, uint kh,
+                           uint kw, uint sh, uint sw, uint oh, uint ow, int mode)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * oh * ow * c)
+        return;
+    const uint cc = gid % c;
+    uint t = gid / c;
+    const uint j = t % ow;
+    t /= ow;
+    const uint i = t % oh, nn = t / oh;
+    __global const float *base = x + ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
+    float acc = mode == POOL_MAX ? base[0] : 0.0f;
+    for (uint p = 0; p < kh; p++)
+        for (uint q = 0; q < kw; q++) {
+            const float v = base[((size_t)p * w + q) * c];
+            if (mode == POOL_MAX)
+                acc = v > acc ? v : acc;
+            else
+                acc += v;
+        }
+    y[gid] = mode == POOL_MAX ? acc : acc / (float)(kh * kw);
+}
+
+/* Gather per input cell x[n,y,x,c] over every window that covers it: max
+ * adds the window's gradient when the cell equals the window maximum (ties
+ * all receive it), avg adds dy / (kh*kw).  One work-item per element of dx. */
+__kernel void pool_backward(__global const float *dy, __global const float *x, __global float *dx, uint n, uint h,
+                            uint w, uint c, uint kh, uint kw, uint sh, uint sw, uint oh, uint ow, int mode)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * h * w * c)
+        return;
+    const uint cc = gid % c;
+    uint t = gid / c;
+    const uint xx = t % w;
+    t /= w;
+    const uint y = t % h, nn = t / h;
+    const uint i_lo = y >= kh ? (y - kh) / sh + 1 : 0;
+    const uint i_hi = min(y / sh, oh - 1);
+    const uint j_lo = xx >= kw ? (xx - kw) / sw + 1 : 0;
+    const uint j_hi = min(xx / sw, ow - 1);
+    const float v = x[gid];
+    const float inv = 1.0f / (float)(kh * kw);
+    float s = 0.0f;
+    for (uint i = i_lo; i <= i_hi && i < oh; i++)
+        for (uint j = j_lo; j <= j_hi && j < ow; j++) {
+            const float g = dy[((nn * oh + i) * ow + j) * c + cc];
+            if (mode == POOL_MAX) {
+                __global const float *base = x + ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
+                float mx = base[0];
+                for (uint p = 0; p < kh; p++)
+                    for (uint q = 0; q < kw; q++) {
+                        const float u = base[((size_t)p * w + q) * c];
+                        mx = u > mx ? u : mx;
+                    }
+                if (v == mx)
+                    s += g;
+            } else {
+                s += g * inv;
+            }
+        }
+    dx[gid] = s;
+}

@@ -1,0 +1,42 @@
+/*
+ * The on-disk cache of OpenCL program binaries.
+ *
+ * Directory: $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else
+ * ~/.cache/clcnn; CLCNN_CACHE=0 disables the cache.  One file per program,
+ * named after a hash of its key; the key (format version, platform, device,
+ * driver version, source hash, build options) is also stored in the entry
+ * and compared on load.  Layout of an entry (integers little-endian):
+ *
+ *   "CLCNNBIN" | u32 format version | u32 key length | u64 binary length |
+ *   u32 CRC-32 of the binary | u32 CRC-32 of the previous 28 bytes |
+ *   key bytes | binary bytes
+ *
+ * Entries are written to a temporary file in the same directory, synced and
+ * renamed over the old one, so a reader sees a whole entry or none.  Every
+ * failure here is silent: the caller just builds from source.
+ */
+#ifndef CLCNN_OCL_CACHE_H
+#define CLCNN_OCL_CACHE_H
+
+#include <stddef.h>
+
+#define OCL_CACHE_FORMAT_VERSION 1u
+
+/* The cache directory in buf (created if missing); 0 when the cache is
+ * disabled or no directory can be used. */
+int ocl_cache_dir(char *buf, size_t len);
+
+/* The entry path for key in dir (dir/<hash of key>.bin). */
+void ocl_cache_path(const char *dir, const char *key, char *buf, size_t len);
+
+/* Loads the binary of the entry at path when it is whole and holds exactly
+ * key; *binary is malloc'd (caller frees).  Returns 1 on success, else 0. */
+int ocl_cache_load(const char *path, const char *key, unsigned char **binary, size_t *binary_len);
+
+/* Writes an entry atomically; returns 1 on success, else 0. */
+int ocl_cache_store(const char *path, const char *key, const unsigned char *binary, size_t binary_len);
+
+/* 1 when the file at path is a whole, well-formed entry (any key). */
+int ocl_cache_entry_valid(const char *path);
+
+#endif

@@ -1,0 +1,332 @@
+/* OpenCL device discovery: every device of every platform, "auto" choice,
+ * and the public clcnn_devices_list(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opencl/ocl.h"
+
+#ifndef CL_PLATFORM_NOT_FOUND_KHR
+#define CL_PLATFORM_NOT_FOUND_KHR -1001
+#endif
+
+const char *ocl_error_name(cl_int err)
+{
+    switch (err) {
+#define E(x) \
+    case x: return #x;
+    E(CL_SUCCESS)
+    E(CL_DEVICE_NOT_FOUND)
+    E(CL_DEVICE_NOT_AVAILABLE)
+    E(CL_COMPILER_NOT_AVAILABLE)
+    E(CL_MEM_OBJECT_ALLOCATION_FAILURE)
+    E(CL_OUT_OF_RESOURCES)
+    E(CL_OUT_OF_HOST_MEMORY)
+    E(CL_PROFILING_INFO_NOT_AVAILABLE)
+    E(CL_MEM_COPY_OVERLAP)
+    E(CL_IMAGE_FORMAT_MISMATCH)
+    E(CL_IMAGE_FORMAT_NOT_SUPPORTED)
+    E(CL_BUILD_PROGRAM_FAILURE)
+    E(CL_MAP_FAILURE)
+    E(CL_MISALIGNED_SUB_BUFFER_OFFSET)
+    E(CL_COMPILE_PROGRAM_FAILURE)
+    E(CL_LINKER_NOT_AVAILABLE)
+    E(CL_LINK_PROGRAM_FAILURE)
+    E(CL_INVALID_VALUE)
+    E(CL_INVALID_DEVICE_TYPE)
+    E(CL_INVALID_PLATFORM)
+    E(CL_INVALID_DEVICE)
+    E(CL_INVALID_CONTEXT)
+    E(CL_INVALID_QUEUE_PROPERTIES)
+    E(CL_INVALID_COMMAND_QUEUE)
+    E(CL_INVALID_HOST_PTR)
+    E(CL_INVALID_MEM_OBJECT)
+    E(CL_INVALID_BINARY)
+    E(CL_INVALID_BUILD_OPTIONS)
+    E(CL_INVALID_PROGRAM)
+    E(CL_INVALID_PROGRAM_EXECUTABLE)
+    E(CL_INVALID_KERNEL_NAME)
+    E(CL_INVALID_KERNEL_DEFINITION)
+    E(CL_INVALID_KERNEL)
+    E(CL_INVALID_ARG_INDEX)
+    E(CL_INVALID_ARG_VALUE)
+    E(CL_INVALID_ARG_SIZE)
+    E(CL_INVALID_KERNEL_ARGS)
+    E(CL_INVALID_WORK_DIMENSION)
+    E(CL_INVALID_WORK_GROUP_SIZE)
+    E(CL_INVALID_WORK_ITEM_SIZE)
+    E(CL_INVALID_GLOBAL_OFFSET)
+    E(CL_INVALID_EVENT_WAIT_LIST)
+    E(CL_INVALID_EVENT)
+    E(CL_INVALID_OPERATION)
+    E(CL_INVALID_BUFFER_SIZE)
+    E(CL_INVALID_GLOBAL_WORK_SIZE)
+#undef E
+    case CL_PLATFORM_NOT_FOUND_KHR: return "CL_PLATFORM_NOT_FOUND_KHR";
+    default: return "unknown OpenCL error";
+    }
+}
+
+static const char *type_name(cl_device_type t)
+{
+    if (t & CL_DEVICE_TYPE_GPU)
+        return "GPU";
+    if (t & CL_DEVICE_TYPE_CPU)
+        return "CPU";
+    if (t & CL_DEVICE_TYPE_ACCELERATOR)
+        return "ACCELERATOR";
+    return "OTHER";
+}
+
+/* A string property, always NUL-terminated (truncated to len). */
+static cl_int platform_string(cl_platform_id p, cl_platform_info what, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    cl_int err = clGetPlatformInfo(p, what, len, buf, NULL);
+    if (err == CL_INVALID_VALUE) {
+        /* Longer than buf: fetch it whole, keep the start. */
+        size_t need = 0;
+        err = clGetPlatformInfo(p, what, 0, NULL, &need);
+        char *tmp = err == CL_SUCCESS ? malloc(need + 1) : NULL;
+        if (tmp && clGetPlatformInfo(p, what, need, tmp, NULL) == CL_SUCCESS) {
+            tmp[need] = '\0';
+            snprintf(buf, len, "%s", tmp);
+        }
+        free(tmp);
+        err = CL_SUCCESS;
+    }
+    buf[len - 1] = '\0';
+    return err;
+}
+
+static cl_int device_string(cl_device_id d, cl_device_info what, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    cl_int err = clGetDeviceInfo(d, what, len, buf, NULL);
+    if (err == CL_INVALID_VALUE) {
+        size_t need = 0;
+        err = clGetDeviceInfo(d, what, 0, NULL, &need);
+        char *tmp = err == CL_SUCCESS ? malloc(need + 1) : NULL;
+        if (tmp && clGetDeviceInfo(d, what, need, tmp, NULL) == CL_SUCCESS) {
+            tmp[need] = '\0';
+            snprintf(buf, len, "%s", tmp);
+        }
+        free(tmp);
+        err = CL_SUCCESS;
+    }
+    buf[len - 1] = '\0';
+    return err;
+}
+
+/*
+ * All devices of all platforms into *out (malloc'd, caller frees; NULL when
+ * none).  No ICD, no platform or no device is not an error here: *count is
+ * then 0 and why says which.
+ */
+static int discover(clcnn_ctx *ctx, ocl_device **out, size_t *count, const char **why)
+{
+    cl_platform_id *plats = NULL;
+    cl_device_id *devs = NULL;
+    ocl_device *list = NULL;
+    size_t n = 0, cap = 0;
+    cl_uint nplat = 0;
+    int st = CLCNN_OK;
+    *out = NULL;
+    *count = 0;
+    *why = "no OpenCL platform found (no ICD loader configuration or no vendor driver installed)";
+
+    cl_int err = clGetPlatformIDs(0, NULL, &nplat);
+    if (err == CL_PLATFORM_NOT_FOUND_KHR || (err == CL_SUCCESS && nplat == 0))
+        return CLCNN_OK;
+    if (err != CL_SUCCESS) {
+        st = clcnn_error(ctx, CLCNN_ERR_OPENCL, "OpenCL: clGetPlatformIDs failed: %s (%d)", ocl_error_name(err),
+                         (int)err);
+        goto fail;
+    }
+    plats = calloc(nplat, sizeof *plats);
+    if (!plats) {
+        st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory listing platforms");
+        goto fail;
+    }
+    err = clGetPlatformIDs(nplat, plats, NULL);
+    if (err != CL_SUCCESS) {
+        st = clcnn_error(ctx, CLCNN_ERR_OPENCL, "OpenCL: clGetPlatformIDs failed: %s (%d)", ocl_error_name(err),
+                         (int)err);
+        goto fail;
+    }
+    *why = "OpenCL platforms exist but have no devices";
+    for (cl_uint p = 0; p < nplat; p++) {
+        cl_uint ndev = 0;
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &ndev);
+        if (err == CL_DEVICE_NOT_FOUND || (err == CL_SUCCESS && ndev == 0))
+            continue;
+        if (err != CL_SUCCESS) /* a broken platform does not hide the others */
+            continue;
+        free(devs);
+        devs = calloc(ndev, sizeof *devs);
+        if (!devs) {
+            st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory listing devices");
+            goto fail;
+        }
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, devs, NULL) != CL_SUCCESS)
+            continue;
+        char pname[128];
+        platform_string(plats[p], CL_PLATFORM_NAME, pname, sizeof pname);
+        for (cl_uint d = 0; d < ndev; d++) {
+            if (n == cap) {
+                size_t ncap = cap ? 2 * cap : 8;
+                ocl_device *grown = realloc(list, ncap * sizeof *list);
+                if (!grown) {
+                    st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory listing devices");
+                    goto fail;
+                }
+                list = grown;
+                cap = ncap;
+            }
+            ocl_device *e = &list[n];
+            memset(e, 0, sizeof *e);
+            e->platform = plats[p];
+            e->device = devs[d];
+            e->platform_index = (int)p;
+            e->device_index = (int)d;
+            snprintf(e->platform_name, sizeof e->platform_name, "%s", pname);
+            device_string(devs[d], CL_DEVICE_NAME, e->device_name, sizeof e->device_name);
+            device_string(devs[d], CL_DRIVER_VERSION, e->driver_version, sizeof e->driver_version);
+            cl_device_type type = 0;
+            cl_bool avail = CL_FALSE, compiler = CL_FALSE;
+            clGetDeviceInfo(devs[d], CL_DEVICE_TYPE, sizeof type, &type, NULL);
+            e->type_name = type_name(type);
+            e->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
+            if (clGetDeviceInfo(devs[d], CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL) != CL_SUCCESS)
+                avail = CL_FALSE;
+            if (clGetDeviceInfo(devs[d], CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler, NULL) !=
+                CL_SUCCESS)
+                compiler = CL_FALSE;
+            e->usable = avail && compiler;
+            n++;
+        }
+    }
+    free(devs);
+    free(plats);
+    *out = list;
+    *count = n;
+    return CLCNN_OK;
+fail:
+    free(list);
+    free(devs);
+    free(plats);
+    return st;
+}
+
+/* The index "auto" picks in list: the first usable GPU, else the first
+ * usable device; -1 when none is usable. */
+static long auto_choice(const ocl_device *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i].usable && list[i].is_gpu)
+            return (long)i;
+    for (size_t i = 0; i < n; i++)
+        if (list[i].usable)
+            return (long)i;
+    return -1;
+}
+
+int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out)
+{
+    ocl_device *list = NULL;
+    size_t n = 0;
+    const char *why = "";
+    int st = discover(ctx, &list, &n, &why);
+    if (st != CLCNN_OK)
+        return st;
+    if (n == 0) {
+        st = clcnn_error(ctx, CLCNN_ERR_NO_DEVICE, "OpenCL: %s", why);
+        goto fail;
+    }
+    if (!spec) {
+        long i = auto_choice(list, n);
+        if (i < 0) {
+            st = clcnn_error(ctx, CLCNN_ERR_NO_DEVICE,
+                             "OpenCL: %zu device(s) found, none available with a compiler", n);
+            goto fail;
+        }
+        *out = list[i];
+        free(list);
+        return CLCNN_OK;
+    }
+    unsigned p, d;
+    char extra;
+    if (sscanf(spec, "%u:%u%c", &p, &d, &extra) != 2) {
+        st = clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "OpenCL: device \"%s\": expected PLATFORM:DEVICE, e.g. 0:0", spec);
+        goto fail;
+    }
+    int platform_seen = 0;
+    unsigned nplat = 0, ndev_on_p = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned)list[i].platform_index + 1 > nplat)
+            nplat = (unsigned)list[i].platform_index + 1;
+        if ((unsigned)list[i].platform_index == p) {
+            platform_seen = 1;
+            ndev_on_p++;
+            if ((unsigned)list[i].device_index == d) {
+                if (!list[i].usable) {
+                    st = clcnn_error(ctx, CLCNN_ERR_NO_DEVICE,
+                                     "OpenCL %u:%u (%s) is not available or has no compiler", p, d,
+                                     list[i].device_name);
+                    goto fail;
+                }
+                *out = list[i];
+                free(list);
+                return CLCNN_OK;
+            }
+        }
+    }
+    if (!platform_seen)
+        st = clcnn_error(ctx, CLCNN_ERR_NO_DEVICE,
+                         "OpenCL platform %u does not exist or has no devices (platforms with devices: 0..%u; "
+                         "see `clcnn devices`)",
+                         p, nplat ? nplat - 1 : 0);
+    else
+        st = clcnn_error(ctx, CLCNN_ERR_NO_DEVICE,
+                         "OpenCL platform %u has no device %u (it has %u: 0..%u; see `clcnn devices`)", p, d,
+                         ndev_on_p, ndev_on_p - 1);
+fail:
+    free(list);
+    return st;
+}
+
+int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *out, size_t max, size_t *count)
+{
+    if (!count || (max && !out))
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_devices_list: NULL %s", count ? "list" : "count");
+    *count = 0;
+    ocl_device *list = NULL;
+    size_t n = 0;
+    const char *why = "";
+    int st = discover(ctx, &list, &n, &why);
+    if (st != CLCNN_OK)
+        return st;
+    long pick = auto_choice(list, n);
+    for (size_t i = 0; i < n && i < max; i++) {
+        clcnn_device_info *o = &out[i];
+        const ocl_device *e = &list[i];
+        memset(o, 0, sizeof *o);
+        o->platform_index = e->platform_index;
+        o->device_index = e->device_index;
+        snprintf(o->platform_name, sizeof o->platform_name, "%s", e->platform_name);
+        snprintf(o->device_name, sizeof o->device_name, "%s", e->device_name);
+        snprintf(o->device_type, sizeof o->device_type, "%s", e->type_name);
+        snprintf(o->driver_version, sizeof o->driver_version, "%s", e->driver_version);
+        device_string(e->device, CL_DEVICE_OPENCL_C_VERSION, o->opencl_c_version, sizeof o->opencl_c_version);
+        cl_uint cu = 0;
+        cl_ulong mem = 0;
+        if (clGetDeviceInfo(e->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL) == CL_SUCCESS)
+            o->compute_units = cu;
+        if (clGetDeviceInfo(e->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL) == CL_SUCCESS)
+            o->global_mem_bytes = mem;
+        o->is_auto_choice = (long)i == pick;
+    }
+    *count = n;
+    free(list);
+    return CLCNN_OK;
+}

@@ -1,0 +1,70 @@
+/* Private declarations of the OpenCL backend (src/opencl/). */
+#ifndef CLCNN_OCL_H
+#define CLCNN_OCL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stddef.h>
+
+#include "internal.h"
+
+/* ---------------------------------------------------------------- devices */
+
+/* One device found by discovery, with the facts the backend needs. */
+typedef struct ocl_device {
+    cl_platform_id platform;
+    cl_device_id device;
+    int platform_index, device_index;
+    char platform_name[128];
+    char device_name[128];
+    char driver_version[64];
+    const char *type_name; /* "GPU", "CPU", "ACCELERATOR", "OTHER" (static) */
+    int is_gpu;
+    int usable; /* available, with a compiler: what "auto" may pick */
+} ocl_device;
+
+/*
+ * Finds the device named by spec: NULL for "auto" (the first usable GPU of
+ * any platform, else the first usable device of any type), or "P:D".
+ * Errors: CLCNN_ERR_NO_DEVICE (no ICD, platform or device; an index out of
+ * range), CLCNN_ERR_OPENCL (a discovery call failed), with the message.
+ */
+int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out);
+
+/* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"), static. */
+const char *ocl_error_name(cl_int err);
+
+/* ---------------------------------------------------------------- programs */
+
+/* The kernel families, one program each (cl/<name>.cl after cl/common.cl). */
+typedef enum ocl_program_id {
+    OCL_PROG_CONV,
+    OCL_PROG_DATA,
+    OCL_PROG_DENSE,
+    OCL_PROG_ELEMENTWISE,
+    OCL_PROG_LOSS,
+    OCL_PROG_POOL,
+    OCL_PROG_COUNT
+} ocl_program_id;
+
+extern const char *const ocl_program_files[OCL_PROG_COUNT];
+
+/*
+ * Builds program id for dev in context: the sources come from the embedded
+ * copy or from $CLCNN_KERNEL_DIR; the binary from the on-disk cache when a
+ * valid entry exists, else from source (then written to the cache).
+ * Errors: CLCNN_ERR_BUILD with the build log, CLCNN_ERR_IO (a file of
+ * CLCNN_KERNEL_DIR unreadable), CLCNN_ERR_OPENCL, CLCNN_ERR_NOMEM.
+ */
+int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, ocl_program_id id,
+                      cl_program *out);
+
+/* ----------------------------------------------------------------- hashing */
+
+/* 64-bit FNV-1a, continued from h (start with OCL_FNV_SEED). */
+#define OCL_FNV_SEED 0xcbf29ce484222325ULL
+unsigned long long ocl_fnv1a(unsigned long long h, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,234 @@
+/* Kernel sources (embedded or $CLCNN_KERNEL_DIR), program builds, and the
+ * binary cache around them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opencl/cache.h"
+#include "opencl/ocl.h"
+#include "opencl/sources.h"
+
+const char *const ocl_program_files[OCL_PROG_COUNT] = {
+    [OCL_PROG_CONV] = "conv.cl",
+    [OCL_PROG_DATA] = "data.cl",
+    [OCL_PROG_DENSE] = "dense.cl",
+    [OCL_PROG_ELEMENTWISE] = "elementwise.cl",
+    [OCL_PROG_LOSS] = "loss.cl",
+    [OCL_PROG_POOL] = "pool.cl",
+};
+
+/* Put in front of every family's source. */
+#define COMMON_FILE "common.cl"
+
+unsigned long long ocl_fnv1a(unsigned long long h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* A source file's text: from $CLCNN_KERNEL_DIR when set (*owned is then the
+ * malloc'd text, to free), else the embedded copy. */
+static int load_source(clcnn_ctx *ctx, const char *name, const char **text, size_t *len, char **owned)
+{
+    *owned = NULL;
+    const char *dir = getenv("CLCNN_KERNEL_DIR");
+    if (dir && *dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: CLCNN_KERNEL_DIR is set, but %s cannot be read: %s", path,
+                               strerror(errno));
+        size_t cap = 1 << 14, n = 0;
+        char *buf = malloc(cap);
+        while (buf) {
+            n += fread(buf + n, 1, cap - n - 1, f);
+            if (n < cap - 1)
+                break;
+            char *grown = realloc(buf, 2 * cap);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        int bad = ferror(f);
+        fclose(f);
+        if (!buf)
+            return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory reading %s", path);
+        if (bad) {
+            free(buf);
+            return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: error reading %s", path);
+        }
+        buf[n] = '\0';
+        *owned = buf;
+        *text = buf;
+        *len = n;
+        return CLCNN_OK;
+    }
+    for (size_t i = 0; i < clcnn_ocl_source_count; i++) {
+        if (strcmp(clcnn_ocl_sources[i].name, name) == 0) {
+            *text = clcnn_ocl_sources[i].text;
+            *len = clcnn_ocl_sources[i].length;
+            return CLCNN_OK;
+        }
+    }
+    return clcnn_error(ctx, CLCNN_ERR_BUILD, "OpenCL: kernel source %s is not embedded in this build", name);
+}
+
+/* Build options: none of our own (OpenCL C 1.x is the default), plus
+ * $CLCNN_BUILD_OPTIONS for kernel development (e.g. -DCOLSUM_WG=128). */
+static const char *build_options(void)
+{
+    const char *extra = getenv("CLCNN_BUILD_OPTIONS");
+    return extra ? extra : "";
+}
+
+/* Sets the message for a failed clBuildProgram, with the device's log. */
+static int build_error(clcnn_ctx *ctx, const ocl_device *dev, cl_program prog, const char *file, cl_int err)
+{
+    size_t n = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) == CL_SUCCESS && n) {
+        log = malloc(n + 1);
+        if (log && clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) == CL_SUCCESS)
+            log[n] = '\0';
+        else if (log)
+            log[0] = '\0';
+    }
+    int status = (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS || err == CL_COMPILER_NOT_AVAILABLE)
+                     ? CLCNN_ERR_BUILD
+                     : CLCNN_ERR_OPENCL;
+    clcnn_error(ctx, status, "OpenCL: building %s for %s failed (%s, %d); build log:\n%s", file, dev->device_name,
+                ocl_error_name(err), (int)err, log && *log ? log : "(empty)");
+    free(log);
+    return status;
+}
+
+/* Tries the cache entry at path; 1 with *out built when it was usable. */
+static int build_from_cache(const ocl_device *dev, cl_context context, const char *path, const char *key,
+                            const char *options, cl_program *out)
+{
+    unsigned char *bin = NULL;
+    size_t len = 0;
+    if (!ocl_cache_load(path, key, &bin, &len))
+        return 0;
+    cl_int err, bin_status = CL_INVALID_BINARY;
+    const unsigned char *bins[1] = {bin};
+    cl_program prog = clCreateProgramWithBinary(context, 1, &dev->device, &len, bins, &bin_status, &err);
+    free(bin);
+    if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
+        if (err == CL_SUCCESS)
+            clReleaseProgram(prog);
+        return 0;
+    }
+    if (clBuildProgram(prog, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(prog);
+        return 0;
+    }
+    *out = prog;
+    return 1;
+}
+
+/* Writes the binary of a freshly built program to path (failures ignored). */
+static void store_binary(cl_program prog, const char *path, const char *key)
+{
+    size_t size = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0)
+        return;
+    unsigned char *bin = malloc(size);
+    if (!bin)
+        return;
+    unsigned char *bins[1] = {bin};
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
+        ocl_cache_store(path, key, bin, size);
+    free(bin);
+}
+
+int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, ocl_program_id id, cl_program *out)
+{
+    const char *file = ocl_program_files[id];
+    const char *common = NULL, *body = NULL;
+    size_t common_len = 0, body_len = 0;
+    char *common_owned = NULL, *body_owned = NULL;
+    char *key = NULL;
+    cl_program prog = NULL;
+    int st;
+    *out = NULL;
+
+    st = load_source(ctx, COMMON_FILE, &common, &common_len, &common_owned);
+    if (st)
+        goto fail;
+    st = load_source(ctx, file, &body, &body_len, &body_owned);
+    if (st)
+        goto fail;
+
+    /* #line directives make the build log name the right file and line. */
+    char line_common[64], line_body[64];
+    snprintf(line_common, sizeof line_common, "#line 1 \"%s\"\n", COMMON_FILE);
+    snprintf(line_body, sizeof line_body, "\n#line 1 \"%s\"\n", file);
+    const char *parts[4] = {line_common, common, line_body, body};
+    size_t lens[4] = {strlen(line_common), common_len, strlen(line_body), body_len};
+    unsigned long long src_hash = OCL_FNV_SEED;
+    for (int i = 0; i < 4; i++) {
+        src_hash = ocl_fnv1a(src_hash, &lens[i], sizeof lens[i]);
+        src_hash = ocl_fnv1a(src_hash, parts[i], lens[i]);
+    }
+    const char *options = build_options();
+
+    char dir[4096], path[4200];
+    int use_cache = ocl_cache_dir(dir, sizeof dir);
+    if (use_cache) {
+        const char *fmt = "clcnn program cache v%u\nplatform=%s\ndevice=%s\ndriver=%s\nfile=%s\nsource=%016llx\n"
+                          "options=%s\n";
+        int n = snprintf(NULL, 0, fmt, OCL_CACHE_FORMAT_VERSION, dev->platform_name, dev->device_name,
+                         dev->driver_version, file, src_hash, options);
+        key = n > 0 ? malloc((size_t)n + 1) : NULL;
+        if (!key) {
+            use_cache = 0;
+        } else {
+            snprintf(key, (size_t)n + 1, fmt, OCL_CACHE_FORMAT_VERSION, dev->platform_name, dev->device_name,
+                     dev->driver_version, file, src_hash, options);
+            ocl_cache_path(dir, key, path, sizeof path);
+            if (build_from_cache(dev, context, path, key, options, &prog))
+                goto done;
+        }
+    }
+
+    cl_int err;
+    prog = clCreateProgramWithSource(context, 4, parts, lens, &err);
+    if (err != CL_SUCCESS) {
+        prog = NULL;
+        st = clcnn_error(ctx, err == CL_OUT_OF_HOST_MEMORY ? CLCNN_ERR_NOMEM : CLCNN_ERR_OPENCL,
+                         "OpenCL: clCreateProgramWithSource(%s) failed: %s (%d)", file, ocl_error_name(err), (int)err);
+        goto fail;
+    }
+    err = clBuildProgram(prog, 1, &dev->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        st = build_error(ctx, dev, prog, file, err);
+        goto fail;
+    }
+    if (use_cache)
+        store_binary(prog, path, key);
+
+done:
+    free(key);
+    free(common_owned);
+    free(body_owned);
+    *out = prog;
+    return CLCNN_OK;
+fail:
+    if (prog)
+        clReleaseProgram(prog);
+    free(key);
+    free(common_owned);
+    free(body_owned);
+    return st;
+}
