@@ -175,7 +175,7 @@ int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *imag
     *out = NULL;
     unsigned char *ib = NULL, *lb = NULL;
     size_t il = 0, ll = 0;
-    idx_array im, lab;
+    idx_array im = {{0}, 0, NULL}, lab = {{0}, 0, NULL};
     clcnn_dataset *ds = NULL;
     int st = clcnn_read_maybe_gzip(ctx, images_path, IDX_MAX_BYTES, &ib, &il);
     if (!st)

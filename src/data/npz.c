@@ -87,6 +87,8 @@ static int npz_split(clcnn_ctx *ctx, const clcnn_zip *zip, const char *split, in
     size_t xl = 0, yl = 0;
     int xf = 0, yf = 0;
     npy_array x, y;
+    memset(&x, 0, sizeof x);
+    memset(&y, 0, sizeof y);
     clcnn_dataset *ds = NULL;
     int st = clcnn_zip_extract(ctx, zip, xm, NPZ_MAX_MEMBER_BYTES, &xb, &xl, &xf);
     if (!st)
