@@ -298,6 +298,8 @@ CLCNN_API int clcnn_model_lenet5(clcnn_ctx *ctx, clcnn_model **out);
  * backend. */
 CLCNN_API int clcnn_model_init(clcnn_model *m, uint64_t seed);
 
+/* The example shape (h, w, c) the model takes. */
+CLCNN_API void clcnn_model_input_shape(const clcnn_model *m, size_t *shape);
 CLCNN_API size_t clcnn_model_layer_count(const clcnn_model *m);
 /* Kind of layer i, and its output shape per example (h, w, c); a flat
  * output has h = w = 1. */

@@ -250,6 +250,12 @@ int clcnn_model_init(clcnn_model *m, uint64_t seed)
     return CLCNN_OK;
 }
 
+void clcnn_model_input_shape(const clcnn_model *m, size_t *shape)
+{
+    if (m && shape)
+        memcpy(shape, m->in_shape, sizeof m->in_shape);
+}
+
 size_t clcnn_model_layer_count(const clcnn_model *m)
 {
     return m ? m->nlayers : 0;

@@ -1,0 +1,137 @@
+/* clcnn predict: the top classes of IDX or PGM images. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "common.h"
+#include "pgm.h"
+
+static const char usage_text[] =
+    "usage: clcnn predict --model FILE [OPTIONS] INPUT...\n"
+    "Prints the most likely classes of each image, with their probabilities.\n"
+    "An INPUT is a PGM image (P2/P5) or an IDX image file (raw or .gz, every image).\n\n"
+    "  --model FILE        the model (from clcnn train --save)\n"
+    "  --top K             classes shown per image (default 3)\n"
+    "  --device D          auto, cpu, opencl or opencl:P:D (default auto)\n"
+    "  --help              show this help\n";
+
+static void print_top(const char *name, size_t index, int indexed, const float *p, size_t classes, size_t top)
+{
+    if (indexed)
+        printf("%s[%zu]:", name, index);
+    else
+        printf("%s:", name);
+    char *shown = calloc(classes, 1);
+    if (!shown)
+        return;
+    for (size_t t = 0; t < top && t < classes; t++) {
+        size_t best = classes;
+        for (size_t k = 0; k < classes; k++)
+            if (!shown[k] && (best == classes || p[k] > p[best]))
+                best = k;
+        shown[best] = 1;
+        printf(" %zu (%.4f)%s", best, p[best], t + 1 < top && t + 1 < classes ? "," : "");
+    }
+    putchar('\n');
+    free(shown);
+}
+
+/* Loads INPUT as images of the model's shape; *count images. */
+static int load_input(clcnn_ctx *ctx, const char *path, const size_t *shape, float **images, size_t *count)
+{
+    if (pgm_sniff(path)) {
+        char err[512];
+        size_t w, h;
+        if (pgm_read(path, images, &w, &h, err, sizeof err))
+            return cli_fail("%s", err);
+        if (h != shape[0] || w != shape[1] || shape[2] != 1) {
+            free(*images);
+            return cli_fail("%s: the image is %zux%zu, the model takes %zux%zux%zu", path, w, h, shape[1], shape[0],
+                            shape[2]);
+        }
+        *count = 1;
+        return 0;
+    }
+    clcnn_dataset *ds = NULL;
+    if (clcnn_dataset_load_idx(ctx, &ds, path, NULL) != CLCNN_OK)
+        return cli_fail("%s", clcnn_errmsg(ctx));
+    size_t s[3], n = clcnn_dataset_count(ds);
+    clcnn_dataset_image_shape(ds, s);
+    if (s[0] != shape[0] || s[1] != shape[1] || s[2] != shape[2]) {
+        clcnn_dataset_free(ds);
+        return cli_fail("%s: the images are %zux%zux%zu, the model takes %zux%zux%zu", path, s[0], s[1], s[2],
+                        shape[0], shape[1], shape[2]);
+    }
+    *images = malloc(n * s[0] * s[1] * s[2] * sizeof **images);
+    int rc = 0;
+    if (!*images)
+        rc = cli_fail("%s: out of memory", path);
+    else if (clcnn_dataset_get(ctx, ds, 0, n, *images, NULL) != CLCNN_OK)
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+    clcnn_dataset_free(ds);
+    *count = n;
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    enum { O_MODEL = 1, O_TOP, O_DEVICE, O_HELP };
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, O_MODEL}, {"top", required_argument, 0, O_TOP},
+        {"device", required_argument, 0, O_DEVICE}, {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0},
+    };
+    const char *model_path = NULL, *device = NULL;
+    size_t top = 3;
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_MODEL: model_path = optarg; break;
+        case O_DEVICE: device = optarg; break;
+        case O_TOP:
+            if (cli_parse_size(optarg, 1, 4096, &top))
+                return cli_usage_error("predict", "--top wants a whole number from 1, not '%s'", optarg);
+            break;
+        case O_HELP: fputs(usage_text, stdout); return 0;
+        default: return cli_usage_error("predict", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!model_path)
+        return cli_usage_error("predict", "--model FILE is required");
+    if (optind >= argc)
+        return cli_usage_error("predict", "no INPUT images given");
+
+    clcnn_ctx *ctx = cli_open_ctx(device);
+    if (!ctx)
+        return 1;
+    clcnn_model *model = NULL;
+    int rc = 0;
+    if (clcnn_model_load(ctx, &model, model_path) != CLCNN_OK) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
+    }
+    size_t classes = clcnn_model_classes(model), shape[3] = {0, 0, 0};
+    clcnn_model_input_shape(model, shape);
+    for (int i = optind; i < argc && rc == 0; i++) {
+        float *images = NULL, *probs = NULL;
+        size_t n = 0;
+        if ((rc = load_input(ctx, argv[i], shape, &images, &n)))
+            break;
+        probs = malloc(n * classes * sizeof *probs);
+        if (!probs)
+            rc = cli_fail("out of memory");
+        else if (clcnn_model_predict(model, images, n, probs) != CLCNN_OK)
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+        for (size_t k = 0; rc == 0 && k < n; k++)
+            print_top(argv[i], k, n > 1, probs + k * classes, classes, top);
+        free(images);
+        free(probs);
+    }
+done:
+    clcnn_model_free(model);
+    clcnn_ctx_free(ctx);
+    return rc;
+}

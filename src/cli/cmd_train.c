@@ -1,0 +1,264 @@
+/* clcnn train: LeNet-5 with Adam, a progress bar per epoch, metrics. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common.h"
+
+static const char usage_text[] =
+    "usage: clcnn train [OPTIONS]\n"
+    "Trains LeNet-5 with Adam on MNIST-format data, reporting each epoch.\n\n"
+    "  --data PATH         a directory of MNIST-named IDX files (raw or .gz) or an\n"
+    "                      .npz (X_train, Y_train, X_valid, ...); default\n"
+    "                      " CLI_DEFAULT_DATA "\n"
+    "  --epochs N          passes over the training set (default 5)\n"
+    "  --batch-size N      examples per step (default 32)\n"
+    "  --lr X              Adam learning rate (default 0.001)\n"
+    "  --seed N            initialisation and shuffling seed (default 1)\n"
+    "  --device D          auto, cpu, opencl or opencl:P:D (default auto)\n"
+    "  --valid-size N      validate on the last N training images when the data\n"
+    "                      has no validation split (default: one sixth; 0: none)\n"
+    "  --save FILE         save the trained model to FILE\n"
+    "  --metrics FILE      write per-epoch figures to FILE as CSV\n"
+    "  --quiet             print only the final figures\n"
+    "  --help              show this help\n";
+
+typedef struct options {
+    const char *data, *device, *save, *metrics;
+    size_t epochs, batch, valid_size;
+    int valid_size_set;
+    double lr;
+    unsigned long long seed;
+    int quiet;
+} options;
+
+typedef struct progress {
+    size_t epoch, epochs;
+    double start, last_draw;
+    int tty, quiet;
+} progress;
+
+static void format_time(double s, char *buf, size_t len)
+{
+    /* Clamped to 99:59:59 so the text always fits. */
+    unsigned t = s > 0 ? (s < 359999.0 ? (unsigned)(s + 0.5) : 359999u) : 0u;
+    if (t >= 3600)
+        snprintf(buf, len, "%u:%02u:%02u", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, len, "%02u:%02u", t / 60, t % 60);
+}
+
+/* Redraws the bar on a terminal at most ten times a second; elsewhere
+ * prints a plain line at most every ten seconds. */
+static int on_progress(void *user, size_t done, size_t total, double loss, double accuracy)
+{
+    progress *p = user;
+    if (p->quiet)
+        return 0;
+    double now = cli_now(), elapsed = now - p->start;
+    int last = done == total;
+    if (!last && now - p->last_draw < (p->tty ? 0.1 : 10.0))
+        return 0;
+    p->last_draw = now;
+    double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
+    char el[32], eta[32];
+    format_time(elapsed, el, sizeof el);
+    format_time(rate > 0 ? (double)(total - done) / rate : 0.0, eta, sizeof eta);
+    if (p->tty) {
+        char bar[31];
+        size_t fill = total ? done * 30 / total : 30;
+        for (size_t i = 0; i < 30; i++)
+            bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+        bar[30] = '\0';
+        fprintf(stderr, "\repoch %zu/%zu [%s] %zu/%zu %s<%s %.0f img/s loss %.4f acc %.4f\033[K", p->epoch, p->epochs,
+                bar, done, total, el, eta, rate, loss, accuracy);
+        if (last)
+            fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "epoch %zu/%zu: %zu/%zu images, %s elapsed, ETA %s, %.0f img/s, loss %.4f, acc %.4f\n",
+                p->epoch, p->epochs, done, total, el, eta, rate, loss, accuracy);
+    }
+    fflush(stderr);
+    return 0;
+}
+
+static int parse(int argc, char **argv, options *o)
+{
+    enum { O_DATA = 1, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_DEVICE, O_VALID, O_SAVE, O_METRICS, O_QUIET, O_HELP };
+    static const struct option longopts[] = {
+        {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
+        {"batch-size", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
+        {"seed", required_argument, 0, O_SEED},       {"device", required_argument, 0, O_DEVICE},
+        {"valid-size", required_argument, 0, O_VALID}, {"save", required_argument, 0, O_SAVE},
+        {"metrics", required_argument, 0, O_METRICS}, {"quiet", no_argument, 0, O_QUIET},
+        {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0},
+    };
+    *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1};
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA: o->data = optarg; break;
+        case O_DEVICE: o->device = optarg; break;
+        case O_SAVE: o->save = optarg; break;
+        case O_METRICS: o->metrics = optarg; break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_HELP: fputs(usage_text, stdout); return 0;
+        case O_EPOCHS:
+            if (cli_parse_size(optarg, 1, 100000, &o->epochs))
+                return cli_usage_error("train", "--epochs wants a whole number from 1, not '%s'", optarg);
+            break;
+        case O_BATCH:
+            if (cli_parse_size(optarg, 1, 1 << 20, &o->batch))
+                return cli_usage_error("train", "--batch-size wants a whole number from 1, not '%s'", optarg);
+            break;
+        case O_VALID:
+            if (cli_parse_size(optarg, 0, (size_t)1 << 40, &o->valid_size))
+                return cli_usage_error("train", "--valid-size wants a whole number from 0, not '%s'", optarg);
+            o->valid_size_set = 1;
+            break;
+        case O_LR:
+            if (cli_parse_float(optarg, 1e-12, 10.0, &o->lr))
+                return cli_usage_error("train", "--lr wants a number in (0, 10], not '%s'", optarg);
+            break;
+        case O_SEED:
+            if (cli_parse_u64(optarg, &o->seed))
+                return cli_usage_error("train", "--seed wants a whole number from 0, not '%s'", optarg);
+            break;
+        default:
+            return cli_usage_error("train", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+static int write_metrics_header(FILE *f)
+{
+    return fprintf(f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_second\n") < 0 || fflush(f);
+}
+
+static int run(const options *o, clcnn_ctx *ctx)
+{
+    clcnn_dataset *train = NULL, *valid = NULL, *test = NULL;
+    clcnn_model *model = NULL;
+    FILE *metrics = NULL;
+    int rc = 1;
+
+    if (cli_load_data(ctx, o->data, &train, &valid, &test))
+        goto done;
+    if (!valid) {
+        size_t n = clcnn_dataset_count(train);
+        size_t vs = o->valid_size_set ? o->valid_size : n / 6;
+        if (vs >= n) {
+            rc = cli_fail("--valid-size %zu leaves no training images (the set has %zu)", vs, n);
+            goto done;
+        }
+        if (vs && clcnn_dataset_split_tail(ctx, train, vs, &valid) != CLCNN_OK) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+    }
+    size_t shape[3];
+    clcnn_dataset_image_shape(train, shape);
+    if (shape[0] != 28 || shape[1] != 28 || shape[2] != 1) {
+        rc = cli_fail("LeNet-5 takes 28x28x1 images; the data has %zux%zux%zu", shape[0], shape[1], shape[2]);
+        goto done;
+    }
+    if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
+        clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f)) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
+    }
+    if (o->metrics) {
+        metrics = fopen(o->metrics, "w");
+        if (!metrics || write_metrics_header(metrics)) {
+            rc = cli_fail("%s: cannot write the metrics file", o->metrics);
+            goto done;
+        }
+    }
+    if (!o->quiet)
+        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %zu\n",
+                clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
+                valid ? clcnn_dataset_count(valid) : (size_t)0, o->batch);
+
+    progress p = {.epochs = o->epochs, .tty = isatty(2), .quiet = o->quiet};
+    for (size_t e = 1; e <= o->epochs; e++) {
+        double loss, acc, vloss = 0, vacc = 0;
+        p.epoch = e;
+        p.start = p.last_draw = cli_now();
+        if (clcnn_model_train_epoch(model, train, o->batch, o->seed * 1000003u + e, on_progress, &p, 0, &loss,
+                                    &acc) != CLCNN_OK) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+        double secs = cli_now() - p.start;
+        if (valid && clcnn_model_evaluate(model, valid, 0, &vloss, &vacc) != CLCNN_OK) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+        double rate = (double)clcnn_dataset_count(train) / secs;
+        if (!o->quiet) {
+            if (valid)
+                fprintf(stderr, "epoch %zu/%zu: loss %.4f acc %.4f | val_loss %.4f val_acc %.4f | %.1f s, %.0f img/s\n",
+                        e, o->epochs, loss, acc, vloss, vacc, secs, rate);
+            else
+                fprintf(stderr, "epoch %zu/%zu: loss %.4f acc %.4f | %.1f s, %.0f img/s\n", e, o->epochs, loss, acc,
+                        secs, rate);
+        }
+        if (metrics) {
+            if (valid)
+                fprintf(metrics, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", e, loss, acc, vloss, vacc, secs, rate);
+            else
+                fprintf(metrics, "%zu,%.6f,%.6f,,,%.3f,%.1f\n", e, loss, acc, secs, rate);
+            if (fflush(metrics)) {
+                rc = cli_fail("%s: write failed", o->metrics);
+                goto done;
+            }
+        }
+    }
+    if (o->save) {
+        if (clcnn_model_save(model, o->save) != CLCNN_OK) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+        if (!o->quiet)
+            fprintf(stderr, "clcnn: saved the model to %s\n", o->save);
+    }
+    if (test) {
+        double tloss, tacc;
+        if (clcnn_model_evaluate(model, test, 0, &tloss, &tacc) != CLCNN_OK) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+        printf("test: loss %.4f accuracy %.4f (%zu images)\n", tloss, tacc, clcnn_dataset_count(test));
+    }
+    rc = 0;
+done:
+    if (metrics && fclose(metrics) != 0 && rc == 0)
+        rc = cli_fail("%s: write failed", o->metrics);
+    clcnn_model_free(model);
+    clcnn_dataset_free(train);
+    clcnn_dataset_free(valid);
+    clcnn_dataset_free(test);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    clcnn_ctx *ctx = cli_open_ctx(o.device);
+    if (!ctx)
+        return 1;
+    rc = run(&o, ctx);
+    clcnn_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,101 @@
+#include "common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clcnn: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "clcnn %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "; try 'clcnn %s --help'\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+int cli_parse_u64(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s == '\0' || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_size(const char *s, size_t lo, size_t hi, size_t *out)
+{
+    unsigned long long v;
+    if (cli_parse_u64(s, &v) || v < lo || v > hi)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+int cli_parse_float(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s == '\0')
+        return -1;
+    double v = strtod(s, &end);
+    if (errno || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+clcnn_ctx *cli_open_ctx(const char *device)
+{
+    clcnn_ctx *ctx = NULL;
+    int st = clcnn_ctx_create(&ctx, device);
+    if (st != CLCNN_OK) {
+        cli_fail("%s", ctx ? clcnn_errmsg(ctx) : "out of memory");
+        clcnn_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int cli_load_data(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
+                  clcnn_dataset **test)
+{
+    if (!path) {
+        struct stat sb;
+        if (stat(CLI_DEFAULT_DATA, &sb) != 0)
+            return cli_fail("the default data set %s is not installed; install it with "
+                            "'apt-get install dataset-fashion-mnist', or pass --data DIR|FILE.npz",
+                            CLI_DEFAULT_DATA);
+        path = CLI_DEFAULT_DATA;
+    }
+    if (clcnn_data_load(ctx, path, train, valid, test) != CLCNN_OK)
+        return cli_fail("%s", clcnn_errmsg(ctx));
+    return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

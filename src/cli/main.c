@@ -1,0 +1,47 @@
+/* The clcnn program: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "clcnn.h"
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *what;
+} commands[] = {
+    {"train", cmd_train, "train LeNet-5 on MNIST-format data"},
+    {"eval", cmd_eval, "loss and accuracy of a saved model on a data set"},
+    {"predict", cmd_predict, "classify IDX or PGM images with a saved model"},
+    {"devices", cmd_devices, "list OpenCL platforms and devices"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clcnn COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
+    fprintf(f, "\n'clcnn COMMAND --help' describes a command's options.\n"
+               "CLCNN_DEVICE=auto|cpu|opencl|opencl:P:D chooses the device of every command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("clcnn %s\n", clcnn_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "clcnn: unknown command '%s'; try 'clcnn --help'\n", argv[1]);
+    return 2;
+}
