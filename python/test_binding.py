@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""Tests of the numpy binding against the independent numpy reference in
+tests/golden/make_golden.py.
+
+    PYTHONPATH=python /usr/bin/python3 python/test_binding.py
+
+Exit status 77 (meson's "skipped") when numpy is missing, or when the
+context cannot be created for lack of a device (CLCNN_DEVICE=opencl on a
+machine without one).
+
+Tolerance |got - want| <= 1e-6 + 1e-5 |want|, as in tests/test_ops.c: the
+inputs are float32 of magnitude <= 1 and every output is a sum of at most
+~100 products, so float32 rounding stays well under 1e-6 absolute; the 1e-6
+covers outputs that are near zero by cancellation.
+"""
+
+import os
+import sys
+import unittest
+
+try:
+    import numpy as np
+except ImportError:
+    print("skipping: numpy is not available for %s" % sys.executable)
+    sys.exit(77)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "golden"))
+
+import make_golden as ref  # noqa: E402  (the reference; importing writes nothing)
+import clcnn  # noqa: E402
+
+RTOL, ATOL = 1e-5, 1e-6
+N_RANDOM = 300  # random configurations per operation family
+
+
+def f32(rng, lo, hi, shape):
+    return rng.uniform(lo, hi, shape).astype(np.float32)
+
+
+def assert_close(test, got, want, what):
+    test.assertEqual(got.dtype, np.float32, what)
+    test.assertEqual(got.shape, want.shape, what)
+    err = np.abs(got.astype(np.float64) - want)
+    bad = err > ATOL + RTOL * np.abs(want)
+    if bad.any():
+        i = np.unravel_index(np.argmax(bad), bad.shape)
+        test.fail("%s: at %s got %.9g, want %.9g (%d of %d elements off)"
+                  % (what, i, got[i], want[i], bad.sum(), bad.size))
+
+
+def random_conv_config(rng):
+    """A random geometry that is valid for the chosen padding."""
+    while True:
+        m = int(rng.integers(1, 4))
+        h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+        c_prev, c_new = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        padding = ("same", "valid")[int(rng.integers(0, 2))]
+        if padding == "valid" and (kh > h or kw > w):
+            continue
+        return m, h, w, c_prev, c_new, kh, kw, sh, sw, padding
+
+
+def random_pool_config(rng):
+    m = int(rng.integers(1, 4))
+    h, w, c = int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 4))
+    kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+    sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    return m, h, w, c, kh, kw, sh, sw
+
+
+class Random(unittest.TestCase):
+    def test_conv_forward_every_activation(self):
+        rng = np.random.default_rng(101)
+        for t in range(N_RANDOM):
+            m, h, w, c_prev, c_new, kh, kw, sh, sw, padding = random_conv_config(rng)
+            act = ref.ACTIVATIONS[t % len(ref.ACTIVATIONS)]
+            x = f32(rng, -1, 1, (m, h, w, c_prev))
+            W = f32(rng, -0.5, 0.5, (kh, kw, c_prev, c_new))
+            b = f32(rng, -0.5, 0.5, (1, 1, 1, c_new))
+            what = "conv_forward #%d %s x%s W%s %s stride (%d, %d)" % (t, act, x.shape, W.shape, padding, sh, sw)
+            got = clcnn.conv_forward(x, W, b, act, padding=padding, stride=(sh, sw))
+            assert_close(self, got, ref.conv_forward(x, W, b, act, padding, (sh, sw)), what)
+
+    def test_conv_backward(self):
+        rng = np.random.default_rng(202)
+        for t in range(N_RANDOM):
+            m, h, w, c_prev, c_new, kh, kw, sh, sw, padding = random_conv_config(rng)
+            x = f32(rng, -1, 1, (m, h, w, c_prev))
+            W = f32(rng, -0.5, 0.5, (kh, kw, c_prev, c_new))
+            b = f32(rng, -0.5, 0.5, (1, 1, 1, c_new))
+            oh, _ = ref.out_size_and_pad(h, kh, sh, padding)
+            ow, _ = ref.out_size_and_pad(w, kw, sw, padding)
+            dZ = f32(rng, -1, 1, (m, oh, ow, c_new))
+            what = "conv_backward #%d x%s W%s %s stride (%d, %d)" % (t, x.shape, W.shape, padding, sh, sw)
+            got = clcnn.conv_backward(dZ, x, W, b, padding=padding, stride=(sh, sw))
+            want = ref.conv_backward(dZ, x, W, b, padding, (sh, sw))
+            for name, g, wv in zip(("dA_prev", "dW", "db"), got, want):
+                assert_close(self, g, wv, what + " " + name)
+
+    def test_pool(self):
+        rng = np.random.default_rng(303)
+        for t in range(N_RANDOM):
+            m, h, w, c, kh, kw, sh, sw = random_pool_config(rng)
+            mode = ("max", "avg")[t % 2]
+            ties = t % 4 == 0  # max with small integers: repeated maxima
+            if ties:
+                x = rng.integers(0, 3, (m, h, w, c)).astype(np.float32)
+            else:
+                x = f32(rng, -1, 1, (m, h, w, c))
+            A = ref.pool_forward(x, (kh, kw), (sh, sw), mode)
+            dA = f32(rng, -1, 1, A.shape)
+            what = "pool #%d %s%s x%s kernel (%d, %d) stride (%d, %d)" % (
+                t, mode, " ties" if ties else "", x.shape, kh, kw, sh, sw)
+            assert_close(self, clcnn.pool_forward(x, (kh, kw), stride=(sh, sw), mode=mode), A, what + " forward")
+            assert_close(self, clcnn.pool_backward(dA, x, (kh, kw), stride=(sh, sw), mode=mode),
+                         ref.pool_backward(dA, x, (kh, kw), (sh, sw), mode), what + " backward")
+
+    def test_golden_named_cases(self):
+        """The specific shapes of make_golden.py (even kernels, gaps, overlap)."""
+        rng = np.random.default_rng(404)
+        for name, m, h, w, c_prev, c_new, kh, kw, padding, stride, act in ref.CONV_CASES:
+            x = f32(rng, -1, 1, (m, h, w, c_prev))
+            W = f32(rng, -0.5, 0.5, (kh, kw, c_prev, c_new))
+            b = f32(rng, -0.5, 0.5, (1, 1, 1, c_new))
+            assert_close(self, clcnn.conv_forward(x, W, b, act, padding, stride),
+                         ref.conv_forward(x, W, b, act, padding, stride), name)
+        for name, m, h, w, c, kh, kw, stride, mode, ties in ref.POOL_CASES:
+            x = rng.integers(0, 3, (m, h, w, c)).astype(np.float32) if ties else f32(rng, -1, 1, (m, h, w, c))
+            A = ref.pool_forward(x, (kh, kw), stride, mode)
+            dA = f32(rng, -1, 1, A.shape)
+            assert_close(self, clcnn.pool_backward(dA, x, (kh, kw), stride, mode),
+                         ref.pool_backward(dA, x, (kh, kw), stride, mode), name)
+
+
+class Interface(unittest.TestCase):
+    def setUp(self):
+        rng = np.random.default_rng(7)
+        self.x = f32(rng, -1, 1, (2, 5, 6, 3))
+        self.W = f32(rng, -0.5, 0.5, (3, 2, 3, 4))
+        self.b = f32(rng, -0.5, 0.5, (1, 1, 1, 4))
+        self.dZ = f32(rng, -1, 1, (2, 5, 6, 4))
+        self.dA = f32(rng, -1, 1, (2, 2, 3, 3))
+
+    def test_device(self):
+        d = clcnn.device()
+        self.assertIsInstance(d, str)
+        self.assertTrue(d.strip())
+
+    def test_callable_activation(self):
+        seen = []
+
+        def leaky(z):
+            seen.append(z.dtype)
+            return np.where(z > 0, z, 0.1 * z)
+
+        got = clcnn.conv_forward(self.x, self.W, self.b, leaky, padding="valid", stride=(1, 2))
+        Z = ref.conv_forward(self.x, self.W, self.b, "identity", "valid", (1, 2))
+        assert_close(self, got, np.where(Z > 0, Z, 0.1 * Z), "callable activation")
+        self.assertEqual(seen, [np.float32])
+
+    def test_named_activations(self):
+        Z = ref.conv_forward(self.x, self.W, self.b, "identity")
+        assert_close(self, clcnn.conv_forward(self.x, self.W, self.b, None), Z, "None")
+        assert_close(self, clcnn.conv_forward(self.x, self.W, self.b, "linear"), Z, "linear")
+        for act in ref.ACTIVATIONS:
+            assert_close(self, clcnn.conv_forward(self.x, self.W, self.b, act),
+                         ref.conv_forward(self.x, self.W, self.b, act), act)
+
+    def test_defaults(self):
+        # padding "same", stride (1, 1), mode "max"
+        assert_close(self, clcnn.conv_forward(self.x, self.W, self.b, "relu"),
+                     ref.conv_forward(self.x, self.W, self.b, "relu", "same", (1, 1)), "conv defaults")
+        assert_close(self, clcnn.pool_forward(self.x, (2, 2)),
+                     ref.pool_forward(self.x, (2, 2), (1, 1), "max"), "pool defaults")
+        got = clcnn.conv_backward(self.dZ, self.x, self.W, self.b)
+        want = ref.conv_backward(self.dZ, self.x, self.W, self.b, "same", (1, 1))
+        for g, w in zip(got, want):
+            assert_close(self, g, w, "conv_backward defaults")
+        self.assertEqual(got[2].shape, (1, 1, 1, 4))
+
+    def test_input_dtypes_and_layouts(self):
+        want = ref.conv_forward(self.x, self.W, self.b, "tanh")
+        x64 = self.x.astype(np.float64)
+        assert_close(self, clcnn.conv_forward(x64, self.W.astype(np.float64), self.b, "tanh"), want, "float64 in")
+        # a non-contiguous view (every other row of a bigger array)
+        big = np.zeros((2, 10, 6, 3), dtype=np.float32)
+        big[:, ::2] = self.x
+        assert_close(self, clcnn.conv_forward(big[:, ::2], self.W, self.b, "tanh"), want, "strided view in")
+        # Fortran-ordered and float16 inputs (exactly representable values)
+        xi = np.round(self.x * 8) / 8
+        assert_close(self, clcnn.pool_forward(np.asfortranarray(xi.astype(np.float16)), (2, 2), (2, 2), "avg"),
+                     ref.pool_forward(xi, (2, 2), (2, 2), "avg"), "float16 Fortran in")
+        # lists of floats are arrays too
+        assert_close(self, clcnn.pool_forward(self.x.tolist(), (2, 2), (2, 2)),
+                     ref.pool_forward(self.x, (2, 2), (2, 2), "max"), "nested list in")
+        # inputs are not modified
+        before = self.x.copy()
+        clcnn.pool_backward(self.dA, self.x, (2, 2), (2, 2), "max")
+        np.testing.assert_array_equal(self.x, before)
+
+
+class Errors(unittest.TestCase):
+    """Every bad-argument kind raises ValueError (with a message), never crashes."""
+
+    def setUp(self):
+        Interface.setUp(self)
+
+    def raises(self, fn, *args, **kwargs):
+        with self.assertRaises(ValueError) as cm:
+            fn(*args, **kwargs)
+        self.assertTrue(str(cm.exception).strip(), "empty message")
+        return str(cm.exception)
+
+    def test_conv_forward(self):
+        x, W, b = self.x, self.W, self.b
+        self.raises(clcnn.conv_forward, x[0], W, b, "relu")                        # rank 3
+        self.raises(clcnn.conv_forward, x[..., None], W, b, "relu")                # rank 5
+        self.raises(clcnn.conv_forward, x, W[0], b, "relu")                        # W rank 3
+        self.raises(clcnn.conv_forward, x[..., :2], W, b, "relu")                  # channels
+        self.raises(clcnn.conv_forward, x, W, b[..., :3], "relu")                  # bias size
+        self.raises(clcnn.conv_forward, x, W, b, "relu", stride=(0, 1))
+        self.raises(clcnn.conv_forward, x, W, b, "relu", stride=(1, -1))
+        self.raises(clcnn.conv_forward, x, W, b, "relu", stride=(1,))
+        self.raises(clcnn.conv_forward, x, W, b, "relu", stride=(1.5, 1))
+        self.raises(clcnn.conv_forward, x, W, b, "relu", stride=None)
+        self.raises(clcnn.conv_forward, x, W, b, "relu", stride=(2 ** 40, 1))
+        big = np.zeros((6, 7, 3, 4), np.float32)
+        msg = self.raises(clcnn.conv_forward, x, big, b, "relu", padding="valid")  # kernel > input
+        self.assertIn("larger", msg)
+        self.raises(clcnn.conv_forward, x, W, b, "gelu")
+        self.raises(clcnn.conv_forward, x, W, b, 3)
+        self.raises(clcnn.conv_forward, x, W, b, "relu", padding="full")
+        self.raises(clcnn.conv_forward, x, W, b, "relu", padding=None)
+        self.raises(clcnn.conv_forward, x.astype(np.int32), W, b, "relu")          # not floats
+        self.raises(clcnn.conv_forward, x > 0, W, b, "relu")
+        self.raises(clcnn.conv_forward, x.astype(np.complex64), W, b, "relu")
+        self.raises(clcnn.conv_forward, "abc", W, b, "relu")
+        self.raises(clcnn.conv_forward, np.zeros((2, 0, 6, 3), np.float32), W, b, "relu")  # zero size
+        self.raises(clcnn.conv_forward, np.float32(1.0), W, b, "relu")             # rank 0
+
+    def test_conv_backward(self):
+        x, W, b, dZ = self.x, self.W, self.b, self.dZ
+        self.raises(clcnn.conv_backward, dZ[..., :3], x, W, b)                     # dZ channels
+        self.raises(clcnn.conv_backward, dZ[:1], x, W, b)                          # dZ batch
+        self.raises(clcnn.conv_backward, dZ, x, W, b, padding="valid")             # dZ spatial
+        self.raises(clcnn.conv_backward, dZ, x, W, b, stride=(2, 2))
+        self.raises(clcnn.conv_backward, dZ[0], x, W, b)                           # dZ rank
+        self.raises(clcnn.conv_backward, dZ, x[..., :2], W, b)
+        self.raises(clcnn.conv_backward, dZ, x, W, b[..., :2])
+        self.raises(clcnn.conv_backward, dZ, x, W, b, stride=(0, 0))
+        self.raises(clcnn.conv_backward, dZ, x, W, b, padding="SAME ")
+        self.raises(clcnn.conv_backward, dZ.astype(np.int64), x, W, b)
+
+    def test_pool(self):
+        x, dA = self.x, self.dA
+        self.raises(clcnn.pool_forward, x[0], (2, 2))
+        self.raises(clcnn.pool_forward, x, (0, 2))
+        self.raises(clcnn.pool_forward, x, (2, -1))
+        self.raises(clcnn.pool_forward, x, (2,))
+        self.raises(clcnn.pool_forward, x, 2)
+        self.raises(clcnn.pool_forward, x, (6, 2))                                 # > h = 5
+        self.raises(clcnn.pool_forward, x, (2, 7))                                 # > w = 6
+        self.raises(clcnn.pool_forward, x, (2, 2), stride=(0, 1))
+        self.raises(clcnn.pool_forward, x, (2, 2), mode="min")
+        self.raises(clcnn.pool_forward, x, (2, 2), mode=0)
+        self.raises(clcnn.pool_forward, x.astype(np.uint8), (2, 2))
+        self.raises(clcnn.pool_backward, dA, x, (2, 2), (1, 1))                    # dA shape
+        self.raises(clcnn.pool_backward, dA[..., :2], x, (2, 2), (2, 2))
+        self.raises(clcnn.pool_backward, dA[0], x, (2, 2), (2, 2))
+        self.raises(clcnn.pool_backward, dA, x[0], (2, 2), (2, 2))
+        self.raises(clcnn.pool_backward, dA, x, (2, 2), (2, 2), mode="mean")
+        self.raises(clcnn.pool_backward, dA, x, (0, 0), (2, 2))
+
+    def test_still_works_after_errors(self):
+        for _ in range(50):
+            with self.assertRaises(ValueError):
+                clcnn.conv_forward(self.x[..., :2], self.W, self.b, "relu")
+        assert_close(self, clcnn.conv_forward(self.x, self.W, self.b, "relu"),
+                     ref.conv_forward(self.x, self.W, self.b, "relu"), "after errors")
+
+
+def main():
+    try:
+        clcnn.device()
+    except clcnn.DeviceError as e:
+        if e.status == -6:  # CLCNN_ERR_NO_DEVICE
+            print("skipping: %s" % e)
+            return 77
+        raise
+    print("clcnn device: %s" % clcnn.device())
+    prog = unittest.main(exit=False, verbosity=1)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
