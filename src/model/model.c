@@ -340,21 +340,21 @@ static int param_buffer(clcnn_model *m, size_t i, int which, int grad, size_t co
 
 int clcnn_model_read_param(clcnn_model *m, size_t i, int which, float *dst, size_t count)
 {
-    clcnn_buf *b;
+    clcnn_buf *b = NULL;
     int st = param_buffer(m, i, which, 0, count, dst, &b);
     return st ? st : m->ctx->ops->read(m->ctx->bctx, b, 0, dst, count * sizeof *dst);
 }
 
 int clcnn_model_write_param(clcnn_model *m, size_t i, int which, const float *src, size_t count)
 {
-    clcnn_buf *b;
+    clcnn_buf *b = NULL;
     int st = param_buffer(m, i, which, 0, count, src, &b);
     return st ? st : m->ctx->ops->write(m->ctx->bctx, b, 0, src, count * sizeof *src);
 }
 
 int clcnn_model_read_grad(clcnn_model *m, size_t i, int which, float *dst, size_t count)
 {
-    clcnn_buf *b;
+    clcnn_buf *b = NULL;
     int st = param_buffer(m, i, which, 1, count, dst, &b);
     return st ? st : m->ctx->ops->read(m->ctx->bctx, b, 0, dst, count * sizeof *dst);
 }

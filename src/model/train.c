@@ -168,7 +168,7 @@ int clcnn_model_train_step(clcnn_model *m, const float *images, const int32_t *l
         (st = clcnn_model_reserve(m, count)))
         return st;
     size_t row = clcnn_shape_size(m->in_shape);
-    double l, a;
+    double l = 0.0, a = 0.0;
     if ((st = ctx->ops->write(ctx->bctx, m->input, 0, images, count * row * sizeof *images)) ||
         (st = ctx->ops->write(ctx->bctx, m->labels, 0, labels, count * sizeof *labels)) ||
         (st = ctx->ops->fill(ctx->bctx, m->stats, 2, 0.0f)) || (st = step_on_device(m, count)) ||
