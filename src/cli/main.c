@@ -14,6 +14,7 @@ static const struct {
     {"eval", cmd_eval, "loss and accuracy of a saved model on a data set"},
     {"predict", cmd_predict, "classify IDX or PGM images with a saved model"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
+    {"bench", cmd_bench, "time every layer, training and inference"},
 };
 
 static void usage(FILE *f)
