@@ -8,6 +8,15 @@
 #define F32(buf) ((float *)(void *)(buf))
 #define CF32(buf) ((const float *)(const void *)(buf))
 
+/* Threads the backend runs its parallel loops on (1 without OpenMP). */
+int cpu_threads(void *bctx);
+/* Makes every thread's scratch hold at least floats floats (grown, never
+ * shrunk, so steady-state steps allocate nothing). */
+int cpu_scratch_reserve(void *bctx, size_t floats);
+/* The calling thread's scratch, and thread t's. */
+float *cpu_scratch(void *bctx);
+float *cpu_scratch_of(void *bctx, int t);
+
 /* Applies act in place to rows x cols (softmax along each row). */
 void cpu_activate(clcnn_activation act, size_t rows, size_t cols, float *y);
 

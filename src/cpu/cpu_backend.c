@@ -4,13 +4,61 @@
 
 #include "cpu.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 typedef struct cpu_backend {
     clcnn_ctx *ctx;
+    int threads;
+    size_t scratch_floats; /* per thread */
+    float **scratch;       /* threads pointers */
 } cpu_backend;
 
 static void cpu_destroy(void *bctx)
 {
-    free(bctx);
+    cpu_backend *be = bctx;
+    for (int t = 0; t < be->threads; t++)
+        free(be->scratch[t]);
+    free(be->scratch);
+    free(be);
+}
+
+int cpu_threads(void *bctx)
+{
+    return ((cpu_backend *)bctx)->threads;
+}
+
+int cpu_scratch_reserve(void *bctx, size_t floats)
+{
+    cpu_backend *be = bctx;
+    if (floats <= be->scratch_floats)
+        return CLCNN_OK;
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    for (int t = 0; t < be->threads; t++) {
+        free(be->scratch[t]);
+        be->scratch[t] = aligned_alloc(64, bytes);
+        if (!be->scratch[t]) {
+            be->scratch_floats = 0;
+            return clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "out of host memory for %zu bytes of scratch", bytes);
+        }
+    }
+    be->scratch_floats = floats;
+    return CLCNN_OK;
+}
+
+float *cpu_scratch_of(void *bctx, int t)
+{
+    return ((cpu_backend *)bctx)->scratch[t];
+}
+
+float *cpu_scratch(void *bctx)
+{
+#ifdef _OPENMP
+    return cpu_scratch_of(bctx, omp_get_thread_num());
+#else
+    return cpu_scratch_of(bctx, 0);
+#endif
 }
 
 static int cpu_alloc(void *bctx, size_t bytes, clcnn_buf **out)
@@ -91,6 +139,16 @@ int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void
     if (!be)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
     be->ctx = ctx;
+#ifdef _OPENMP
+    be->threads = omp_get_max_threads();
+#else
+    be->threads = 1;
+#endif
+    be->scratch = calloc((size_t)be->threads, sizeof *be->scratch);
+    if (!be->scratch) {
+        free(be);
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
+    }
     *ops = &cpu_ops;
     *bctx = be;
     return CLCNN_OK;

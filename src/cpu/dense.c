@@ -48,6 +48,7 @@ int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
             for (size_t i = 0; i < in; i++) {
                 const float *restrict wr = w + i * out;
                 float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
                 for (size_t o = 0; o < out; o++)
                     acc += wr[o] * d[o];
                 dx[r * in + i] = acc;
