@@ -393,7 +393,7 @@ static void run_backend(const char *device, const config *cfg, result *r)
     snprintf(r->backend, sizeof r->backend, "%s", clcnn_ctx_backend(ctx));
     snprintf(r->device, sizeof r->device, "%s", clcnn_ctx_device_name(ctx));
 
-    size_t count = cfg->images < INFER_BATCH ? INFER_BATCH : cfg->images;
+    size_t count = cfg->images; /* at least INFER_BATCH */
     images = malloc(count * 784 * sizeof *images);
     labels = malloc(count * sizeof *labels);
     if (!images || !labels) {
@@ -723,11 +723,10 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int write_json(const char *path, const config *cfg, const result *rs, int n)
+/* Writes to f (opened before the run, so that a bad path fails at once)
+ * and closes it. */
+static int write_json(FILE *f, const char *path, const config *cfg, const result *rs, int n)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return cli_fail("%s: cannot write: %s", path, strerror(errno));
     fprintf(f, "{\n  \"clcnn_version\": \"%s\", \"model\": \"lenet5\", \"data\": \"synthetic\",\n", clcnn_version());
     fprintf(f, "  \"repeats\": %zu, \"train_images\": %zu, \"layer_batch\": %d, \"latency_calls\": %zu,\n",
             cfg->repeats, cfg->images, LAYER_BATCH, cfg->latency_calls);
@@ -798,9 +797,9 @@ static int parse(int argc, char **argv, config *cfg)
             repeats_set = 1;
             break;
         case O_IMAGES:
-            if (cli_parse_size(optarg, 32, 1 << 22, &cfg->images))
-                return cli_usage_error("bench", "--images wants a whole number from 32 to 4194304, not '%s'",
-                                       optarg);
+            if (cli_parse_size(optarg, INFER_BATCH, 1 << 22, &cfg->images))
+                return cli_usage_error("bench", "--images wants a whole number from %d to 4194304, not '%s'",
+                                       INFER_BATCH, optarg);
             images_set = 1;
             break;
         case O_HELP: fputs(usage_text, stdout); return 0;
@@ -833,6 +832,9 @@ int cmd_bench(int argc, char **argv)
     int rc = parse(argc, argv, &cfg);
     if (rc >= 0)
         return rc;
+    FILE *json = NULL;
+    if (cfg.json && !(json = fopen(cfg.json, "w")))
+        return cli_fail("%s: cannot write: %s", cfg.json, strerror(errno));
     result rs[MAX_DEVICES];
     int n = 0;
     rc = 0;
@@ -869,10 +871,16 @@ int cmd_bench(int argc, char **argv)
         }
         n++;
     }
-    if (n > 0) {
+    if (n > 0)
         print_table(&cfg, rs, n);
-        if (cfg.json && write_json(cfg.json, &cfg, rs, n))
-            rc = 1;
+    if (json) {
+        if (n > 0) {
+            if (write_json(json, cfg.json, &cfg, rs, n))
+                rc = 1;
+        } else {
+            fclose(json);
+            remove(cfg.json);
+        }
     }
     return rc;
 }
