@@ -22,6 +22,7 @@ Run with Debian's interpreter: /usr/bin/python3 bench/compare_pytorch.py
 import argparse
 import csv
 import gzip
+import importlib.util
 import json
 import math
 import os
@@ -37,6 +38,7 @@ ROOT = os.path.dirname(HERE)
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 BATCH = 32
 TRAIN_COUNT = 50000  # the first 50,000 training images, as clcnn train uses
+GNU_TIME = "/usr/bin/time"
 
 # Targets of the "Performance" issue: (measure, backend) -> (kind, bound).
 TARGETS = {
@@ -231,14 +233,32 @@ def torch_worker(args):
 
 
 def run_measured(cmd, env=None):
-    """Runs cmd; returns (rc, stdout text, ru_maxrss in KiB, seconds)."""
+    """Runs cmd; returns (rc, stdout text, peak RSS in KiB, seconds).
+
+    Linux carries a process's ru_maxrss over fork and execve, so a child
+    started straight from this interpreter would never report less than the
+    interpreter's own RSS.  GNU time (a small C program) forks the command
+    and reports its ru_maxrss; without it, os.wait4 gives an upper bound."""
     t0 = time.perf_counter()
+    rss_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        fd, rss_file = tempfile.mkstemp(prefix="clcnn-rss-")
+        os.close(fd)
+        cmd = [GNU_TIME, "-f", "%M", "-o", rss_file] + cmd
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
     out = p.stdout.read()
     p.stdout.close()
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, out.decode("utf-8", "replace"), ru.ru_maxrss, time.perf_counter() - t0
+    maxrss = ru.ru_maxrss
+    if rss_file:
+        try:
+            with open(rss_file) as f:
+                maxrss = int(f.read().strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+        os.unlink(rss_file)
+    return p.returncode, out.decode("utf-8", "replace"), maxrss, time.perf_counter() - t0
 
 
 def run_torch(args):
@@ -347,7 +367,7 @@ def report(args, torch_res, bench, trains):
             r, t = ratio_cell(key, be, cv, tv)
             print("%-34s %-7s %12s %12s %8s  %s" % (label, be, f % cv if cv is not None else "-", f % tv, r, t))
     print()
-    print("clcnn throughput and latency: %s; clcnn peak RSS: ru_maxrss of `clcnn train` (os.wait4)." % (
+    print("clcnn throughput and latency: %s; clcnn peak RSS: ru_maxrss of `clcnn train` (GNU time)." % (
         "`clcnn train --metrics`, median of epochs 2.." if args.full else
         "`clcnn bench --json` (synthetic data, medians after warm-up)"))
     print("PyTorch peak RSS: ru_maxrss of its worker right after training (its whole process: %.1f MiB)." % (
@@ -391,9 +411,8 @@ def main():
         fail("%s is not an executable; build clcnn first (bash scripts/setup.sh) or pass --clcnn" % args.clcnn)
     if not args.synthetic and not os.path.isdir(args.data):
         fail("%s is missing; install dataset-fashion-mnist or use --synthetic" % args.data)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    # Not imported here: this process should stay small (see run_measured).
+    if importlib.util.find_spec("torch") is None:
         fail("PyTorch is missing: run with /usr/bin/python3 after 'bash scripts/setup.sh python3-torch'")
 
     with tempfile.TemporaryDirectory(prefix="clcnn-compare-") as tmp:
