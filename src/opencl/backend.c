@@ -66,7 +66,8 @@ static const struct {
 #define OCL_LOCAL_1D 64
 #endif
 
-/* Largest im2col scratch buffer; bigger batches are processed in chunks. */
+/* Largest im2col scratch buffer; bigger batches are processed in chunks.
+ * $CLCNN_OCL_COL_LIMIT (bytes) overrides it, for tuning and for tests. */
 #ifndef OCL_COL_LIMIT_BYTES
 #define OCL_COL_LIMIT_BYTES ((size_t)64 << 20)
 #endif
@@ -86,6 +87,7 @@ typedef struct ocl_backend {
     size_t local[K_COUNT]; /* the work-group size each kernel is launched with */
     cl_mem scratch[SCRATCH_COUNT];
     size_t scratch_bytes[SCRATCH_COUNT];
+    size_t col_limit; /* bytes, see OCL_COL_LIMIT_BYTES */
 } ocl_backend;
 
 /* ------------------------------------------------------------- utilities */
@@ -271,6 +273,14 @@ int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_ba
     if (!b)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
     b->ctx = ctx;
+    b->col_limit = OCL_COL_LIMIT_BYTES;
+    const char *limit = getenv("CLCNN_OCL_COL_LIMIT");
+    if (limit && *limit) {
+        char *end;
+        unsigned long long v = strtoull(limit, &end, 10);
+        if (*end == '\0' && v > 0)
+            b->col_limit = (size_t)v;
+    }
 
     st = ocl_find_device(ctx, spec, &b->dev);
     if (st)
@@ -523,10 +533,10 @@ static int conv_is_pointwise(const conv_geom *g)
 }
 
 /* How many images one im2col chunk holds. */
-static size_t conv_chunk(const conv_geom *g)
+static size_t conv_chunk(const ocl_backend *b, const conv_geom *g)
 {
     size_t per_image = g->oh * g->ow * g->kh * g->kw * g->c;
-    size_t chunk = OCL_COL_LIMIT_BYTES / sizeof(float) / (per_image ? per_image : 1);
+    size_t chunk = b->col_limit / sizeof(float) / (per_image ? per_image : 1);
     if (chunk > UINT32_MAX / (per_image ? per_image : 1))
         chunk = UINT32_MAX / per_image;
     if (chunk < 1)
@@ -592,7 +602,7 @@ static int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, 
         st = gemm(b, "conv_forward", 0, 0, g->n * pix, g->k, kcols, x->mem, 0, kcols, w->mem, 0, g->k, 0.0f, y->mem,
                   0, g->k);
     } else {
-        const size_t chunk = conv_chunk(g);
+        const size_t chunk = conv_chunk(b, g);
         st = ensure_scratch(b, SCRATCH_COL, chunk * pix * kcols * sizeof(float));
         for (size_t n0 = 0; !st && n0 < g->n; n0 += chunk) {
             const size_t cn = g->n - n0 < chunk ? g->n - n0 : chunk;
@@ -628,7 +638,7 @@ static int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz
                       0, kcols);
         return st;
     }
-    const size_t chunk = conv_chunk(g);
+    const size_t chunk = conv_chunk(b, g);
     const size_t col_bytes = chunk * pix * kcols * sizeof(float);
     if (dw)
         st = ensure_scratch(b, SCRATCH_COL, col_bytes);

@@ -1,0 +1,922 @@
+/*
+ * The OpenCL backend itself: device discovery and the CPU fallback, kernel
+ * build errors, the program binary cache, and parity of every backend op
+ * with the CPU backend (the oracle).
+ *
+ * OpenCL implementations do not survive fork() once initialised (PoCL's
+ * worker threads stay in the parent), so main() probes for a device in a
+ * throw-away child and never touches OpenCL itself; each test then runs in
+ * its own Check fork.  The no-ICD test re-executes this program, because the
+ * ICD loader reads OCL_ICD_VENDORS only once per process.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clcnn.h"
+#include "internal.h"
+#include "opencl/cache.h"
+#include "testutil.h"
+
+#ifndef CLCNN_TEST_CL_DIR
+#error "CLCNN_TEST_CL_DIR (the source cl/ directory) must be defined by the build"
+#endif
+
+#define NO_ICD_CHILD_FLAG "--no-icd-child"
+
+static char self_path[4096];
+
+/* ----------------------------------------------------------------- helpers */
+
+typedef struct notices {
+    int count;
+    char last[1024];
+} notices;
+
+static void count_notice(void *user, const char *msg)
+{
+    notices *n = user;
+    n->count++;
+    snprintf(n->last, sizeof n->last, "%s", msg);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh temporary directory (the caller removes it with rm_tree). */
+static void make_temp_dir(char *buf, size_t len, const char *what)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(buf, len, "%s/clcnn-test-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", what);
+    ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp(%s): %s", buf, strerror(errno));
+}
+
+/* The environment every test starts from: no overrides, a given cache dir. */
+static void env_reset(const char *cache_dir)
+{
+    unsetenv("CLCNN_DEVICE");
+    unsetenv("CLCNN_KERNEL_DIR");
+    unsetenv("CLCNN_CACHE");
+    unsetenv("CLCNN_OCL_COL_LIMIT");
+    unsetenv("CLCNN_BUILD_OPTIONS");
+    if (cache_dir)
+        setenv("CLCNN_CACHE_DIR", cache_dir, 1);
+}
+
+static clcnn_ctx *open_ctx(const char *device)
+{
+    clcnn_ctx *ctx = NULL;
+    int st = clcnn_ctx_create_with_log(&ctx, device, NULL, NULL);
+    ck_assert_msg(st == CLCNN_OK, "context %s: %s (%s)", device, clcnn_status_str(st), ctx ? clcnn_errmsg(ctx) : "");
+    return ctx;
+}
+
+/* Names of the *.bin entries of dir, sorted; returns how many (<= max). */
+static int list_entries(const char *dir, char names[][256], int max)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".bin") == 0 && n < max)
+            snprintf(names[n++], 256, "%s", e->d_name);
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++) /* insertion sort: a handful of names */
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char t[256];
+            memcpy(t, names[j], 256);
+            memcpy(names[j], names[j - 1], 256);
+            memcpy(names[j - 1], t, 256);
+        }
+    return n;
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "open %s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *data = malloc(size > 0 ? (size_t)size : 1);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_int_eq(fread(data, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    *len = (size_t)size;
+    return data;
+}
+
+static void spill(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "open %s: %s", path, strerror(errno));
+    ck_assert_int_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t len;
+    unsigned char *data = slurp(from, &len);
+    spill(to, data, len);
+    free(data);
+}
+
+/* Copies every kernel source of the source tree's cl/ into dir. */
+static void copy_kernels(const char *dir)
+{
+    DIR *d = opendir(CLCNN_TEST_CL_DIR);
+    ck_assert_msg(d != NULL, "opendir %s: %s", CLCNN_TEST_CL_DIR, strerror(errno));
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 3 && strcmp(e->d_name + len - 3, ".cl") == 0) {
+            char from[8192], to[8192];
+            snprintf(from, sizeof from, "%s/%s", CLCNN_TEST_CL_DIR, e->d_name);
+            snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
+            copy_file(from, to);
+            n++;
+        }
+    }
+    closedir(d);
+    ck_assert_int_gt(n, 1);
+}
+
+/* A small convolution whose result tells whether the device computes. */
+static float *conv_probe(clcnn_ctx *ctx, size_t *count)
+{
+    const size_t xs[4] = {2, 9, 8, 3}, ws[4] = {3, 3, 3, 4}, bs[1] = {4};
+    float x[2 * 9 * 8 * 3], w[3 * 3 * 3 * 4], b[4];
+    tu_fill_random(x, sizeof x / sizeof *x, 1, -1, 1);
+    tu_fill_random(w, sizeof w / sizeof *w, 2, -1, 1);
+    tu_fill_random(b, 4, 3, -1, 1);
+    clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x), *tw = tu_tensor(ctx, 4, ws, w), *tb = tu_tensor(ctx, 1, bs, b);
+    clcnn_tensor *y = NULL;
+    int st = clcnn_conv_forward(ctx, tx, tw, tb, CLCNN_ACT_TANH, CLCNN_PAD_SAME, 2, 1, &y);
+    ck_assert_msg(st == CLCNN_OK, "conv_forward: %s", clcnn_errmsg(ctx));
+    float *out = tu_read(y);
+    *count = clcnn_tensor_count(y);
+    clcnn_tensor_free(tx);
+    clcnn_tensor_free(tw);
+    clcnn_tensor_free(tb);
+    clcnn_tensor_free(y);
+    return out;
+}
+
+/* ------------------------------------------------- (a) no ICD, no device */
+
+/* Runs in a re-executed copy of this program with OCL_ICD_VENDORS pointing
+ * to an empty directory; returns the exit status (0 = all checks held). */
+static int no_icd_child(void)
+{
+    int bad = 0;
+    env_reset(NULL);
+    clcnn_ctx *ctx = NULL;
+    notices n = {0, ""};
+    int st = clcnn_ctx_create_with_log(&ctx, "opencl", count_notice, &n);
+    if (st != CLCNN_ERR_NO_DEVICE) {
+        fprintf(stderr, "\"opencl\" without an ICD: status %d (%s), want CLCNN_ERR_NO_DEVICE\n", st,
+                ctx ? clcnn_errmsg(ctx) : "");
+        bad = 1;
+    } else if (!strstr(clcnn_errmsg(ctx), "platform")) {
+        fprintf(stderr, "\"opencl\" without an ICD: unclear message \"%s\"\n", clcnn_errmsg(ctx));
+        bad = 1;
+    }
+    if (n.count != 0) {
+        fprintf(stderr, "\"opencl\" sent %d notices, want none\n", n.count);
+        bad = 1;
+    }
+    clcnn_ctx_free(ctx);
+
+    ctx = NULL;
+    n.count = 0;
+    st = clcnn_ctx_create_with_log(&ctx, "auto", count_notice, &n);
+    if (st != CLCNN_OK || strcmp(clcnn_ctx_backend(ctx), "cpu") != 0) {
+        fprintf(stderr, "\"auto\" without an ICD: status %d, backend %s (%s)\n", st, clcnn_ctx_backend(ctx),
+                ctx ? clcnn_errmsg(ctx) : "");
+        bad = 1;
+    }
+    if (n.count != 1) {
+        fprintf(stderr, "\"auto\" without an ICD sent %d notices, want exactly 1 (last: %s)\n", n.count, n.last);
+        bad = 1;
+    }
+    clcnn_ctx_free(ctx);
+
+    size_t count = 99;
+    st = clcnn_devices_list(NULL, NULL, 0, &count);
+    if (st != CLCNN_OK || count != 0) {
+        fprintf(stderr, "clcnn_devices_list without an ICD: status %d, count %zu\n", st, count);
+        bad = 1;
+    }
+    return bad;
+}
+
+START_TEST(no_icd_falls_back_to_cpu)
+{
+    char vendors[4096];
+    make_temp_dir(vendors, sizeof vendors, "vendors");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setenv("OCL_ICD_VENDORS", vendors, 1);
+        setenv("OPENCL_VENDOR_PATH", vendors, 1);
+        execl(self_path, self_path, NO_ICD_CHILD_FLAG, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    rm_tree(vendors);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the no-ICD child failed (status 0x%x; its stderr says why)", status);
+}
+END_TEST
+
+/* ------------------------------------------------- (b) kernel build errors */
+
+START_TEST(broken_kernel_is_a_build_error)
+{
+    char kdir[4096], cdir[4096], path[4200];
+    make_temp_dir(kdir, sizeof kdir, "kernels");
+    make_temp_dir(cdir, sizeof cdir, "cache");
+    env_reset(cdir);
+    copy_kernels(kdir);
+    setenv("CLCNN_KERNEL_DIR", kdir, 1);
+
+    /* An intact copy builds and computes. */
+    clcnn_ctx *ctx = open_ctx("opencl");
+    ck_assert_str_eq(clcnn_ctx_backend(ctx), "opencl");
+    clcnn_ctx_free(ctx);
+
+    snprintf(path, sizeof path, "%s/pool.cl", kdir);
+    FILE *f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("\n__kernel void broken(__global float *x) { x[0] = undeclared_identifier_xyz; }\n", f);
+    fclose(f);
+
+    ctx = NULL;
+    notices n = {0, ""};
+    int st = clcnn_ctx_create_with_log(&ctx, "opencl", count_notice, &n);
+    ck_assert_msg(st == CLCNN_ERR_BUILD, "status %d (%s), want CLCNN_ERR_BUILD", st, clcnn_errmsg(ctx));
+    const char *msg = clcnn_errmsg(ctx);
+    ck_assert_msg(strstr(msg, "pool.cl") != NULL, "the message does not name the file: %s", msg);
+    ck_assert_msg(strstr(msg, "undeclared_identifier_xyz") != NULL, "the message lacks the build log: %s", msg);
+    ck_assert_int_eq(n.count, 0);
+    clcnn_ctx_free(ctx);
+
+    ctx = NULL;
+    st = clcnn_ctx_create_with_log(&ctx, "auto", count_notice, &n);
+    ck_assert_msg(st == CLCNN_OK, "auto: %s", clcnn_errmsg(ctx));
+    ck_assert_str_eq(clcnn_ctx_backend(ctx), "cpu");
+    ck_assert_int_eq(n.count, 1);
+    clcnn_ctx_free(ctx);
+
+    /* A missing file is named in the error. */
+    snprintf(path, sizeof path, "%s/data.cl", kdir);
+    ck_assert_int_eq(remove(path), 0);
+    ctx = NULL;
+    st = clcnn_ctx_create_with_log(&ctx, "opencl", NULL, NULL);
+    ck_assert_int_ne(st, CLCNN_OK);
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "data.cl") != NULL, "missing file not named: %s", clcnn_errmsg(ctx));
+    clcnn_ctx_free(ctx);
+
+    rm_tree(kdir);
+    rm_tree(cdir);
+}
+END_TEST
+
+/* ------------------------------------------------------ (c) cache entries */
+
+#define MAX_ENTRIES 32
+
+START_TEST(corrupt_cache_entries_are_rebuilt)
+{
+    char cdir[4096], path[4400], other[4400];
+    char names[MAX_ENTRIES][256];
+    make_temp_dir(cdir, sizeof cdir, "cache");
+    env_reset(cdir);
+
+    clcnn_ctx *ctx = open_ctx("opencl");
+    size_t n_ref;
+    float *ref = conv_probe(ctx, &n_ref);
+    clcnn_ctx_free(ctx);
+
+    int n = list_entries(cdir, names, MAX_ENTRIES);
+    ck_assert_msg(n >= 5, "only %d cache entries written", n);
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
+        ck_assert_msg(ocl_cache_entry_valid(path), "entry %s is not valid after a cold start", names[i]);
+    }
+    ck_assert_int_eq(count_files(cdir), n); /* no temporary files left */
+
+    /* A warm start gives the same results. */
+    ctx = open_ctx("opencl");
+    size_t n_warm;
+    float *warm = conv_probe(ctx, &n_warm);
+    clcnn_ctx_free(ctx);
+    ck_assert_int_eq(n_warm, n_ref);
+    ck_assert_msg(memcmp(warm, ref, n_ref * sizeof *ref) == 0, "warm start changed the results");
+    free(warm);
+
+    size_t len;
+    unsigned char *data;
+    /* 0: truncated. */
+    snprintf(path, sizeof path, "%s/%s", cdir, names[0]);
+    data = slurp(path, &len);
+    spill(path, data, len / 2);
+    free(data);
+    /* 1: one bit flipped in the binary. */
+    snprintf(path, sizeof path, "%s/%s", cdir, names[1]);
+    data = slurp(path, &len);
+    data[len - len / 3] ^= 0x10;
+    spill(path, data, len);
+    free(data);
+    ck_assert(!ocl_cache_entry_valid(path));
+    /* 2: a whole entry, but for another key (entry 3's). */
+    snprintf(path, sizeof path, "%s/%s", cdir, names[2]);
+    snprintf(other, sizeof other, "%s/%s", cdir, names[3]);
+    copy_file(other, path);
+    /* 4: the right key and checksums, but a binary no driver accepts. */
+    snprintf(path, sizeof path, "%s/%s", cdir, names[4]);
+    data = slurp(path, &len);
+    ck_assert_uint_gt(len, 32);
+    uint32_t key_len = (uint32_t)data[12] | (uint32_t)data[13] << 8 | (uint32_t)data[14] << 16 |
+                       (uint32_t)data[15] << 24;
+    ck_assert_uint_lt(32 + (size_t)key_len, len);
+    char *key = malloc(key_len + 1);
+    ck_assert_ptr_nonnull(key);
+    memcpy(key, data + 32, key_len);
+    key[key_len] = '\0';
+    free(data);
+    static const unsigned char garbage[] = "this is not a program binary";
+    ck_assert(ocl_cache_store(path, key, garbage, sizeof garbage));
+    ck_assert(ocl_cache_entry_valid(path));
+    free(key);
+
+    ctx = open_ctx("opencl");
+    size_t n_after;
+    float *after = conv_probe(ctx, &n_after);
+    clcnn_ctx_free(ctx);
+    ck_assert_int_eq(n_after, n_ref);
+    ck_assert_msg(memcmp(after, ref, n_ref * sizeof *ref) == 0, "results differ after rebuilding the cache");
+    free(after);
+    free(ref);
+
+    ck_assert_int_eq(list_entries(cdir, names, MAX_ENTRIES), n);
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
+        ck_assert_msg(ocl_cache_entry_valid(path), "entry %s was not rewritten valid", names[i]);
+    }
+    /* The entries with another key and with a rejected binary were rewritten. */
+    size_t l2, l3, l4;
+    snprintf(path, sizeof path, "%s/%s", cdir, names[2]);
+    unsigned char *e2 = slurp(path, &l2);
+    snprintf(path, sizeof path, "%s/%s", cdir, names[3]);
+    unsigned char *e3 = slurp(path, &l3);
+    ck_assert_msg(l2 != l3 || memcmp(e2, e3, l2) != 0, "the entry holding another key was not rewritten");
+    snprintf(path, sizeof path, "%s/%s", cdir, names[4]);
+    unsigned char *e4 = slurp(path, &l4);
+    ck_assert_msg(l4 > 32 + sizeof garbage + 64, "the entry with a rejected binary was not rewritten");
+    free(e2);
+    free(e3);
+    free(e4);
+    ck_assert_int_eq(count_files(cdir), n);
+    rm_tree(cdir);
+}
+END_TEST
+
+START_TEST(unwritable_cache_is_not_an_error)
+{
+    char cdir[4096];
+    make_temp_dir(cdir, sizeof cdir, "cache");
+    char file[4200];
+    snprintf(file, sizeof file, "%s/not-a-dir", cdir);
+    spill(file, "x", 1);
+    char below[4300];
+    snprintf(below, sizeof below, "%s/sub", file); /* a path below a regular file */
+    env_reset(below);
+    clcnn_ctx *ctx = open_ctx("opencl");
+    ck_assert_str_eq(clcnn_ctx_backend(ctx), "opencl");
+    clcnn_ctx_free(ctx);
+    rm_tree(cdir);
+}
+END_TEST
+
+/* ---------------------------------------------------- (d) CLCNN_CACHE=0 */
+
+START_TEST(cache_disabled_writes_nothing)
+{
+    char cdir[4096], sub[4200];
+    make_temp_dir(cdir, sizeof cdir, "cache");
+    snprintf(sub, sizeof sub, "%s/clcnn", cdir);
+    env_reset(sub);
+    setenv("CLCNN_CACHE", "0", 1);
+    clcnn_ctx *ctx = open_ctx("opencl");
+    size_t n;
+    free(conv_probe(ctx, &n));
+    clcnn_ctx_free(ctx);
+    ck_assert_int_eq(count_files(cdir), 0);
+    /* The default locations are not used either. */
+    unsetenv("CLCNN_CACHE_DIR");
+    setenv("XDG_CACHE_HOME", cdir, 1);
+    ctx = open_ctx("opencl");
+    clcnn_ctx_free(ctx);
+    ck_assert_int_eq(count_files(cdir), 0);
+    rm_tree(cdir);
+}
+END_TEST
+
+/* ------------------------------------------------------ (e) device listing */
+
+START_TEST(devices_list_marks_one_auto_choice)
+{
+    env_reset(NULL);
+    size_t count = 0;
+    ck_assert_int_eq(clcnn_devices_list(NULL, NULL, 0, &count), CLCNN_OK);
+    ck_assert_uint_ge(count, 1);
+    clcnn_device_info *list = calloc(count, sizeof *list);
+    ck_assert_ptr_nonnull(list);
+    size_t again = 0;
+    ck_assert_int_eq(clcnn_devices_list(NULL, list, count, &again), CLCNN_OK);
+    ck_assert_uint_eq(again, count);
+    int autos = 0;
+    const clcnn_device_info *pick = NULL;
+    for (size_t i = 0; i < count; i++) {
+        ck_assert(list[i].device_name[0] != '\0');
+        ck_assert(list[i].platform_name[0] != '\0');
+        ck_assert(list[i].opencl_c_version[0] != '\0');
+        ck_assert(list[i].compute_units > 0);
+        ck_assert(list[i].global_mem_bytes > 0);
+        if (list[i].is_auto_choice) {
+            autos++;
+            pick = &list[i];
+        }
+    }
+    ck_assert_int_eq(autos, 1);
+
+    /* "opencl" opens the device listed as the auto choice. */
+    clcnn_ctx *ctx = open_ctx("opencl");
+    char want[64];
+    snprintf(want, sizeof want, "OpenCL %d:%d ", pick->platform_index, pick->device_index);
+    ck_assert_msg(strncmp(clcnn_ctx_device_name(ctx), want, strlen(want)) == 0, "device %s, want %s...",
+                  clcnn_ctx_device_name(ctx), want);
+    ck_assert(strstr(clcnn_ctx_device_name(ctx), pick->device_name) != NULL);
+    clcnn_ctx_free(ctx);
+    char spec[64];
+    snprintf(spec, sizeof spec, "opencl:%d:%d", pick->platform_index, pick->device_index);
+    ctx = open_ctx(spec);
+    clcnn_ctx_free(ctx);
+
+    /* Out of range: a clear error, no fallback. */
+    ctx = NULL;
+    ck_assert_int_eq(clcnn_ctx_create_with_log(&ctx, "opencl:99:0", NULL, NULL), CLCNN_ERR_NO_DEVICE);
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "platform 99") != NULL, "%s", clcnn_errmsg(ctx));
+    clcnn_ctx_free(ctx);
+    ctx = NULL;
+    ck_assert_int_eq(clcnn_ctx_create_with_log(&ctx, "opencl:0:99", NULL, NULL), CLCNN_ERR_NO_DEVICE);
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "device 99") != NULL, "%s", clcnn_errmsg(ctx));
+    clcnn_ctx_free(ctx);
+    free(list);
+}
+END_TEST
+
+/* ---------------------------------------- (f) parity with the CPU backend */
+
+/* One buffer on each backend holding the same data. */
+typedef struct pair {
+    clcnn_ctx *cpu, *ocl;
+    clcnn_buf *c, *o;
+    size_t bytes;
+} pair;
+
+static clcnn_ctx *g_cpu, *g_ocl;
+
+static void parity_setup(void)
+{
+    env_reset(NULL);
+    g_cpu = open_ctx("cpu");
+    g_ocl = open_ctx("opencl");
+}
+
+static void parity_teardown(void)
+{
+    clcnn_ctx_free(g_cpu);
+    clcnn_ctx_free(g_ocl);
+}
+
+static pair pair_new(size_t bytes, const void *data)
+{
+    pair p = {g_cpu, g_ocl, NULL, NULL, bytes};
+    ck_assert_int_eq(g_cpu->ops->alloc(g_cpu->bctx, bytes, &p.c), CLCNN_OK);
+    ck_assert_msg(g_ocl->ops->alloc(g_ocl->bctx, bytes, &p.o) == CLCNN_OK, "%s", clcnn_errmsg(g_ocl));
+    if (data) {
+        ck_assert_int_eq(g_cpu->ops->write(g_cpu->bctx, p.c, 0, data, bytes), CLCNN_OK);
+        ck_assert_msg(g_ocl->ops->write(g_ocl->bctx, p.o, 0, data, bytes) == CLCNN_OK, "%s", clcnn_errmsg(g_ocl));
+    }
+    return p;
+}
+
+static pair pair_random(size_t count, unsigned seed, float lo, float hi)
+{
+    float *x = malloc(count * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    tu_fill_random(x, count, seed, lo, hi);
+    pair p = pair_new(count * sizeof *x, x);
+    free(x);
+    return p;
+}
+
+static void pair_free(pair *p)
+{
+    g_cpu->ops->release(g_cpu->bctx, p->c);
+    g_ocl->ops->release(g_ocl->bctx, p->o);
+}
+
+/* Compares the float contents of both sides. */
+static void pair_check(const pair *p, size_t count, double rtol, double atol, const char *what)
+{
+    float *c = malloc(count * sizeof *c), *o = malloc(count * sizeof *o);
+    ck_assert(c && o);
+    ck_assert_int_eq(g_cpu->ops->read(g_cpu->bctx, p->c, 0, c, count * sizeof *c), CLCNN_OK);
+    ck_assert_msg(g_ocl->ops->read(g_ocl->bctx, p->o, 0, o, count * sizeof *o) == CLCNN_OK, "%s",
+                  clcnn_errmsg(g_ocl));
+    tu_assert_close(o, c, count, rtol, atol, what);
+    free(c);
+    free(o);
+}
+
+#define BOTH(call_cpu, call_ocl)                                                                        \
+    do {                                                                                                \
+        ck_assert_msg((call_cpu) == CLCNN_OK, "cpu: %s", clcnn_errmsg(g_cpu));                           \
+        ck_assert_msg((call_ocl) == CLCNN_OK, "opencl: %s", clcnn_errmsg(g_ocl));                        \
+    } while (0)
+
+#define RTOL 1e-4
+#define ATOL 1e-5
+
+START_TEST(parity_activations)
+{
+    const size_t rows = 37, cols = 11, n = rows * cols;
+    for (int act = CLCNN_ACT_IDENTITY; act <= CLCNN_ACT_SOFTMAX; act++) {
+        char what[64];
+        pair x = pair_random(n, 10 + (unsigned)act, -4, 4), y = pair_new(n * 4, NULL);
+        BOTH(g_cpu->ops->activation_forward(g_cpu->bctx, act, rows, cols, x.c, y.c),
+             g_ocl->ops->activation_forward(g_ocl->bctx, act, rows, cols, x.o, y.o));
+        snprintf(what, sizeof what, "activation_forward(%d)", act);
+        pair_check(&y, n, RTOL, ATOL, what);
+        /* In place. */
+        BOTH(g_cpu->ops->activation_forward(g_cpu->bctx, act, rows, cols, x.c, x.c),
+             g_ocl->ops->activation_forward(g_ocl->bctx, act, rows, cols, x.o, x.o));
+        pair_check(&x, n, RTOL, ATOL, what);
+
+        pair dy = pair_random(n, 20 + (unsigned)act, -1, 1), dz = pair_new(n * 4, NULL);
+        BOTH(g_cpu->ops->activation_backward(g_cpu->bctx, act, rows, cols, y.c, dy.c, dz.c),
+             g_ocl->ops->activation_backward(g_ocl->bctx, act, rows, cols, y.o, dy.o, dz.o));
+        snprintf(what, sizeof what, "activation_backward(%d)", act);
+        pair_check(&dz, n, RTOL, ATOL, what);
+        BOTH(g_cpu->ops->activation_backward(g_cpu->bctx, act, rows, cols, y.c, dy.c, dy.c),
+             g_ocl->ops->activation_backward(g_ocl->bctx, act, rows, cols, y.o, dy.o, dy.o));
+        pair_check(&dy, n, RTOL, ATOL, what);
+        pair_free(&x);
+        pair_free(&y);
+        pair_free(&dy);
+        pair_free(&dz);
+    }
+}
+END_TEST
+
+START_TEST(parity_dense)
+{
+    const size_t m = 33, in = 400, out = 120;
+    for (int act = CLCNN_ACT_IDENTITY; act <= CLCNN_ACT_SOFTMAX; act++) {
+        pair x = pair_random(m * in, 1, 0, 1), w = pair_random(in * out, 2, -0.1f, 0.1f);
+        pair b = pair_random(out, 3, -0.5f, 0.5f), y = pair_new(m * out * 4, NULL);
+        BOTH(g_cpu->ops->dense_forward(g_cpu->bctx, m, in, out, x.c, w.c, b.c, act, y.c),
+             g_ocl->ops->dense_forward(g_ocl->bctx, m, in, out, x.o, w.o, b.o, act, y.o));
+        pair_check(&y, m * out, RTOL, ATOL, "dense_forward");
+
+        pair dz = pair_random(m * out, 4, -1, 1);
+        pair dx = pair_new(m * in * 4, NULL), dw = pair_new(in * out * 4, NULL), db = pair_new(out * 4, NULL);
+        BOTH(g_cpu->ops->dense_backward(g_cpu->bctx, m, in, out, dz.c, x.c, w.c, dx.c, dw.c, db.c),
+             g_ocl->ops->dense_backward(g_ocl->bctx, m, in, out, dz.o, x.o, w.o, dx.o, dw.o, db.o));
+        pair_check(&dx, m * in, RTOL, ATOL, "dense_backward dx");
+        pair_check(&dw, in * out, RTOL, ATOL, "dense_backward dw");
+        pair_check(&db, out, RTOL, ATOL, "dense_backward db");
+        /* dx not wanted. */
+        BOTH(g_cpu->ops->dense_backward(g_cpu->bctx, m, in, out, dz.c, x.c, w.c, NULL, dw.c, db.c),
+             g_ocl->ops->dense_backward(g_ocl->bctx, m, in, out, dz.o, x.o, w.o, NULL, dw.o, db.o));
+        pair_check(&dw, in * out, RTOL, ATOL, "dense_backward dw (no dx)");
+        pair *all[] = {&x, &w, &b, &y, &dz, &dx, &dw, &db};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            pair_free(all[i]);
+    }
+}
+END_TEST
+
+/* Convolutions through the public API on both contexts. */
+static void conv_case(size_t n, size_t h, size_t w, size_t c, size_t kh, size_t kw, size_t k, int sh, int sw,
+                      clcnn_padding pad, clcnn_activation act, unsigned seed)
+{
+    const size_t xs[4] = {n, h, w, c}, ws[4] = {kh, kw, c, k}, bs[1] = {k};
+    size_t nx = n * h * w * c, nw = kh * kw * c * k;
+    float *x = malloc(nx * sizeof *x), *wt = malloc(nw * sizeof *wt), *b = malloc(k * sizeof *b);
+    ck_assert(x && wt && b);
+    tu_fill_random(x, nx, seed, -1, 1);
+    tu_fill_random(wt, nw, seed + 1, -0.5f, 0.5f);
+    tu_fill_random(b, k, seed + 2, -0.5f, 0.5f);
+    clcnn_tensor *out[2][4] = {{NULL}};
+    clcnn_ctx *ctxs[2] = {g_cpu, g_ocl};
+    for (int s = 0; s < 2; s++) {
+        clcnn_ctx *ctx = ctxs[s];
+        clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x), *tw = tu_tensor(ctx, 4, ws, wt), *tb = tu_tensor(ctx, 1, bs, b);
+        int st = clcnn_conv_forward(ctx, tx, tw, tb, act, pad, sh, sw, &out[s][0]);
+        ck_assert_msg(st == CLCNN_OK, "%s conv_forward: %s", clcnn_ctx_backend(ctx), clcnn_errmsg(ctx));
+        size_t ys[4];
+        clcnn_tensor_shape(out[s][0], ys);
+        size_t ny = clcnn_tensor_count(out[s][0]);
+        float *dz = malloc(ny * sizeof *dz);
+        ck_assert_ptr_nonnull(dz);
+        tu_fill_random(dz, ny, seed + 3, -1, 1);
+        clcnn_tensor *tdz = tu_tensor(ctx, 4, ys, dz);
+        free(dz);
+        st = clcnn_conv_backward(ctx, tdz, tx, tw, tb, pad, sh, sw, &out[s][1], &out[s][2], &out[s][3]);
+        ck_assert_msg(st == CLCNN_OK, "%s conv_backward: %s", clcnn_ctx_backend(ctx), clcnn_errmsg(ctx));
+        clcnn_tensor_free(tx);
+        clcnn_tensor_free(tw);
+        clcnn_tensor_free(tb);
+        clcnn_tensor_free(tdz);
+    }
+    static const char *names[4] = {"conv y", "conv dx", "conv dw", "conv db"};
+    for (int i = 0; i < 4; i++) {
+        char what[160];
+        snprintf(what, sizeof what, "%s (n%zu %zux%zux%zu k%zux%zux%zu s%d,%d pad %d act %d)", names[i], n, h, w, c,
+                 kh, kw, k, sh, sw, (int)pad, (int)act);
+        tu_assert_tensor_close(out[1][i], out[0][i], RTOL, 1e-4, what);
+        clcnn_tensor_free(out[0][i]);
+        clcnn_tensor_free(out[1][i]);
+    }
+    free(x);
+    free(wt);
+    free(b);
+}
+
+START_TEST(parity_conv)
+{
+    conv_case(32, 28, 28, 1, 5, 5, 6, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 1);     /* LeNet conv 1 */
+    conv_case(32, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_RELU, 2);  /* LeNet conv 2 */
+    conv_case(3, 7, 9, 4, 1, 1, 5, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 3);   /* pointwise */
+    conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 4);    /* strides, odd pads */
+    conv_case(2, 9, 9, 2, 4, 4, 3, 3, 2, CLCNN_PAD_VALID, CLCNN_ACT_SIGMOID, 5);   /* gaps between windows */
+    conv_case(1, 5, 5, 3, 5, 5, 2, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 6);      /* kernel = input */
+}
+END_TEST
+
+START_TEST(parity_conv_chunked)
+{
+    /* A tiny im2col limit forces one image per chunk. */
+    clcnn_ctx_free(g_ocl);
+    setenv("CLCNN_OCL_COL_LIMIT", "4096", 1);
+    g_ocl = open_ctx("opencl");
+    conv_case(5, 12, 10, 3, 3, 3, 4, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 7);
+    conv_case(4, 9, 9, 2, 3, 3, 2, 2, 2, CLCNN_PAD_VALID, CLCNN_ACT_IDENTITY, 8);
+    unsetenv("CLCNN_OCL_COL_LIMIT");
+}
+END_TEST
+
+static void pool_case(size_t n, size_t h, size_t w, size_t c, int kh, int kw, int sh, int sw, clcnn_pool_mode mode,
+                      int ties, unsigned seed)
+{
+    const size_t xs[4] = {n, h, w, c};
+    size_t nx = n * h * w * c;
+    float *x = malloc(nx * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    tu_fill_random(x, nx, seed, -1, 1);
+    if (ties) /* few distinct values: many windows with tied maxima */
+        for (size_t i = 0; i < nx; i++)
+            x[i] = floorf(x[i] * 2.0f);
+    clcnn_tensor *out[2][2] = {{NULL}};
+    clcnn_ctx *ctxs[2] = {g_cpu, g_ocl};
+    for (int s = 0; s < 2; s++) {
+        clcnn_ctx *ctx = ctxs[s];
+        clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x);
+        int st = clcnn_pool_forward(ctx, tx, kh, kw, sh, sw, mode, &out[s][0]);
+        ck_assert_msg(st == CLCNN_OK, "pool_forward: %s", clcnn_errmsg(ctx));
+        size_t ys[4];
+        clcnn_tensor_shape(out[s][0], ys);
+        size_t ny = clcnn_tensor_count(out[s][0]);
+        float *dy = malloc(ny * sizeof *dy);
+        ck_assert_ptr_nonnull(dy);
+        tu_fill_random(dy, ny, seed + 1, -1, 1);
+        clcnn_tensor *tdy = tu_tensor(ctx, 4, ys, dy);
+        free(dy);
+        st = clcnn_pool_backward(ctx, tdy, tx, kh, kw, sh, sw, mode, &out[s][1]);
+        ck_assert_msg(st == CLCNN_OK, "pool_backward: %s", clcnn_errmsg(ctx));
+        clcnn_tensor_free(tx);
+        clcnn_tensor_free(tdy);
+    }
+    tu_assert_tensor_close(out[1][0], out[0][0], RTOL, ATOL, "pool y");
+    tu_assert_tensor_close(out[1][1], out[0][1], RTOL, ATOL, "pool dx");
+    for (int i = 0; i < 2; i++) {
+        clcnn_tensor_free(out[0][i]);
+        clcnn_tensor_free(out[1][i]);
+    }
+    free(x);
+}
+
+START_TEST(parity_pool)
+{
+    for (int mode = CLCNN_POOL_MAX; mode <= CLCNN_POOL_AVG; mode++) {
+        pool_case(32, 28, 28, 6, 2, 2, 2, 2, mode, 0, 1);  /* LeNet */
+        pool_case(3, 9, 8, 2, 3, 3, 1, 2, mode, 1, 2);     /* overlapping, ties */
+        pool_case(2, 10, 11, 3, 2, 3, 3, 4, mode, 1, 3);   /* gaps */
+        pool_case(2, 5, 5, 1, 5, 5, 1, 1, mode, 1, 4);     /* one window */
+    }
+}
+END_TEST
+
+START_TEST(parity_softmax_xent)
+{
+    const size_t m = 77, k = 10;
+    pair logits = pair_random(m * k, 1, -8, 8);
+    int32_t labels[77];
+    for (size_t i = 0; i < m; i++)
+        labels[i] = (int32_t)((i * 7) % k);
+    pair lab = pair_new(sizeof labels, labels);
+    const float stats0[2] = {1.5f, 2.0f};
+    pair stats = pair_new(sizeof stats0, stats0);
+    pair probs = pair_new(m * k * 4, NULL), grad = pair_new(m * k * 4, NULL);
+    BOTH(g_cpu->ops->softmax_xent(g_cpu->bctx, m, k, logits.c, lab.c, 32.0f, probs.c, grad.c, stats.c),
+         g_ocl->ops->softmax_xent(g_ocl->bctx, m, k, logits.o, lab.o, 32.0f, probs.o, grad.o, stats.o));
+    pair_check(&probs, m * k, RTOL, 1e-6, "softmax_xent probs");
+    pair_check(&grad, m * k, RTOL, 1e-6, "softmax_xent dlogits");
+    pair_check(&stats, 2, RTOL, ATOL, "softmax_xent stats");
+    /* Without outputs: only the statistics accumulate. */
+    BOTH(g_cpu->ops->softmax_xent(g_cpu->bctx, m, k, logits.c, lab.c, 1.0f, NULL, NULL, stats.c),
+         g_ocl->ops->softmax_xent(g_ocl->bctx, m, k, logits.o, lab.o, 1.0f, NULL, NULL, stats.o));
+    pair_check(&stats, 2, RTOL, ATOL, "softmax_xent stats (accumulated)");
+    pair_check(&logits, m * k, 0, 0, "softmax_xent logits untouched");
+    pair *all[] = {&logits, &lab, &stats, &probs, &grad};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        pair_free(all[i]);
+}
+END_TEST
+
+START_TEST(parity_adam_fill)
+{
+    const size_t n = 1001;
+    pair w = pair_random(n, 1, -1, 1), g = pair_random(n, 2, -1, 1);
+    pair m = pair_random(n, 3, -0.1f, 0.1f), v = pair_random(n, 4, 0, 0.1f);
+    for (int step = 0; step < 3; step++)
+        BOTH(g_cpu->ops->adam_update(g_cpu->bctx, n, w.c, g.c, m.c, v.c, 0.001f, 0.9f, 0.999f, 1e-7f),
+             g_ocl->ops->adam_update(g_ocl->bctx, n, w.o, g.o, m.o, v.o, 0.001f, 0.9f, 0.999f, 1e-7f));
+    pair_check(&w, n, RTOL, 1e-6, "adam w");
+    pair_check(&m, n, RTOL, 1e-7, "adam m");
+    pair_check(&v, n, RTOL, 1e-7, "adam v");
+    BOTH(g_cpu->ops->fill(g_cpu->bctx, w.c, n - 1, 0.25f), g_ocl->ops->fill(g_ocl->bctx, w.o, n - 1, 0.25f));
+    pair_check(&w, n, 0, 0, "fill");
+    pair *all[] = {&w, &g, &m, &v};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        pair_free(all[i]);
+}
+END_TEST
+
+START_TEST(parity_gather_batch)
+{
+    const size_t count = 50, row = 28 * 28, m = 13;
+    unsigned char *u8 = malloc(count * row);
+    float *f32 = malloc(count * row * sizeof *f32);
+    ck_assert(u8 && f32);
+    for (size_t i = 0; i < count * row; i++)
+        u8[i] = (unsigned char)((i * 131u + 7u) & 0xffu);
+    tu_fill_random(f32, count * row, 5, 0, 1);
+    int32_t labels[50], idx[13];
+    for (size_t i = 0; i < count; i++)
+        labels[i] = (int32_t)(i % 10);
+    for (size_t r = 0; r < m; r++)
+        idx[r] = (int32_t)((r * 17 + 3) % count);
+    pair img8 = pair_new(count * row, u8), img32 = pair_new(count * row * 4, f32);
+    pair lab = pair_new(sizeof labels, labels), ind = pair_new(sizeof idx, idx);
+    pair x = pair_new(m * row * 4, NULL), y = pair_new(m * 4, NULL);
+    BOTH(g_cpu->ops->gather_batch(g_cpu->bctx, img8.c, 1, row, lab.c, ind.c, m, x.c, y.c),
+         g_ocl->ops->gather_batch(g_ocl->bctx, img8.o, 1, row, lab.o, ind.o, m, x.o, y.o));
+    pair_check(&x, m * row, 1e-6, 0, "gather_batch u8");
+    int32_t yc[13], yo[13];
+    ck_assert_int_eq(g_cpu->ops->read(g_cpu->bctx, y.c, 0, yc, sizeof yc), CLCNN_OK);
+    ck_assert_int_eq(g_ocl->ops->read(g_ocl->bctx, y.o, 0, yo, sizeof yo), CLCNN_OK);
+    ck_assert(memcmp(yc, yo, sizeof yc) == 0);
+    BOTH(g_cpu->ops->gather_batch(g_cpu->bctx, img32.c, 0, row, lab.c, ind.c, m, x.c, NULL),
+         g_ocl->ops->gather_batch(g_ocl->bctx, img32.o, 0, row, lab.o, ind.o, m, x.o, NULL));
+    pair_check(&x, m * row, 0, 0, "gather_batch f32");
+    pair *all[] = {&img8, &img32, &lab, &ind, &x, &y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        pair_free(all[i]);
+    free(u8);
+    free(f32);
+}
+END_TEST
+
+/* -------------------------------------------------------------------- main */
+
+/* 1 when an OpenCL device exists, found in a child so that this process
+ * never initialises OpenCL (see the top of the file). */
+static int have_device(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1; /* let the tests find out */
+    if (pid == 0) {
+        size_t count = 0;
+        _exit(clcnn_devices_list(NULL, NULL, 0, &count) == CLCNN_OK && count > 0 ? 0 : 77);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        return 1;
+    return !(WIFEXITED(status) && WEXITSTATUS(status) == 77);
+}
+
+static Suite *opencl_suite(void)
+{
+    Suite *s = suite_create("opencl");
+    TCase *tc = tcase_create("device");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, no_icd_falls_back_to_cpu);
+    tcase_add_test(tc, broken_kernel_is_a_build_error);
+    tcase_add_test(tc, corrupt_cache_entries_are_rebuilt);
+    tcase_add_test(tc, unwritable_cache_is_not_an_error);
+    tcase_add_test(tc, cache_disabled_writes_nothing);
+    tcase_add_test(tc, devices_list_marks_one_auto_choice);
+    suite_add_tcase(s, tc);
+
+    TCase *par = tcase_create("parity");
+    tcase_set_timeout(par, 300);
+    tcase_add_checked_fixture(par, parity_setup, parity_teardown);
+    tcase_add_test(par, parity_activations);
+    tcase_add_test(par, parity_dense);
+    tcase_add_test(par, parity_conv);
+    tcase_add_test(par, parity_conv_chunked);
+    tcase_add_test(par, parity_pool);
+    tcase_add_test(par, parity_softmax_xent);
+    tcase_add_test(par, parity_adam_fill);
+    tcase_add_test(par, parity_gather_batch);
+    suite_add_tcase(s, par);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (n > 0)
+        self_path[n] = '\0';
+    else
+        snprintf(self_path, sizeof self_path, "%s", argv[0]);
+    if (argc > 1 && strcmp(argv[1], NO_ICD_CHILD_FLAG) == 0)
+        return no_icd_child();
+    if (!have_device()) {
+        fprintf(stderr, "skipping: no OpenCL device\n");
+        return 77;
+    }
+    SRunner *sr = srunner_create(opencl_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
