@@ -330,7 +330,7 @@ END_TEST
 
 START_TEST(corrupt_cache_entries_are_rebuilt)
 {
-    char cdir[4096], path[4400], other[4400];
+    char cdir[4096], path[16384], other[16384];
     char names[MAX_ENTRIES][256];
     make_temp_dir(cdir, sizeof cdir, "cache");
     env_reset(cdir);
