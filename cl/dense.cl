@@ -31,7 +31,8 @@ __kernel void bias_softmax(__global float *y, __global const float *b, uint rows
 
 /* out[c] = sum_r a[r,c]; one work-group of COLSUM_WG items per column (the
  * host reads the size back from the kernel). */
-__kernel __attribute__((reqd_work_group_size(COLSUM_WG, 1, 1))) void column_sums(__global const float *a, __global float *out, uint rows, uint cols)
+__kernel __attribute__((reqd_work_group_size(COLSUM_WG, 1, 1))) void
+column_sums(__global const float *a, __global float *out, uint rows, uint cols)
 {
     __local float part[COLSUM_WG];
     const uint col = get_group_id(0);

@@ -8,12 +8,13 @@
  * One work-group of XENT_WG items walks the m rows; per row: probabilities,
  * the gradient (p - onehot) / grad_scale, the loss log(sum exp(z - max)) -
  * (z[label] - max), and whether the first maximum of the logits is the
- * label.  The host reads the group size back from the kernel.  The group reduces loss and hits and item 0 adds them to stats.
+ * label.  The host reads the group size back from the kernel.  The group
+ * reduces loss and hits and item 0 adds them to stats.
  * write_probs / write_grad say whether probs / dlogits are to be written.
  */
-__kernel __attribute__((reqd_work_group_size(XENT_WG, 1, 1))) void softmax_xent(__global const float *logits, __global const int *labels, __global float *probs,
-                           __global float *dlogits, __global float *stats, uint m, uint k, float grad_scale,
-                           int write_probs, int write_grad)
+__kernel __attribute__((reqd_work_group_size(XENT_WG, 1, 1))) void
+softmax_xent(__global const float *logits, __global const int *labels, __global float *probs, __global float *dlogits,
+             __global float *stats, uint m, uint k, float grad_scale, int write_probs, int write_grad)
 {
     __local float part_loss[XENT_WG];
     __local float part_hits[XENT_WG];

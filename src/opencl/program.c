@@ -103,9 +103,10 @@ static int build_error(clcnn_ctx *ctx, const ocl_device *dev, cl_program prog, c
         else if (log)
             log[0] = '\0';
     }
-    int status = (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS || err == CL_COMPILER_NOT_AVAILABLE)
-                     ? CLCNN_ERR_BUILD
-                     : CLCNN_ERR_OPENCL;
+    int status =
+        (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS || err == CL_COMPILER_NOT_AVAILABLE)
+            ? CLCNN_ERR_BUILD
+            : CLCNN_ERR_OPENCL;
     clcnn_error(ctx, status, "OpenCL: building %s for %s failed (%s, %d); build log:\n%s", file, dev->device_name,
                 ocl_error_name(err), (int)err, log && *log ? log : "(empty)");
     free(log);
