@@ -219,7 +219,8 @@ typedef struct clcnn_dataset clcnn_dataset;
 
 /* Loads IDX image and label files (raw or .gz, chosen by content).  Images
  * are uint8 (count, rows, cols) -> (count, rows, cols, 1), scaled to [0,1];
- * labels uint8.  The counts must agree. */
+ * labels uint8.  The counts must agree.  labels_path may be NULL (images to
+ * classify): every label is then 0. */
 CLCNN_API int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *images_path,
                                      const char *labels_path);
 
@@ -236,8 +237,8 @@ CLCNN_API int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const 
 CLCNN_API int clcnn_data_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
                               clcnn_dataset **test);
 
-/* A data set copied from host memory: images (count*h*w*c floats), labels
- * (count ints in [0, classes)). */
+/* A data set copied from host memory: images (count*h*w*c floats in
+ * [0, 1]), labels (count ints in [0, 255]). */
 CLCNN_API int clcnn_dataset_create(clcnn_ctx *ctx, clcnn_dataset **out, size_t count, size_t h, size_t w, size_t c,
                                    const float *images, const int32_t *labels);
 

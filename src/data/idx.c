@@ -170,8 +170,8 @@ static int idx_parse(clcnn_ctx *ctx, const char *path, const unsigned char *b, s
 
 int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *images_path, const char *labels_path)
 {
-    if (!out || !images_path || !labels_path)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_load_idx: out and paths must not be NULL");
+    if (!out || !images_path)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_load_idx: out and images_path must not be NULL");
     *out = NULL;
     unsigned char *ib = NULL, *lb = NULL;
     size_t il = 0, ll = 0;
@@ -180,11 +180,11 @@ int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *imag
     int st = clcnn_read_maybe_gzip(ctx, images_path, IDX_MAX_BYTES, &ib, &il);
     if (!st)
         st = idx_parse(ctx, images_path, ib, il, 3, &im);
-    if (!st)
+    if (!st && labels_path)
         st = clcnn_read_maybe_gzip(ctx, labels_path, IDX_MAX_BYTES, &lb, &ll);
-    if (!st)
+    if (!st && labels_path)
         st = idx_parse(ctx, labels_path, lb, ll, 1, &lab);
-    if (!st && im.dims[0] != lab.dims[0])
+    if (!st && labels_path && im.dims[0] != lab.dims[0])
         st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s holds %zu images but %s holds %zu labels", images_path,
                          im.dims[0], labels_path, lab.dims[0]);
     if (!st)
@@ -192,7 +192,7 @@ int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *imag
     if (!st) {
         memcpy(ds->u8, im.data, im.count);
         for (size_t i = 0; i < ds->count; i++)
-            ds->labels[i] = lab.data[i];
+            ds->labels[i] = labels_path ? lab.data[i] : 0;
         clcnn_dataset_update_classes(ds);
         *out = ds;
     }
