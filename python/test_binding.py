@@ -203,6 +203,52 @@ class Interface(unittest.TestCase):
         np.testing.assert_array_equal(self.x, before)
 
 
+class NpyInterop(unittest.TestCase):
+    """clcnn_npy_write output is what numpy reads, and numpy's files are
+    what clcnn_npy_read reads (through the raw library, not the binding)."""
+
+    def test_round_trips_with_numpy(self):
+        import ctypes
+        import tempfile
+        lib = clcnn._lib
+        lib.clcnn_npy_write.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_float),
+                                        ctypes.c_int, ctypes.POINTER(ctypes.c_size_t)]
+        lib.clcnn_npy_read.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                       ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
+                                       ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_size_t)]
+        libc = ctypes.CDLL(None)
+        libc.free.argtypes = [ctypes.c_void_p]
+        rng = np.random.default_rng(9)
+        with tempfile.TemporaryDirectory() as d:
+            for shape in [(5,), (3, 4), (2, 3, 4), (2, 1, 3, 2)]:
+                a = f32(rng, -10, 10, shape)
+                path = os.path.join(d, "w.npy").encode()
+                dims = (ctypes.c_size_t * 4)(*shape)
+                self.assertEqual(lib.clcnn_npy_write(None, path, a.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                                     len(shape), dims), 0)
+                back = np.load(path.decode())
+                self.assertEqual(back.dtype, np.float32)
+                np.testing.assert_array_equal(back, a)
+                for dtype in ("<f4", "<f8", "|u1", "<i4", "<i8"):
+                    if dtype == "|u1":
+                        src = np.abs(a * 10).astype(dtype)
+                    elif dtype[1] == "i":
+                        src = (a * 10).astype(dtype)
+                    else:
+                        src = a.astype(dtype)
+                    np.save(os.path.join(d, "r.npy"), src)
+                    data = ctypes.POINTER(ctypes.c_float)()
+                    rank = ctypes.c_int()
+                    out = (ctypes.c_size_t * 4)()
+                    st = lib.clcnn_npy_read(None, os.path.join(d, "r.npy").encode(), ctypes.byref(data),
+                                            ctypes.byref(rank), out)
+                    self.assertEqual(st, 0, dtype)
+                    self.assertEqual(tuple(out[:rank.value]), shape, dtype)
+                    got = np.ctypeslib.as_array(data, shape=(src.size,)).copy().reshape(shape)
+                    libc.free(ctypes.cast(data, ctypes.c_void_p))
+                    np.testing.assert_array_equal(got, src.astype(np.float32), dtype)
+
+
 class Errors(unittest.TestCase):
     """Every bad-argument kind raises ValueError (with a message), never crashes."""
 
