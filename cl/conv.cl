@@ -61,3 +61,42 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
     }
     dx[dx_off + gid] = s;
 }
+
+/*
+ * Direct convolution, one work-item per output element y[n,i,j,k]:
+ * y = act(b[k] + sum_{p,q,c} x_pad[n, i*sh+p, j*sw+q, c] * w[p,q,c,k]).
+ * Softmax (act 4) is left to a row-wise pass; the kernel then writes z.
+ * Neighbouring work-items differ in k, so they share x and read w
+ * contiguously.  Faster than im2col + GEMM for LeNet-sized layers.
+ */
+__kernel void conv_direct_forward(__global const float *x, __global const float *wt, __global const float *b,
+                                  __global float *y, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh,
+                                  uint sw, uint oh, uint ow, uint pad_top, uint pad_left, int act)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * oh * ow * k)
+        return;
+    const uint kk = gid % k;
+    uint t = gid / k;
+    const uint j = t % ow;
+    t /= ow;
+    const uint i = t % oh, nn = t / oh;
+    const int y0 = (int)(i * sh) - (int)pad_top, x0 = (int)(j * sw) - (int)pad_left;
+    float s = 0.0f;
+    for (uint p = 0; p < kh; p++) {
+        const int yy = y0 + (int)p;
+        if (yy < 0 || yy >= (int)h)
+            continue;
+        for (uint q = 0; q < kw; q++) {
+            const int xx = x0 + (int)q;
+            if (xx < 0 || xx >= (int)w)
+                continue;
+            __global const float *xr = x + ((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c;
+            __global const float *wr = wt + (size_t)(p * kw + q) * c * k + kk;
+            for (uint cc = 0; cc < c; cc++)
+                s += xr[cc] * wr[(size_t)cc * k];
+        }
+    }
+    s += b[kk];
+    y[gid] = act == ACT_SOFTMAX ? s : act_apply(s, act);
+}

@@ -79,6 +79,7 @@ static void env_reset(const char *cache_dir)
     unsetenv("CLCNN_KERNEL_DIR");
     unsetenv("CLCNN_CACHE");
     unsetenv("CLCNN_OCL_COL_LIMIT");
+    unsetenv("CLCNN_OCL_DIRECT_CONV");
     unsetenv("CLCNN_BUILD_OPTIONS");
     if (cache_dir)
         setenv("CLCNN_CACHE_DIR", cache_dir, 1);
@@ -710,6 +711,20 @@ START_TEST(parity_conv)
 }
 END_TEST
 
+START_TEST(parity_conv_direct)
+{
+    /* The direct forward kernel, chosen by CLCNN_OCL_DIRECT_CONV=1. */
+    clcnn_ctx_free(g_ocl);
+    setenv("CLCNN_OCL_DIRECT_CONV", "1", 1);
+    g_ocl = open_ctx("opencl");
+    conv_case(8, 28, 28, 1, 5, 5, 6, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 11);
+    conv_case(8, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 12);
+    conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 13);
+    conv_case(2, 9, 9, 2, 4, 4, 3, 3, 2, CLCNN_PAD_VALID, CLCNN_ACT_SIGMOID, 14);
+    unsetenv("CLCNN_OCL_DIRECT_CONV");
+}
+END_TEST
+
 START_TEST(parity_conv_chunked)
 {
     /* A tiny im2col limit forces one image per chunk. */
@@ -892,6 +907,7 @@ static Suite *opencl_suite(void)
     tcase_add_test(par, parity_activations);
     tcase_add_test(par, parity_dense);
     tcase_add_test(par, parity_conv);
+    tcase_add_test(par, parity_conv_direct);
     tcase_add_test(par, parity_conv_chunked);
     tcase_add_test(par, parity_pool);
     tcase_add_test(par, parity_softmax_xent);

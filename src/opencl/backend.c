@@ -31,6 +31,7 @@ enum {
     K_COLUMN_SUMS,
     K_IM2COL,
     K_COL2IM,
+    K_CONV_DIRECT_FORWARD,
     K_POOL_FORWARD,
     K_POOL_BACKWARD,
     K_SOFTMAX_XENT,
@@ -54,6 +55,7 @@ static const struct {
     [K_COLUMN_SUMS] = {OCL_PROG_DENSE, "column_sums"},
     [K_IM2COL] = {OCL_PROG_CONV, "im2col"},
     [K_COL2IM] = {OCL_PROG_CONV, "col2im"},
+    [K_CONV_DIRECT_FORWARD] = {OCL_PROG_CONV, "conv_direct_forward"},
     [K_POOL_FORWARD] = {OCL_PROG_POOL, "pool_forward"},
     [K_POOL_BACKWARD] = {OCL_PROG_POOL, "pool_backward"},
     [K_SOFTMAX_XENT] = {OCL_PROG_LOSS, "softmax_xent"},
@@ -88,6 +90,7 @@ typedef struct ocl_backend {
     cl_mem scratch[SCRATCH_COUNT];
     size_t scratch_bytes[SCRATCH_COUNT];
     size_t col_limit; /* bytes, see OCL_COL_LIMIT_BYTES */
+    int direct_conv;  /* conv forward by the direct kernel ($CLCNN_OCL_DIRECT_CONV=1) */
 } ocl_backend;
 
 /* ------------------------------------------------------------- utilities */
@@ -281,6 +284,9 @@ int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_ba
         if (*end == '\0' && v > 0)
             b->col_limit = (size_t)v;
     }
+
+    const char *direct = getenv("CLCNN_OCL_DIRECT_CONV");
+    b->direct_conv = direct && strcmp(direct, "1") == 0;
 
     st = ocl_find_device(ctx, spec, &b->dev);
     if (st)
@@ -590,6 +596,36 @@ static int col2im(ocl_backend *b, const conv_geom *g, cl_mem dcol, cl_mem dx, si
     return st ? st : launch(b, K_COL2IM, nimg * g->h * g->w * g->c);
 }
 
+/* Direct convolution (conv_direct_forward) with bias and activation. */
+static int conv_direct_forward(ocl_backend *b, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w,
+                               const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y)
+{
+    karg a[] = {ARG(x->mem), ARG(w->mem), ARG(bias->mem), ARG(y->mem)};
+    int st = set_args(b, K_CONV_DIRECT_FORWARD, a, 4);
+    if (st)
+        return st;
+    cl_uint v[13] = {(cl_uint)g->n,  (cl_uint)g->h,  (cl_uint)g->w,  (cl_uint)g->c,       (cl_uint)g->kh,
+                     (cl_uint)g->kw, (cl_uint)g->k,  (cl_uint)g->sh, (cl_uint)g->sw,      (cl_uint)g->oh,
+                     (cl_uint)g->ow, (cl_uint)g->pad_top, (cl_uint)g->pad_left};
+    for (int i = 0; i < 13; i++) {
+        cl_int err = clSetKernelArg(b->kernels[K_CONV_DIRECT_FORWARD], (cl_uint)(4 + i), sizeof v[i], &v[i]);
+        if (err != CL_SUCCESS)
+            return cl_fail(b, err, "clSetKernelArg (conv geometry)");
+    }
+    cl_int ai = (cl_int)act;
+    cl_int err = clSetKernelArg(b->kernels[K_CONV_DIRECT_FORWARD], 17, sizeof ai, &ai);
+    if (err != CL_SUCCESS)
+        return cl_fail(b, err, "clSetKernelArg (conv activation)");
+    const size_t rows = g->n * g->oh * g->ow;
+    st = launch(b, K_CONV_DIRECT_FORWARD, rows * g->k);
+    if (st || act != CLCNN_ACT_SOFTMAX)
+        return st;
+    cl_uint r = (cl_uint)rows, c = (cl_uint)g->k;
+    karg s[] = {ARG(y->mem), ARG(y->mem), ARG(r), ARG(c)};
+    st = set_args(b, K_SOFTMAX_FORWARD, s, 4);
+    return st ? st : launch(b, K_SOFTMAX_FORWARD, rows);
+}
+
 static int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w,
                             const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y)
 {
@@ -597,6 +633,8 @@ static int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, 
     int st = check_conv(b, "conv_forward", g);
     if (st)
         return st;
+    if (b->direct_conv && !conv_is_pointwise(g))
+        return conv_direct_forward(b, g, x, w, bias, act, y);
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;
     if (conv_is_pointwise(g)) {
         st = gemm(b, "conv_forward", 0, 0, g->n * pix, g->k, kcols, x->mem, 0, kcols, w->mem, 0, g->k, 0.0f, y->mem,
