@@ -815,6 +815,32 @@ START_TEST(parity_softmax_xent)
 }
 END_TEST
 
+START_TEST(parity_tunables_from_build_options)
+{
+    /* Work-group sizes set with -D: the host reads them back from the kernels. */
+    clcnn_ctx_free(g_ocl);
+    setenv("CLCNN_BUILD_OPTIONS", "-DCOLSUM_WG=16 -DXENT_WG=8", 1);
+    g_ocl = open_ctx("opencl");
+    const size_t m = 45, k = 7;
+    pair logits = pair_random(m * k, 9, -3, 3);
+    int32_t labels[45];
+    for (size_t i = 0; i < m; i++)
+        labels[i] = (int32_t)((i * 5) % k);
+    pair lab = pair_new(sizeof labels, labels), stats = pair_new(8, NULL), db = pair_new(k * 4, NULL);
+    BOTH(g_cpu->ops->softmax_xent(g_cpu->bctx, m, k, logits.c, lab.c, 1.0f, NULL, NULL, stats.c),
+         g_ocl->ops->softmax_xent(g_ocl->bctx, m, k, logits.o, lab.o, 1.0f, NULL, NULL, stats.o));
+    pair_check(&stats, 2, RTOL, ATOL, "softmax_xent stats (XENT_WG=8)");
+    pair x = pair_random(m * 3, 10, -1, 1), w = pair_random(3 * k, 11, -1, 1), dw = pair_new(3 * k * 4, NULL);
+    BOTH(g_cpu->ops->dense_backward(g_cpu->bctx, m, 3, k, logits.c, x.c, w.c, NULL, dw.c, db.c),
+         g_ocl->ops->dense_backward(g_ocl->bctx, m, 3, k, logits.o, x.o, w.o, NULL, dw.o, db.o));
+    pair_check(&db, k, RTOL, ATOL, "column sums (COLSUM_WG=16)");
+    pair *all[] = {&logits, &lab, &stats, &db, &x, &w, &dw};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        pair_free(all[i]);
+    unsetenv("CLCNN_BUILD_OPTIONS");
+}
+END_TEST
+
 START_TEST(parity_adam_fill)
 {
     const size_t n = 1001;
@@ -911,6 +937,7 @@ static Suite *opencl_suite(void)
     tcase_add_test(par, parity_conv_chunked);
     tcase_add_test(par, parity_pool);
     tcase_add_test(par, parity_softmax_xent);
+    tcase_add_test(par, parity_tunables_from_build_options);
     tcase_add_test(par, parity_adam_fill);
     tcase_add_test(par, parity_gather_batch);
     suite_add_tcase(s, par);
