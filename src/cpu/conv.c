@@ -8,8 +8,10 @@
  *   filter    dW[r][k] += sum_m colT[r][m] * dzT[k][m]
  *   data      dcolT[r][m] = sum_k W[r][k] * dzT[k][m], then added back
  *             to the input cells it came from (col2im).
- * Images are shared out between threads (OpenMP); each thread has its own
- * scratch and filter-gradient partial sums, added up in thread order.
+ * Images are shared out between the backend's threads as they come free
+ * (a thread the OS holds back does not hold the others up); each thread has
+ * its own scratch, and each image its own filter-gradient partial sums,
+ * added up in image order so that results do not depend on scheduling.
  */
 #include <string.h>
 
@@ -118,90 +120,105 @@ static void weighted_rows(float *restrict out, size_t M, const float *restrict r
 static size_t scratch_floats(const conv_geom *g)
 {
     size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c;
-    return R * M + g->k * M + R * M + R * g->k;
+    return R * M + g->k * M + R * M;
+}
+
+typedef struct conv_job {
+    void *bctx;
+    const conv_geom *g;
+    const float *x, *w, *b, *dz;
+    float *y, *dx, *dw_parts;
+    clcnn_activation act;
+} conv_job;
+
+static void forward_image(void *arg, size_t n, int thread)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = j->g;
+    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k;
+    float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * M;
+    im2col_t(g, j->x + n * g->h * g->w * g->c, colT);
+    for (size_t k = 0; k < K; k++)
+        weighted_rows(zT + k * M, M, colT, R, j->w + k, K, j->b[k]);
+    float *restrict out = j->y + n * M * K;
+    for (size_t m = 0; m < M; m++)
+        for (size_t k = 0; k < K; k++)
+            out[m * K + k] = zT[k * M + m];
+    cpu_activate(j->act, M, K, out);
 }
 
 int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *xb, const clcnn_buf *wb, const clcnn_buf *bb,
                      clcnn_activation act, clcnn_buf *yb)
 {
-    const float *x = CF32(xb), *w = CF32(wb), *b = CF32(bb);
-    float *y = F32(yb);
-    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k;
     int st = cpu_scratch_reserve(bctx, scratch_floats(g));
     if (st)
         return st;
-#pragma omp parallel for schedule(static) num_threads(cpu_threads(bctx))
-    for (size_t n = 0; n < g->n; n++) {
-        float *colT = cpu_scratch(bctx), *zT = colT + R * M;
-        im2col_t(g, x + n * g->h * g->w * g->c, colT);
-        for (size_t k = 0; k < K; k++)
-            weighted_rows(zT + k * M, M, colT, R, w + k, K, b[k]);
-        float *restrict out = y + n * M * K;
-        for (size_t m = 0; m < M; m++)
-            for (size_t k = 0; k < K; k++)
-                out[m * K + k] = zT[k * M + m];
-        cpu_activate(act, M, K, out);
-    }
+    conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .b = CF32(bb), .y = F32(yb), .act = act};
+    cpu_parallel(bctx, g->n, forward_image, &j);
     return CLCNN_OK;
+}
+
+static void backward_image(void *arg, size_t n, int thread)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = j->g;
+    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k;
+    const size_t in_size = g->h * g->w * g->c;
+    float *colT = cpu_scratch_of(j->bctx, thread), *dzT = colT + R * M, *dcolT = dzT + K * M;
+    const float *restrict d = j->dz + n * M * K;
+    for (size_t m = 0; m < M; m++)
+        for (size_t k = 0; k < K; k++)
+            dzT[k * M + m] = d[m * K + k];
+    if (j->dw_parts) {
+        im2col_t(g, j->x + n * in_size, colT);
+        float *restrict part = j->dw_parts + n * R * K;
+        for (size_t r = 0; r < R; r++) {
+            const float *restrict col = colT + r * M;
+            for (size_t k = 0; k < K; k++) {
+                const float *restrict dk = dzT + k * M;
+                float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+                for (size_t m = 0; m < M; m++)
+                    acc += col[m] * dk[m];
+                part[r * K + k] = acc;
+            }
+        }
+    }
+    if (j->dx) {
+        for (size_t r = 0; r < R; r++)
+            weighted_rows(dcolT + r * M, M, dzT, K, j->w + r * K, 1, 0.0f);
+        col2im_t_add(g, dcolT, j->dx + n * in_size);
+    }
 }
 
 int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, const clcnn_buf *xb, const clcnn_buf *wb,
                       clcnn_buf *dxb, clcnn_buf *dwb, clcnn_buf *dbb)
 {
-    const float *dz = CF32(dzb), *x = CF32(xb), *w = CF32(wb);
+    const float *dz = CF32(dzb);
     float *dx = F32(dxb), *dw = F32(dwb), *db = F32(dbb);
     const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k;
-    const size_t in_size = g->h * g->w * g->c;
     int st = cpu_scratch_reserve(bctx, scratch_floats(g));
     if (st)
         return st;
+    float *dw_parts = dw ? cpu_shared_scratch(bctx, g->n * R * K) : NULL;
+    if (dw && !dw_parts)
+        return CLCNN_ERR_NOMEM;
     if (dx)
-        memset(dx, 0, g->n * in_size * sizeof *dx);
-    if (db)
+        memset(dx, 0, g->n * g->h * g->w * g->c * sizeof *dx);
+    conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .dz = dz, .dx = dx, .dw_parts = dw_parts};
+    cpu_parallel(bctx, g->n, backward_image, &j);
+    /* Bias and filter gradients, summed in image order. */
+    if (db) {
         memset(db, 0, K * sizeof *db);
-    for (int t = 0; t < cpu_threads(bctx); t++) {
-        float *part = cpu_scratch_of(bctx, t) + 2 * R * M + K * M;
-        memset(part, 0, R * K * sizeof *part);
-    }
-#pragma omp parallel for schedule(static) num_threads(cpu_threads(bctx))
-    for (size_t n = 0; n < g->n; n++) {
-        float *colT = cpu_scratch(bctx), *dzT = colT + R * M, *dcolT = dzT + K * M, *dw_part = dcolT + R * M;
-        const float *restrict d = dz + n * M * K;
-        for (size_t m = 0; m < M; m++)
-            for (size_t k = 0; k < K; k++)
-                dzT[k * M + m] = d[m * K + k];
-        if (dw) {
-            im2col_t(g, x + n * in_size, colT);
-            for (size_t r = 0; r < R; r++) {
-                const float *restrict col = colT + r * M;
-                for (size_t k = 0; k < K; k++) {
-                    const float *restrict dk = dzT + k * M;
-                    float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-                    for (size_t m = 0; m < M; m++)
-                        acc += col[m] * dk[m];
-                    dw_part[r * K + k] += acc;
-                }
-            }
-        }
-        if (dx) {
-            for (size_t r = 0; r < R; r++)
-                weighted_rows(dcolT + r * M, M, dzT, K, w + r * K, 1, 0.0f);
-            col2im_t_add(g, dcolT, dx + n * in_size);
-        }
-    }
-    /* Bias and filter gradients, summed in a fixed order. */
-    if (db)
         for (size_t i = 0; i < g->n * M; i++)
             for (size_t k = 0; k < K; k++)
                 db[k] += dz[i * K + k];
+    }
     if (dw) {
         memset(dw, 0, R * K * sizeof *dw);
-        for (int t = 0; t < cpu_threads(bctx); t++) {
-            const float *part = cpu_scratch_of(bctx, t) + 2 * R * M + K * M;
+        for (size_t n = 0; n < g->n; n++)
             for (size_t i = 0; i < R * K; i++)
-                dw[i] += part[i];
-        }
+                dw[i] += dw_parts[n * R * K + i];
     }
     return CLCNN_OK;
 }

@@ -8,13 +8,19 @@
 #define F32(buf) ((float *)(void *)(buf))
 #define CF32(buf) ((const float *)(const void *)(buf))
 
-/* Threads the backend runs its parallel loops on (1 without OpenMP). */
+#include "pool_threads.h"
+
+/* Threads the backend runs its parallel loops on. */
 int cpu_threads(void *bctx);
+/* Calls fn(arg, i, thread) for every i < count on the backend's threads. */
+void cpu_parallel(void *bctx, size_t count, cpu_task_fn fn, void *arg);
 /* Makes every thread's scratch hold at least floats floats (grown, never
  * shrunk, so steady-state steps allocate nothing). */
 int cpu_scratch_reserve(void *bctx, size_t floats);
-/* The calling thread's scratch, and thread t's. */
-float *cpu_scratch(void *bctx);
+/* One scratch buffer of at least floats floats shared by all threads, or
+ * NULL (message set) when it cannot be had. */
+float *cpu_shared_scratch(void *bctx, size_t floats);
+/* Thread t's scratch. */
 float *cpu_scratch_of(void *bctx, int t);
 
 /* Applies act in place to rows x cols (softmax along each row). */

@@ -4,15 +4,18 @@
 
 #include "cpu.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <unistd.h>
+
+#include "pool_threads.h"
 
 typedef struct cpu_backend {
     clcnn_ctx *ctx;
+    cpu_pool *pool;
     int threads;
     size_t scratch_floats; /* per thread */
     float **scratch;       /* threads pointers */
+    size_t shared_floats;
+    float *shared;         /* one buffer all threads index into */
 } cpu_backend;
 
 static void cpu_destroy(void *bctx)
@@ -21,7 +24,14 @@ static void cpu_destroy(void *bctx)
     for (int t = 0; t < be->threads; t++)
         free(be->scratch[t]);
     free(be->scratch);
+    free(be->shared);
+    cpu_pool_free(be->pool);
     free(be);
+}
+
+void cpu_parallel(void *bctx, size_t count, cpu_task_fn fn, void *arg)
+{
+    cpu_pool_run(((cpu_backend *)bctx)->pool, count, fn, arg);
 }
 
 int cpu_threads(void *bctx)
@@ -47,19 +57,24 @@ int cpu_scratch_reserve(void *bctx, size_t floats)
     return CLCNN_OK;
 }
 
+float *cpu_shared_scratch(void *bctx, size_t floats)
+{
+    cpu_backend *be = bctx;
+    if (floats > be->shared_floats) {
+        free(be->shared);
+        be->shared = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+        be->shared_floats = be->shared ? floats : 0;
+        if (!be->shared)
+            clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "out of host memory for %zu floats of scratch", floats);
+    }
+    return be->shared;
+}
+
 float *cpu_scratch_of(void *bctx, int t)
 {
     return ((cpu_backend *)bctx)->scratch[t];
 }
 
-float *cpu_scratch(void *bctx)
-{
-#ifdef _OPENMP
-    return cpu_scratch_of(bctx, omp_get_thread_num());
-#else
-    return cpu_scratch_of(bctx, 0);
-#endif
-}
 
 static int cpu_alloc(void *bctx, size_t bytes, clcnn_buf **out)
 {
@@ -139,13 +154,27 @@ int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void
     if (!be)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
     be->ctx = ctx;
-#ifdef _OPENMP
-    be->threads = omp_get_max_threads();
-#else
-    be->threads = 1;
-#endif
+    /* CLCNN_THREADS caps the threads; by default one per online CPU. */
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("CLCNN_THREADS");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == '\0' && v >= 1)
+            threads = v;
+    }
+    if (threads < 1)
+        threads = 1;
+    if (threads > 256)
+        threads = 256;
+    if (cpu_pool_create(&be->pool, (int)threads) != 0) {
+        free(be);
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
+    }
+    be->threads = (int)threads;
     be->scratch = calloc((size_t)be->threads, sizeof *be->scratch);
     if (!be->scratch) {
+        cpu_pool_free(be->pool);
         free(be);
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
     }
