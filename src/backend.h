@@ -14,7 +14,8 @@
  * Calls may be asynchronous: a device backend queues work and returns; only
  * read() and finish() wait for the device.  write() may return before the
  * device has the data, but the source memory may be reused or freed as soon
- * as it returns (the backend blocks or copies).  Every entry is mandatory.
+ * as it returns (the backend blocks or copies).  Every entry is mandatory
+ * unless marked optional.
  */
 #ifndef CLCNN_BACKEND_H
 #define CLCNN_BACKEND_H
@@ -53,6 +54,10 @@ typedef struct clcnn_backend_ops {
     int (*write)(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes);
     int (*read)(void *bctx, const clcnn_buf *src, size_t offset, void *dst, size_t bytes);
     int (*fill)(void *bctx, clcnn_buf *dst, size_t count, float value);
+    /* (optional, may be NULL) A read-only buffer over bytes of host memory
+     * in place, valid while that memory is; it is never released.  Lets a
+     * host backend use a data set without copying it. */
+    int (*view_host)(void *bctx, const void *host, size_t bytes, clcnn_buf **out);
     int (*finish)(void *bctx);
 
     /* y = act(conv(x, w) + b); x (n,h,w,c), w (kh,kw,c,k), b (k), y (n,oh,ow,k). */

@@ -85,7 +85,8 @@ static int use_auto(clcnn_ctx *ctx)
     int st = use_opencl(ctx, NULL);
     if (st == CLCNN_OK)
         return st;
-    if (st != CLCNN_ERR_NO_DEVICE && st != CLCNN_ERR_BUILD && st != CLCNN_ERR_OPENCL)
+    /* Only running out of memory is not a reason to try the CPU instead. */
+    if (st == CLCNN_ERR_NOMEM)
         return st;
     clcnn_notice(ctx, "no usable OpenCL device (%s); using the CPU backend", ctx->errmsg);
     ctx->errmsg[0] = '\0';

@@ -1,4 +1,5 @@
 /* The CPU backend's table and its memory functions. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,14 @@ static int cpu_fill(void *bctx, clcnn_buf *dst, size_t count, float value)
     return CLCNN_OK;
 }
 
+static int cpu_view_host(void *bctx, const void *host, size_t bytes, clcnn_buf **out)
+{
+    (void)bctx;
+    (void)bytes;
+    *out = (clcnn_buf *)(uintptr_t)host;
+    return CLCNN_OK;
+}
+
 static int cpu_finish(void *bctx)
 {
     (void)bctx;
@@ -134,6 +143,7 @@ static const clcnn_backend_ops cpu_ops = {
     .write = cpu_write,
     .read = cpu_read,
     .fill = cpu_fill,
+    .view_host = cpu_view_host,
     .finish = cpu_finish,
     .conv_forward = cpu_conv_forward,
     .conv_backward = cpu_conv_backward,

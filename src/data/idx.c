@@ -190,7 +190,13 @@ int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *imag
     if (!st)
         st = clcnn_dataset_alloc(ctx, images_path, &ds, im.dims[0], im.dims[1], im.dims[2], 1, 1);
     if (!st) {
-        memcpy(ds->u8, im.data, im.count);
+        /* Hand the file's own buffer to the data set (pixels moved to its
+         * start) rather than holding two copies of the images at once. */
+        memmove(ib, im.data, im.count);
+        unsigned char *shrunk = realloc(ib, im.count ? im.count : 1);
+        free(ds->u8);
+        ds->u8 = shrunk ? shrunk : ib;
+        ib = NULL;
         for (size_t i = 0; i < ds->count; i++)
             ds->labels[i] = labels_path ? lab.data[i] : 0;
         clcnn_dataset_update_classes(ds);

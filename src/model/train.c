@@ -181,15 +181,18 @@ int clcnn_model_train_step(clcnn_model *m, const float *images, const int32_t *l
     return CLCNN_OK;
 }
 
-/* A data set's pixels and labels on the device. */
+/* A data set's pixels and labels on the device: copies, or views of the
+ * host arrays where the backend can use host memory in place. */
 typedef struct device_data {
     clcnn_buf *images, *labels;
-    int u8;
+    int u8, viewed;
     size_t row;
 } device_data;
 
 static void device_data_free(clcnn_ctx *ctx, device_data *d)
 {
+    if (d->viewed)
+        return;
     if (d->images)
         ctx->ops->release(ctx->bctx, d->images);
     if (d->labels)
@@ -202,12 +205,20 @@ static int device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, device_da
     d->u8 = ds->u8 != NULL;
     d->row = ds->h * ds->w * ds->c;
     size_t bytes = ds->count * d->row * (d->u8 ? 1 : sizeof(float));
+    size_t label_bytes = ds->count * sizeof(int32_t);
     const void *src = d->u8 ? (const void *)ds->u8 : (const void *)ds->f32;
+    const clcnn_backend_ops *ops = ctx->ops;
     int st;
-    if ((st = ctx->ops->alloc(ctx->bctx, bytes, &d->images)) ||
-        (st = ctx->ops->write(ctx->bctx, d->images, 0, src, bytes)) ||
-        (st = ctx->ops->alloc(ctx->bctx, ds->count * sizeof(int32_t), &d->labels)) ||
-        (st = ctx->ops->write(ctx->bctx, d->labels, 0, ds->labels, ds->count * sizeof(int32_t)))) {
+    if (ops->view_host) {
+        d->viewed = 1;
+        if ((st = ops->view_host(ctx->bctx, src, bytes, &d->images)) ||
+            (st = ops->view_host(ctx->bctx, ds->labels, label_bytes, &d->labels)))
+            return st;
+        return CLCNN_OK;
+    }
+    if ((st = ops->alloc(ctx->bctx, bytes, &d->images)) || (st = ops->write(ctx->bctx, d->images, 0, src, bytes)) ||
+        (st = ops->alloc(ctx->bctx, label_bytes, &d->labels)) ||
+        (st = ops->write(ctx->bctx, d->labels, 0, ds->labels, label_bytes))) {
         device_data_free(ctx, d);
         return st;
     }
