@@ -1,0 +1,175 @@
+#!/bin/bash
+# The library's surface as an embedding application sees it:
+#  - libclcnn.so exports only clcnn_ symbols, and every function the header
+#    declares with CLCNN_API is exported (and nothing else is);
+#  - the header compiles cleanly as C11 and as C++11 (-Wall -Wextra -Werror
+#    -pedantic), and a program linked against the shared library gets the
+#    header's version from clcnn_version() at run time;
+#  - no writable global data (libclcnn.a): every object nm lists as data or
+#    bss ([BbDd]) must live in a .data.rel.ro section, i.e. be const data
+#    that holds pointers and is read-only once relocated.
+#
+#   tests/test_symbols.sh path/to/libclcnn.so path/to/libclcnn.a path/to/include
+#
+# Exit 0: all passed; 1: a failure (each printed); 77: skipped (no nm).
+set -u
+
+SO=${1:?usage: test_symbols.sh libclcnn.so libclcnn.a include-dir}
+AR=${2:?usage: test_symbols.sh libclcnn.so libclcnn.a include-dir}
+INC=${3:?usage: test_symbols.sh libclcnn.so libclcnn.a include-dir}
+HEADER=$INC/clcnn.h
+CC=${CC:-cc}
+CXX=${CXX:-g++}
+
+if ! command -v nm >/dev/null || ! command -v objdump >/dev/null; then
+    echo "skipping: nm/objdump (binutils) not found"
+    exit 77
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/clcnn-test-symbols-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+failures=0
+pass() { echo "ok   - $1"; }
+fail() { echo "FAIL - $1"; failures=$((failures + 1)); }
+
+# ------------------------------------------------------------ exports
+nm -D --defined-only "$SO" | awk '{print $NF}' | sort -u >"$WORK/exported"
+if [ ! -s "$WORK/exported" ]; then
+    fail "nm -D found no symbols in $SO"
+fi
+foreign=$(grep -v '^clcnn_' "$WORK/exported")
+if [ -z "$foreign" ]; then
+    pass "$(wc -l <"$WORK/exported") exported symbols, all clcnn_"
+else
+    fail "exported symbols without the clcnn_ prefix:"
+    echo "$foreign" | sed 's/^/       /'
+fi
+
+# Function names declared with CLCNN_API (declarations may span lines; the
+# name is the identifier just before the first parenthesis).
+grep -E '^[[:space:]]*CLCNN_API[[:space:]]' "$HEADER" |
+    sed -E 's/\(.*//; s/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*$/\1/' | sort -u >"$WORK/declared"
+if [ "$(wc -l <"$WORK/declared")" -lt 10 ]; then
+    fail "found only $(wc -l <"$WORK/declared") CLCNN_API declarations in $HEADER"
+fi
+missing=$(comm -23 "$WORK/declared" "$WORK/exported")
+extra=$(comm -13 "$WORK/declared" "$WORK/exported")
+if [ -z "$missing" ]; then
+    pass "every one of the $(wc -l <"$WORK/declared") CLCNN_API functions is exported"
+else
+    fail "declared in clcnn.h but not exported:"
+    echo "$missing" | sed 's/^/       /'
+fi
+if [ -z "$extra" ]; then
+    pass "nothing is exported that clcnn.h does not declare"
+else
+    fail "exported but not declared with CLCNN_API in clcnn.h:"
+    echo "$extra" | sed 's/^/       /'
+fi
+
+# ------------------------------------------------------------- header
+cat >"$WORK/use.c" <<'EOF'
+#include <clcnn.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(void)
+{
+    const char *v = clcnn_version();
+    if (!v || strcmp(v, CLCNN_VERSION_STRING) != 0) {
+        printf("clcnn_version() = \"%s\", header says \"%s\"\n", v ? v : "(null)", CLCNN_VERSION_STRING);
+        return 1;
+    }
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", CLCNN_VERSION_MAJOR, CLCNN_VERSION_MINOR, CLCNN_VERSION_PATCH);
+    if (strcmp(v, want) != 0) {
+        printf("CLCNN_VERSION_STRING \"%s\" disagrees with the MAJOR/MINOR/PATCH macros (%s)\n", v, want);
+        return 1;
+    }
+    if (strcmp(clcnn_status_str(CLCNN_OK), "success") != 0)
+        return 1;
+    printf("%s\n", v);
+    return 0;
+}
+EOF
+if command -v "$CC" >/dev/null; then
+    if "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -I"$INC" -c "$WORK/use.c" -o "$WORK/use_c.o" 2>"$WORK/cc.err"; then
+        pass "clcnn.h compiles as C11 (-Wall -Wextra -Werror -pedantic)"
+    else
+        fail "clcnn.h as C11:"
+        sed 's/^/       /' "$WORK/cc.err"
+    fi
+    # Every function's prototype, one by one, is usable from C (no
+    # K&R-style empty parameter lists).
+    if "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -Wstrict-prototypes -Wmissing-prototypes \
+        -I"$INC" -fsyntax-only -x c "$HEADER" 2>"$WORK/cc2.err"; then
+        pass "clcnn.h alone is clean with -Wstrict-prototypes"
+    else
+        fail "clcnn.h with -Wstrict-prototypes:"
+        sed 's/^/       /' "$WORK/cc2.err"
+    fi
+    # Run time: the shared library's version is the header's.
+    if "$CC" -std=c11 -I"$INC" "$WORK/use.c" -o "$WORK/use" "$SO" -Wl,-rpath,"$(dirname "$SO")" 2>"$WORK/ld.err"; then
+        if out=$("$WORK/use" 2>&1); then
+            pass "clcnn_version() at run time is $out, as the header says"
+        else
+            fail "version check program: $out"
+        fi
+    else
+        fail "linking a program against $SO:"
+        sed 's/^/       /' "$WORK/ld.err"
+    fi
+else
+    echo "skip - no C compiler ($CC) for the header checks"
+fi
+if command -v "$CXX" >/dev/null; then
+    if "$CXX" -std=c++11 -Wall -Wextra -Werror -pedantic -x c++ -I"$INC" -c "$WORK/use.c" -o "$WORK/use_cxx.o" \
+        2>"$WORK/cxx.err"; then
+        pass "clcnn.h compiles as C++11 (-Wall -Wextra -Werror -pedantic)"
+        # extern "C": the C++ object refers to the unmangled names.
+        if nm "$WORK/use_cxx.o" | grep -q ' U clcnn_version$'; then
+            pass "C++ callers see unmangled names (extern \"C\")"
+        else
+            fail "C++ object does not refer to the unmangled clcnn_version"
+        fi
+    else
+        fail "clcnn.h as C++11:"
+        sed 's/^/       /' "$WORK/cxx.err"
+    fi
+else
+    echo "skip - no C++ compiler ($CXX) for the C++ header check"
+fi
+
+# ------------------------------------------------- writable global data
+# nm's [BbDd] are .bss/.data symbols; objdump -t names the section of each.
+# Const objects that hold pointers (ops tables, name tables) are placed in
+# .data.rel.ro(.local) in position-independent code: writable only while
+# the dynamic loader relocates them, read-only after (RELRO).  Anything else
+# is mutable process-wide state, which the library must not have.
+listed=$(nm -A "$AR" 2>/dev/null | grep -E ' [BbDd] ')
+echo "nm $AR | grep ' [BbDd] ':"
+if [ -n "$listed" ]; then
+    echo "$listed" | sed -E 's/^[^:]*://; s/^/       /'
+else
+    echo "       (nothing)"
+fi
+objdump -t "$AR" 2>/dev/null |
+    awk '$1 ~ /^[0-9a-f]+$/ && ($0 ~ / O / || $0 ~ /\*COM\*/) {
+             for (i = 2; i <= NF; i++) if ($i ~ /^(\.|\*COM\*)/) { sec = $i; break }
+             print sec, $NF
+         }' |
+    grep -E '^(\.data|\.bss|\.tbss|\.tdata|\*COM\*)' | grep -vE '^\.data\.rel\.ro' >"$WORK/writable"
+if [ -s "$WORK/writable" ]; then
+    fail "writable global or static data in libclcnn.a (section, symbol):"
+    sed 's/^/       /' "$WORK/writable"
+else
+    pass "no writable global data (the items above, if any, are all in .data.rel.ro)"
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "all passed"
+exit 0
