@@ -12,9 +12,20 @@
  * - Tensors are float32, row-major, contiguous, NHWC: (m, h, w, c).  Dense
  *   layers use rank-2 tensors (m, features).  Convolution weights are
  *   (kh, kw, c_prev, c_new), biases (1, 1, 1, c_new).
- * - Objects belong to the context that made them.  A context and its objects
- *   may be used from one thread at a time; distinct contexts are independent
- *   and may be used from different threads at once.
+ * - Objects belong to the context that made them (tensors, models; data
+ *   sets belong to no context) and are freed before it.  A model or tensor
+ *   reports its errors on its context.
+ * - Threads: a context and its objects may be used from one thread at a
+ *   time; distinct contexts are independent and may be used from different
+ *   threads at once (the library has no mutable global state).  Functions
+ *   that take no context, or a NULL one (clcnn_version, clcnn_status_str,
+ *   the *_from_name parsers, clcnn_npy_read/write and clcnn_devices_list
+ *   with ctx NULL), may be called from any thread.
+ * - Strings the library returns are static or belong to the object they
+ *   came from; the caller never frees them.
+ * - Environment: CLCNN_DEVICE (device for "auto"), CLCNN_THREADS (CPU
+ *   backend threads), CLCNN_KERNEL_DIR, CLCNN_CACHE_DIR, CLCNN_CACHE=0
+ *   (OpenCL kernels and their binary cache); see docs/api.md.
  * - The library never calls exit(), abort() or assert() on run-time failures.
  */
 #ifndef CLCNN_H
@@ -56,7 +67,8 @@ typedef enum clcnn_status {
     CLCNN_ERR_UNSUPPORTED = -10 /* valid request this build cannot do */
 } clcnn_status;
 
-/* A static English name for a status code ("success", "shape error", ...). */
+/* A static English name for a status code ("success", "shape mismatch",
+ * ...; "unknown status" for a code that is none of these). */
 CLCNN_API const char *clcnn_status_str(int status);
 
 /* The library's version as "MAJOR.MINOR.PATCH" (static string). */
@@ -67,7 +79,8 @@ CLCNN_API const char *clcnn_version(void);
 typedef struct clcnn_ctx clcnn_ctx;
 
 /* Receives notices (such as the CPU fallback); msg has no trailing newline
- * and is valid only during the call. */
+ * and is valid only during the call.  user is the pointer given with the
+ * hook.  Called on the thread that made the call on the context. */
 typedef void (*clcnn_log_fn)(void *user, const char *msg);
 
 /*
@@ -78,10 +91,17 @@ typedef void (*clcnn_log_fn)(void *user, const char *msg);
  *   "opencl"         — the device "auto" would pick, but never the fallback;
  *   "opencl:P:D"     — device D of platform P (indices as `clcnn devices`).
  * When device is NULL or "auto", the environment variable CLCNN_DEVICE, if
- * set and not empty, is used instead.  Notices go to stderr.
- * As with sqlite3_open, a failure other than out-of-memory still sets *out
- * to a context that holds only the error message: read it with
- * clcnn_errmsg() and free it with clcnn_ctx_free().
+ * set and not empty, is used instead.  Notices go to stderr, as one line
+ * "clcnn: ...".  "auto" falls back to the CPU backend on any OpenCL failure
+ * (no ICD, platform or device, a kernel that fails to build) except
+ * running out of memory.
+ * Errors: CLCNN_ERR_ARGUMENT (out NULL, unknown device name),
+ * CLCNN_ERR_NOMEM, and for "opencl"/"opencl:P:D" CLCNN_ERR_NO_DEVICE,
+ * CLCNN_ERR_BUILD or CLCNN_ERR_OPENCL.
+ * As with sqlite3_open, a failure other than out-of-memory (and out NULL)
+ * still sets *out to a context that holds only the error message: read it
+ * with clcnn_errmsg() and free it with clcnn_ctx_free().  On out-of-memory
+ * *out is NULL.  The caller owns the context either way.
  */
 CLCNN_API int clcnn_ctx_create(clcnn_ctx **out, const char *device);
 
@@ -89,23 +109,29 @@ CLCNN_API int clcnn_ctx_create(clcnn_ctx **out, const char *device);
  * chosen, so the fallback notice goes through it (log NULL: no notices). */
 CLCNN_API int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user);
 
+/* Frees ctx and its device resources (NULL: nothing).  Free the tensors and
+ * models made on ctx first; data sets do not depend on it. */
 CLCNN_API void clcnn_ctx_free(clcnn_ctx *ctx);
 
-/* The last error message of ctx ("" if none).  Belongs to ctx; valid until
- * the next call on ctx. */
+/* The last error message of ctx ("" if none; a static message when ctx is
+ * NULL).  Belongs to ctx; valid until the next call on ctx or its objects.
+ * A successful call does not clear it: test the status, not the message. */
 CLCNN_API const char *clcnn_errmsg(const clcnn_ctx *ctx);
 
-/* "cpu" or "opencl" (static string). */
+/* "cpu" or "opencl" ("none" for a context that holds only an error, or
+ * NULL); a static string. */
 CLCNN_API const char *clcnn_ctx_backend(const clcnn_ctx *ctx);
 
-/* A description of the device in use, e.g. "OpenCL 0:0 pthread-... (CPU)".
- * Belongs to ctx. */
+/* A description of the device in use, e.g. "OpenCL 0:0 pthread-... (CPU)"
+ * ("" for a failed context).  Belongs to ctx, valid until clcnn_ctx_free. */
 CLCNN_API const char *clcnn_ctx_device_name(const clcnn_ctx *ctx);
 
-/* Replaces the log hook (NULL silences notices). */
+/* Replaces the log hook and its user pointer (log NULL silences notices;
+ * ctx NULL: nothing happens).  Does not affect other contexts. */
 CLCNN_API void clcnn_ctx_set_log(clcnn_ctx *ctx, clcnn_log_fn log, void *user);
 
-/* Waits for all queued device work of ctx to finish. */
+/* Waits for all queued device work of ctx to finish.  Errors:
+ * CLCNN_ERR_ARGUMENT (NULL or failed context), CLCNN_ERR_OPENCL. */
 CLCNN_API int clcnn_ctx_finish(clcnn_ctx *ctx);
 
 /* ----------------------------------------------------------------- tensors */
@@ -114,15 +140,22 @@ typedef struct clcnn_tensor clcnn_tensor;
 
 #define CLCNN_MAX_RANK 4
 
-/* A tensor of the given rank (1..4) and shape, contents zero. */
+/* A tensor of the given rank (1..4) and shape, contents zero, on ctx's
+ * device; the caller owns *out (clcnn_tensor_free).  Errors:
+ * CLCNN_ERR_ARGUMENT (NULL pointer, rank out of range, a zero dimension,
+ * a size that overflows), CLCNN_ERR_NOMEM. */
 CLCNN_API int clcnn_tensor_create(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape);
+/* Frees t (NULL: nothing).  Must come before clcnn_ctx_free of its context. */
 CLCNN_API void clcnn_tensor_free(clcnn_tensor *t);
 
-/* Copies count floats from host memory; count must equal the element count. */
+/* Copies count floats from host memory; count must equal the element count
+ * (else CLCNN_ERR_ARGUMENT).  The caller keeps src. */
 CLCNN_API int clcnn_tensor_write(clcnn_tensor *t, const float *src, size_t count);
-/* Copies the tensor to host memory; count must equal the element count. */
+/* Copies the tensor to host memory (waiting for queued work); count must
+ * equal the element count (else CLCNN_ERR_ARGUMENT). */
 CLCNN_API int clcnn_tensor_read(const clcnn_tensor *t, float *dst, size_t count);
 
+/* Rank (1..4), shape and element count of t. */
 CLCNN_API int clcnn_tensor_rank(const clcnn_tensor *t);
 /* Writes rank() sizes to shape (which must hold CLCNN_MAX_RANK entries). */
 CLCNN_API void clcnn_tensor_shape(const clcnn_tensor *t, size_t *shape);
@@ -143,15 +176,23 @@ typedef enum clcnn_padding { CLCNN_PAD_SAME = 0, CLCNN_PAD_VALID = 1 } clcnn_pad
 typedef enum clcnn_pool_mode { CLCNN_POOL_MAX = 0, CLCNN_POOL_AVG = 1 } clcnn_pool_mode;
 
 /* Parses "identity"/"linear", "relu", "sigmoid", "tanh", "softmax";
- * "same"/"valid"; "max"/"avg".  Return -1 for an unknown name. */
+ * "same"/"valid"; "max"/"avg".  Return the enum value, or -1 for an
+ * unknown name or NULL. */
 CLCNN_API int clcnn_activation_from_name(const char *name);
 CLCNN_API int clcnn_padding_from_name(const char *name);
 CLCNN_API int clcnn_pool_mode_from_name(const char *name);
 
 /*
+ * The four operations (exact semantics: README.md, DESIGN.md §1).
  * Output tensors: pass a pointer to NULL to have the operation create the
  * output (the caller then owns it), or a pointer to an existing tensor of
- * exactly the output shape to have it overwritten.
+ * exactly the output shape, on the same context, to have it overwritten.
+ * On failure an output the call created is freed and *out is NULL again;
+ * a caller-given output keeps its place, its contents unspecified.
+ * Errors: CLCNN_ERR_ARGUMENT (NULL input, stride or kernel < 1, unknown
+ * enum value, tensor of another context), CLCNN_ERR_SHAPE (rank, channel
+ * mismatch, kernel larger than the (padded) input, wrong output shape),
+ * CLCNN_ERR_NOMEM, CLCNN_ERR_OPENCL.
  *
  * conv_forward: A = activation(b + conv(A_prev, W)), with A_prev
  * (m, h, w, c_prev), W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new) (or
@@ -182,10 +223,13 @@ CLCNN_API int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const 
 
 /* Reads a little-endian C-order .npy (float32/float64/uint8/int32/int64) as
  * float32.  *data (malloc'd, caller frees with free()) holds the elements;
- * shape receives up to CLCNN_MAX_RANK sizes.  ctx may be NULL (then errbuf is
- * not filled); the message names the file and what is wrong. */
+ * *rank and shape receive the rank and up to CLCNN_MAX_RANK sizes.  ctx may
+ * be NULL (then no message is kept); the message names the file and what is
+ * wrong.  Errors: CLCNN_ERR_ARGUMENT, CLCNN_ERR_IO, CLCNN_ERR_FORMAT,
+ * CLCNN_ERR_NOMEM; *data is NULL after a failure. */
 CLCNN_API int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, size_t *shape);
-/* Writes a float32 .npy, atomically (temp file + rename). */
+/* Writes product(shape) floats as a float32 .npy, atomically (temp file +
+ * rename); ctx may be NULL.  Errors: CLCNN_ERR_ARGUMENT, CLCNN_ERR_IO. */
 CLCNN_API int clcnn_npy_write(clcnn_ctx *ctx, const char *path, const float *data, int rank, const size_t *shape);
 
 /* ----------------------------------------------------------------- devices */
@@ -214,13 +258,18 @@ CLCNN_API int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *list, size_t
 /* ---------------------------------------------------------------- datasets */
 
 /* Images (count, h, w, c) in [0, 1] and integer class labels, in host
- * memory (uint8 pixels are kept as uint8 and scaled on use). */
+ * memory (uint8 pixels are kept as uint8 and scaled on use).  A data set
+ * belongs to no context: any context may read it, and it may outlive the
+ * context that loaded it (the ctx arguments below only receive messages).
+ * The caller owns it and frees it with clcnn_dataset_free. */
 typedef struct clcnn_dataset clcnn_dataset;
 
 /* Loads IDX image and label files (raw or .gz, chosen by content).  Images
  * are uint8 (count, rows, cols) -> (count, rows, cols, 1), scaled to [0,1];
  * labels uint8.  The counts must agree.  labels_path may be NULL (images to
- * classify): every label is then 0. */
+ * classify): every label is then 0.  Errors: CLCNN_ERR_ARGUMENT,
+ * CLCNN_ERR_IO, CLCNN_ERR_FORMAT (a malformed or truncated file, counts
+ * that disagree), CLCNN_ERR_NOMEM. */
 CLCNN_API int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *images_path,
                                      const char *labels_path);
 
@@ -232,18 +281,23 @@ CLCNN_API int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const 
  * Y_test; images float in [0,1] or uint8, (n,h,w) or (n,h,w,c); labels
  * integer class ids).  *valid is set to NULL when the source has no
  * validation split, *test to NULL when it has no test split; valid and test
- * may be NULL pointers when not wanted.
+ * may be NULL pointers when not wanted.  The caller owns what it receives.
+ * Errors as clcnn_dataset_load_idx; after a failure every out-parameter is
+ * NULL.
  */
 CLCNN_API int clcnn_data_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
                               clcnn_dataset **test);
 
 /* A data set copied from host memory: images (count*h*w*c floats in
- * [0, 1]), labels (count ints in [0, 255]). */
+ * [0, 1]), labels (count ints in [0, 255]); the caller keeps its arrays.
+ * Errors: CLCNN_ERR_ARGUMENT (NULL, zero size, label out of range),
+ * CLCNN_ERR_NOMEM. */
 CLCNN_API int clcnn_dataset_create(clcnn_ctx *ctx, clcnn_dataset **out, size_t count, size_t h, size_t w, size_t c,
                                    const float *images, const int32_t *labels);
 
 /* Moves the last tail_count examples of ds into a new data set *tail
- * (ds keeps the first count - tail_count). */
+ * (ds keeps the first count - tail_count; both parts must be non-empty,
+ * else CLCNN_ERR_ARGUMENT).  The caller owns *tail. */
 CLCNN_API int clcnn_dataset_split_tail(clcnn_ctx *ctx, clcnn_dataset *ds, size_t tail_count, clcnn_dataset **tail);
 
 CLCNN_API size_t clcnn_dataset_count(const clcnn_dataset *ds);
@@ -251,17 +305,21 @@ CLCNN_API size_t clcnn_dataset_count(const clcnn_dataset *ds);
 CLCNN_API void clcnn_dataset_image_shape(const clcnn_dataset *ds, size_t *shape);
 /* 1 + the largest label. */
 CLCNN_API int clcnn_dataset_classes(const clcnn_dataset *ds);
-/* Copies examples [first, first+count) as floats in [0,1] and int labels;
- * either destination may be NULL. */
+/* Copies examples [first, first+count) as floats in [0,1] (count*h*w*c)
+ * and int labels (count); either destination may be NULL.  A range past
+ * the end is CLCNN_ERR_ARGUMENT. */
 CLCNN_API int clcnn_dataset_get(clcnn_ctx *ctx, const clcnn_dataset *ds, size_t first, size_t count, float *images,
                                 int32_t *labels);
+/* Frees ds (NULL: nothing). */
 CLCNN_API void clcnn_dataset_free(clcnn_dataset *ds);
 
 /* ------------------------------------------------------------------ models */
 
 /* A model: an ordered list of layers over a fixed example shape (h, w, c),
  * with its parameters, gradients and Adam state on the context's device.
- * The context must outlive the model. */
+ * The context must outlive the model; the model's functions leave their
+ * error messages on it (a NULL model gives CLCNN_ERR_ARGUMENT with no
+ * message). */
 typedef struct clcnn_model clcnn_model;
 
 typedef enum clcnn_layer_kind {
@@ -272,8 +330,11 @@ typedef enum clcnn_layer_kind {
     CLCNN_LAYER_ACTIVATION = 5
 } clcnn_layer_kind;
 
-/* An empty model for examples of shape (h, w, c). */
+/* An empty model for examples of shape (h, w, c); the caller owns *out.
+ * Errors: CLCNN_ERR_ARGUMENT (NULL, zero size, failed context),
+ * CLCNN_ERR_NOMEM. */
 CLCNN_API int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, size_t c);
+/* Frees m and its device memory (NULL: nothing); before its context. */
 CLCNN_API void clcnn_model_free(clcnn_model *m);
 
 /* Appending layers.  Each infers its output shape from the layer before and
@@ -305,7 +366,8 @@ CLCNN_API size_t clcnn_model_layer_count(const clcnn_model *m);
 /* Kind of layer i, and its output shape per example (h, w, c); a flat
  * output has h = w = 1. */
 CLCNN_API int clcnn_model_layer_info(const clcnn_model *m, size_t i, clcnn_layer_kind *kind, size_t *out_shape);
-/* A one-line description of layer i ("conv 6 5x5 same relu -> 28x28x6"). */
+/* A one-line description of layer i ("conv 6 5x5 stride 1x1 same relu
+ * -> 28x28x6 (156 parameters)") into buf, cut to len - 1 characters. */
 CLCNN_API int clcnn_model_layer_describe(const clcnn_model *m, size_t i, char *buf, size_t len);
 /* Total number of trainable parameters. */
 CLCNN_API size_t clcnn_model_param_count(const clcnn_model *m);
@@ -324,14 +386,16 @@ CLCNN_API int clcnn_model_read_grad(clcnn_model *m, size_t i, int which, float *
 /* Adam settings (defaults: lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7). */
 CLCNN_API int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, float epsilon);
 
-/* Probabilities (count x classes) for count examples (count x h x w x c
- * floats, NHWC). */
+/* Probabilities (count x classes, into probs, which the caller provides)
+ * for count >= 1 examples (count x h x w x c floats, NHWC).  Errors:
+ * CLCNN_ERR_ARGUMENT, CLCNN_ERR_NOMEM, CLCNN_ERR_OPENCL. */
 CLCNN_API int clcnn_model_predict(clcnn_model *m, const float *images, size_t count, float *probs);
 
 /* One training step on a batch from host memory: forward, softmax
  * cross-entropy (mean over the batch), backward, Adam.  loss and accuracy
  * (may be NULL) receive the batch's figures before the update.  The model's
- * last layer must end in softmax. */
+ * last layer must end in softmax, and labels lie in [0, classes) (else
+ * CLCNN_ERR_ARGUMENT).  A non-finite loss is CLCNN_ERR_NUMERIC. */
 CLCNN_API int clcnn_model_train_step(clcnn_model *m, const float *images, const int32_t *labels, size_t count,
                                      float *loss, float *accuracy);
 
@@ -349,13 +413,18 @@ CLCNN_API int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, s
                                       uint64_t shuffle_seed, clcnn_progress_fn progress, void *user,
                                       size_t report_every, double *loss, double *accuracy);
 
-/* Mean loss and accuracy over ds, in batches of batch_size (0: 256). */
+/* Mean loss and accuracy over ds, in batches of batch_size (0: 256); the
+ * model is not changed.  Errors as clcnn_model_predict, and
+ * CLCNN_ERR_SHAPE when ds's images or labels do not fit the model. */
 CLCNN_API int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, double *loss,
                                    double *accuracy);
 
-/* Saves the layer list and weights (docs/model-format.md), atomically. */
+/* Saves the layer list and weights (docs/model-format.md), atomically: a
+ * failure (CLCNN_ERR_IO) leaves any existing file at path as it was. */
 CLCNN_API int clcnn_model_save(clcnn_model *m, const char *path);
-/* Loads a saved model onto ctx's device. */
+/* Loads a saved model onto ctx's device; the caller owns *out.  Errors:
+ * CLCNN_ERR_IO, CLCNN_ERR_FORMAT (not a model file, a bad checksum, an
+ * unknown version), CLCNN_ERR_NOMEM. */
 CLCNN_API int clcnn_model_load(clcnn_ctx *ctx, clcnn_model **out, const char *path);
 
 #ifdef __cplusplus
