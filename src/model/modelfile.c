@@ -1,4 +1,6 @@
-/* Model files: see docs/model-format.md.  Little-endian throughout. */
+/* Model and checkpoint files: see docs/model-format.md.  Little-endian
+ * throughout; the last four bytes are a CRC-32 of everything before. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,99 +14,207 @@
 #define HEADER_WORDS 6 /* version, flags, h, w, c, layer count */
 #define LAYER_WORDS 9  /* kind, units, kh, kw, sh, sw, padding, activation, pool mode */
 #define MAX_LAYERS 1024u
+#define FLAG_TRAINING_STATE 1u /* optimiser state and run position follow the weights */
 
-static void put_u32(unsigned char *p, uint32_t v)
+/* --------------------------------------------------------------- writing */
+
+typedef struct writer {
+    unsigned char *buf, *p;
+} writer;
+
+static void put_u32(writer *w, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
+        *w->p++ = (unsigned char)(v >> (8 * i));
 }
 
-static uint32_t get_u32(const unsigned char *p)
+static void put_u64(writer *w, uint64_t v)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    put_u32(w, (uint32_t)v);
+    put_u32(w, (uint32_t)(v >> 32));
 }
 
-int clcnn_model_save(clcnn_model *m, const char *path)
+static void put_f64(writer *w, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    put_u64(w, bits);
+}
+
+/* Copies a device buffer of count floats into the file, refusing
+ * non-finite values (a model or checkpoint is never saved broken). */
+static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t count, const char *path)
+{
+    float *tmp = malloc(count * sizeof *tmp);
+    if (!tmp)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
+    int st = ctx->ops->read(ctx->bctx, b, 0, tmp, count * sizeof *tmp);
+    for (size_t e = 0; st == CLCNN_OK && e < count; e++) {
+        if (!isfinite(tmp[e])) {
+            st = clcnn_error(ctx, CLCNN_ERR_NUMERIC, "%s: not saved: the model holds NaN or Inf values", path);
+            break;
+        }
+        uint32_t bits;
+        memcpy(&bits, &tmp[e], 4);
+        put_u32(w, bits);
+    }
+    free(tmp);
+    return st;
+}
+
+static size_t training_state_bytes(size_t nparams)
+{
+    return 8 + 4 * 4 + 2 * 4 * nparams + 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4;
+}
+
+static int save(clcnn_model *m, const char *path, const clcnn_train_state *state)
 {
     if (!m)
         return CLCNN_ERR_ARGUMENT;
     clcnn_ctx *ctx = m->ctx;
     if (!path)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_save: NULL path");
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "save: NULL path");
     size_t nparams = clcnn_model_param_count(m);
     size_t len = 8 + 4 * HEADER_WORDS + 4 * LAYER_WORDS * m->nlayers + 4 * nparams + 4;
-    unsigned char *buf = malloc(len);
-    if (!buf)
+    if (state)
+        len += training_state_bytes(nparams);
+    writer w = {malloc(len), NULL};
+    if (!w.buf)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
-    unsigned char *p = buf;
-    memcpy(p, MODEL_MAGIC, 8);
-    p += 8;
-    uint32_t header[HEADER_WORDS] = {MODEL_VERSION, 0, (uint32_t)m->in_shape[0], (uint32_t)m->in_shape[1],
-                                     (uint32_t)m->in_shape[2], (uint32_t)m->nlayers};
-    for (int i = 0; i < HEADER_WORDS; i++, p += 4)
-        put_u32(p, header[i]);
+    w.p = w.buf;
+    memcpy(w.p, MODEL_MAGIC, 8);
+    w.p += 8;
+    uint32_t header[HEADER_WORDS] = {MODEL_VERSION, state ? FLAG_TRAINING_STATE : 0, (uint32_t)m->in_shape[0],
+                                     (uint32_t)m->in_shape[1], (uint32_t)m->in_shape[2], (uint32_t)m->nlayers};
+    for (int i = 0; i < HEADER_WORDS; i++)
+        put_u32(&w, header[i]);
     for (size_t i = 0; i < m->nlayers; i++) {
         const layer_config *c = &m->layers[i].cfg;
-        uint32_t w[LAYER_WORDS] = {(uint32_t)c->kind, (uint32_t)c->units, (uint32_t)c->kh, (uint32_t)c->kw,
+        uint32_t f[LAYER_WORDS] = {(uint32_t)c->kind, (uint32_t)c->units, (uint32_t)c->kh, (uint32_t)c->kw,
                                    (uint32_t)c->sh,   (uint32_t)c->sw,    (uint32_t)c->padding, (uint32_t)c->act,
                                    (uint32_t)c->mode};
-        for (int k = 0; k < LAYER_WORDS; k++, p += 4)
-            put_u32(p, w[k]);
+        for (int k = 0; k < LAYER_WORDS; k++)
+            put_u32(&w, f[k]);
     }
     int st = CLCNN_OK;
     for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
-        for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
-            const param *pr = &m->layers[i].params[k];
-            float *tmp = malloc(pr->count * sizeof *tmp);
-            if (!tmp) {
-                st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            st = ctx->ops->read(ctx->bctx, pr->value, 0, tmp, pr->count * sizeof *tmp);
-            for (size_t e = 0; st == CLCNN_OK && e < pr->count; e++, p += 4) {
-                uint32_t bits;
-                memcpy(&bits, &tmp[e], 4);
-                put_u32(p, bits);
-            }
-            free(tmp);
+        for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++)
+            st = put_buffer(ctx, &w, m->layers[i].params[k].value, m->layers[i].params[k].count, path);
+    if (st == CLCNN_OK && state) {
+        put_u64(&w, m->step);
+        float adam[4] = {m->lr, m->beta1, m->beta2, m->eps};
+        for (int i = 0; i < 4; i++) {
+            uint32_t bits;
+            memcpy(&bits, &adam[i], 4);
+            put_u32(&w, bits);
         }
-    if (st == CLCNN_OK) {
-        put_u32(p, (uint32_t)crc32(0L, buf, (uInt)(len - 4)));
-        st = clcnn_write_file_atomic(ctx, path, buf, len);
+        for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
+            for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
+                const param *pr = &m->layers[i].params[k];
+                if ((st = put_buffer(ctx, &w, pr->m, pr->count, path)) == CLCNN_OK)
+                    st = put_buffer(ctx, &w, pr->v, pr->count, path);
+            }
+        put_u64(&w, state->seed);
+        put_u32(&w, state->epoch);
+        put_u32(&w, state->batch_size);
+        put_u64(&w, state->done);
+        put_f64(&w, state->loss_sum);
+        put_f64(&w, state->correct);
+        put_u64(&w, state->data_count);
+        put_u32(&w, state->data_crc);
     }
-    free(buf);
+    if (st == CLCNN_OK) {
+        put_u32(&w, (uint32_t)crc32(0L, w.buf, (uInt)(len - 4)));
+        st = clcnn_write_file_atomic(ctx, path, w.buf, len);
+    }
+    free(w.buf);
     return st;
 }
 
-/* Builds the model described by a checked file image. */
+int clcnn_model_save(clcnn_model *m, const char *path)
+{
+    return save(m, path, NULL);
+}
+
+int clcnn_model_save_checkpoint(clcnn_model *m, const char *path, const clcnn_train_state *state)
+{
+    if (m && !state)
+        return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_save_checkpoint: NULL state");
+    return save(m, path, state);
+}
+
+/* --------------------------------------------------------------- reading */
+
+typedef struct reader {
+    const unsigned char *p, *end;
+} reader;
+
+static uint32_t get_u32(reader *r)
+{
+    const unsigned char *p = r->p;
+    r->p += 4;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+
+static double get_f64(reader *r)
+{
+    uint64_t bits = get_u64(r);
+    double d;
+    memcpy(&d, &bits, 8);
+    return d;
+}
+
+static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, const char *path)
+{
+    float *tmp = malloc(count * sizeof *tmp);
+    if (!tmp)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t e = 0; e < count; e++) {
+        uint32_t bits = get_u32(r);
+        memcpy(&tmp[e], &bits, 4);
+    }
+    int st = ctx->ops->write(ctx->bctx, b, 0, tmp, count * sizeof *tmp);
+    free(tmp);
+    return st;
+}
+
+/* Builds the model described by a file image; *had_state tells whether a
+ * training-state section was present (and, with state non-NULL, read). */
 static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned char *buf, size_t len,
-                            clcnn_model **out)
+                            clcnn_model **out, clcnn_train_state *state, int *had_state)
 {
     const size_t fixed = 8 + 4 * HEADER_WORDS + 4;
     if (len < fixed || memcmp(buf, MODEL_MAGIC, 8) != 0)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: not a clcnn model file (bad magic)", path);
-    uint32_t version = get_u32(buf + 8), flags = get_u32(buf + 12);
+    reader r = {buf + 8, buf + len - 4};
+    uint32_t version = get_u32(&r), flags = get_u32(&r);
     if (version != MODEL_VERSION)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: model format version %u is not supported (this build reads %u)",
                            path, version, MODEL_VERSION);
-    if (get_u32(buf + len - 4) != (uint32_t)crc32(0L, buf, (uInt)(len - 4)))
+    reader crc = {buf + len - 4, buf + len};
+    if (get_u32(&crc) != (uint32_t)crc32(0L, buf, (uInt)(len - 4)))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", path);
-    if (flags != 0)
+    if (flags & ~FLAG_TRAINING_STATE)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: unknown flags 0x%x", path, flags);
-    uint32_t h = get_u32(buf + 16), w = get_u32(buf + 20), c = get_u32(buf + 24), nlayers = get_u32(buf + 28);
+    uint32_t h = get_u32(&r), w = get_u32(&r), c = get_u32(&r), nlayers = get_u32(&r);
     if (nlayers == 0 || nlayers > MAX_LAYERS)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %u layers (expected 1..%u)", path, nlayers, MAX_LAYERS);
-    if ((len - fixed) / (4 * LAYER_WORDS) < nlayers)
+    if ((size_t)(r.end - r.p) / (4 * LAYER_WORDS) < nlayers)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated layer list", path);
     clcnn_model *m;
     int st = clcnn_model_create(ctx, &m, h, w, c);
     if (st)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: bad input shape %ux%ux%u", path, h, w, c);
-    const unsigned char *p = buf + 8 + 4 * HEADER_WORDS;
-    for (uint32_t i = 0; i < nlayers; i++, p += 4 * LAYER_WORDS) {
+    for (uint32_t i = 0; i < nlayers; i++) {
         uint32_t f[LAYER_WORDS];
         for (int k = 0; k < LAYER_WORDS; k++)
-            f[k] = get_u32(p + 4 * k);
+            f[k] = get_u32(&r);
         layer_config cfg = {.kind = (clcnn_layer_kind)f[0], .units = f[1], .kh = (int)f[2], .kw = (int)f[3],
                             .sh = (int)f[4], .sw = (int)f[5], .padding = (clcnn_padding)f[6],
                             .act = (clcnn_activation)f[7], .mode = (clcnn_pool_mode)f[8]};
@@ -121,46 +231,82 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         }
     }
     size_t nparams = clcnn_model_param_count(m);
-    if ((len - fixed - 4 * LAYER_WORDS * (size_t)nlayers) / 4 != nparams ||
-        (len - fixed - 4 * LAYER_WORDS * (size_t)nlayers) % 4 != 0) {
+    size_t want = 4 * nparams + (flags & FLAG_TRAINING_STATE ? training_state_bytes(nparams) : 0);
+    size_t have = (size_t)(r.end - r.p);
+    if (have != want) {
         clcnn_model_free(m);
-        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: the layer list needs %zu parameters, the file holds %zu bytes",
-                           path, nparams, len - fixed - 4 * LAYER_WORDS * (size_t)nlayers);
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: the layer list needs %zu bytes of parameters%s, the file holds %zu",
+                           path, want, flags & FLAG_TRAINING_STATE ? " and training state" : "", have);
     }
     for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
-        for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
-            const param *pr = &m->layers[i].params[k];
-            float *tmp = malloc(pr->count * sizeof *tmp);
-            if (!tmp) {
-                st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            for (size_t e = 0; e < pr->count; e++, p += 4) {
-                uint32_t bits = get_u32(p);
-                memcpy(&tmp[e], &bits, 4);
-            }
-            st = ctx->ops->write(ctx->bctx, pr->value, 0, tmp, pr->count * sizeof *tmp);
-            free(tmp);
+        for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++)
+            st = get_buffer(ctx, &r, m->layers[i].params[k].value, m->layers[i].params[k].count, path);
+    if (st == CLCNN_OK && (flags & FLAG_TRAINING_STATE)) {
+        m->step = get_u64(&r);
+        float adam[4];
+        for (int i = 0; i < 4; i++) {
+            uint32_t bits = get_u32(&r);
+            memcpy(&adam[i], &bits, 4);
         }
+        for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
+            for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
+                param *pr = &m->layers[i].params[k];
+                if ((st = get_buffer(ctx, &r, pr->m, pr->count, path)) == CLCNN_OK)
+                    st = get_buffer(ctx, &r, pr->v, pr->count, path);
+            }
+        if (st == CLCNN_OK && (st = clcnn_model_set_adam(m, adam[0], adam[1], adam[2], adam[3])))
+            st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: bad optimiser settings", path);
+        clcnn_train_state s;
+        s.seed = get_u64(&r);
+        s.epoch = get_u32(&r);
+        s.batch_size = get_u32(&r);
+        s.done = get_u64(&r);
+        s.loss_sum = get_f64(&r);
+        s.correct = get_f64(&r);
+        s.data_count = get_u64(&r);
+        s.data_crc = get_u32(&r);
+        if (st == CLCNN_OK && state)
+            *state = s;
+    }
     if (st) {
         clcnn_model_free(m);
         return st;
     }
+    *had_state = (flags & FLAG_TRAINING_STATE) != 0;
     *out = m;
     return CLCNN_OK;
 }
 
-int clcnn_model_load(clcnn_ctx *ctx, clcnn_model **out, const char *path)
+static int load(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_train_state *state)
 {
     if (!ctx || !out || !path)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_load: NULL argument");
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "load: NULL argument");
     *out = NULL;
     unsigned char *buf;
     size_t len;
     int st = clcnn_read_file(ctx, path, &buf, &len);
     if (st)
         return st;
-    st = model_from_bytes(ctx, path, buf, len, out);
+    int had_state = 0;
+    st = model_from_bytes(ctx, path, buf, len, out, state, &had_state);
     free(buf);
+    if (st == CLCNN_OK && state && !had_state) {
+        clcnn_model_free(*out);
+        *out = NULL;
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: a model file, not a checkpoint (it holds no training state)",
+                           path);
+    }
     return st;
+}
+
+int clcnn_model_load(clcnn_ctx *ctx, clcnn_model **out, const char *path)
+{
+    return load(ctx, out, path, NULL);
+}
+
+int clcnn_model_load_checkpoint(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_train_state *state)
+{
+    if (!state)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_load_checkpoint: NULL state");
+    return load(ctx, out, path, state);
 }
