@@ -141,6 +141,33 @@ else
     echo "skip - no C++ compiler ($CXX) for the C++ header check"
 fi
 
+# ------------------------------------------------- docs/api.md snippets
+# Every ```c block of docs/api.md is a complete translation unit.
+API_MD=$INC/../docs/api.md
+if [ -f "$API_MD" ] && command -v "$CC" >/dev/null; then
+    mkdir -p "$WORK/snippets"
+    awk -v dir="$WORK/snippets" '/^```c$/ { n++; f = sprintf("%s/snippet%02d.c", dir, n); inb = 1; next }
+                                 /^```$/ { inb = 0; next }
+                                 inb { print > f }' "$API_MD"
+    nsnip=0
+    snip_bad=0
+    for f in "$WORK"/snippets/snippet*.c; do
+        [ -f "$f" ] || continue
+        nsnip=$((nsnip + 1))
+        if ! "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -D_POSIX_C_SOURCE=200809L -I"$INC" -c "$f" \
+            -o "$WORK/snippet.o" 2>"$WORK/snippet.err"; then
+            fail "docs/api.md snippet $nsnip does not compile:"
+            sed 's/^/       /' "$WORK/snippet.err"
+            snip_bad=1
+        fi
+    done
+    if [ "$nsnip" -eq 0 ]; then
+        fail "no C snippets found in docs/api.md"
+    elif [ "$snip_bad" -eq 0 ]; then
+        pass "the $nsnip C snippets of docs/api.md compile"
+    fi
+fi
+
 # ------------------------------------------------- writable global data
 # nm's [BbDd] are .bss/.data symbols; objdump -t names the section of each.
 # Const objects that hold pointers (ops tables, name tables) are placed in
