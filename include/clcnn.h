@@ -413,6 +413,43 @@ CLCNN_API int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, s
                                       uint64_t shuffle_seed, clcnn_progress_fn progress, void *user,
                                       size_t report_every, double *loss, double *accuracy);
 
+/* Where a training run stands: what a checkpoint records beside the model
+ * and its Adam state, so that a resumed run repeats the shuffles and steps
+ * of an uninterrupted one. */
+typedef struct clcnn_train_state {
+    uint64_t seed;       /* the run's seed; epoch e shuffles with seed*1000003+e */
+    uint32_t epoch;      /* the epoch in progress, from 1 */
+    uint32_t batch_size;
+    uint64_t done;       /* examples of that epoch already trained */
+    double loss_sum;     /* sum of their losses */
+    double correct;      /* how many of them were classified right */
+    uint64_t data_count; /* the training set's size and label fingerprint, */
+    uint32_t data_crc;   /* to refuse resuming on other data */
+} clcnn_train_state;
+
+/* The shuffle seed of epoch e of a run with this seed. */
+CLCNN_API uint64_t clcnn_epoch_seed(uint64_t seed, uint32_t epoch);
+
+/* Like clcnn_model_train_epoch, starting after the first from->done
+ * examples of the epoch's shuffle, with the running figures from->loss_sum
+ * and from->correct (from NULL: from the start). */
+CLCNN_API int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size,
+                                           uint64_t shuffle_seed, const clcnn_train_state *from,
+                                           clcnn_progress_fn progress, void *user, size_t report_every,
+                                           double *loss, double *accuracy);
+
+/* Saves a checkpoint: the model, its Adam state and the run position, in
+ * the model-file format with the training-state flag, atomically (temp
+ * file, fsync, rename).  Refuses (CLCNN_ERR_NUMERIC) to save NaN or Inf. */
+CLCNN_API int clcnn_model_save_checkpoint(clcnn_model *m, const char *path, const clcnn_train_state *state);
+/* Loads a checkpoint written by clcnn_model_save_checkpoint. */
+CLCNN_API int clcnn_model_load_checkpoint(clcnn_ctx *ctx, clcnn_model **out, const char *path,
+                                          clcnn_train_state *state);
+
+/* A CRC-32 of the data set's labels: a cheap fingerprint of which data a
+ * checkpoint was trained on. */
+CLCNN_API uint32_t clcnn_dataset_fingerprint(const clcnn_dataset *ds);
+
 /* Mean loss and accuracy over ds, in batches of batch_size (0: 256); the
  * model is not changed.  Errors as clcnn_model_predict, and
  * CLCNN_ERR_SHAPE when ds's images or labels do not fit the model. */
@@ -422,7 +459,8 @@ CLCNN_API int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size
 /* Saves the layer list and weights (docs/model-format.md), atomically: a
  * failure (CLCNN_ERR_IO) leaves any existing file at path as it was. */
 CLCNN_API int clcnn_model_save(clcnn_model *m, const char *path);
-/* Loads a saved model onto ctx's device; the caller owns *out.  Errors:
+/* Loads a saved model (or the model of a checkpoint) onto ctx's device;
+ * the caller owns *out.  Errors:
  * CLCNN_ERR_IO, CLCNN_ERR_FORMAT (not a model file, a bad checksum, an
  * unknown version), CLCNN_ERR_NOMEM. */
 CLCNN_API int clcnn_model_load(clcnn_ctx *ctx, clcnn_model **out, const char *path);

@@ -10,6 +10,7 @@
 set -u
 
 CLCNN=${1:?usage: test_cli.sh path/to/clcnn}
+HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3 || true)
 if [ -z "$PY" ]; then
@@ -31,40 +32,7 @@ check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
 }
 
 # ---------------------------------------------------------------- data
-# The .npz is written with the standard library only (zipfile + .npy
-# headers), so the test does not need numpy.
-"$PY" - <<'EOF' || { echo "FAIL - could not write the test data"; exit 1; }
-import random, struct, zipfile
-
-def npy(dtype, shape, payload):
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
-        dtype, "".join("%d, " % s for s in shape))
-    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
-
-rng = random.Random(12345)
-def split(n):
-    pixels, labels = bytearray(), []
-    for i in range(n):
-        k = rng.randrange(10)
-        img = [rng.randrange(0, 60) for _ in range(784)]
-        for r in range(2 + 2 * k, 4 + 2 * k):
-            for c in range(4, 24):
-                img[r * 28 + c] = 255
-        pixels += bytes(img)
-        labels.append(k)
-    return (npy("|u1", (n, 28, 28), bytes(pixels)),
-            npy("<i8", (n,), struct.pack("<%dq" % n, *labels)), pixels[:784])
-
-with zipfile.ZipFile("data.npz", "w") as z:
-    for name, n in (("train", 600), ("valid", 100), ("test", 100)):
-        x, y, first = split(n)
-        z.writestr("X_%s.npy" % name, x)
-        z.writestr("Y_%s.npy" % name, y)
-        if name == "test":
-            with open("img.pgm", "wb") as f:
-                f.write(b"P5\n28 28\n255\n" + bytes(first))
-EOF
+"$PY" "$HERE/make_synthetic_npz.py" || { echo "FAIL - could not write the test data"; exit 1; }
 
 # One line on stderr, naming what is wrong: expect_error DESC WORD CMD...
 expect_error() {

@@ -22,13 +22,20 @@ static const char usage_text[] =
     "  --valid-size N      validate on the last N training images when the data\n"
     "                      has no validation split (default: one sixth; 0: none)\n"
     "  --save FILE         save the trained model to FILE\n"
+    "  --checkpoint FILE   keep a checkpoint (model, Adam state, position) in FILE,\n"
+    "                      rewritten atomically every --checkpoint-every steps\n"
+    "                      and at the end of every epoch\n"
+    "  --checkpoint-every N  steps between checkpoints (default 500)\n"
+    "  --resume FILE       continue the run a checkpoint recorded (same data);\n"
+    "                      it keeps checkpointing to FILE unless --checkpoint says\n"
+    "                      otherwise\n"
     "  --metrics FILE      write per-epoch figures to FILE as CSV\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n";
 
 typedef struct options {
-    const char *data, *device, *save, *metrics;
-    size_t epochs, batch, valid_size;
+    const char *data, *device, *save, *metrics, *checkpoint, *resume;
+    size_t epochs, batch, valid_size, checkpoint_every;
     int valid_size_set;
     double lr;
     unsigned long long seed;
@@ -39,7 +46,25 @@ typedef struct progress {
     size_t epoch, epochs;
     double start, last_draw;
     int tty, quiet;
+    /* checkpointing (path NULL: none) */
+    clcnn_ctx *ctx;
+    clcnn_model *model;
+    const char *path;
+    size_t every_examples, last_saved;
+    clcnn_train_state state;
+    int failed;
 } progress;
+
+/* Writes the checkpoint for the position in p->state; on failure prints the
+ * error and returns non-zero. */
+static int save_checkpoint(progress *p)
+{
+    if (clcnn_model_save_checkpoint(p->model, p->path, &p->state) != CLCNN_OK) {
+        p->failed = 1;
+        return cli_fail("%s", clcnn_errmsg(p->ctx));
+    }
+    return 0;
+}
 
 static void format_time(double s, char *buf, size_t len)
 {
@@ -56,6 +81,14 @@ static void format_time(double s, char *buf, size_t len)
 static int on_progress(void *user, size_t done, size_t total, double loss, double accuracy)
 {
     progress *p = user;
+    if (p->path && done < total && done - p->last_saved >= p->every_examples) {
+        p->state.done = done;
+        p->state.loss_sum = loss * (double)done;
+        p->state.correct = accuracy * (double)done;
+        p->last_saved = done;
+        if (save_checkpoint(p))
+            return 1; /* stop the epoch; the caller reports the failure */
+    }
     if (p->quiet)
         return 0;
     double now = cli_now(), elapsed = now - p->start;
@@ -87,16 +120,21 @@ static int on_progress(void *user, size_t done, size_t total, double loss, doubl
 
 static int parse(int argc, char **argv, options *o)
 {
-    enum { O_DATA = 1, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_DEVICE, O_VALID, O_SAVE, O_METRICS, O_QUIET, O_HELP };
+    enum {
+        O_DATA = 1, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_DEVICE, O_VALID, O_SAVE, O_METRICS, O_QUIET, O_HELP,
+        O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME
+    };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
         {"batch-size", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
         {"seed", required_argument, 0, O_SEED},       {"device", required_argument, 0, O_DEVICE},
         {"valid-size", required_argument, 0, O_VALID}, {"save", required_argument, 0, O_SAVE},
         {"metrics", required_argument, 0, O_METRICS}, {"quiet", no_argument, 0, O_QUIET},
-        {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0},
+        {"help", no_argument, 0, O_HELP},             {"checkpoint", required_argument, 0, O_CHECKPOINT},
+        {"checkpoint-every", required_argument, 0, O_CHECKPOINT_EVERY},
+        {"resume", required_argument, 0, O_RESUME},   {0, 0, 0, 0},
     };
-    *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1};
+    *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
     opterr = 0;
     optind = 0;
     int c;
@@ -107,6 +145,12 @@ static int parse(int argc, char **argv, options *o)
         case O_SAVE: o->save = optarg; break;
         case O_METRICS: o->metrics = optarg; break;
         case O_QUIET: o->quiet = 1; break;
+        case O_CHECKPOINT: o->checkpoint = optarg; break;
+        case O_RESUME: o->resume = optarg; break;
+        case O_CHECKPOINT_EVERY:
+            if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
+                return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
+            break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_EPOCHS:
             if (cli_parse_size(optarg, 1, 100000, &o->epochs))
@@ -135,6 +179,8 @@ static int parse(int argc, char **argv, options *o)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (o->resume && !o->checkpoint)
+        o->checkpoint = o->resume;
     return -1;
 }
 
@@ -170,14 +216,39 @@ static int run(const options *o, clcnn_ctx *ctx)
         rc = cli_fail("LeNet-5 takes 28x28x1 images; the data has %zux%zux%zu", shape[0], shape[1], shape[2]);
         goto done;
     }
-    if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
-        clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f)) {
-        rc = cli_fail("%s", clcnn_errmsg(ctx));
-        goto done;
+    progress p = {.epochs = o->epochs, .tty = isatty(2), .quiet = o->quiet, .path = o->checkpoint};
+    clcnn_train_state *st = &p.state;
+    size_t batch = o->batch, first_epoch = 1;
+    if (o->resume) {
+        if (clcnn_model_load_checkpoint(ctx, &model, o->resume, st) != CLCNN_OK) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+        if (st->data_count != clcnn_dataset_count(train) || st->data_crc != clcnn_dataset_fingerprint(train)) {
+            rc = cli_fail("%s: the checkpoint was trained on other data (%llu training images); pass the same "
+                          "--data and --valid-size",
+                          o->resume, (unsigned long long)st->data_count);
+            goto done;
+        }
+        batch = st->batch_size;
+        first_epoch = st->epoch;
+        if (!o->quiet)
+            fprintf(stderr, "clcnn: resuming %s at epoch %u, example %llu (seed %llu, batch %zu)\n", o->resume,
+                    st->epoch, (unsigned long long)st->done, (unsigned long long)st->seed, batch);
+    } else {
+        if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
+            clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f)) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+        *st = (clcnn_train_state){.seed = o->seed, .epoch = 1, .batch_size = (uint32_t)o->batch,
+                                  .data_count = clcnn_dataset_count(train),
+                                  .data_crc = clcnn_dataset_fingerprint(train)};
     }
     if (o->metrics) {
-        metrics = fopen(o->metrics, "w");
-        if (!metrics || write_metrics_header(metrics)) {
+        /* A resumed run adds its epochs to the file the run began. */
+        metrics = o->resume ? fopen(o->metrics, "a") : fopen(o->metrics, "w");
+        if (!metrics || (ftell(metrics) == 0 && write_metrics_header(metrics))) {
             rc = cli_fail("%s: cannot write the metrics file", o->metrics);
             goto done;
         }
@@ -185,24 +256,44 @@ static int run(const options *o, clcnn_ctx *ctx)
     if (!o->quiet)
         fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %zu\n",
                 clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
-                valid ? clcnn_dataset_count(valid) : (size_t)0, o->batch);
+                valid ? clcnn_dataset_count(valid) : (size_t)0, batch);
 
-    progress p = {.epochs = o->epochs, .tty = isatty(2), .quiet = o->quiet};
-    for (size_t e = 1; e <= o->epochs; e++) {
+    /* Progress reports fall on checkpoint boundaries: every d steps, d the
+     * largest divisor of --checkpoint-every up to 10. */
+    size_t report_steps = 10;
+    if (p.path)
+        for (report_steps = o->checkpoint_every < 10 ? o->checkpoint_every : 10; o->checkpoint_every % report_steps;)
+            report_steps--;
+    p.ctx = ctx;
+    p.model = model;
+    p.every_examples = o->checkpoint_every * batch;
+    for (size_t e = first_epoch; e <= o->epochs; e++) {
         double loss, acc, vloss = 0, vacc = 0;
         p.epoch = e;
         p.start = p.last_draw = cli_now();
-        if (clcnn_model_train_epoch(model, train, o->batch, o->seed * 1000003u + e, on_progress, &p, 0, &loss,
-                                    &acc) != CLCNN_OK) {
-            rc = cli_fail("%s", clcnn_errmsg(ctx));
+        clcnn_train_state from = *st;
+        p.last_saved = (size_t)from.done;
+        int status = clcnn_model_train_epoch_from(model, train, batch, clcnn_epoch_seed(st->seed, (uint32_t)e),
+                                                  &from, on_progress, &p, report_steps * batch, &loss, &acc);
+        if (p.failed)
+            goto done;
+        if (status != CLCNN_OK) {
+            if (p.path)
+                rc = cli_fail("%s; the last checkpoint, %s, is kept", clcnn_errmsg(ctx), p.path);
+            else
+                rc = cli_fail("%s", clcnn_errmsg(ctx));
             goto done;
         }
+        *st = (clcnn_train_state){.seed = st->seed, .epoch = (uint32_t)e + 1, .batch_size = (uint32_t)batch,
+                                  .data_count = st->data_count, .data_crc = st->data_crc};
+        if (p.path && save_checkpoint(&p))
+            goto done;
         double secs = cli_now() - p.start;
         if (valid && clcnn_model_evaluate(model, valid, 0, &vloss, &vacc) != CLCNN_OK) {
             rc = cli_fail("%s", clcnn_errmsg(ctx));
             goto done;
         }
-        double rate = (double)clcnn_dataset_count(train) / secs;
+        double rate = (double)(clcnn_dataset_count(train) - from.done) / secs;
         if (!o->quiet) {
             if (valid)
                 fprintf(stderr, "epoch %zu/%zu: loss %.4f acc %.4f | val_loss %.4f val_acc %.4f | %.1f s, %.0f img/s\n",

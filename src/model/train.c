@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "data/dataset.h"
 #include "model.h"
 
@@ -235,9 +237,35 @@ static int load_batch(clcnn_model *m, const device_data *d, const int32_t *order
                                        m->labels);
 }
 
+uint64_t clcnn_epoch_seed(uint64_t seed, uint32_t epoch)
+{
+    return seed * 1000003u + epoch;
+}
+
+uint32_t clcnn_dataset_fingerprint(const clcnn_dataset *ds)
+{
+    if (!ds)
+        return 0;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t i = 0; i < ds->count; i++) {
+        unsigned char b[4] = {(unsigned char)ds->labels[i], (unsigned char)(ds->labels[i] >> 8),
+                              (unsigned char)(ds->labels[i] >> 16), (unsigned char)(ds->labels[i] >> 24)};
+        crc = crc32(crc, b, 4);
+    }
+    return (uint32_t)crc;
+}
+
 int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,
                             clcnn_progress_fn progress, void *user, size_t report_every, double *loss,
                             double *accuracy)
+{
+    return clcnn_model_train_epoch_from(m, ds, batch_size, shuffle_seed, NULL, progress, user, report_every, loss,
+                                        accuracy);
+}
+
+int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,
+                                 const clcnn_train_state *from, clcnn_progress_fn progress, void *user,
+                                 size_t report_every, double *loss, double *accuracy)
 {
     static const char who[] = "train";
     if (!m)
@@ -253,6 +281,10 @@ int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batc
         batch_size = n;
     if (report_every == 0)
         report_every = DEFAULT_REPORT_BATCHES * batch_size;
+    size_t start = from ? (size_t)from->done : 0;
+    if (from && (from->done > n || !(from->loss_sum >= 0.0) || !(from->correct >= 0.0)))
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: cannot resume at example %llu of %zu", who,
+                           (unsigned long long)from->done, n);
 
     int32_t *order = malloc(n * sizeof *order);
     if (!order)
@@ -273,8 +305,9 @@ int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batc
         free(order);
         return st;
     }
-    st = ctx->ops->fill(ctx->bctx, m->stats, 2, 0.0f);
-    size_t done = 0, next_report = report_every;
+    float stats0[2] = {from ? (float)from->loss_sum : 0.0f, from ? (float)from->correct : 0.0f};
+    st = ctx->ops->write(ctx->bctx, m->stats, 0, stats0, sizeof stats0);
+    size_t done = start, next_report = start + report_every;
     double l = 0.0, a = 0.0;
     while (st == CLCNN_OK && done < n) {
         size_t mb = n - done < batch_size ? n - done : batch_size;

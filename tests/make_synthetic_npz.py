@@ -1,0 +1,36 @@
+"""Writes data.npz (MNIST.npz layout: 600 train, 100 valid, 100 test
+28x28 uint8 images) and img.pgm (the first test image) into the current
+directory: a small learnable task (the class is which horizontal band of the
+image holds a bright bar).  Standard library only, so tests need no numpy.
+An optional argument names another file and seed: other.npz 7."""
+import random, struct, sys, zipfile
+
+def npy(dtype, shape, payload):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        dtype, "".join("%d, " % s for s in shape))
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
+
+out = sys.argv[1] if len(sys.argv) > 1 else "data.npz"
+rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 12345)
+def split(n):
+    pixels, labels = bytearray(), []
+    for i in range(n):
+        k = rng.randrange(10)
+        img = [rng.randrange(0, 60) for _ in range(784)]
+        for r in range(2 + 2 * k, 4 + 2 * k):
+            for c in range(4, 24):
+                img[r * 28 + c] = 255
+        pixels += bytes(img)
+        labels.append(k)
+    return (npy("|u1", (n, 28, 28), bytes(pixels)),
+            npy("<i8", (n,), struct.pack("<%dq" % n, *labels)), pixels[:784])
+
+with zipfile.ZipFile(out, "w") as z:
+    for name, n in (("train", 600), ("valid", 100), ("test", 100)):
+        x, y, first = split(n)
+        z.writestr("X_%s.npy" % name, x)
+        z.writestr("Y_%s.npy" % name, y)
+        if name == "test":
+            with open("img.pgm", "wb") as f:
+                f.write(b"P5\n28 28\n255\n" + bytes(first))
