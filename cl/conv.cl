@@ -62,27 +62,43 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
     dx[dx_off + gid] = s;
 }
 
+#ifndef CONV_KB
+#define CONV_KB 8 /* output channels per work-item (direct forward, filter gradient) */
+#endif
+#ifndef CONV_CB
+#define CONV_CB 8 /* input channels per work-item (direct data gradient) */
+#endif
+#ifndef CONV_DW_WG
+#define CONV_DW_WG 64 /* work-group size of conv_filter_grad (a power of two) */
+#endif
+
 /*
- * Direct convolution, one work-item per output element y[n,i,j,k]:
+ * Direct convolution: work-item (pixel, kb) computes output channels
+ * [kb*CONV_KB, kb*CONV_KB + CONV_KB) of one output pixel (n,i,j):
  * y = act(b[k] + sum_{p,q,c} x_pad[n, i*sh+p, j*sw+q, c] * w[p,q,c,k]).
+ * Channels past k are computed on a clamped index and not stored.
+ * Neighbouring work-items are neighbouring pixels, so a CPU device that
+ * vectorises across work-items reads each weight once per vector.
  * Softmax (act 4) is left to a row-wise pass; the kernel then writes z.
- * Neighbouring work-items differ in k, so they share x and read w
- * contiguously.  Faster than im2col + GEMM for LeNet-sized layers.
  */
 __kernel void conv_direct_forward(__global const float *x, __global const float *wt, __global const float *b,
                                   __global float *y, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh,
                                   uint sw, uint oh, uint ow, uint pad_top, uint pad_left, int act)
 {
-    const uint gid = get_global_id(0);
-    if (gid >= n * oh * ow * k)
+    const uint pix = get_global_id(0);
+    if (pix >= n * oh * ow)
         return;
-    const uint kk = gid % k;
-    uint t = gid / k;
-    const uint j = t % ow;
-    t /= ow;
+    const uint j = pix % ow, t = pix / ow;
     const uint i = t % oh, nn = t / oh;
     const int y0 = (int)(i * sh) - (int)pad_top, x0 = (int)(j * sw) - (int)pad_left;
-    float s = 0.0f;
+    /* Any size of dimension 1 works: items loop over the channel blocks. */
+    for (uint k0 = get_global_id(1) * CONV_KB; k0 < k; k0 += get_global_size(1) * CONV_KB) {
+    uint kidx[CONV_KB];
+    float acc[CONV_KB];
+    for (uint u = 0; u < CONV_KB; u++) {
+        kidx[u] = min(k0 + u, k - 1);
+        acc[u] = 0.0f;
+    }
     for (uint p = 0; p < kh; p++) {
         const int yy = y0 + (int)p;
         if (yy < 0 || yy >= (int)h)
@@ -92,11 +108,151 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
             if (xx < 0 || xx >= (int)w)
                 continue;
             __global const float *xr = x + ((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c;
-            __global const float *wr = wt + (size_t)(p * kw + q) * c * k + kk;
-            for (uint cc = 0; cc < c; cc++)
-                s += xr[cc] * wr[(size_t)cc * k];
+            __global const float *wr = wt + (size_t)(p * kw + q) * c * k;
+            for (uint cc = 0; cc < c; cc++) {
+                const float xv = xr[cc];
+                __global const float *wc = wr + (size_t)cc * k;
+                for (uint u = 0; u < CONV_KB; u++)
+                    acc[u] += xv * wc[kidx[u]];
+            }
         }
     }
-    s += b[kk];
-    y[gid] = act == ACT_SOFTMAX ? s : act_apply(s, act);
+    __global float *yr = y + (size_t)pix * k;
+    for (uint u = 0; u < CONV_KB; u++) {
+        if (k0 + u < k) {
+            const float s = acc[u] + b[k0 + u];
+            yr[k0 + u] = act == ACT_SOFTMAX ? s : act_apply(s, act);
+        }
+    }
+    }
+}
+
+/*
+ * Filter and bias gradients without im2col or atomics:
+ *   dw[p,q,c,k] = sum_{n,i,j} x_pad[n, i*sh+p, j*sw+q, c] * dz[n,i,j,k],
+ *   db[k]       = sum_{n,i,j} dz[n,i,j,k].
+ * Work-group (tap, kb): tap < kh*kw*c is one (p,q,c) row of dw, tap ==
+ * kh*kw*c is db; kb picks CONV_KB output channels.  The CONV_DW_WG items
+ * stride over the output pixels, then reduce in local memory (a fixed order,
+ * so results do not depend on scheduling).  want_dw / want_db skip groups.
+ */
+__kernel __attribute__((reqd_work_group_size(CONV_DW_WG, 1, 1))) void
+conv_filter_grad(__global const float *x, __global const float *dz, __global float *dw, __global float *db, uint n,
+                 uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow, uint pad_top,
+                 uint pad_left, int want_dw, int want_db)
+{
+    __local float part[CONV_KB * CONV_DW_WG];
+    const uint lid = get_local_id(0);
+    const uint tap = get_group_id(0);
+    const uint taps = kh * kw * c;
+    const int is_bias = tap == taps;
+    if (is_bias ? !want_db : !want_dw)
+        return; /* the whole group leaves together */
+    const uint cc = is_bias ? 0 : tap % c, pq = is_bias ? 0 : tap / c;
+    const uint q = pq % kw, p = pq / kw;
+    /* Any number of groups in dimension 1 works: groups loop over the
+     * channel blocks (a trip count uniform within the group). */
+    for (uint k0 = get_group_id(1) * CONV_KB; k0 < k; k0 += get_num_groups(1) * CONV_KB) {
+    uint kidx[CONV_KB];
+    float acc[CONV_KB];
+    for (uint u = 0; u < CONV_KB; u++) {
+        kidx[u] = min(k0 + u, k - 1);
+        acc[u] = 0.0f;
+    }
+    const uint npix = n * oh * ow;
+    /* (nn, i, j) of pixel lid, advanced by CONV_DW_WG pixels per step. */
+    const uint dj = CONV_DW_WG % ow, di = (CONV_DW_WG / ow) % oh, dn = CONV_DW_WG / (ow * oh);
+    uint j = lid % ow, i = (lid / ow) % oh, nn = lid / (ow * oh);
+    for (uint pix = lid; pix < npix; pix += CONV_DW_WG) {
+        float xv = 1.0f;
+        if (!is_bias) {
+            const int yy = (int)(i * sh + p) - (int)pad_top, xx = (int)(j * sw + q) - (int)pad_left;
+            xv = (yy >= 0 && yy < (int)h && xx >= 0 && xx < (int)w)
+                     ? x[((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c + cc]
+                     : 0.0f;
+        }
+        __global const float *dzr = dz + (size_t)pix * k;
+        for (uint u = 0; u < CONV_KB; u++)
+            acc[u] += xv * dzr[kidx[u]];
+        j += dj;
+        i += di;
+        nn += dn;
+        if (j >= ow) {
+            j -= ow;
+            i++;
+        }
+        if (i >= oh) {
+            i -= oh;
+            nn++;
+        }
+    }
+    for (uint u = 0; u < CONV_KB; u++)
+        part[u * CONV_DW_WG + lid] = acc[u];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint off = CONV_DW_WG / 2; off > 0; off >>= 1) {
+        if (lid < off)
+            for (uint u = 0; u < CONV_KB; u++)
+                part[u * CONV_DW_WG + lid] += part[u * CONV_DW_WG + lid + off];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid < CONV_KB && k0 + lid < k) {
+        const float s = part[lid * CONV_DW_WG];
+        if (is_bias)
+            db[k0 + lid] = s;
+        else
+            dw[(size_t)tap * k + k0 + lid] = s;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE); /* part is reused by the next block */
+    }
+}
+
+/*
+ * Data gradient in gather form: work-item (cell, cb) computes input
+ * channels [cb*CONV_CB, cb*CONV_CB + CONV_CB) of one input cell (n,y,x):
+ *   dx[n,y,x,c] = sum over (p,q) with (y+pad_top-p) = i*sh, (x+pad_left-q) =
+ *   j*sw, 0 <= i < oh, 0 <= j < ow, of sum_k dz[n,i,j,k] * w[p,q,c,k].
+ */
+__kernel void conv_data_grad(__global const float *dz, __global const float *wt, __global float *dx, uint n, uint h,
+                             uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow,
+                             uint pad_top, uint pad_left)
+{
+    const uint cell = get_global_id(0);
+    if (cell >= n * h * w)
+        return;
+    const uint xx = cell % w, t = cell / w;
+    const uint yy = t % h, nn = t / h;
+    const uint yp = yy + pad_top, xp = xx + pad_left;
+    for (uint c0 = get_global_id(1) * CONV_CB; c0 < c; c0 += get_global_size(1) * CONV_CB) {
+    uint cidx[CONV_CB];
+    float acc[CONV_CB];
+    for (uint u = 0; u < CONV_CB; u++) {
+        cidx[u] = min(c0 + u, c - 1) * k;
+        acc[u] = 0.0f;
+    }
+    for (uint p = 0; p < kh && p <= yp; p++) {
+        if ((yp - p) % sh)
+            continue;
+        const uint i = (yp - p) / sh;
+        if (i >= oh)
+            continue;
+        for (uint q = 0; q < kw && q <= xp; q++) {
+            if ((xp - q) % sw)
+                continue;
+            const uint j = (xp - q) / sw;
+            if (j >= ow)
+                continue;
+            __global const float *dzr = dz + ((size_t)(nn * oh + i) * ow + j) * k;
+            __global const float *wr = wt + (size_t)(p * kw + q) * c * k;
+            for (uint kk = 0; kk < k; kk++) {
+                const float d = dzr[kk];
+                for (uint u = 0; u < CONV_CB; u++)
+                    acc[u] += d * wr[cidx[u] + kk];
+            }
+        }
+    }
+    __global float *dr = dx + (size_t)cell * c;
+    for (uint u = 0; u < CONV_CB; u++)
+        if (c0 + u < c)
+            dr[c0 + u] = acc[u];
+    }
 }

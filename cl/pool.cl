@@ -68,3 +68,42 @@ __kernel void pool_backward(__global const float *dy, __global const float *x, _
         }
     dx[gid] = s;
 }
+
+/* Backward for windows that tile the input exactly (kh == sh, kw == sw,
+ * oh*sh == h, ow*sw == w): every cell lies in exactly one window, so one
+ * work-item per output element y[n,i,j,c] writes its whole window
+ * (the same tie rule as pool_backward). */
+__kernel void pool_backward_tiled(__global const float *dy, __global const float *x, __global float *dx, uint n,
+                                  uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw, uint oh, uint ow,
+                                  int mode)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * oh * ow * c)
+        return;
+    const uint cc = gid % c;
+    uint t = gid / c;
+    const uint j = t % ow;
+    t /= ow;
+    const uint i = t % oh, nn = t / oh;
+    const size_t base = ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
+    const float g = dy[gid];
+    if (mode == POOL_MAX) {
+        float mx = x[base];
+        for (uint p = 0; p < kh; p++)
+            for (uint q = 0; q < kw; q++)
+            {
+                const float u = x[base + ((size_t)p * w + q) * c];
+                mx = u > mx ? u : mx;
+            }
+        for (uint p = 0; p < kh; p++)
+            for (uint q = 0; q < kw; q++) {
+                const size_t o = base + ((size_t)p * w + q) * c;
+                dx[o] = x[o] == mx ? g : 0.0f;
+            }
+    } else {
+        const float v = g * (1.0f / (float)(kh * kw));
+        for (uint p = 0; p < kh; p++)
+            for (uint q = 0; q < kw; q++)
+                dx[base + ((size_t)p * w + q) * c] = v;
+    }
+}

@@ -1,9 +1,10 @@
 /*
  * The OpenCL backend: the clcnn_backend_ops table on one device and one
  * in-order queue.  Every op only enqueues work; read() and finish() are the
- * only calls that wait.  GEMMs go through CLBlast; convolution is im2col +
- * GEMM, processed in chunks of images so that the im2col scratch buffer
- * stays bounded.  Scratch buffers grow on demand and live in the backend.
+ * only calls that wait.  Small convolutions and dense layers (LeNet-sized)
+ * run on direct kernels; larger ones go through CLBlast, convolution as
+ * im2col + GEMM processed in chunks of images so that the im2col scratch
+ * buffer stays bounded (see OCL_DIRECT_CONV_MAX_CK).  Scratch buffers grow on demand and live in the backend.
  */
 #include "opencl/ocl.h" /* first: it picks the OpenCL API version */
 
@@ -32,8 +33,14 @@ enum {
     K_IM2COL,
     K_COL2IM,
     K_CONV_DIRECT_FORWARD,
+    K_CONV_FILTER_GRAD,
+    K_CONV_DATA_GRAD,
+    K_DENSE_FORWARD,
+    K_DENSE_WEIGHT_GRAD,
+    K_DENSE_DATA_GRAD,
     K_POOL_FORWARD,
     K_POOL_BACKWARD,
+    K_POOL_BACKWARD_TILED,
     K_SOFTMAX_XENT,
     K_GATHER_U8,
     K_GATHER_F32,
@@ -56,8 +63,14 @@ static const struct {
     [K_IM2COL] = {OCL_PROG_CONV, "im2col"},
     [K_COL2IM] = {OCL_PROG_CONV, "col2im"},
     [K_CONV_DIRECT_FORWARD] = {OCL_PROG_CONV, "conv_direct_forward"},
+    [K_CONV_FILTER_GRAD] = {OCL_PROG_CONV, "conv_filter_grad"},
+    [K_CONV_DATA_GRAD] = {OCL_PROG_CONV, "conv_data_grad"},
+    [K_DENSE_FORWARD] = {OCL_PROG_DENSE, "dense_forward"},
+    [K_DENSE_WEIGHT_GRAD] = {OCL_PROG_DENSE, "dense_weight_grad"},
+    [K_DENSE_DATA_GRAD] = {OCL_PROG_DENSE, "dense_data_grad"},
     [K_POOL_FORWARD] = {OCL_PROG_POOL, "pool_forward"},
     [K_POOL_BACKWARD] = {OCL_PROG_POOL, "pool_backward"},
+    [K_POOL_BACKWARD_TILED] = {OCL_PROG_POOL, "pool_backward_tiled"},
     [K_SOFTMAX_XENT] = {OCL_PROG_LOSS, "softmax_xent"},
     [K_GATHER_U8] = {OCL_PROG_DATA, "gather_u8"},
     [K_GATHER_F32] = {OCL_PROG_DATA, "gather_f32"},
@@ -77,6 +90,39 @@ static const struct {
 /* Uploads up to this size go through a temporary buffer (no wait). */
 #define OCL_ASYNC_WRITE_LIMIT ((size_t)64 << 20)
 
+/* Uploads up to this size are copied into a ring of host staging slots
+ * owned by the backend and written without waiting (no allocation in the
+ * steady state); a slot is reused once its previous upload has completed. */
+#ifndef OCL_STAGING_SLOT_BYTES
+#define OCL_STAGING_SLOT_BYTES ((size_t)1 << 20)
+#endif
+#define OCL_STAGING_SLOTS 8
+
+/*
+ * Direct kernels versus im2col + CLBlast.  The direct kernels win where the
+ * GEMMs would be small and badly shaped (few channels, small batches: all of
+ * LeNet-5); CLBlast wins on large channel counts.  The rule: convolutions
+ * with c * k <= OCL_DIRECT_CONV_MAX_CK, dense layers with
+ * m * in * out <= OCL_DIRECT_DENSE_MAX_MACS go direct.
+ * $CLCNN_OCL_CONV / $CLCNN_OCL_DENSE = direct | gemm | auto override it
+ * (CLCNN_OCL_DIRECT_CONV=1 is the older spelling of CLCNN_OCL_CONV=direct).
+ */
+#ifndef OCL_DIRECT_CONV_MAX_CK
+#define OCL_DIRECT_CONV_MAX_CK 1024
+#endif
+#ifndef OCL_DIRECT_DENSE_MAX_MACS
+#define OCL_DIRECT_DENSE_MAX_MACS ((size_t)1 << 24)
+#endif
+
+/* Launch hints mirroring the kernels' block sizes (cl/conv.cl CONV_KB,
+ * CONV_CB; cl/dense.cl DENSE_RB).  The kernels loop over whatever blocks
+ * the grid leaves, so a -D override of either side stays correct. */
+#define OCL_CONV_KB 8
+#define OCL_CONV_CB 8
+#define OCL_DENSE_RB 4
+
+enum { PATH_AUTO, PATH_DIRECT, PATH_GEMM };
+
 enum { SCRATCH_COL, SCRATCH_DCOL, SCRATCH_GEMM, SCRATCH_COUNT };
 
 typedef struct ocl_backend {
@@ -90,7 +136,12 @@ typedef struct ocl_backend {
     cl_mem scratch[SCRATCH_COUNT];
     size_t scratch_bytes[SCRATCH_COUNT];
     size_t col_limit; /* bytes, see OCL_COL_LIMIT_BYTES */
-    int direct_conv;  /* conv forward by the direct kernel ($CLCNN_OCL_DIRECT_CONV=1) */
+    int conv_path, dense_path; /* PATH_*, see OCL_DIRECT_CONV_MAX_CK */
+    struct {
+        void *host;
+        cl_event done; /* the upload from this slot, NULL when none pending */
+    } staging[OCL_STAGING_SLOTS];
+    int next_staging;
 } ocl_backend;
 
 /* ------------------------------------------------------------- utilities */
@@ -144,6 +195,37 @@ static int launch(ocl_backend *b, int k, size_t items)
         char what[96];
         snprintf(what, sizeof what, "launching %s", kernel_table[k].name);
         return cl_fail(b, err, what);
+    }
+    return CLCNN_OK;
+}
+
+/* Launches kernel k over a 2-D range: items0 work-items (rounded up to its
+ * work-group size) by items1 (work-group height 1). */
+static int launch2(ocl_backend *b, int k, size_t items0, size_t items1)
+{
+    size_t local[2] = {b->local[k], 1};
+    size_t global[2] = {(items0 + local[0] - 1) / local[0] * local[0], items1};
+    if (global[0] == 0 || global[1] == 0)
+        return CLCNN_OK;
+    cl_int err = clEnqueueNDRangeKernel(b->queue, b->kernels[k], 2, NULL, global, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "launching %s", kernel_table[k].name);
+        return cl_fail(b, err, what);
+    }
+    return CLCNN_OK;
+}
+
+/* Sets arguments first.. of kernel k to the cl_uint values v[0..n). */
+static int set_uint_args(ocl_backend *b, int k, int first, const cl_uint *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        cl_int err = clSetKernelArg(b->kernels[k], (cl_uint)(first + i), sizeof v[i], &v[i]);
+        if (err != CL_SUCCESS) {
+            char what[96];
+            snprintf(what, sizeof what, "clSetKernelArg(%s, %d)", kernel_table[k].name, first + i);
+            return cl_fail(b, err, what);
+        }
     }
     return CLCNN_OK;
 }
@@ -225,6 +307,11 @@ static void backend_destroy(void *bctx)
         return;
     if (b->queue)
         clFinish(b->queue);
+    for (int i = 0; i < OCL_STAGING_SLOTS; i++) {
+        if (b->staging[i].done)
+            clReleaseEvent(b->staging[i].done);
+        free(b->staging[i].host);
+    }
     for (int i = 0; i < SCRATCH_COUNT; i++)
         if (b->scratch[i])
             clReleaseMemObject(b->scratch[i]);
@@ -265,6 +352,17 @@ static int choose_local(ocl_backend *b, int k)
 
 static const clcnn_backend_ops ocl_ops;
 
+/* PATH_DIRECT / PATH_GEMM when $name says "direct" / "gemm", else PATH_AUTO. */
+static int path_from_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (v && strcmp(v, "direct") == 0)
+        return PATH_DIRECT;
+    if (v && strcmp(v, "gemm") == 0)
+        return PATH_GEMM;
+    return PATH_AUTO;
+}
+
 int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_backend_ops **ops, void **bctx,
                                 char *desc, size_t desc_len)
 {
@@ -285,8 +383,11 @@ int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_ba
             b->col_limit = (size_t)v;
     }
 
+    b->conv_path = path_from_env("CLCNN_OCL_CONV");
+    b->dense_path = path_from_env("CLCNN_OCL_DENSE");
     const char *direct = getenv("CLCNN_OCL_DIRECT_CONV");
-    b->direct_conv = direct && strcmp(direct, "1") == 0;
+    if (direct && strcmp(direct, "1") == 0)
+        b->conv_path = PATH_DIRECT;
 
     st = ocl_find_device(ctx, spec, &b->dev);
     if (st)
@@ -388,6 +489,30 @@ static int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src,
     if (st || bytes == 0)
         return st;
     cl_int err;
+    if (bytes <= OCL_STAGING_SLOT_BYTES) {
+        int i = b->next_staging;
+        if (b->staging[i].done) {
+            err = clWaitForEvents(1, &b->staging[i].done); /* normally long complete */
+            clReleaseEvent(b->staging[i].done);
+            b->staging[i].done = NULL;
+            if (err != CL_SUCCESS)
+                return cl_fail(b, err, "waiting for an upload");
+        }
+        if (!b->staging[i].host) {
+            b->staging[i].host = malloc(OCL_STAGING_SLOT_BYTES);
+            if (!b->staging[i].host)
+                return clcnn_error(b->ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
+        }
+        memcpy(b->staging[i].host, src, bytes);
+        err = clEnqueueWriteBuffer(b->queue, dst->mem, CL_FALSE, offset, bytes, b->staging[i].host, 0, NULL,
+                                   &b->staging[i].done);
+        if (err != CL_SUCCESS) {
+            b->staging[i].done = NULL;
+            return cl_fail(b, err, "clEnqueueWriteBuffer");
+        }
+        b->next_staging = (i + 1) % OCL_STAGING_SLOTS;
+        return CLCNN_OK;
+    }
     if (bytes <= OCL_ASYNC_WRITE_LIMIT) {
         /* A staging buffer copies src now, so the caller may reuse it at
          * once, and the upload is queued behind the work already enqueued
@@ -504,13 +629,45 @@ static int ocl_activation_backward(void *bctx, clcnn_activation act, size_t rows
 
 /* ------------------------------------------------------------------ dense */
 
+/* The direct kernels for a dense layer of this size (see OCL_DIRECT_DENSE_MAX_MACS). */
+static int dense_is_direct(const ocl_backend *b, size_t m, size_t in, size_t out)
+{
+    if (b->dense_path != PATH_AUTO)
+        return b->dense_path == PATH_DIRECT;
+    return m * in * out <= OCL_DIRECT_DENSE_MAX_MACS;
+}
+
+static size_t blocks(size_t n, size_t per)
+{
+    return (n + per - 1) / per;
+}
+
 static int ocl_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,
                              const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y)
 {
     ocl_backend *b = bctx;
     int st = check_u32(b, "dense_forward", m * out);
+    if (!st)
+        st = check_u32(b, "dense_forward", m * in);
     if (st)
         return st;
+    if (dense_is_direct(b, m, in, out)) {
+        cl_uint v[3] = {(cl_uint)m, (cl_uint)in, (cl_uint)out};
+        cl_int ai = (cl_int)act;
+        karg a[] = {ARG(x->mem), ARG(w->mem), ARG(bias->mem), ARG(y->mem)};
+        if ((st = set_args(b, K_DENSE_FORWARD, a, 4)) || (st = set_uint_args(b, K_DENSE_FORWARD, 4, v, 3)))
+            return st;
+        cl_int err = clSetKernelArg(b->kernels[K_DENSE_FORWARD], 7, sizeof ai, &ai);
+        if (err != CL_SUCCESS)
+            return cl_fail(b, err, "clSetKernelArg(dense_forward, 7)");
+        st = launch2(b, K_DENSE_FORWARD, out, blocks(m, OCL_DENSE_RB));
+        if (st || act != CLCNN_ACT_SOFTMAX)
+            return st;
+        cl_uint r = (cl_uint)m, c = (cl_uint)out;
+        karg sa[] = {ARG(y->mem), ARG(y->mem), ARG(r), ARG(c)};
+        st = set_args(b, K_SOFTMAX_FORWARD, sa, 4);
+        return st ? st : launch(b, K_SOFTMAX_FORWARD, m);
+    }
     st = gemm(b, "dense_forward", 0, 0, m, out, in, x->mem, 0, in, w->mem, 0, out, 0.0f, y->mem, 0, out);
     return st ? st : bias_act(b, y->mem, bias, m, out, act);
 }
@@ -520,6 +677,32 @@ static int ocl_dense_backward(void *bctx, size_t m, size_t in, size_t out, const
 {
     ocl_backend *b = bctx;
     int st = check_u32(b, "dense_backward", m * out);
+    if (!st)
+        st = check_u32(b, "dense_backward", (m + 1) * in);
+    if (!st && dense_is_direct(b, m, in, out)) {
+        cl_uint v[3] = {(cl_uint)m, (cl_uint)in, (cl_uint)out};
+        if (dw || db) {
+            cl_int want_dw = dw != NULL, want_db = db != NULL;
+            cl_mem dwm = dw ? dw->mem : dz->mem, dbm = db ? db->mem : dz->mem; /* unused when not wanted */
+            karg a[] = {ARG(x->mem), ARG(dz->mem), ARG(dwm), ARG(dbm)};
+            karg f[] = {ARG(want_dw), ARG(want_db)};
+            if ((st = set_args(b, K_DENSE_WEIGHT_GRAD, a, 4)) || (st = set_uint_args(b, K_DENSE_WEIGHT_GRAD, 4, v, 3)))
+                return st;
+            for (int i = 0; i < 2; i++) {
+                cl_int err = clSetKernelArg(b->kernels[K_DENSE_WEIGHT_GRAD], (cl_uint)(7 + i), f[i].size, f[i].value);
+                if (err != CL_SUCCESS)
+                    return cl_fail(b, err, "clSetKernelArg(dense_weight_grad)");
+            }
+            /* Units [0, in] in blocks; unit in is db. */
+            st = launch2(b, K_DENSE_WEIGHT_GRAD, out, blocks(in + 1, OCL_DENSE_RB));
+        }
+        if (!st && dx) {
+            karg a[] = {ARG(dz->mem), ARG(w->mem), ARG(dx->mem)};
+            if (!(st = set_args(b, K_DENSE_DATA_GRAD, a, 3)) && !(st = set_uint_args(b, K_DENSE_DATA_GRAD, 3, v, 3)))
+                st = launch2(b, K_DENSE_DATA_GRAD, in, blocks(m, OCL_DENSE_RB));
+        }
+        return st;
+    }
     if (!st && db)
         st = column_sums(b, dz->mem, m, out, db->mem);
     if (!st && dw) /* dw (in,out) = x^T (in,m) @ dz (m,out) */
@@ -596,34 +779,79 @@ static int col2im(ocl_backend *b, const conv_geom *g, cl_mem dcol, cl_mem dx, si
     return st ? st : launch(b, K_COL2IM, nimg * g->h * g->w * g->c);
 }
 
+/* The direct kernels for a convolution of this size (see OCL_DIRECT_CONV_MAX_CK). */
+static int conv_is_direct(const ocl_backend *b, const conv_geom *g)
+{
+    if (b->conv_path != PATH_AUTO)
+        return b->conv_path == PATH_DIRECT;
+    return g->c * g->k <= OCL_DIRECT_CONV_MAX_CK;
+}
+
+/* Sets the 13 geometry arguments (n .. pad_left) of a direct conv kernel from index first. */
+static int set_conv_args(ocl_backend *b, int k, int first, const conv_geom *g)
+{
+    cl_uint v[13] = {(cl_uint)g->n,  (cl_uint)g->h,  (cl_uint)g->w,  (cl_uint)g->c,       (cl_uint)g->kh,
+                     (cl_uint)g->kw, (cl_uint)g->k,  (cl_uint)g->sh, (cl_uint)g->sw,      (cl_uint)g->oh,
+                     (cl_uint)g->ow, (cl_uint)g->pad_top, (cl_uint)g->pad_left};
+    return set_uint_args(b, k, first, v, 13);
+}
+
 /* Direct convolution (conv_direct_forward) with bias and activation. */
 static int conv_direct_forward(ocl_backend *b, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w,
                                const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y)
 {
     karg a[] = {ARG(x->mem), ARG(w->mem), ARG(bias->mem), ARG(y->mem)};
     int st = set_args(b, K_CONV_DIRECT_FORWARD, a, 4);
+    if (!st)
+        st = set_conv_args(b, K_CONV_DIRECT_FORWARD, 4, g);
     if (st)
         return st;
-    cl_uint v[13] = {(cl_uint)g->n,  (cl_uint)g->h,  (cl_uint)g->w,  (cl_uint)g->c,       (cl_uint)g->kh,
-                     (cl_uint)g->kw, (cl_uint)g->k,  (cl_uint)g->sh, (cl_uint)g->sw,      (cl_uint)g->oh,
-                     (cl_uint)g->ow, (cl_uint)g->pad_top, (cl_uint)g->pad_left};
-    for (int i = 0; i < 13; i++) {
-        cl_int err = clSetKernelArg(b->kernels[K_CONV_DIRECT_FORWARD], (cl_uint)(4 + i), sizeof v[i], &v[i]);
-        if (err != CL_SUCCESS)
-            return cl_fail(b, err, "clSetKernelArg (conv geometry)");
-    }
     cl_int ai = (cl_int)act;
     cl_int err = clSetKernelArg(b->kernels[K_CONV_DIRECT_FORWARD], 17, sizeof ai, &ai);
     if (err != CL_SUCCESS)
         return cl_fail(b, err, "clSetKernelArg (conv activation)");
     const size_t rows = g->n * g->oh * g->ow;
-    st = launch(b, K_CONV_DIRECT_FORWARD, rows * g->k);
+    st = launch2(b, K_CONV_DIRECT_FORWARD, rows, blocks(g->k, OCL_CONV_KB));
     if (st || act != CLCNN_ACT_SOFTMAX)
         return st;
     cl_uint r = (cl_uint)rows, c = (cl_uint)g->k;
     karg s[] = {ARG(y->mem), ARG(y->mem), ARG(r), ARG(c)};
     st = set_args(b, K_SOFTMAX_FORWARD, s, 4);
     return st ? st : launch(b, K_SOFTMAX_FORWARD, rows);
+}
+
+/* Direct backward: dw and db by conv_filter_grad (one launch), dx by conv_data_grad. */
+static int conv_direct_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
+                                const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
+{
+    int st = CLCNN_OK;
+    if (dw || db) {
+        cl_int want_dw = dw != NULL, want_db = db != NULL;
+        cl_mem dwm = dw ? dw->mem : dz->mem, dbm = db ? db->mem : dz->mem; /* unused when not wanted */
+        karg a[] = {ARG(x->mem), ARG(dz->mem), ARG(dwm), ARG(dbm)};
+        karg f[] = {ARG(want_dw), ARG(want_db)};
+        st = set_args(b, K_CONV_FILTER_GRAD, a, 4);
+        if (!st)
+            st = set_conv_args(b, K_CONV_FILTER_GRAD, 4, g);
+        for (int i = 0; !st && i < 2; i++) {
+            cl_int err = clSetKernelArg(b->kernels[K_CONV_FILTER_GRAD], (cl_uint)(17 + i), f[i].size, f[i].value);
+            if (err != CL_SUCCESS)
+                st = cl_fail(b, err, "clSetKernelArg(conv_filter_grad)");
+        }
+        /* One group per (p,q,c) row of dw, plus one for db. */
+        const size_t taps = g->kh * g->kw * g->c + 1;
+        if (!st)
+            st = launch2(b, K_CONV_FILTER_GRAD, taps * b->local[K_CONV_FILTER_GRAD], blocks(g->k, OCL_CONV_KB));
+    }
+    if (!st && dx) {
+        karg a[] = {ARG(dz->mem), ARG(w->mem), ARG(dx->mem)};
+        st = set_args(b, K_CONV_DATA_GRAD, a, 3);
+        if (!st)
+            st = set_conv_args(b, K_CONV_DATA_GRAD, 3, g);
+        if (!st)
+            st = launch2(b, K_CONV_DATA_GRAD, g->n * g->h * g->w, blocks(g->c, OCL_CONV_CB));
+    }
+    return st;
 }
 
 static int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w,
@@ -633,7 +861,7 @@ static int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, 
     int st = check_conv(b, "conv_forward", g);
     if (st)
         return st;
-    if (b->direct_conv && !conv_is_pointwise(g))
+    if (conv_is_direct(b, g))
         return conv_direct_forward(b, g, x, w, bias, act, y);
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;
     if (conv_is_pointwise(g)) {
@@ -661,6 +889,8 @@ static int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz
     int st = check_conv(b, "conv_backward", g);
     if (st)
         return st;
+    if (conv_is_direct(b, g))
+        return conv_direct_backward(b, g, dz, x, w, dx, dw, db);
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;
     if (db)
         st = column_sums(b, dz->mem, g->n * pix, g->k, db->mem);
@@ -743,6 +973,8 @@ static int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy
     if (st)
         return st;
     karg a[] = {ARG(dy->mem), ARG(x->mem), ARG(dx->mem)};
+    if (g->kh == g->sh && g->kw == g->sw && g->oh * g->sh == g->h && g->ow * g->sw == g->w)
+        return pool_launch(b, K_POOL_BACKWARD_TILED, g, a, 3, g->n * g->oh * g->ow * g->c);
     return pool_launch(b, K_POOL_BACKWARD, g, a, 3, g->n * g->h * g->w * g->c);
 }
 
