@@ -159,31 +159,34 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
         kidx[u] = min(k0 + u, k - 1);
         acc[u] = 0.0f;
     }
-    const uint npix = n * oh * ow;
-    /* (nn, i, j) of pixel lid, advanced by CONV_DW_WG pixels per step. */
-    const uint dj = CONV_DW_WG % ow, di = (CONV_DW_WG / ow) % oh, dn = CONV_DW_WG / (ow * oh);
-    uint j = lid % ow, i = (lid / ow) % oh, nn = lid / (ow * oh);
-    for (uint pix = lid; pix < npix; pix += CONV_DW_WG) {
-        float xv = 1.0f;
-        if (!is_bias) {
-            const int yy = (int)(i * sh + p) - (int)pad_top, xx = (int)(j * sw + q) - (int)pad_left;
-            xv = (yy >= 0 && yy < (int)h && xx >= 0 && xx < (int)w)
-                     ? x[((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c + cc]
-                     : 0.0f;
+    /* Output columns j whose input column j*sw+q-pad_left is inside the
+     * image: [j_lo, j_hi); the same for rows.  The bias group takes all. */
+    uint j_lo = 0, j_hi = ow, i_lo = 0, i_hi = oh;
+    if (!is_bias) {
+        j_lo = q >= pad_left ? 0 : (pad_left - q + sw - 1) / sw;
+        j_hi = w + pad_left > q ? min(ow, (w + pad_left - q - 1) / sw + 1) : 0;
+        i_lo = p >= pad_top ? 0 : (pad_top - p + sh - 1) / sh;
+        i_hi = h + pad_top > p ? min(oh, (h + pad_top - p - 1) / sh + 1) : 0;
+    }
+    /* Item lid takes output rows (nn, i) lid, lid + CONV_DW_WG, ...; each
+     * row is a run of contiguous pixels without bounds checks. */
+    for (uint row = lid; row < n * oh; row += CONV_DW_WG) {
+        const uint i = row % oh, nn = row / oh;
+        if (i < i_lo || i >= i_hi)
+            continue;
+        __global const float *dzr = dz + (size_t)row * ow * k;
+        if (is_bias) {
+            for (uint j = 0; j < ow; j++)
+                for (uint u = 0; u < CONV_KB; u++)
+                    acc[u] += dzr[j * k + kidx[u]];
+            continue;
         }
-        __global const float *dzr = dz + (size_t)pix * k;
-        for (uint u = 0; u < CONV_KB; u++)
-            acc[u] += xv * dzr[kidx[u]];
-        j += dj;
-        i += di;
-        nn += dn;
-        if (j >= ow) {
-            j -= ow;
-            i++;
-        }
-        if (i >= oh) {
-            i -= oh;
-            nn++;
+        /* x index of (row, j = 0); negative when that column is padding. */
+        const long x0 = ((long)(nn * h + i * sh + p - pad_top) * w + (long)q - (long)pad_left) * c + cc;
+        for (uint j = j_lo; j < j_hi; j++) {
+            const float xv = x[x0 + (long)(j * sw * c)];
+            for (uint u = 0; u < CONV_KB; u++)
+                acc[u] += xv * dzr[j * k + kidx[u]];
         }
     }
     for (uint u = 0; u < CONV_KB; u++)
