@@ -62,6 +62,15 @@ size_t clcnn_mul_size(size_t a, size_t b, int *overflow)
     return a * b;
 }
 
+int clcnn_check_ctx(clcnn_ctx *ctx, const char *who)
+{
+    if (!ctx)
+        return CLCNN_ERR_ARGUMENT;
+    if (!ctx->ops)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the context has no device (its creation failed)", who);
+    return CLCNN_OK;
+}
+
 static void log_to_stderr(void *user, const char *msg)
 {
     (void)user;

@@ -34,6 +34,10 @@ int clcnn_error(clcnn_ctx *ctx, int status, const char *fmt, ...)
 #endif
     ;
 
+/* CLCNN_OK for a usable context; otherwise an error naming who (the
+ * failed-creation context of clcnn_ctx_create has no device). */
+int clcnn_check_ctx(clcnn_ctx *ctx, const char *who);
+
 /* Sends a notice through the context's log hook. */
 void clcnn_notice(clcnn_ctx *ctx, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -35,6 +35,16 @@ int clcnn_pool_mode_from_name(const char *name)
     return -1;
 }
 
+/* Frees an output the operation created when it then failed. */
+static int discard_on_failure(int st, int created, clcnn_tensor **out)
+{
+    if (st && created) {
+        clcnn_tensor_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 /* A usable context, and t present, of that context and rank 4. */
 static int check_input(clcnn_ctx *ctx, const char *who, const char *name, const clcnn_tensor *t)
 {
@@ -44,15 +54,6 @@ static int check_input(clcnn_ctx *ctx, const char *who, const char *name, const 
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: %s belongs to another context", who, name);
     if (t->rank != 4)
         return clcnn_error(ctx, CLCNN_ERR_SHAPE, "%s: %s must have rank 4 (NHWC), not %d", who, name, t->rank);
-    return CLCNN_OK;
-}
-
-static int check_ctx(clcnn_ctx *ctx, const char *who)
-{
-    if (!ctx)
-        return CLCNN_ERR_ARGUMENT;
-    if (!ctx->ops)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the context has no device (its creation failed)", who);
     return CLCNN_OK;
 }
 
@@ -97,7 +98,7 @@ int clcnn_conv_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, const clcnn_t
     static const char who[] = "conv_forward";
     int st, created = 0;
     conv_geom g;
-    if ((st = check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)) ||
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)) ||
         (st = check_conv_params(ctx, who, A_prev, W, b)) || (st = check_activation(ctx, who, activation)))
         return st;
     const size_t *s = A_prev->shape;
@@ -109,11 +110,7 @@ int clcnn_conv_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, const clcnn_t
     if ((st = clcnn_tensor_prepare(ctx, A_out, 4, out_shape, who, &created)))
         return st;
     st = ctx->ops->conv_forward(ctx->bctx, &g, A_prev->buf, W->buf, b->buf, activation, (*A_out)->buf);
-    if (st && created) {
-        clcnn_tensor_free(*A_out);
-        *A_out = NULL;
-    }
-    return st;
+    return discard_on_failure(st, created, A_out);
 }
 
 int clcnn_conv_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tensor *A_prev, const clcnn_tensor *W,
@@ -123,7 +120,7 @@ int clcnn_conv_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tens
     static const char who[] = "conv_backward";
     int st;
     conv_geom g;
-    if ((st = check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)) ||
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)) ||
         (st = check_input(ctx, who, "dZ", dZ)) || (st = check_conv_params(ctx, who, A_prev, W, b)))
         return st;
     const size_t *s = A_prev->shape;
@@ -145,12 +142,8 @@ int clcnn_conv_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tens
     if (st == CLCNN_OK)
         st = ctx->ops->conv_backward(ctx->bctx, &g, dZ->buf, A_prev->buf, W->buf, dA_prev ? (*dA_prev)->buf : NULL,
                                      dW ? (*dW)->buf : NULL, db ? (*db)->buf : NULL);
-    if (st)
-        for (int i = 0; i < 3; i++)
-            if (created[i]) {
-                clcnn_tensor_free(*outs[i]);
-                *outs[i] = NULL;
-            }
+    for (int i = 0; i < 3; i++)
+        discard_on_failure(st, created[i], outs[i]);
     return st;
 }
 
@@ -160,7 +153,7 @@ int clcnn_pool_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, int kernel_h,
     static const char who[] = "pool_forward";
     int st, created = 0;
     pool_geom g;
-    if ((st = check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)))
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)))
         return st;
     const size_t *s = A_prev->shape;
     st = clcnn_pool_geometry(ctx, who, s[0], s[1], s[2], s[3], kernel_h, kernel_w, stride_h, stride_w, mode, &g);
@@ -170,11 +163,7 @@ int clcnn_pool_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, int kernel_h,
     if ((st = clcnn_tensor_prepare(ctx, A_out, 4, out_shape, who, &created)))
         return st;
     st = ctx->ops->pool_forward(ctx->bctx, &g, A_prev->buf, (*A_out)->buf);
-    if (st && created) {
-        clcnn_tensor_free(*A_out);
-        *A_out = NULL;
-    }
-    return st;
+    return discard_on_failure(st, created, A_out);
 }
 
 int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tensor *A_prev, int kernel_h,
@@ -183,7 +172,7 @@ int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tens
     static const char who[] = "pool_backward";
     int st, created = 0;
     pool_geom g;
-    if ((st = check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)) ||
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = check_input(ctx, who, "A_prev", A_prev)) ||
         (st = check_input(ctx, who, "dA", dA)))
         return st;
     const size_t *s = A_prev->shape;
@@ -197,9 +186,5 @@ int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tens
     if ((st = clcnn_tensor_prepare(ctx, dA_prev, 4, A_prev->shape, who, &created)))
         return st;
     st = ctx->ops->pool_backward(ctx->bctx, &g, dA->buf, A_prev->buf, (*dA_prev)->buf);
-    if (st && created) {
-        clcnn_tensor_free(*dA_prev);
-        *dA_prev = NULL;
-    }
-    return st;
+    return discard_on_failure(st, created, dA_prev);
 }

@@ -5,18 +5,9 @@
 
 #include "internal.h"
 
-static int check_ctx(clcnn_ctx *ctx, const char *fn)
-{
-    if (!ctx)
-        return CLCNN_ERR_ARGUMENT;
-    if (!ctx->ops)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the context has no device (its creation failed)", fn);
-    return CLCNN_OK;
-}
-
 int clcnn_tensor_create(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape)
 {
-    int st = check_ctx(ctx, "clcnn_tensor_create");
+    int st = clcnn_check_ctx(ctx, "clcnn_tensor_create");
     if (st)
         return st;
     if (!out || !shape)

@@ -13,11 +13,12 @@ size_t clcnn_shape_size(const size_t *shape)
 
 int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, size_t c)
 {
-    if (!ctx || !out)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_create: NULL argument");
+    int st = clcnn_check_ctx(ctx, "clcnn_model_create");
+    if (st)
+        return st;
+    if (!out)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_create: NULL out");
     *out = NULL;
-    if (!ctx->ops)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_create: the context has no device");
     if (h == 0 || w == 0 || c == 0)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_create: input shape %zux%zux%zu has a zero", h, w,
                            c);
