@@ -1,21 +1,26 @@
 /*
- * Convolution on the CPU, one image at a time, through a transposed im2col:
- * colT[r][m] holds input tap r = (p*kw + q)*C + c of output pixel
- * m = i*ow + j (zero on padding).  Every inner loop then runs over m,
- * contiguous and long (ow*oh), which compilers vectorise well even when the
- * channel counts are small (LeNet's 1, 6 and 16):
+ * Convolution on the CPU, a block of up to BLOCK images at a time, through a
+ * transposed im2col: colT[r][m] holds input tap r = (p*kw + q)*C + c of
+ * output pixel m = b*oh*ow + i*ow + j of image b of the block (zero on
+ * padding).  Every inner loop then runs over m, contiguous and long, which
+ * compilers vectorise well even when the channel counts are small (LeNet's
+ * 1, 6 and 16):
  *   forward   zT[k][m]  = b[k] + sum_r W[r][k] * colT[r][m]
  *   filter    dW[r][k] += sum_m colT[r][m] * dzT[k][m]
  *   data      dcolT[r][m] = sum_k W[r][k] * dzT[k][m], then added back
  *             to the input cells it came from (col2im).
- * Images are shared out between the backend's threads as they come free
+ * Blocks are shared out between the backend's threads as they come free
  * (a thread the OS holds back does not hold the others up); each thread has
- * its own scratch, and each image its own filter-gradient partial sums,
- * added up in image order so that results do not depend on scheduling.
+ * its own scratch, and each block its own filter-gradient partial sums,
+ * added up in block order so that results do not depend on scheduling.
  */
 #include <string.h>
 
 #include "cpu.h"
+
+/* Images per block: long enough rows for small feature maps (LeNet's 10x10
+ * becomes 400), short enough to stay in cache. */
+#define BLOCK 4
 
 /* The input row/column that output index o and kernel offset p read, or -1
  * when it falls on padding. */
@@ -36,15 +41,16 @@ static void valid_range(size_t n_out, size_t s, size_t q, size_t pad, size_t siz
         *hi = *lo;
 }
 
-static void im2col_t(const conv_geom *g, const float *restrict x, float *restrict colT)
+/* One image's taps into columns [0, oh*ow) of colT's rows (row stride ld). */
+static void im2col_t(const conv_geom *g, const float *restrict x, float *restrict colT, size_t ld)
 {
-    const size_t M = g->oh * g->ow, C = g->c, sw = g->sw;
+    const size_t C = g->c, sw = g->sw;
     for (size_t p = 0; p < g->kh; p++)
         for (size_t q = 0; q < g->kw; q++) {
             size_t j0, j1;
             valid_range(g->ow, sw, q, g->pad_left, g->w, &j0, &j1);
             for (size_t c = 0; c < C; c++) {
-                float *restrict row = colT + ((p * g->kw + q) * C + c) * M;
+                float *restrict row = colT + ((p * g->kw + q) * C + c) * ld;
                 for (size_t i = 0; i < g->oh; i++) {
                     long r = tap(i, g->sh, p, g->pad_top, g->h);
                     float *restrict out = row + i * g->ow;
@@ -64,15 +70,17 @@ static void im2col_t(const conv_geom *g, const float *restrict x, float *restric
         }
 }
 
-static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, float *restrict dx)
+/* Adds columns [0, oh*ow) of dcolT's rows (row stride ld) back into one
+ * image's input gradient. */
+static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, size_t ld, float *restrict dx)
 {
-    const size_t M = g->oh * g->ow, C = g->c, sw = g->sw;
+    const size_t C = g->c, sw = g->sw;
     for (size_t p = 0; p < g->kh; p++)
         for (size_t q = 0; q < g->kw; q++) {
             size_t j0, j1;
             valid_range(g->ow, sw, q, g->pad_left, g->w, &j0, &j1);
             for (size_t c = 0; c < C; c++) {
-                const float *restrict row = dcolT + ((p * g->kw + q) * C + c) * M;
+                const float *restrict row = dcolT + ((p * g->kw + q) * C + c) * ld;
                 for (size_t i = 0; i < g->oh; i++) {
                     long r = tap(i, g->sh, p, g->pad_top, g->h);
                     if (r < 0 || j0 == j1)
@@ -119,8 +127,8 @@ static void weighted_rows(float *restrict out, size_t M, const float *restrict r
 /* Scratch floats one thread needs: colT, and zT or dzT plus dcolT. */
 static size_t scratch_floats(const conv_geom *g)
 {
-    size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c;
-    return R * M + g->k * M + R * M;
+    size_t L = BLOCK * g->oh * g->ow, R = g->kh * g->kw * g->c;
+    return R * L + g->k * L + R * L;
 }
 
 typedef struct conv_job {
@@ -131,20 +139,34 @@ typedef struct conv_job {
     clcnn_activation act;
 } conv_job;
 
-static void forward_image(void *arg, size_t n, int thread)
+/* Images [*first, *first + count) of block blk. */
+static size_t block_images(const conv_geom *g, size_t blk, size_t *first)
+{
+    *first = blk * BLOCK;
+    return g->n - *first < BLOCK ? g->n - *first : BLOCK;
+}
+
+static size_t block_count(const conv_geom *g)
+{
+    return (g->n + BLOCK - 1) / BLOCK;
+}
+
+static void forward_block(void *arg, size_t blk, int thread)
 {
     const conv_job *j = arg;
     const conv_geom *g = j->g;
-    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k;
-    float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * M;
-    im2col_t(g, j->x + n * g->h * g->w * g->c, colT);
+    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, in_size = g->h * g->w * g->c;
+    size_t first, nb = block_images(g, blk, &first), L = nb * M;
+    float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * L;
+    for (size_t b = 0; b < nb; b++)
+        im2col_t(g, j->x + (first + b) * in_size, colT + b * M, L);
     for (size_t k = 0; k < K; k++)
-        weighted_rows(zT + k * M, M, colT, R, j->w + k, K, j->b[k]);
-    float *restrict out = j->y + n * M * K;
-    for (size_t m = 0; m < M; m++)
+        weighted_rows(zT + k * L, L, colT, R, j->w + k, K, j->b[k]);
+    float *restrict out = j->y + first * M * K;
+    for (size_t m = 0; m < L; m++)
         for (size_t k = 0; k < K; k++)
-            out[m * K + k] = zT[k * M + m];
-    cpu_activate(j->act, M, K, out);
+            out[m * K + k] = zT[k * L + m];
+    cpu_activate(j->act, L, K, out);
 }
 
 int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *xb, const clcnn_buf *wb, const clcnn_buf *bb,
@@ -154,31 +176,32 @@ int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *xb, const 
     if (st)
         return st;
     conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .b = CF32(bb), .y = F32(yb), .act = act};
-    cpu_parallel(bctx, g->n, forward_image, &j);
+    cpu_parallel(bctx, block_count(g), forward_block, &j);
     return CLCNN_OK;
 }
 
-static void backward_image(void *arg, size_t n, int thread)
+static void backward_block(void *arg, size_t blk, int thread)
 {
     const conv_job *j = arg;
     const conv_geom *g = j->g;
-    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k;
-    const size_t in_size = g->h * g->w * g->c;
-    float *colT = cpu_scratch_of(j->bctx, thread), *dzT = colT + R * M, *dcolT = dzT + K * M;
-    const float *restrict d = j->dz + n * M * K;
-    for (size_t m = 0; m < M; m++)
+    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, in_size = g->h * g->w * g->c;
+    size_t first, nb = block_images(g, blk, &first), L = nb * M;
+    float *colT = cpu_scratch_of(j->bctx, thread), *dzT = colT + R * L, *dcolT = dzT + K * L;
+    const float *restrict d = j->dz + first * M * K;
+    for (size_t m = 0; m < L; m++)
         for (size_t k = 0; k < K; k++)
-            dzT[k * M + m] = d[m * K + k];
+            dzT[k * L + m] = d[m * K + k];
     if (j->dw_parts) {
-        im2col_t(g, j->x + n * in_size, colT);
-        float *restrict part = j->dw_parts + n * R * K;
+        for (size_t b = 0; b < nb; b++)
+            im2col_t(g, j->x + (first + b) * in_size, colT + b * M, L);
+        float *restrict part = j->dw_parts + blk * R * K;
         for (size_t r = 0; r < R; r++) {
-            const float *restrict col = colT + r * M;
+            const float *restrict col = colT + r * L;
             for (size_t k = 0; k < K; k++) {
-                const float *restrict dk = dzT + k * M;
+                const float *restrict dk = dzT + k * L;
                 float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-                for (size_t m = 0; m < M; m++)
+                for (size_t m = 0; m < L; m++)
                     acc += col[m] * dk[m];
                 part[r * K + k] = acc;
             }
@@ -186,8 +209,9 @@ static void backward_image(void *arg, size_t n, int thread)
     }
     if (j->dx) {
         for (size_t r = 0; r < R; r++)
-            weighted_rows(dcolT + r * M, M, dzT, K, j->w + r * K, 1, 0.0f);
-        col2im_t_add(g, dcolT, j->dx + n * in_size);
+            weighted_rows(dcolT + r * L, L, dzT, K, j->w + r * K, 1, 0.0f);
+        for (size_t b = 0; b < nb; b++)
+            col2im_t_add(g, dcolT + b * M, L, j->dx + (first + b) * in_size);
     }
 }
 
@@ -196,18 +220,18 @@ int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, cons
 {
     const float *dz = CF32(dzb);
     float *dx = F32(dxb), *dw = F32(dwb), *db = F32(dbb);
-    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k;
+    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, blocks = block_count(g);
     int st = cpu_scratch_reserve(bctx, scratch_floats(g));
     if (st)
         return st;
-    float *dw_parts = dw ? cpu_shared_scratch(bctx, g->n * R * K) : NULL;
+    float *dw_parts = dw ? cpu_shared_scratch(bctx, blocks * R * K) : NULL;
     if (dw && !dw_parts)
         return CLCNN_ERR_NOMEM;
     if (dx)
         memset(dx, 0, g->n * g->h * g->w * g->c * sizeof *dx);
     conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .dz = dz, .dx = dx, .dw_parts = dw_parts};
-    cpu_parallel(bctx, g->n, backward_image, &j);
-    /* Bias and filter gradients, summed in image order. */
+    cpu_parallel(bctx, blocks, backward_block, &j);
+    /* Bias and filter gradients, summed in a fixed order. */
     if (db) {
         memset(db, 0, K * sizeof *db);
         for (size_t i = 0; i < g->n * M; i++)
@@ -216,9 +240,9 @@ int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, cons
     }
     if (dw) {
         memset(dw, 0, R * K * sizeof *dw);
-        for (size_t n = 0; n < g->n; n++)
+        for (size_t b = 0; b < blocks; b++)
             for (size_t i = 0; i < R * K; i++)
-                dw[i] += dw_parts[n * R * K + i];
+                dw[i] += dw_parts[b * R * K + i];
     }
     return CLCNN_OK;
 }
