@@ -80,6 +80,8 @@ static void env_reset(const char *cache_dir)
     unsetenv("CLCNN_CACHE");
     unsetenv("CLCNN_OCL_COL_LIMIT");
     unsetenv("CLCNN_OCL_DIRECT_CONV");
+    unsetenv("CLCNN_OCL_CONV");
+    unsetenv("CLCNN_OCL_DENSE");
     unsetenv("CLCNN_BUILD_OPTIONS");
     if (cache_dir)
         setenv("CLCNN_CACHE_DIR", cache_dir, 1);
@@ -625,9 +627,8 @@ START_TEST(parity_activations)
 }
 END_TEST
 
-START_TEST(parity_dense)
+static void dense_cases(size_t m, size_t in, size_t out)
 {
-    const size_t m = 33, in = 400, out = 120;
     for (int act = CLCNN_ACT_IDENTITY; act <= CLCNN_ACT_SOFTMAX; act++) {
         pair x = pair_random(m * in, 1, 0, 1), w = pair_random(in * out, 2, -0.1f, 0.1f);
         pair b = pair_random(out, 3, -0.5f, 0.5f), y = pair_new(m * out * 4, NULL);
@@ -650,6 +651,36 @@ START_TEST(parity_dense)
         for (size_t i = 0; i < sizeof all / sizeof *all; i++)
             pair_free(all[i]);
     }
+}
+
+/* Reopens the OpenCL context with environment variable name set to value. */
+static void reopen_with(const char *name, const char *value)
+{
+    clcnn_ctx_free(g_ocl);
+    setenv(name, value, 1);
+    g_ocl = open_ctx("opencl");
+}
+
+START_TEST(parity_dense)
+{
+    /* The size rule: LeNet-sized layers take the direct kernels, a big one CLBlast. */
+    dense_cases(33, 400, 120);
+    dense_cases(5, 7, 3);
+    dense_cases(300, 300, 200);
+}
+END_TEST
+
+START_TEST(parity_dense_paths)
+{
+    /* Each path forced, on sizes the rule would give to the other one. */
+    reopen_with("CLCNN_OCL_DENSE", "gemm");
+    dense_cases(33, 400, 120);
+    dense_cases(1, 84, 10);
+    reopen_with("CLCNN_OCL_DENSE", "direct");
+    dense_cases(300, 300, 200);
+    dense_cases(1, 84, 10);
+    dense_cases(7, 1, 13);
+    unsetenv("CLCNN_OCL_DENSE");
 }
 END_TEST
 
@@ -708,6 +739,19 @@ START_TEST(parity_conv)
     conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 4);    /* strides, odd pads */
     conv_case(2, 9, 9, 2, 4, 4, 3, 3, 2, CLCNN_PAD_VALID, CLCNN_ACT_SIGMOID, 5);   /* gaps between windows */
     conv_case(1, 5, 5, 3, 5, 5, 2, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 6);      /* kernel = input */
+    conv_case(2, 6, 6, 40, 3, 3, 48, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 9);     /* c*k above the rule: gemm */
+}
+END_TEST
+
+START_TEST(parity_conv_gemm)
+{
+    /* im2col + CLBlast forced on LeNet-sized layers (CLCNN_OCL_CONV=gemm). */
+    reopen_with("CLCNN_OCL_CONV", "gemm");
+    conv_case(8, 28, 28, 1, 5, 5, 6, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 21);
+    conv_case(8, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 22);
+    conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 23);
+    conv_case(3, 7, 9, 4, 1, 1, 5, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 24);
+    unsetenv("CLCNN_OCL_CONV");
 }
 END_TEST
 
@@ -722,6 +766,28 @@ START_TEST(parity_conv_direct)
     conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 13);
     conv_case(2, 9, 9, 2, 4, 4, 3, 3, 2, CLCNN_PAD_VALID, CLCNN_ACT_SIGMOID, 14);
     unsetenv("CLCNN_OCL_DIRECT_CONV");
+    /* CLCNN_OCL_CONV=direct: pointwise, large channel counts (several
+     * channel blocks in both directions), padding on every side. */
+    reopen_with("CLCNN_OCL_CONV", "direct");
+    conv_case(3, 7, 9, 4, 1, 1, 5, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 15);
+    conv_case(2, 6, 6, 40, 3, 3, 48, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 16);
+    conv_case(2, 7, 5, 17, 4, 3, 9, 2, 1, CLCNN_PAD_SAME, CLCNN_ACT_TANH, 17);
+    conv_case(1, 5, 5, 3, 5, 5, 2, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 18);
+    unsetenv("CLCNN_OCL_CONV");
+}
+END_TEST
+
+START_TEST(parity_direct_block_overrides)
+{
+    /* Kernel block sizes other than the host's launch hints: the kernels
+     * loop over the blocks the grid leaves. */
+    clcnn_ctx_free(g_ocl);
+    setenv("CLCNN_BUILD_OPTIONS", "-DCONV_KB=4 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3", 1);
+    g_ocl = open_ctx("opencl");
+    conv_case(4, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_RELU, 31);
+    conv_case(2, 9, 8, 3, 3, 3, 7, 2, 2, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 32);
+    dense_cases(9, 50, 11);
+    unsetenv("CLCNN_BUILD_OPTIONS");
 }
 END_TEST
 
@@ -934,6 +1000,9 @@ static Suite *opencl_suite(void)
     tcase_add_test(par, parity_dense);
     tcase_add_test(par, parity_conv);
     tcase_add_test(par, parity_conv_direct);
+    tcase_add_test(par, parity_conv_gemm);
+    tcase_add_test(par, parity_dense_paths);
+    tcase_add_test(par, parity_direct_block_overrides);
     tcase_add_test(par, parity_conv_chunked);
     tcase_add_test(par, parity_pool);
     tcase_add_test(par, parity_softmax_xent);
