@@ -1,58 +1,92 @@
-/* Fully connected layers: y = act(x @ W + b), W of shape (in, out). */
+/* Fully connected layers: y = act(x @ W + b), W of shape (in, out).  Work
+ * is split by rows of x (forward, input gradient) and by rows of W (weight
+ * gradient, each summed over the batch in order), so results do not depend
+ * on the number of threads. */
 #include <string.h>
 
 #include "cpu.h"
 
+/* Rows of W (or of x) per task. */
+#define ROWS_PER_TASK 16
+
+typedef struct dense_job {
+    size_t m, in, out;
+    const float *x, *w, *b, *dz;
+    float *y, *dx, *dw;
+    clcnn_activation act;
+} dense_job;
+
+static void forward_row(void *arg, size_t r, int thread)
+{
+    (void)thread;
+    const dense_job *j = arg;
+    float *restrict yr = j->y + r * j->out;
+    const float *xr = j->x + r * j->in;
+    for (size_t o = 0; o < j->out; o++)
+        yr[o] = j->b[o];
+    for (size_t i = 0; i < j->in; i++) {
+        const float a = xr[i];
+        const float *restrict wr = j->w + i * j->out;
+        for (size_t o = 0; o < j->out; o++)
+            yr[o] += a * wr[o];
+    }
+    cpu_activate(j->act, 1, j->out, yr);
+}
+
 int cpu_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *xb, const clcnn_buf *wb,
                       const clcnn_buf *bb, clcnn_activation act, clcnn_buf *yb)
 {
-    (void)bctx;
-    const float *restrict x = CF32(xb), *restrict w = CF32(wb), *restrict b = CF32(bb);
-    float *restrict y = F32(yb);
-    for (size_t r = 0; r < m; r++) {
-        float *restrict yr = y + r * out;
-        const float *xr = x + r * in;
-        for (size_t o = 0; o < out; o++)
-            yr[o] = b[o];
-        for (size_t i = 0; i < in; i++) {
-            const float a = xr[i];
-            const float *restrict wr = w + i * out;
-            for (size_t o = 0; o < out; o++)
-                yr[o] += a * wr[o];
+    dense_job j = {.m = m, .in = in, .out = out, .x = CF32(xb), .w = CF32(wb), .b = CF32(bb), .y = F32(yb),
+                   .act = act};
+    cpu_parallel(bctx, m, forward_row, &j);
+    return CLCNN_OK;
+}
+
+/* dW rows [t*ROWS_PER_TASK, ...) = sum over the batch of x[r][i] * dz[r]. */
+static void weight_grad_rows(void *arg, size_t t, int thread)
+{
+    (void)thread;
+    const dense_job *j = arg;
+    size_t i0 = t * ROWS_PER_TASK, i1 = i0 + ROWS_PER_TASK < j->in ? i0 + ROWS_PER_TASK : j->in;
+    memset(j->dw + i0 * j->out, 0, (i1 - i0) * j->out * sizeof *j->dw);
+    for (size_t r = 0; r < j->m; r++) {
+        const float *restrict d = j->dz + r * j->out;
+        for (size_t i = i0; i < i1; i++) {
+            const float a = j->x[r * j->in + i];
+            float *restrict dwr = j->dw + i * j->out;
+            for (size_t o = 0; o < j->out; o++)
+                dwr[o] += a * d[o];
         }
     }
-    cpu_activate(act, m, out, y);
-    return CLCNN_OK;
+}
+
+static void input_grad_row(void *arg, size_t r, int thread)
+{
+    (void)thread;
+    const dense_job *j = arg;
+    const float *restrict d = j->dz + r * j->out;
+    for (size_t i = 0; i < j->in; i++) {
+        const float *restrict wr = j->w + i * j->out;
+        float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+        for (size_t o = 0; o < j->out; o++)
+            acc += wr[o] * d[o];
+        j->dx[r * j->in + i] = acc;
+    }
 }
 
 int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dzb, const clcnn_buf *xb,
                        const clcnn_buf *wb, clcnn_buf *dxb, clcnn_buf *dwb, clcnn_buf *dbb)
 {
-    (void)bctx;
-    const float *restrict dz = CF32(dzb), *restrict x = CF32(xb), *restrict w = CF32(wb);
-    float *restrict dx = F32(dxb), *restrict dw = F32(dwb), *restrict db = F32(dbb);
-    memset(dw, 0, in * out * sizeof *dw);
+    dense_job j = {.m = m, .in = in, .out = out, .x = CF32(xb), .w = CF32(wb), .dz = CF32(dzb), .dx = F32(dxb),
+                   .dw = F32(dwb)};
+    float *restrict db = F32(dbb);
     memset(db, 0, out * sizeof *db);
-    for (size_t r = 0; r < m; r++) {
-        const float *restrict d = dz + r * out;
-        const float *xr = x + r * in;
+    for (size_t r = 0; r < m; r++)
         for (size_t o = 0; o < out; o++)
-            db[o] += d[o];
-        for (size_t i = 0; i < in; i++) {
-            const float a = xr[i];
-            float *restrict dwr = dw + i * out;
-            for (size_t o = 0; o < out; o++)
-                dwr[o] += a * d[o];
-        }
-        if (dx)
-            for (size_t i = 0; i < in; i++) {
-                const float *restrict wr = w + i * out;
-                float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-                for (size_t o = 0; o < out; o++)
-                    acc += wr[o] * d[o];
-                dx[r * in + i] = acc;
-            }
-    }
+            db[o] += j.dz[r * out + o];
+    cpu_parallel(bctx, (in + ROWS_PER_TASK - 1) / ROWS_PER_TASK, weight_grad_rows, &j);
+    if (j.dx)
+        cpu_parallel(bctx, m, input_grad_row, &j);
     return CLCNN_OK;
 }
