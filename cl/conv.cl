@@ -62,9 +62,9 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
     dx[dx_off + gid] = s;
 }
 
-#ifndef CONV_KB
-#define CONV_KB 8 /* output channels per work-item (direct forward, filter gradient) */
-#endif
+/* Output channels are handled 8 at a time as a float8 (AVX on a CPU
+ * device, plain registers on a GPU); OCL_CONV_KB in the host matches it. */
+#define CONV_KB 8
 #ifndef CONV_CB
 #define CONV_CB 8 /* input channels per work-item (direct data gradient) */
 #endif
@@ -72,13 +72,28 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
 #define CONV_DW_WG 64 /* work-group size of conv_filter_grad (a power of two) */
 #endif
 
+/* p[0..8), with zeros past the first n values (n may exceed 8). */
+float8 load8(__global const float *p, uint n)
+{
+    if (n >= 8)
+        return vload8(0, p);
+    float t[8];
+    for (uint u = 0; u < 8; u++)
+        t[u] = u < n ? p[u] : 0.0f;
+    return vload8(0, t);
+}
+
+float hsum8(float8 v)
+{
+    const float4 a = v.lo + v.hi;
+    const float2 b = a.lo + a.hi;
+    return b.x + b.y;
+}
+
 /*
  * Direct convolution: work-item (pixel, kb) computes output channels
- * [kb*CONV_KB, kb*CONV_KB + CONV_KB) of one output pixel (n,i,j):
+ * [kb*8, kb*8 + 8) of one output pixel (n,i,j):
  * y = act(b[k] + sum_{p,q,c} x_pad[n, i*sh+p, j*sw+q, c] * w[p,q,c,k]).
- * Channels past k are computed on a clamped index and not stored.
- * Neighbouring work-items are neighbouring pixels, so a CPU device that
- * vectorises across work-items reads each weight once per vector.
  * Softmax (act 4) is left to a row-wise pass; the kernel then writes z.
  */
 __kernel void conv_direct_forward(__global const float *x, __global const float *wt, __global const float *b,
@@ -93,37 +108,28 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
     const int y0 = (int)(i * sh) - (int)pad_top, x0 = (int)(j * sw) - (int)pad_left;
     /* Any size of dimension 1 works: items loop over the channel blocks. */
     for (uint k0 = get_global_id(1) * CONV_KB; k0 < k; k0 += get_global_size(1) * CONV_KB) {
-    uint kidx[CONV_KB];
-    float acc[CONV_KB];
-    for (uint u = 0; u < CONV_KB; u++) {
-        kidx[u] = min(k0 + u, k - 1);
-        acc[u] = 0.0f;
-    }
-    for (uint p = 0; p < kh; p++) {
-        const int yy = y0 + (int)p;
-        if (yy < 0 || yy >= (int)h)
-            continue;
-        for (uint q = 0; q < kw; q++) {
-            const int xx = x0 + (int)q;
-            if (xx < 0 || xx >= (int)w)
+        const uint kn = k - k0;
+        float8 acc = 0.0f;
+        for (uint p = 0; p < kh; p++) {
+            const int yy = y0 + (int)p;
+            if (yy < 0 || yy >= (int)h)
                 continue;
-            __global const float *xr = x + ((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c;
-            __global const float *wr = wt + (size_t)(p * kw + q) * c * k;
-            for (uint cc = 0; cc < c; cc++) {
-                const float xv = xr[cc];
-                __global const float *wc = wr + (size_t)cc * k;
-                for (uint u = 0; u < CONV_KB; u++)
-                    acc[u] += xv * wc[kidx[u]];
+            for (uint q = 0; q < kw; q++) {
+                const int xx = x0 + (int)q;
+                if (xx < 0 || xx >= (int)w)
+                    continue;
+                __global const float *xr = x + ((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c;
+                __global const float *wr = wt + (size_t)(p * kw + q) * c * k + k0;
+                for (uint cc = 0; cc < c; cc++)
+                    acc += xr[cc] * load8(wr + (size_t)cc * k, kn);
             }
         }
-    }
-    __global float *yr = y + (size_t)pix * k;
-    for (uint u = 0; u < CONV_KB; u++) {
-        if (k0 + u < k) {
-            const float s = acc[u] + b[k0 + u];
-            yr[k0 + u] = act == ACT_SOFTMAX ? s : act_apply(s, act);
-        }
-    }
+        acc += load8(b + k0, kn);
+        float r[8];
+        vstore8(acc, 0, r);
+        __global float *yr = y + (size_t)pix * k + k0;
+        for (uint u = 0; u < 8 && u < kn; u++)
+            yr[u] = act == ACT_SOFTMAX ? r[u] : act_apply(r[u], act);
     }
 }
 
@@ -132,16 +138,16 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
  *   dw[p,q,c,k] = sum_{n,i,j} x_pad[n, i*sh+p, j*sw+q, c] * dz[n,i,j,k],
  *   db[k]       = sum_{n,i,j} dz[n,i,j,k].
  * Work-group (tap, kb): tap < kh*kw*c is one (p,q,c) row of dw, tap ==
- * kh*kw*c is db; kb picks CONV_KB output channels.  The CONV_DW_WG items
- * stride over the output pixels, then reduce in local memory (a fixed order,
- * so results do not depend on scheduling).  want_dw / want_db skip groups.
+ * kh*kw*c is db; kb picks 8 output channels.  The CONV_DW_WG items take
+ * whole output rows, then reduce in local memory (a fixed order, so results
+ * do not depend on scheduling).  want_dw / want_db skip groups.
  */
 __kernel __attribute__((reqd_work_group_size(CONV_DW_WG, 1, 1))) void
 conv_filter_grad(__global const float *x, __global const float *dz, __global float *dw, __global float *db, uint n,
                  uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow, uint pad_top,
                  uint pad_left, int want_dw, int want_db)
 {
-    __local float part[CONV_KB * CONV_DW_WG];
+    __local float part[8 * CONV_DW_WG];
     const uint lid = get_local_id(0);
     const uint tap = get_group_id(0);
     const uint taps = kh * kw * c;
@@ -150,15 +156,6 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
         return; /* the whole group leaves together */
     const uint cc = is_bias ? 0 : tap % c, pq = is_bias ? 0 : tap / c;
     const uint q = pq % kw, p = pq / kw;
-    /* Any number of groups in dimension 1 works: groups loop over the
-     * channel blocks (a trip count uniform within the group). */
-    for (uint k0 = get_group_id(1) * CONV_KB; k0 < k; k0 += get_num_groups(1) * CONV_KB) {
-    uint kidx[CONV_KB];
-    float acc[CONV_KB];
-    for (uint u = 0; u < CONV_KB; u++) {
-        kidx[u] = min(k0 + u, k - 1);
-        acc[u] = 0.0f;
-    }
     /* Output columns j whose input column j*sw+q-pad_left is inside the
      * image: [j_lo, j_hi); the same for rows.  The bias group takes all. */
     uint j_lo = 0, j_hi = ow, i_lo = 0, i_hi = oh;
@@ -168,44 +165,43 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
         i_lo = p >= pad_top ? 0 : (pad_top - p + sh - 1) / sh;
         i_hi = h + pad_top > p ? min(oh, (h + pad_top - p - 1) / sh + 1) : 0;
     }
-    /* Item lid takes output rows (nn, i) lid, lid + CONV_DW_WG, ...; each
-     * row is a run of contiguous pixels without bounds checks. */
-    for (uint row = lid; row < n * oh; row += CONV_DW_WG) {
-        const uint i = row % oh, nn = row / oh;
-        if (i < i_lo || i >= i_hi)
-            continue;
-        __global const float *dzr = dz + (size_t)row * ow * k;
-        if (is_bias) {
-            for (uint j = 0; j < ow; j++)
-                for (uint u = 0; u < CONV_KB; u++)
-                    acc[u] += dzr[j * k + kidx[u]];
-            continue;
+    /* Any number of groups in dimension 1 works: groups loop over the
+     * channel blocks (a trip count uniform within the group). */
+    for (uint k0 = get_group_id(1) * CONV_KB; k0 < k; k0 += get_num_groups(1) * CONV_KB) {
+        const uint kn = k - k0;
+        float8 acc = 0.0f;
+        /* Item lid takes output rows (nn, i) lid, lid + CONV_DW_WG, ...;
+         * each row is a run of contiguous pixels without bounds checks. */
+        for (uint row = lid; row < n * oh; row += CONV_DW_WG) {
+            const uint i = row % oh, nn = row / oh;
+            if (i < i_lo || i >= i_hi)
+                continue;
+            __global const float *dzr = dz + (size_t)row * ow * k + k0;
+            if (is_bias) {
+                for (uint j = 0; j < ow; j++)
+                    acc += load8(dzr + (size_t)j * k, kn);
+                continue;
+            }
+            /* x index of (row, j = 0); negative when that column is padding. */
+            const long x0 = ((long)(nn * h + i * sh + p - pad_top) * w + (long)q - (long)pad_left) * c + cc;
+            for (uint j = j_lo; j < j_hi; j++)
+                acc += x[x0 + (long)(j * sw * c)] * load8(dzr + (size_t)j * k, kn);
         }
-        /* x index of (row, j = 0); negative when that column is padding. */
-        const long x0 = ((long)(nn * h + i * sh + p - pad_top) * w + (long)q - (long)pad_left) * c + cc;
-        for (uint j = j_lo; j < j_hi; j++) {
-            const float xv = x[x0 + (long)(j * sw * c)];
-            for (uint u = 0; u < CONV_KB; u++)
-                acc[u] += xv * dzr[j * k + kidx[u]];
-        }
-    }
-    for (uint u = 0; u < CONV_KB; u++)
-        part[u * CONV_DW_WG + lid] = acc[u];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint off = CONV_DW_WG / 2; off > 0; off >>= 1) {
-        if (lid < off)
-            for (uint u = 0; u < CONV_KB; u++)
-                part[u * CONV_DW_WG + lid] += part[u * CONV_DW_WG + lid + off];
+        vstore8(acc, lid, part);
         barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid < CONV_KB && k0 + lid < k) {
-        const float s = part[lid * CONV_DW_WG];
-        if (is_bias)
-            db[k0 + lid] = s;
-        else
-            dw[(size_t)tap * k + k0 + lid] = s;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE); /* part is reused by the next block */
+        for (uint off = CONV_DW_WG / 2; off > 0; off >>= 1) {
+            if (lid < off)
+                vstore8(vload8(lid, part) + vload8(lid + off, part), lid, part);
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        if (lid < 8 && lid < kn) {
+            const float s = part[lid];
+            if (is_bias)
+                db[k0 + lid] = s;
+            else
+                dw[(size_t)tap * k + k0 + lid] = s;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE); /* part is reused by the next block */
     }
 }
 
@@ -213,7 +209,8 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
  * Data gradient in gather form: work-item (cell, cb) computes input
  * channels [cb*CONV_CB, cb*CONV_CB + CONV_CB) of one input cell (n,y,x):
  *   dx[n,y,x,c] = sum over (p,q) with (y+pad_top-p) = i*sh, (x+pad_left-q) =
- *   j*sw, 0 <= i < oh, 0 <= j < ow, of sum_k dz[n,i,j,k] * w[p,q,c,k].
+ *   j*sw, 0 <= i < oh, 0 <= j < ow, of sum_k dz[n,i,j,k] * w[p,q,c,k];
+ * the sums over k run 8 channels at a time (float8), the rest one by one.
  */
 __kernel void conv_data_grad(__global const float *dz, __global const float *wt, __global float *dx, uint n, uint h,
                              uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow,
@@ -225,37 +222,45 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
     const uint xx = cell % w, t = cell / w;
     const uint yy = t % h, nn = t / h;
     const uint yp = yy + pad_top, xp = xx + pad_left;
+    const uint k8 = k / 8 * 8;
     for (uint c0 = get_global_id(1) * CONV_CB; c0 < c; c0 += get_global_size(1) * CONV_CB) {
-    uint cidx[CONV_CB];
-    float acc[CONV_CB];
-    for (uint u = 0; u < CONV_CB; u++) {
-        cidx[u] = min(c0 + u, c - 1) * k;
-        acc[u] = 0.0f;
-    }
-    for (uint p = 0; p < kh && p <= yp; p++) {
-        if ((yp - p) % sh)
-            continue;
-        const uint i = (yp - p) / sh;
-        if (i >= oh)
-            continue;
-        for (uint q = 0; q < kw && q <= xp; q++) {
-            if ((xp - q) % sw)
+        uint cidx[CONV_CB];
+        float8 acc8[CONV_CB];
+        float acc[CONV_CB];
+        for (uint u = 0; u < CONV_CB; u++) {
+            cidx[u] = min(c0 + u, c - 1) * k;
+            acc8[u] = 0.0f;
+            acc[u] = 0.0f;
+        }
+        for (uint p = 0; p < kh && p <= yp; p++) {
+            if ((yp - p) % sh)
                 continue;
-            const uint j = (xp - q) / sw;
-            if (j >= ow)
+            const uint i = (yp - p) / sh;
+            if (i >= oh)
                 continue;
-            __global const float *dzr = dz + ((size_t)(nn * oh + i) * ow + j) * k;
-            __global const float *wr = wt + (size_t)(p * kw + q) * c * k;
-            for (uint kk = 0; kk < k; kk++) {
-                const float d = dzr[kk];
-                for (uint u = 0; u < CONV_CB; u++)
-                    acc[u] += d * wr[cidx[u] + kk];
+            for (uint q = 0; q < kw && q <= xp; q++) {
+                if ((xp - q) % sw)
+                    continue;
+                const uint j = (xp - q) / sw;
+                if (j >= ow)
+                    continue;
+                __global const float *dzr = dz + ((size_t)(nn * oh + i) * ow + j) * k;
+                __global const float *wr = wt + (size_t)(p * kw + q) * c * k;
+                for (uint kk = 0; kk < k8; kk += 8) {
+                    const float8 d = vload8(0, dzr + kk);
+                    for (uint u = 0; u < CONV_CB; u++)
+                        acc8[u] += d * vload8(0, wr + cidx[u] + kk);
+                }
+                for (uint kk = k8; kk < k; kk++) {
+                    const float d = dzr[kk];
+                    for (uint u = 0; u < CONV_CB; u++)
+                        acc[u] += d * wr[cidx[u] + kk];
+                }
             }
         }
-    }
-    __global float *dr = dx + (size_t)cell * c;
-    for (uint u = 0; u < CONV_CB; u++)
-        if (c0 + u < c)
-            dr[c0 + u] = acc[u];
+        __global float *dr = dx + (size_t)cell * c;
+        for (uint u = 0; u < CONV_CB; u++)
+            if (c0 + u < c)
+                dr[c0 + u] = acc[u] + hsum8(acc8[u]);
     }
 }
