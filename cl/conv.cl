@@ -90,46 +90,61 @@ float hsum8(float8 v)
     return b.x + b.y;
 }
 
+#ifndef CONV_PB
+#define CONV_PB 4 /* neighbouring output pixels of a row per work-item (direct forward) */
+#endif
+
 /*
- * Direct convolution: work-item (pixel, kb) computes output channels
- * [kb*8, kb*8 + 8) of one output pixel (n,i,j):
+ * Direct convolution: work-item (item, kb) computes output channels
+ * [kb*8, kb*8 + 8) of CONV_PB neighbouring output pixels (n, i, j..j+PB)
+ * of one row, so that each weight vector loaded serves CONV_PB pixels:
  * y = act(b[k] + sum_{p,q,c} x_pad[n, i*sh+p, j*sw+q, c] * w[p,q,c,k]).
  * Softmax (act 4) is left to a row-wise pass; the kernel then writes z.
+ * Any grid works: items loop over pixel groups and channel blocks.
  */
 __kernel void conv_direct_forward(__global const float *x, __global const float *wt, __global const float *b,
                                   __global float *y, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh,
                                   uint sw, uint oh, uint ow, uint pad_top, uint pad_left, int act)
 {
-    const uint pix = get_global_id(0);
-    if (pix >= n * oh * ow)
-        return;
-    const uint j = pix % ow, t = pix / ow;
-    const uint i = t % oh, nn = t / oh;
-    const int y0 = (int)(i * sh) - (int)pad_top, x0 = (int)(j * sw) - (int)pad_left;
-    /* Any size of dimension 1 works: items loop over the channel blocks. */
-    for (uint k0 = get_global_id(1) * CONV_KB; k0 < k; k0 += get_global_size(1) * CONV_KB) {
-        const uint kn = k - k0;
-        float8 acc = 0.0f;
-        for (uint p = 0; p < kh; p++) {
-            const int yy = y0 + (int)p;
-            if (yy < 0 || yy >= (int)h)
-                continue;
-            for (uint q = 0; q < kw; q++) {
-                const int xx = x0 + (int)q;
-                if (xx < 0 || xx >= (int)w)
+    const uint jblocks = (ow + CONV_PB - 1) / CONV_PB;
+    for (uint item = get_global_id(0); item < n * oh * jblocks; item += get_global_size(0)) {
+        const uint jb = item % jblocks, row = item / jblocks;
+        const uint i = row % oh, nn = row / oh;
+        const uint j0 = jb * CONV_PB;
+        const int y0 = (int)(i * sh) - (int)pad_top, x0 = (int)(j0 * sw) - (int)pad_left;
+        for (uint k0 = get_global_id(1) * CONV_KB; k0 < k; k0 += get_global_size(1) * CONV_KB) {
+            const uint kn = k - k0;
+            float8 acc[CONV_PB];
+            for (uint v = 0; v < CONV_PB; v++)
+                acc[v] = 0.0f;
+            for (uint p = 0; p < kh; p++) {
+                const int yy = y0 + (int)p;
+                if (yy < 0 || yy >= (int)h)
                     continue;
-                __global const float *xr = x + ((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c;
-                __global const float *wr = wt + (size_t)(p * kw + q) * c * k + k0;
-                for (uint cc = 0; cc < c; cc++)
-                    acc += xr[cc] * load8(wr + (size_t)cc * k, kn);
+                __global const float *xrow = x + (size_t)(nn * h + (uint)yy) * w * c;
+                for (uint q = 0; q < kw; q++) {
+                    int xx[CONV_PB];
+                    for (uint v = 0; v < CONV_PB; v++)
+                        xx[v] = x0 + (int)(v * sw + q);
+                    __global const float *wr = wt + (size_t)(p * kw + q) * c * k + k0;
+                    for (uint cc = 0; cc < c; cc++) {
+                        const float8 wv = load8(wr + (size_t)cc * k, kn);
+                        for (uint v = 0; v < CONV_PB; v++) {
+                            const float xv = xx[v] >= 0 && xx[v] < (int)w ? xrow[(size_t)xx[v] * c + cc] : 0.0f;
+                            acc[v] += xv * wv;
+                        }
+                    }
+                }
+            }
+            const float8 bv = load8(b + k0, kn);
+            for (uint v = 0; v < CONV_PB && j0 + v < ow; v++) {
+                float r[8];
+                vstore8(acc[v] + bv, 0, r);
+                __global float *yr = y + ((size_t)row * ow + j0 + v) * k + k0;
+                for (uint u = 0; u < 8 && u < kn; u++)
+                    yr[u] = act == ACT_SOFTMAX ? r[u] : act_apply(r[u], act);
             }
         }
-        acc += load8(b + k0, kn);
-        float r[8];
-        vstore8(acc, 0, r);
-        __global float *yr = y + (size_t)pix * k + k0;
-        for (uint u = 0; u < 8 && u < kn; u++)
-            yr[u] = act == ACT_SOFTMAX ? r[u] : act_apply(r[u], act);
     }
 }
 

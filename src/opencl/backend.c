@@ -115,9 +115,10 @@ static const struct {
 #endif
 
 /* Launch hints mirroring the kernels' block sizes (cl/conv.cl CONV_KB,
- * CONV_CB; cl/dense.cl DENSE_RB).  The kernels loop over whatever blocks
+ * CONV_PB, CONV_CB; cl/dense.cl DENSE_RB).  The kernels loop over whatever blocks
  * the grid leaves, so a -D override of either side stays correct. */
 #define OCL_CONV_KB 8
+#define OCL_CONV_PB 4
 #define OCL_CONV_CB 8
 #define OCL_DENSE_RB 4
 
@@ -811,7 +812,7 @@ static int conv_direct_forward(ocl_backend *b, const conv_geom *g, const clcnn_b
     if (err != CL_SUCCESS)
         return cl_fail(b, err, "clSetKernelArg (conv activation)");
     const size_t rows = g->n * g->oh * g->ow;
-    st = launch2(b, K_CONV_DIRECT_FORWARD, rows, blocks(g->k, OCL_CONV_KB));
+    st = launch2(b, K_CONV_DIRECT_FORWARD, g->n * g->oh * blocks(g->ow, OCL_CONV_PB), blocks(g->k, OCL_CONV_KB));
     if (st || act != CLCNN_ACT_SOFTMAX)
         return st;
     cl_uint r = (cl_uint)rows, c = (cl_uint)g->k;
