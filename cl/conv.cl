@@ -83,6 +83,15 @@ float8 load8(__global const float *p, uint n)
     return vload8(0, t);
 }
 
+/* p[0..8) for a float8 of which only the first n lanes matter: a plain
+ * vector load while p + 8 stays inside the buffer (avail = the number of
+ * floats from p to its end), else load8.  The other lanes hold whatever
+ * follows and must be discarded by the caller. */
+float8 load8_any(__global const float *p, uint n, uint avail)
+{
+    return avail >= 8 ? vload8(0, p) : load8(p, n);
+}
+
 float hsum8(float8 v)
 {
     const float4 a = v.lo + v.hi;
@@ -192,15 +201,16 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
             if (i < i_lo || i >= i_hi)
                 continue;
             __global const float *dzr = dz + (size_t)row * ow * k + k0;
+            const uint left = (n * oh - row) * ow * k - k0; /* floats from dzr to the end of dz */
             if (is_bias) {
                 for (uint j = 0; j < ow; j++)
-                    acc += load8(dzr + (size_t)j * k, kn);
+                    acc += load8_any(dzr + (size_t)j * k, kn, left - j * k);
                 continue;
             }
             /* x index of (row, j = 0); negative when that column is padding. */
             const long x0 = ((long)(nn * h + i * sh + p - pad_top) * w + (long)q - (long)pad_left) * c + cc;
             for (uint j = j_lo; j < j_hi; j++)
-                acc += x[x0 + (long)(j * sw * c)] * load8(dzr + (size_t)j * k, kn);
+                acc += x[x0 + (long)(j * sw * c)] * load8_any(dzr + (size_t)j * k, kn, left - j * k);
         }
         vstore8(acc, lid, part);
         barrier(CLK_LOCAL_MEM_FENCE);

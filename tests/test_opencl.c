@@ -782,7 +782,7 @@ START_TEST(parity_direct_block_overrides)
     /* Kernel block sizes other than the host's launch hints: the kernels
      * loop over the blocks the grid leaves. */
     clcnn_ctx_free(g_ocl);
-    setenv("CLCNN_BUILD_OPTIONS", "-DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3", 1);
+    setenv("CLCNN_BUILD_OPTIONS", "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3", 1);
     g_ocl = open_ctx("opencl");
     conv_case(4, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_RELU, 31);
     conv_case(2, 9, 8, 3, 3, 3, 7, 2, 2, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 32);
