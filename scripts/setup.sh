@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd
-          python3-numpy dataset-fashion-mnist "$@")
+          python3-numpy dataset-fashion-mnist
+          clang libclang-rt-dev valgrind "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,19 +1,80 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh) and runs every test: both backends, the numpy
 # binding, the CLI.  Extra arguments go to `meson test`.
+#
+# Then the reliability runs (docs/reliability.md), each in its own build
+# directory and each with its own closing line: the cpu suite under
+# ASan+UBSan (build-asan/), every fuzz target for 20 s (build-fuzz/), and
+# the cpu suite under valgrind (build-valgrind/).  CLCNN_TEST_QUICK=1 skips
+# them.  The script fails if any of the runs fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 meson test -C build --print-errorlogs "$@"
 rc=$?
-# One closing line with the counts, read from meson's own log.
-/usr/bin/python3 - <<'PY'
-import json
+
+# "LABEL: N passed, N failed, N skipped", read from a meson test log.
+counts() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+label, path = sys.argv[1], sys.argv[2]
 counts = {}
-for line in open("build/meson-logs/testlog.json"):
-    r = json.loads(line)["result"]
-    counts[r] = counts.get(r, 0) + 1
+try:
+    for line in open(path):
+        r = json.loads(line)["result"]
+        counts[r] = counts.get(r, 0) + 1
+except FileNotFoundError:
+    counts["ERROR"] = 1  # the run did not get as far as writing its log
 failed = sum(v for k, v in counts.items() if k not in ("OK", "SKIP", "EXPECTEDFAIL"))
-print(f"meson: {counts.get('OK', 0)} passed, {failed} failed, {counts.get('SKIP', 0)} skipped")
+print(f"{label}: {counts.get('OK', 0)} passed, {failed} failed, {counts.get('SKIP', 0)} skipped")
 PY
+}
+
+lines=()
+if [ "${CLCNN_TEST_QUICK:-0}" != 1 ]; then
+  jobs=$(nproc 2>/dev/null || echo 2)
+
+  # ASan+UBSan over the cpu suite (the numpy binding's tests are left out by
+  # the asan setup: python3 is not instrumented).
+  echo "== asan: the cpu suite under AddressSanitizer and UndefinedBehaviorSanitizer"
+  if [ ! -f build-asan/build.ninja ]; then
+    meson setup build-asan --buildtype=debugoptimized -Dnative=false \
+      -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  fi
+  rm -f build-asan/meson-logs/testlog-asan.json
+  if ninja -C build-asan >/dev/null; then
+    meson test -C build-asan --setup asan --suite cpu --no-suite binding --print-errorlogs --num-processes "$jobs" || rc=1
+  else
+    echo "asan: build failed"; rc=1
+  fi
+  lines+=("$(counts asan build-asan/meson-logs/testlog-asan.json)")
+  echo "${lines[-1]}"
+
+  # A short fuzz run of every loader (fuzz/README.md has the long one).
+  echo "== fuzz: each loader's libFuzzer target for 20 s"
+  fuzz_out=$(bash fuzz/run.sh 20)
+  [ $? -eq 0 ] || rc=1
+  echo "$fuzz_out"
+  lines+=("$(echo "$fuzz_out" | tail -1)")
+
+  # Valgrind over the cpu suite, on a portable build (no -march=native,
+  # whose instructions valgrind may not know).
+  echo "== valgrind: the cpu suite under valgrind memcheck"
+  if [ ! -f build-valgrind/build.ninja ]; then
+    meson setup build-valgrind --buildtype=debugoptimized -Dnative=false >/dev/null
+  fi
+  rm -f build-valgrind/meson-logs/testlog-valgrind.json
+  if ninja -C build-valgrind >/dev/null; then
+    meson test -C build-valgrind --setup valgrind --suite cpu --print-errorlogs --num-processes "$jobs" || rc=1
+  else
+    echo "valgrind: build failed"; rc=1
+  fi
+  lines+=("$(counts valgrind build-valgrind/meson-logs/testlog-valgrind.json)")
+  echo "${lines[-1]}"
+fi
+
+# Closing lines with the counts: the main run (from meson's own log), then
+# each reliability run.
+counts meson build/meson-logs/testlog.json
+for l in "${lines[@]}"; do echo "$l"; done
 exit $rc
