@@ -72,33 +72,6 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
 #define CONV_DW_WG 64 /* work-group size of conv_filter_grad (a power of two) */
 #endif
 
-/* p[0..8), with zeros past the first n values (n may exceed 8). */
-float8 load8(__global const float *p, uint n)
-{
-    if (n >= 8)
-        return vload8(0, p);
-    float t[8];
-    for (uint u = 0; u < 8; u++)
-        t[u] = u < n ? p[u] : 0.0f;
-    return vload8(0, t);
-}
-
-/* p[0..8) for a float8 of which only the first n lanes matter: a plain
- * vector load while p + 8 stays inside the buffer (avail = the number of
- * floats from p to its end), else load8.  The other lanes hold whatever
- * follows and must be discarded by the caller. */
-float8 load8_any(__global const float *p, uint n, uint avail)
-{
-    return avail >= 8 ? vload8(0, p) : load8(p, n);
-}
-
-float hsum8(float8 v)
-{
-    const float4 a = v.lo + v.hi;
-    const float2 b = a.lo + a.hi;
-    return b.x + b.y;
-}
-
 #ifndef CONV_PB
 #define CONV_PB 4 /* neighbouring output pixels of a row per work-item (direct forward) */
 #endif

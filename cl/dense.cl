@@ -53,99 +53,120 @@ column_sums(__global const float *a, __global float *out, uint rows, uint cols)
 
 /*
  * Small dense layers without CLBlast (y, dw and dx of a few hundred units at
- * small batch sizes, where GEMM libraries pad heavily).  Work-items along
- * dimension 0 are neighbouring output units, so they read w contiguously
- * and share the x value they multiply by.
+ * small batch sizes, where GEMM libraries pad heavily).  Output units are
+ * handled 8 at a time as a float8 (vectorised on CPU devices; OCL_DENSE_OB
+ * in the host matches it); loops over blocks make any grid correct.
  */
 #ifndef DENSE_RB
 #define DENSE_RB 4 /* rows (examples, or input units for dw) per work-item */
 #endif
 
-/* y[r,o] = act(b[o] + sum_i x[r,i] w[i,o]); item (o, rb) does rows
- * [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB).  Softmax (act 4) writes z. */
+/* y[r,o] = act(b[o] + sum_i x[r,i] w[i,o]); item (ob, rb) does units
+ * [ob*8, ob*8 + 8) of rows [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB).
+ * Softmax (act 4) writes z. */
 __kernel void dense_forward(__global const float *x, __global const float *wt, __global const float *b,
                             __global float *y, uint m, uint in, uint out, int act)
 {
-    const uint o = get_global_id(0);
-    if (o >= out)
-        return;
-    const float bo = b[o];
-    for (uint r0 = get_global_id(1) * DENSE_RB; r0 < m; r0 += get_global_size(1) * DENSE_RB) {
-    uint row[DENSE_RB];
-    float acc[DENSE_RB];
-    for (uint u = 0; u < DENSE_RB; u++) {
-        row[u] = min(r0 + u, m - 1) * in;
-        acc[u] = 0.0f;
-    }
-    for (uint i = 0; i < in; i++) {
-        const float wv = wt[(size_t)i * out + o];
-        for (uint u = 0; u < DENSE_RB; u++)
-            acc[u] += x[row[u] + i] * wv;
-    }
-    for (uint u = 0; u < DENSE_RB; u++)
-        if (r0 + u < m) {
-            const float s = acc[u] + bo;
-            y[(size_t)(r0 + u) * out + o] = act == ACT_SOFTMAX ? s : act_apply(s, act);
+    for (uint o0 = get_global_id(0) * 8; o0 < out; o0 += get_global_size(0) * 8) {
+        const uint on = out - o0;
+        /* Rows i < i_full can be read as whole vectors inside w. */
+        const uint i_full = on >= 8 ? in : in * out < o0 + 8 ? 0 : min(in, (in * out - o0 - 8) / out + 1);
+        const float8 bv = load8(b + o0, on);
+        for (uint r0 = get_global_id(1) * DENSE_RB; r0 < m; r0 += get_global_size(1) * DENSE_RB) {
+            uint row[DENSE_RB];
+            float8 acc[DENSE_RB];
+            for (uint u = 0; u < DENSE_RB; u++) {
+                row[u] = min(r0 + u, m - 1) * in;
+                acc[u] = 0.0f;
+            }
+            uint i = 0;
+            for (; i < i_full; i++) {
+                const float8 wv = vload8(0, wt + (size_t)i * out + o0);
+                for (uint u = 0; u < DENSE_RB; u++)
+                    acc[u] += x[row[u] + i] * wv;
+            }
+            for (; i < in; i++) {
+                const float8 wv = load8(wt + (size_t)i * out + o0, on);
+                for (uint u = 0; u < DENSE_RB; u++)
+                    acc[u] += x[row[u] + i] * wv;
+            }
+            for (uint u = 0; u < DENSE_RB && r0 + u < m; u++) {
+                float r[8];
+                vstore8(acc[u] + bv, 0, r);
+                __global float *yr = y + (size_t)(r0 + u) * out + o0;
+                for (uint v = 0; v < 8 && v < on; v++)
+                    yr[v] = act == ACT_SOFTMAX ? r[v] : act_apply(r[v], act);
+            }
         }
     }
 }
 
 /* dw[i,o] = sum_r x[r,i] dz[r,o] and, as input unit i == in, db[o] =
- * sum_r dz[r,o]; item (o, ib) does units [ib*DENSE_RB, ib*DENSE_RB + DENSE_RB). */
+ * sum_r dz[r,o]; item (ob, ib) does units [ob*8, ob*8 + 8) of input units
+ * [ib*DENSE_RB, ib*DENSE_RB + DENSE_RB). */
 __kernel void dense_weight_grad(__global const float *x, __global const float *dz, __global float *dw,
                                 __global float *db, uint m, uint in, uint out, int want_dw, int want_db)
 {
-    const uint o = get_global_id(0);
-    if (o >= out)
-        return;
-    for (uint i0 = get_global_id(1) * DENSE_RB; i0 <= in; i0 += get_global_size(1) * DENSE_RB) {
-    uint col[DENSE_RB];
-    float acc[DENSE_RB];
-    for (uint u = 0; u < DENSE_RB; u++) {
-        col[u] = min(i0 + u, in - 1);
-        acc[u] = 0.0f;
-    }
-    float accb = 0.0f;
-    for (uint r = 0; r < m; r++) {
-        const float d = dz[(size_t)r * out + o];
-        __global const float *xr = x + (size_t)r * in;
-        for (uint u = 0; u < DENSE_RB; u++)
-            acc[u] += xr[col[u]] * d;
-        accb += d;
-    }
-    for (uint u = 0; u < DENSE_RB; u++) {
-        const uint i = i0 + u;
-        if (i < in && want_dw)
-            dw[(size_t)i * out + o] = acc[u];
-        else if (i == in && want_db)
-            db[o] = accb;
-    }
+    for (uint o0 = get_global_id(0) * 8; o0 < out; o0 += get_global_size(0) * 8) {
+        const uint on = out - o0;
+        /* Rows r < r_full can be read as whole vectors inside dz. */
+        const uint r_full = on >= 8 ? m : m * out < o0 + 8 ? 0 : min(m, (m * out - o0 - 8) / out + 1);
+        for (uint i0 = get_global_id(1) * DENSE_RB; i0 <= in; i0 += get_global_size(1) * DENSE_RB) {
+            uint col[DENSE_RB];
+            float8 acc[DENSE_RB];
+            for (uint u = 0; u < DENSE_RB; u++) {
+                col[u] = min(i0 + u, in - 1);
+                acc[u] = 0.0f;
+            }
+            float8 accb = 0.0f;
+            for (uint r = 0; r < m; r++) {
+                __global const float *dzr = dz + (size_t)r * out + o0;
+                const float8 d = r < r_full ? vload8(0, dzr) : load8(dzr, on);
+                __global const float *xr = x + (size_t)r * in;
+                for (uint u = 0; u < DENSE_RB; u++)
+                    acc[u] += xr[col[u]] * d;
+                accb += d;
+            }
+            for (uint u = 0; u < DENSE_RB; u++) {
+                const uint i = i0 + u;
+                if (i < in && want_dw)
+                    store8(dw + (size_t)i * out + o0, acc[u], on);
+                else if (i == in && want_db)
+                    store8(db + o0, accb, on);
+            }
+        }
     }
 }
 
 /* dx[r,i] = sum_o dz[r,o] w[i,o]; item (i, rb) does rows
- * [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB). */
+ * [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB), the sums 8 units at a time. */
 __kernel void dense_data_grad(__global const float *dz, __global const float *wt, __global float *dx, uint m,
                               uint in, uint out)
 {
-    const uint i = get_global_id(0);
-    if (i >= in)
-        return;
-    for (uint r0 = get_global_id(1) * DENSE_RB; r0 < m; r0 += get_global_size(1) * DENSE_RB) {
-    uint row[DENSE_RB];
-    float acc[DENSE_RB];
-    for (uint u = 0; u < DENSE_RB; u++) {
-        row[u] = min(r0 + u, m - 1) * out;
-        acc[u] = 0.0f;
-    }
-    __global const float *wr = wt + (size_t)i * out;
-    for (uint o = 0; o < out; o++) {
-        const float wv = wr[o];
-        for (uint u = 0; u < DENSE_RB; u++)
-            acc[u] += dz[row[u] + o] * wv;
-    }
-    for (uint u = 0; u < DENSE_RB; u++)
-        if (r0 + u < m)
-            dx[(size_t)(r0 + u) * in + i] = acc[u];
+    const uint o8 = out / 8 * 8;
+    for (uint i = get_global_id(0); i < in; i += get_global_size(0)) {
+        __global const float *wr = wt + (size_t)i * out;
+        for (uint r0 = get_global_id(1) * DENSE_RB; r0 < m; r0 += get_global_size(1) * DENSE_RB) {
+            uint row[DENSE_RB];
+            float8 acc8[DENSE_RB];
+            float acc[DENSE_RB];
+            for (uint u = 0; u < DENSE_RB; u++) {
+                row[u] = min(r0 + u, m - 1) * out;
+                acc8[u] = 0.0f;
+                acc[u] = 0.0f;
+            }
+            for (uint o = 0; o < o8; o += 8) {
+                const float8 wv = vload8(0, wr + o);
+                for (uint u = 0; u < DENSE_RB; u++)
+                    acc8[u] += vload8(0, dz + row[u] + o) * wv;
+            }
+            for (uint o = o8; o < out; o++) {
+                const float wv = wr[o];
+                for (uint u = 0; u < DENSE_RB; u++)
+                    acc[u] += dz[row[u] + o] * wv;
+            }
+            for (uint u = 0; u < DENSE_RB && r0 + u < m; u++)
+                dx[(size_t)(r0 + u) * in + i] = acc[u] + hsum8(acc8[u]);
+        }
     }
 }

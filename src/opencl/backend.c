@@ -115,12 +115,13 @@ static const struct {
 #endif
 
 /* Launch hints mirroring the kernels' block sizes (cl/conv.cl CONV_KB,
- * CONV_PB, CONV_CB; cl/dense.cl DENSE_RB).  The kernels loop over whatever blocks
+ * CONV_PB, CONV_CB; cl/dense.cl DENSE_RB and its 8 output units).  The kernels loop over whatever blocks
  * the grid leaves, so a -D override of either side stays correct. */
 #define OCL_CONV_KB 8
 #define OCL_CONV_PB 4
 #define OCL_CONV_CB 8
 #define OCL_DENSE_RB 4
+#define OCL_DENSE_OB 8
 
 enum { PATH_AUTO, PATH_DIRECT, PATH_GEMM };
 
@@ -661,7 +662,7 @@ static int ocl_dense_forward(void *bctx, size_t m, size_t in, size_t out, const 
         cl_int err = clSetKernelArg(b->kernels[K_DENSE_FORWARD], 7, sizeof ai, &ai);
         if (err != CL_SUCCESS)
             return cl_fail(b, err, "clSetKernelArg(dense_forward, 7)");
-        st = launch2(b, K_DENSE_FORWARD, out, blocks(m, OCL_DENSE_RB));
+        st = launch2(b, K_DENSE_FORWARD, blocks(out, OCL_DENSE_OB), blocks(m, OCL_DENSE_RB));
         if (st || act != CLCNN_ACT_SOFTMAX)
             return st;
         cl_uint r = (cl_uint)m, c = (cl_uint)out;
@@ -695,7 +696,7 @@ static int ocl_dense_backward(void *bctx, size_t m, size_t in, size_t out, const
                     return cl_fail(b, err, "clSetKernelArg(dense_weight_grad)");
             }
             /* Units [0, in] in blocks; unit in is db. */
-            st = launch2(b, K_DENSE_WEIGHT_GRAD, out, blocks(in + 1, OCL_DENSE_RB));
+            st = launch2(b, K_DENSE_WEIGHT_GRAD, blocks(out, OCL_DENSE_OB), blocks(in + 1, OCL_DENSE_RB));
         }
         if (!st && dx) {
             karg a[] = {ARG(dz->mem), ARG(w->mem), ARG(dx->mem)};
