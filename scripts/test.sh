@@ -3,8 +3,8 @@
 # binding, the CLI.  Extra arguments go to `meson test`.
 #
 # Then the reliability runs (docs/reliability.md), each in its own build
-# directory and each with its own closing line: the cpu suite under
-# ASan+UBSan (build-asan/), every fuzz target for 20 s (build-fuzz/), and
+# directory and each with its own closing line: the cpu and opencl suites
+# under ASan+UBSan (build-asan/), every fuzz target for 20 s (build-fuzz/), and
 # the cpu suite under valgrind (build-valgrind/).  CLCNN_TEST_QUICK=1 skips
 # them.  The script fails if any of the runs fails.
 set -uo pipefail
@@ -49,6 +49,16 @@ if [ "${CLCNN_TEST_QUICK:-0}" != 1 ]; then
   fi
   lines+=("$(counts asan build-asan/meson-logs/testlog-asan.json)")
   echo "${lines[-1]}"
+  # The opencl suite (PoCL) under ASan+UBSan, without leak detection: the
+  # driver leaks (asanopencl setup in meson.build).
+  if meson introspect --tests build-asan 2>/dev/null | grep -q '"opencl"'; then
+    echo "== asan: the opencl suite under ASan+UBSan (no leak detection)"
+    rm -f build-asan/meson-logs/testlog-asanopencl.json
+    meson test -C build-asan --setup asanopencl --suite opencl --no-suite binding --print-errorlogs \
+      --num-processes "$jobs" || rc=1
+    lines+=("$(counts asan-opencl build-asan/meson-logs/testlog-asanopencl.json)")
+    echo "${lines[-1]}"
+  fi
 
   # A short fuzz run of every loader (fuzz/README.md has the long one).
   echo "== fuzz: each loader's libFuzzer target for 20 s"
