@@ -97,6 +97,7 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
         for (uint k0 = get_global_id(1) * CONV_KB; k0 < k; k0 += get_global_size(1) * CONV_KB) {
             const uint kn = k - k0;
             float8 acc[CONV_PB];
+            #pragma unroll
             for (uint v = 0; v < CONV_PB; v++)
                 acc[v] = 0.0f;
             for (uint p = 0; p < kh; p++) {
@@ -106,11 +107,13 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
                 __global const float *xrow = x + (size_t)(nn * h + (uint)yy) * w * c;
                 for (uint q = 0; q < kw; q++) {
                     int xx[CONV_PB];
+                    #pragma unroll
                     for (uint v = 0; v < CONV_PB; v++)
                         xx[v] = x0 + (int)(v * sw + q);
                     __global const float *wr = wt + (size_t)(p * kw + q) * c * k + k0;
                     for (uint cc = 0; cc < c; cc++) {
                         const float8 wv = load8(wr + (size_t)cc * k, kn);
+                        #pragma unroll
                         for (uint v = 0; v < CONV_PB; v++) {
                             const float xv = xx[v] >= 0 && xx[v] < (int)w ? xrow[(size_t)xx[v] * c + cc] : 0.0f;
                             acc[v] += xv * wv;
@@ -225,6 +228,7 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
         uint cidx[CONV_CB];
         float8 acc8[CONV_CB];
         float acc[CONV_CB];
+        #pragma unroll
         for (uint u = 0; u < CONV_CB; u++) {
             cidx[u] = min(c0 + u, c - 1) * k;
             acc8[u] = 0.0f;
@@ -246,17 +250,20 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
                 __global const float *wr = wt + (size_t)(p * kw + q) * c * k;
                 for (uint kk = 0; kk < k8; kk += 8) {
                     const float8 d = vload8(0, dzr + kk);
+                    #pragma unroll
                     for (uint u = 0; u < CONV_CB; u++)
                         acc8[u] += d * vload8(0, wr + cidx[u] + kk);
                 }
                 for (uint kk = k8; kk < k; kk++) {
                     const float d = dzr[kk];
+                    #pragma unroll
                     for (uint u = 0; u < CONV_CB; u++)
                         acc[u] += d * wr[cidx[u] + kk];
                 }
             }
         }
         __global float *dr = dx + (size_t)cell * c;
+        #pragma unroll
         for (uint u = 0; u < CONV_CB; u++)
             if (c0 + u < c)
                 dr[c0 + u] = acc[u] + hsum8(acc8[u]);

@@ -75,6 +75,7 @@ __kernel void dense_forward(__global const float *x, __global const float *wt, _
         for (uint r0 = get_global_id(1) * DENSE_RB; r0 < m; r0 += get_global_size(1) * DENSE_RB) {
             uint row[DENSE_RB];
             float8 acc[DENSE_RB];
+            #pragma unroll
             for (uint u = 0; u < DENSE_RB; u++) {
                 row[u] = min(r0 + u, m - 1) * in;
                 acc[u] = 0.0f;
@@ -82,11 +83,13 @@ __kernel void dense_forward(__global const float *x, __global const float *wt, _
             uint i = 0;
             for (; i < i_full; i++) {
                 const float8 wv = vload8(0, wt + (size_t)i * out + o0);
+                #pragma unroll
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc[u] += x[row[u] + i] * wv;
             }
             for (; i < in; i++) {
                 const float8 wv = load8(wt + (size_t)i * out + o0, on);
+                #pragma unroll
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc[u] += x[row[u] + i] * wv;
             }
@@ -114,6 +117,7 @@ __kernel void dense_weight_grad(__global const float *x, __global const float *d
         for (uint i0 = get_global_id(1) * DENSE_RB; i0 <= in; i0 += get_global_size(1) * DENSE_RB) {
             uint col[DENSE_RB];
             float8 acc[DENSE_RB];
+            #pragma unroll
             for (uint u = 0; u < DENSE_RB; u++) {
                 col[u] = min(i0 + u, in - 1);
                 acc[u] = 0.0f;
@@ -123,10 +127,12 @@ __kernel void dense_weight_grad(__global const float *x, __global const float *d
                 __global const float *dzr = dz + (size_t)r * out + o0;
                 const float8 d = r < r_full ? vload8(0, dzr) : load8(dzr, on);
                 __global const float *xr = x + (size_t)r * in;
+                #pragma unroll
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc[u] += xr[col[u]] * d;
                 accb += d;
             }
+            #pragma unroll
             for (uint u = 0; u < DENSE_RB; u++) {
                 const uint i = i0 + u;
                 if (i < in && want_dw)
@@ -150,6 +156,7 @@ __kernel void dense_data_grad(__global const float *dz, __global const float *wt
             uint row[DENSE_RB];
             float8 acc8[DENSE_RB];
             float acc[DENSE_RB];
+            #pragma unroll
             for (uint u = 0; u < DENSE_RB; u++) {
                 row[u] = min(r0 + u, m - 1) * out;
                 acc8[u] = 0.0f;
@@ -157,11 +164,13 @@ __kernel void dense_data_grad(__global const float *dz, __global const float *wt
             }
             for (uint o = 0; o < o8; o += 8) {
                 const float8 wv = vload8(0, wr + o);
+                #pragma unroll
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc8[u] += vload8(0, dz + row[u] + o) * wv;
             }
             for (uint o = o8; o < out; o++) {
                 const float wv = wr[o];
+                #pragma unroll
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc[u] += dz[row[u] + o] * wv;
             }
