@@ -22,9 +22,15 @@ static int conv_infer(clcnn_ctx *ctx, layer *l)
     if (st)
         return st;
     l->out_shape[0] = g->oh, l->out_shape[1] = g->ow, l->out_shape[2] = g->k;
+    int overflow = 0;
+    size_t fan_in = clcnn_mul_size(clcnn_mul_size(g->kh, g->kw, &overflow), g->c, &overflow);
+    size_t count = clcnn_mul_size(clcnn_mul_size(fan_in, g->k, &overflow), sizeof(float), &overflow);
+    clcnn_mul_size(clcnn_mul_size(g->oh, g->ow, &overflow), g->k, &overflow);
+    if (overflow)
+        return clcnn_error(ctx, CLCNN_ERR_SHAPE, "%s: its sizes overflow", who);
     l->nparams = 2;
-    l->params[0].count = g->kh * g->kw * g->c * g->k;
-    l->params[0].fan_in = g->kh * g->kw * g->c;
+    l->params[0].count = count / sizeof(float);
+    l->params[0].fan_in = fan_in;
     l->params[1].count = g->k;
     return CLCNN_OK;
 }
@@ -109,6 +115,11 @@ static int dense_infer(clcnn_ctx *ctx, layer *l)
         return clcnn_error(ctx, CLCNN_ERR_SHAPE,
                            "layer %zu (dense): its input is %zux%zux%zu, not flat; add a flatten layer before it",
                            l->index + 1, l->in_shape[0], l->in_shape[1], l->in_shape[2]);
+    int overflow = 0;
+    clcnn_mul_size(clcnn_mul_size(l->in_shape[2], l->cfg.units, &overflow), sizeof(float), &overflow);
+    if (overflow)
+        return clcnn_error(ctx, CLCNN_ERR_SHAPE, "layer %zu (dense): %zu x %zu weights overflow", l->index + 1,
+                           l->in_shape[2], l->cfg.units);
     l->out_shape[0] = 1, l->out_shape[1] = 1, l->out_shape[2] = l->cfg.units;
     l->nparams = 2;
     l->params[0].count = l->in_shape[2] * l->cfg.units;

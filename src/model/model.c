@@ -22,6 +22,11 @@ int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, si
     if (h == 0 || w == 0 || c == 0)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_create: input shape %zux%zux%zu has a zero", h, w,
                            c);
+    int overflow = 0;
+    clcnn_mul_size(clcnn_mul_size(clcnn_mul_size(h, w, &overflow), c, &overflow), sizeof(float), &overflow);
+    if (overflow)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_create: input shape %zux%zux%zu overflows", h, w,
+                           c);
     clcnn_model *m = calloc(1, sizeof *m);
     if (!m)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "clcnn_model_create: out of memory");
