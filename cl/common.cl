@@ -14,7 +14,7 @@ float act_apply(float z, int act)
 {
     switch (act) {
     case ACT_RELU:
-        return z > 0.0f ? z : 0.0f;
+        return z < 0.0f ? 0.0f : z; /* a NaN passes through, as in numpy */
     case ACT_SIGMOID:
         return 1.0f / (1.0f + exp(-z));
     case ACT_TANH:

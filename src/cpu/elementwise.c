@@ -27,7 +27,7 @@ void cpu_activate(clcnn_activation act, size_t rows, size_t cols, float *y)
         break;
     case CLCNN_ACT_RELU:
         for (size_t i = 0; i < n; i++)
-            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+            y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* a NaN passes through, as in numpy */
         break;
     case CLCNN_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
