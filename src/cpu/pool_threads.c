@@ -1,17 +1,25 @@
 #include "pool_threads.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+
+/* How long a waiting thread polls before it sleeps: the next job usually
+ * comes within microseconds during a training step, and a futex wake-up
+ * costs more than that; the poll yields the CPU now and then, so a busy
+ * machine loses little. */
+#define SPIN_POLLS 4096
+#define POLLS_PER_YIELD 256
 
 struct cpu_pool {
     int threads;
     pthread_t *workers;
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
-    unsigned long generation; /* bumped for every job */
-    int busy;                 /* workers still on the current job */
-    int quit;
+    atomic_ulong generation; /* bumped for every job */
+    atomic_int busy;         /* workers still on the current job */
+    atomic_int quit;
     /* the current job */
     cpu_task_fn fn;
     void *arg;
@@ -30,6 +38,29 @@ static void work(cpu_pool *p, int thread)
     }
 }
 
+/* Polls until cond(p) holds or the spin budget is spent; 1 if it holds. */
+static int spin_until(cpu_pool *p, int (*cond)(cpu_pool *, unsigned long), unsigned long arg)
+{
+    for (int i = 0; i < SPIN_POLLS; i++) {
+        if (cond(p, arg))
+            return 1;
+        if (i % POLLS_PER_YIELD == POLLS_PER_YIELD - 1)
+            sched_yield();
+    }
+    return cond(p, arg);
+}
+
+static int new_job_or_quit(cpu_pool *p, unsigned long seen)
+{
+    return atomic_load(&p->generation) != seen || atomic_load(&p->quit);
+}
+
+static int all_done(cpu_pool *p, unsigned long unused)
+{
+    (void)unused;
+    return atomic_load(&p->busy) == 0;
+}
+
 typedef struct worker_start {
     cpu_pool *pool;
     int thread;
@@ -42,21 +73,23 @@ static void *worker_main(void *v)
     int thread = ws->thread;
     free(ws);
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->quit && p->generation == seen)
-            pthread_cond_wait(&p->wake, &p->lock);
-        if (p->quit)
-            break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->lock);
+        if (!spin_until(p, new_job_or_quit, seen)) {
+            pthread_mutex_lock(&p->lock);
+            while (!new_job_or_quit(p, seen))
+                pthread_cond_wait(&p->wake, &p->lock);
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (atomic_load(&p->quit))
+            return NULL;
+        seen = atomic_load(&p->generation);
         work(p, thread);
-        pthread_mutex_lock(&p->lock);
-        if (--p->busy == 0)
+        if (atomic_fetch_sub(&p->busy, 1) == 1) {
+            pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    pthread_mutex_unlock(&p->lock);
-    return NULL;
 }
 
 int cpu_pool_create(cpu_pool **out, int threads)
@@ -96,7 +129,7 @@ void cpu_pool_free(cpu_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
-    p->quit = 1;
+    atomic_store(&p->quit, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (int t = 1; t < p->threads; t++)
@@ -115,18 +148,21 @@ void cpu_pool_run(cpu_pool *p, size_t count, cpu_task_fn fn, void *arg)
             fn(arg, i, 0);
         return;
     }
-    pthread_mutex_lock(&p->lock);
+    /* Workers read the job after they see the new generation. */
     p->fn = fn;
     p->arg = arg;
     p->count = count;
     atomic_store(&p->next, 0);
-    p->busy = p->threads - 1;
-    p->generation++;
+    atomic_store(&p->busy, p->threads - 1);
+    atomic_fetch_add(&p->generation, 1);
+    pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     work(p, 0);
-    pthread_mutex_lock(&p->lock);
-    while (p->busy > 0)
-        pthread_cond_wait(&p->done, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+    if (!spin_until(p, all_done, 0)) {
+        pthread_mutex_lock(&p->lock);
+        while (!all_done(p, 0))
+            pthread_cond_wait(&p->done, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
 }

@@ -1,7 +1,8 @@
 /* A small pool of worker threads for the CPU backend's parallel loops.
- * Workers sleep on a condition variable between jobs (never spin), so a
- * busy machine or an embedding application's own threads are not starved;
- * one pool per backend context, no process-wide state. */
+ * Between jobs a worker polls briefly (yielding the CPU now and then), then
+ * sleeps on a condition variable, so a busy machine or an embedding
+ * application's own threads are not starved the way OpenMP's long spinning
+ * starves them; one pool per backend context, no process-wide state. */
 #ifndef CLCNN_CPU_POOL_THREADS_H
 #define CLCNN_CPU_POOL_THREADS_H
 
