@@ -450,7 +450,7 @@ CLCNN_API int clcnn_model_load_checkpoint(clcnn_ctx *ctx, clcnn_model **out, con
  * checkpoint was trained on. */
 CLCNN_API uint32_t clcnn_dataset_fingerprint(const clcnn_dataset *ds);
 
-/* Mean loss and accuracy over ds, in batches of batch_size (0: 256); the
+/* Mean loss and accuracy over ds, in batches of batch_size (0: 64); the
  * model is not changed.  Errors as clcnn_model_predict, and
  * CLCNN_ERR_SHAPE when ds's images or labels do not fit the model. */
 CLCNN_API int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, double *loss,

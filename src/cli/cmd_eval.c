@@ -12,7 +12,7 @@ static const char usage_text[] =
     "  --model FILE        the model (from clcnn train --save)\n"
     "  --data PATH         IDX directory or .npz (default " CLI_DEFAULT_DATA ")\n"
     "  --split NAME        test, valid or train (default: test, else valid, else train)\n"
-    "  --batch-size N      examples per batch (default 256)\n"
+    "  --batch-size N      examples per batch (default 64)\n"
     "  --device D          auto, cpu, opencl or opencl:P:D (default auto)\n"
     "  --help              show this help\n";
 
@@ -26,7 +26,7 @@ int cmd_eval(int argc, char **argv)
         {0, 0, 0, 0},
     };
     const char *model_path = NULL, *data = NULL, *split = NULL, *device = NULL;
-    size_t batch = 256;
+    size_t batch = 64;
     opterr = 0;
     optind = 0;
     int c;

@@ -1,8 +1,10 @@
 /* IDX files (the MNIST format), raw or gzip'd, and directories of them. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "data/dataset.h"
@@ -13,21 +15,51 @@
 
 #define IDX_UBYTE 0x08
 
-static int gunzip(clcnn_ctx *ctx, const char *path, const unsigned char *in, size_t in_len, size_t max_bytes,
-                  unsigned char **out, size_t *out_len)
+/* Inflates the gzip file f (file_len bytes, read from its start) in
+ * chunks, so the compressed bytes are never all in memory; the output is
+ * sized from the gzip trailer when that is plausible, else grown. */
+static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_len, size_t max_bytes,
+                       unsigned char **out, size_t *out_len)
 {
+    enum { CHUNK = 1 << 16 };
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 15 + 16) != Z_OK) /* 15 + 16: gzip wrapper only */
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: cannot start zlib", path);
-    size_t cap = in_len < max_bytes / 4 ? in_len * 4 + 1024 : max_bytes, len = 0, pos = 0;
-    unsigned char *buf = malloc(cap);
-    int st = CLCNN_OK;
-    if (!buf) {
+    /* ISIZE, the last four bytes, is the size mod 2^32 of the last member;
+     * deflate cannot expand more than about 1032:1. */
+    unsigned char tail[4];
+    size_t cap = file_len < max_bytes / 4 ? file_len * 4 + 1024 : max_bytes;
+    if (file_len >= 18 && fseek(f, -4L, SEEK_END) == 0 && fread(tail, 1, 4, f) == 4) {
+        size_t isize = (size_t)tail[0] | (size_t)tail[1] << 8 | (size_t)tail[2] << 16 | (size_t)tail[3] << 24;
+        if (isize > 0 && isize <= max_bytes && isize / 1032 <= file_len)
+            cap = isize;
+    }
+    unsigned char *in = malloc(CHUNK), *buf = malloc(cap);
+    size_t len = 0, consumed = 0;
+    int st = CLCNN_OK, eof = 0;
+    if (!in || !buf) {
         st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
+    if (fseek(f, 0L, SEEK_SET) != 0) {
+        st = clcnn_error(ctx, CLCNN_ERR_IO, "%s: read error", path);
+        goto done;
+    }
     for (;;) {
+        /* Keep at least two bytes of input at hand where the file has them
+         * (enough to tell whether another gzip member follows). */
+        if (zs.avail_in < 2 && !eof) {
+            memmove(in, zs.next_in ? zs.next_in : in, zs.avail_in);
+            size_t n = fread(in + zs.avail_in, 1, CHUNK - zs.avail_in, f);
+            if (ferror(f)) {
+                st = clcnn_error(ctx, CLCNN_ERR_IO, "%s: read error", path);
+                goto done;
+            }
+            eof = n == 0 || feof(f);
+            zs.next_in = in;
+            zs.avail_in += (unsigned)n;
+        }
         if (len == cap) {
             if (cap >= max_bytes) {
                 st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: decompresses to more than %zu bytes", path, max_bytes);
@@ -42,31 +74,31 @@ static int gunzip(clcnn_ctx *ctx, const char *path, const unsigned char *in, siz
             buf = nbuf;
             cap = ncap;
         }
-        size_t in_avail = in_len - pos, out_avail = cap - len;
-        zs.next_in = (unsigned char *)(uintptr_t)(in + pos);
-        zs.avail_in = in_avail > UINT_MAX ? UINT_MAX : (unsigned)in_avail;
+        size_t out_avail = cap - len;
         zs.next_out = buf + len;
         zs.avail_out = out_avail > UINT_MAX ? UINT_MAX : (unsigned)out_avail;
         unsigned avail_in0 = zs.avail_in, avail_out0 = zs.avail_out;
         int ret = inflate(&zs, Z_NO_FLUSH);
-        pos += avail_in0 - zs.avail_in;
+        consumed += avail_in0 - zs.avail_in;
         len += avail_out0 - zs.avail_out;
         if (ret == Z_STREAM_END) {
-            if (pos == in_len)
+            if (zs.avail_in < 2 && !eof)
+                continue; /* read on before deciding what follows */
+            if (zs.avail_in == 0)
                 break;
             /* Concatenated gzip members are one file (as gzip -d reads them). */
-            if (in_len - pos >= 2 && in[pos] == 0x1f && in[pos + 1] == 0x8b) {
+            if (zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b) {
                 inflateReset(&zs);
                 continue;
             }
             st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %zu bytes of garbage after the gzip data", path,
-                             in_len - pos);
+                             file_len - consumed);
             goto done;
         }
         if (ret == Z_BUF_ERROR || ret == Z_OK) {
-            if (pos == in_len && zs.avail_out > 0) {
+            if (eof && zs.avail_in == 0 && zs.avail_out > 0) {
                 st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: gzip data is truncated (ends after %zu bytes)", path,
-                                 in_len);
+                                 file_len);
                 goto done;
             }
             continue;
@@ -83,6 +115,7 @@ static int gunzip(clcnn_ctx *ctx, const char *path, const unsigned char *in, siz
     buf = NULL;
 done:
     inflateEnd(&zs);
+    free(in);
     free(buf);
     return st;
 }
@@ -92,23 +125,25 @@ int clcnn_read_maybe_gzip(clcnn_ctx *ctx, const char *path, size_t max_bytes, un
     int st = clcnn_path_check(ctx, path, NULL);
     if (st)
         return st;
-    unsigned char *raw = NULL;
-    size_t raw_len = 0;
-    st = clcnn_read_file(ctx, path, &raw, &raw_len);
-    if (st)
-        return st;
-    if (raw_len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
-        st = gunzip(ctx, path, raw, raw_len, max_bytes, bytes, len);
-        free(raw);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: %s", path, strerror(errno));
+    unsigned char magic[2];
+    size_t got = fread(magic, 1, 2, f);
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: not a regular file", path);
+    }
+    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        st = gunzip_file(ctx, path, f, (size_t)sb.st_size, max_bytes, bytes, len);
+        fclose(f);
         return st;
     }
-    if (raw_len > max_bytes) {
-        free(raw);
+    fclose(f);
+    if ((size_t)sb.st_size > max_bytes)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: larger than %zu bytes", path, max_bytes);
-    }
-    *bytes = raw;
-    *len = raw_len;
-    return CLCNN_OK;
+    return clcnn_read_file(ctx, path, bytes, len);
 }
 
 typedef struct idx_array {

@@ -10,7 +10,8 @@
 #include "data/dataset.h"
 #include "model.h"
 
-#define DEFAULT_EVAL_BATCH 256
+/* Small enough that evaluation buffers stay a few MB. */
+#define DEFAULT_EVAL_BATCH 64
 #define DEFAULT_REPORT_BATCHES 10
 
 static int has_activation(const layer *l)
