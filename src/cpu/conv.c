@@ -61,8 +61,12 @@ static void im2col_t(const conv_geom *g, const float *restrict x, float *restric
                     for (size_t j = 0; j < j0; j++)
                         out[j] = 0.0f;
                     const float *restrict in = x + ((size_t)r * g->w + j0 * sw + q - g->pad_left) * C + c;
-                    for (size_t j = j0; j < j1; j++)
-                        out[j] = in[(j - j0) * sw * C];
+                    const size_t step = sw * C;
+                    if (step == 1) /* one channel, stride 1: a plain copy */
+                        memcpy(out + j0, in, (j1 - j0) * sizeof *out);
+                    else
+                        for (size_t j = j0; j < j1; j++)
+                            out[j] = in[(j - j0) * step];
                     for (size_t j = j1; j < g->ow; j++)
                         out[j] = 0.0f;
                 }
