@@ -1,6 +1,6 @@
-/* Numerical faults in training: a NaN stops training with a clear error, and
- * is never written into a model or checkpoint file (the last good one is
- * kept). */
+/* Faults in training: a NaN stops training with a clear error and is never
+ * written into a model or checkpoint file (the last good one is kept); a
+ * device out of memory mid-run is an error, not a crash. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +94,47 @@ START_TEST(nan_is_never_saved)
 }
 END_TEST
 
+/* A device that runs out of memory in the middle of a run gives an error,
+ * and the context goes on working.  OpenCL only: on the CPU backend such an
+ * allocation would succeed (the host overcommits) and fill the memory. */
+START_TEST(device_out_of_memory_mid_run)
+{
+    const char *dev = getenv("CLCNN_DEVICE");
+    if (!dev || strncmp(dev, "opencl", 6) != 0) {
+        printf("device_out_of_memory_mid_run: OpenCL only; skipped on %s\n", dev ? dev : "cpu");
+        return;
+    }
+    clcnn_ctx *ctx = tu_ctx();
+    /* 12,000 examples of 28x28x64 activations: 2.4 GB in one buffer, more
+     * than any device here allows in one allocation (PoCL: 2 GB). */
+    enum { N = 12000 };
+    float *images = calloc((size_t)N * 784, sizeof *images);
+    int32_t *labels = calloc(N, sizeof *labels);
+    ck_assert_ptr_nonnull(images);
+    ck_assert_ptr_nonnull(labels);
+    clcnn_dataset *ds = NULL;
+    ck_assert_int_eq(clcnn_dataset_create(ctx, &ds, N, 28, 28, 1, images, labels), CLCNN_OK);
+    clcnn_model *m = NULL;
+    ck_assert_int_eq(clcnn_model_create(ctx, &m, 28, 28, 1), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_add_conv(m, 64, 3, 3, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_add_flatten(m), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_add_dense(m, 10, CLCNN_ACT_SOFTMAX), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_init(m, 1), CLCNN_OK);
+    double l, a;
+    int st = clcnn_model_train_epoch(m, ds, N, 1, NULL, NULL, 0, &l, &a);
+    ck_assert_msg(st == CLCNN_ERR_NOMEM || st == CLCNN_ERR_OPENCL || st == CLCNN_ERR_UNSUPPORTED,
+                  "status %d: %s", st, clcnn_errmsg(ctx));
+    ck_assert_msg(strlen(clcnn_errmsg(ctx)) > 0, "no message");
+    /* The same model still trains at a batch the device can hold. */
+    ck_assert_int_eq(clcnn_model_train_step(m, images, labels, 16, NULL, NULL), CLCNN_OK);
+    clcnn_model_free(m);
+    clcnn_dataset_free(ds);
+    free(images);
+    free(labels);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("faults");
@@ -101,6 +142,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, nan_loss_is_an_error);
     tcase_add_test(tc, nan_is_never_saved);
+    tcase_add_test(tc, device_out_of_memory_mid_run);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
