@@ -26,28 +26,25 @@ failures=0
 
 "${run[@]}" --save reference.model >/dev/null || { echo "FAIL - the uninterrupted run failed"; exit 1; }
 
+# The first epoch runs whole, so that a checkpoint exists however slowly the
+# program runs (under valgrind a kill can come before the first step); the
+# killed runs resume from it, checkpointing every step.
+"${run[@]}" --epochs 1 --checkpoint ck.ck >/dev/null || { echo "FAIL - the first epoch failed"; exit 1; }
 loads=0
 for i in $(seq 1 "$KILLS"); do
-    if [ -f ck.ck ]; then
-        "${run[@]}" --resume ck.ck --checkpoint-every 1 >/dev/null 2>&1 &
-    else
-        "${run[@]}" --checkpoint ck.ck --checkpoint-every 1 >/dev/null 2>&1 &
-    fi
+    "${run[@]}" --resume ck.ck --checkpoint-every 1 >/dev/null 2>&1 &
     pid=$!
     sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    if [ -f ck.ck ]; then
-        if "$CLCNN" eval --device cpu --model ck.ck --data data.npz >/dev/null 2>err.txt; then
-            loads=$((loads + 1))
-        else
-            echo "FAIL - after kill $i the checkpoint does not load: $(cat err.txt)"
-            failures=$((failures + 1))
-        fi
+    if "$CLCNN" eval --device cpu --model ck.ck --data data.npz >/dev/null 2>err.txt; then
+        loads=$((loads + 1))
+    else
+        echo "FAIL - after kill $i the checkpoint does not load: $(cat err.txt)"
+        failures=$((failures + 1))
     fi
 done
-echo "ok   - $loads checkpoints loaded after $KILLS kills"
-[ "$loads" -gt 0 ] || { echo "FAIL - no kill left a checkpoint behind"; failures=$((failures + 1)); }
+echo "ok   - the checkpoint loaded after each of $loads kills"
 
 if "${run[@]}" --resume ck.ck --save resumed.model >/dev/null 2>err.txt; then
     if cmp -s reference.model resumed.model; then
