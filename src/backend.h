@@ -113,6 +113,15 @@ typedef struct clcnn_backend_ops {
      */
     int (*gather_batch)(void *bctx, const clcnn_buf *images, int images_u8, size_t row_len, const clcnn_buf *labels,
                         const clcnn_buf *indices, size_t m, clcnn_buf *x, clcnn_buf *y);
+
+    /* (optional, may be NULL) A buffer over an application's device buffer
+     * (a cl_mem on OpenCL) of at least bytes, without copying; the backend
+     * checks that handle fits (context, size), takes its own reference and
+     * drops it in release().  Sets the message on failure. */
+    int (*wrap_native)(void *bctx, void *handle, size_t bytes, clcnn_buf **out);
+    /* (optional, may be NULL) The device handle of buf (a cl_mem on OpenCL),
+     * still owned by buf. */
+    void *(*native_handle)(void *bctx, const clcnn_buf *buf);
 } clcnn_backend_ops;
 
 /* Backend constructors; on failure they set the message on ctx. */
@@ -126,5 +135,22 @@ int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void
  */
 int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_backend_ops **ops, void **bctx,
                                 char *desc, size_t desc_len);
+
+/*
+ * The OpenCL backend on an application's own context, device and queue
+ * (clcnn_ctx_create_opencl): the same setup as above on these handles
+ * instead of discovered ones.  It retains context and queue (released by
+ * destroy).  CLCNN_ERR_ARGUMENT for a NULL handle, an out-of-order queue, or
+ * handles that do not belong together.  The handle types are the Khronos
+ * headers' (cl_context is `struct _cl_context *`), spelled here so that this
+ * header needs no OpenCL headers.
+ */
+struct _cl_context;
+struct _cl_device_id;
+struct _cl_command_queue;
+struct _cl_mem;
+int clcnn_opencl_backend_create_shared(clcnn_ctx *ctx, struct _cl_context *context, struct _cl_device_id *device,
+                                       struct _cl_command_queue *queue, const clcnn_backend_ops **ops, void **bctx,
+                                       char *desc, size_t desc_len);
 
 #endif

@@ -7,6 +7,13 @@
 
 #include "internal.h"
 
+#ifdef CLCNN_HAVE_OPENCL
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include "clcnn_opencl.h" /* checks the definitions below against the header */
+#endif
+
 const char *clcnn_version(void)
 {
     return CLCNN_VERSION_STRING;
@@ -129,24 +136,53 @@ static int choose_device(clcnn_ctx *ctx, const char *device)
                        "unknown device \"%s\" (expected auto, cpu, opencl or opencl:P:D)", device);
 }
 
-int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user)
+/* A new context with its log hook; *out NULL on out-of-memory. */
+static int ctx_new(clcnn_ctx **out, clcnn_log_fn log, void *log_user)
 {
-    if (!out)
-        return CLCNN_ERR_ARGUMENT;
-    *out = NULL;
-    clcnn_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx)
+    *out = calloc(1, sizeof **out);
+    if (!*out)
         return CLCNN_ERR_NOMEM;
-    ctx->log = log;
-    ctx->log_user = log_user;
-    int st = choose_device(ctx, device);
+    (*out)->log = log;
+    (*out)->log_user = log_user;
+    return CLCNN_OK;
+}
+
+/* After choosing a backend: a failed context keeps only its message. */
+static int ctx_settle(clcnn_ctx *ctx, int st)
+{
     if (st != CLCNN_OK) {
         ctx->ops = NULL;
         ctx->bctx = NULL;
         ctx->device_name[0] = '\0';
     }
-    *out = ctx;
     return st;
+}
+
+int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user)
+{
+    if (!out)
+        return CLCNN_ERR_ARGUMENT;
+    int st = ctx_new(out, log, log_user);
+    if (st)
+        return st;
+    return ctx_settle(*out, choose_device(*out, device));
+}
+
+/* The handle types are spelled as the Khronos headers define cl_context,
+ * cl_device_id and cl_command_queue, so that this file also builds without
+ * OpenCL headers (src/opencl_none.c then answers CLCNN_ERR_NO_DEVICE). */
+int clcnn_ctx_create_opencl(clcnn_ctx **out, struct _cl_context *context, struct _cl_device_id *device,
+                            struct _cl_command_queue *queue, clcnn_log_fn log, void *log_user)
+{
+    if (!out)
+        return CLCNN_ERR_ARGUMENT;
+    int st = ctx_new(out, log, log_user);
+    if (st)
+        return st;
+    clcnn_ctx *ctx = *out;
+    st = clcnn_opencl_backend_create_shared(ctx, context, device, queue, &ctx->ops, &ctx->bctx, ctx->device_name,
+                                            sizeof ctx->device_name);
+    return ctx_settle(ctx, st);
 }
 
 int clcnn_ctx_create(clcnn_ctx **out, const char *device)

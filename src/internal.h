@@ -26,6 +26,19 @@ struct clcnn_tensor {
     clcnn_buf *buf;
 };
 
+/*
+ * The public functions of clcnn_opencl.h, declared with the Khronos
+ * headers' spelling of the handle types (cl_mem is `struct _cl_mem *`) so
+ * that they are defined and exported (CLCNN_API) in every build, including
+ * one without OpenCL headers; where those exist, ctx.c and tensor.c also
+ * include clcnn_opencl.h, which checks that both declarations agree.
+ */
+CLCNN_API int clcnn_ctx_create_opencl(clcnn_ctx **out, struct _cl_context *context, struct _cl_device_id *device,
+                                      struct _cl_command_queue *queue, clcnn_log_fn log, void *log_user);
+CLCNN_API int clcnn_tensor_from_cl_mem(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape,
+                                       struct _cl_mem *buffer);
+CLCNN_API struct _cl_mem *clcnn_tensor_cl_mem(const clcnn_tensor *t);
+
 /* Formats the message of ctx (if ctx is not NULL) and returns status, so
  * that `return clcnn_error(ctx, CLCNN_ERR_SHAPE, "...", ...);` reads well. */
 int clcnn_error(clcnn_ctx *ctx, int status, const char *fmt, ...)

@@ -5,42 +5,95 @@
 
 #include "internal.h"
 
-int clcnn_tensor_create(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape)
+#ifdef CLCNN_HAVE_OPENCL
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include "clcnn_opencl.h" /* checks the definitions below against the header */
+#endif
+
+/* A tensor struct for rank and shape, without a buffer, after checking them. */
+static int tensor_new(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape, const char *fn)
 {
-    int st = clcnn_check_ctx(ctx, "clcnn_tensor_create");
+    int st = clcnn_check_ctx(ctx, fn);
     if (st)
         return st;
     if (!out || !shape)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_tensor_create: NULL %s", out ? "shape" : "out");
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: NULL %s", fn, out ? "shape" : "out");
     *out = NULL;
     if (rank < 1 || rank > CLCNN_MAX_RANK)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_tensor_create: rank %d is not in 1..%d", rank,
-                           CLCNN_MAX_RANK);
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: rank %d is not in 1..%d", fn, rank, CLCNN_MAX_RANK);
     int overflow = 0;
     size_t count = 1;
     for (int i = 0; i < rank; i++) {
         if (shape[i] == 0)
-            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_tensor_create: dimension %d is 0", i);
+            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: dimension %d is 0", fn, i);
         count = clcnn_mul_size(count, shape[i], &overflow);
     }
     clcnn_mul_size(count, sizeof(float), &overflow);
     if (overflow)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_tensor_create: the shape's size overflows");
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the shape's size overflows", fn);
 
     clcnn_tensor *t = calloc(1, sizeof *t);
     if (!t)
-        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "clcnn_tensor_create: out of host memory");
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of host memory", fn);
     t->ctx = ctx;
     t->rank = rank;
     memcpy(t->shape, shape, (size_t)rank * sizeof *shape);
     t->count = count;
-    st = ctx->ops->alloc(ctx->bctx, count * sizeof(float), &t->buf);
-    if (st) {
-        free(t);
-        return st;
-    }
     *out = t;
     return CLCNN_OK;
+}
+
+int clcnn_tensor_create(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape)
+{
+    int st = tensor_new(ctx, out, rank, shape, "clcnn_tensor_create");
+    if (st)
+        return st;
+    clcnn_tensor *t = *out;
+    st = ctx->ops->alloc(ctx->bctx, t->count * sizeof(float), &t->buf);
+    if (st) {
+        free(t);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* cl_mem is `struct _cl_mem *` in the Khronos headers; spelled so that this
+ * file builds without them (see clcnn_ctx_create_opencl in ctx.c). */
+int clcnn_tensor_from_cl_mem(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape,
+                             struct _cl_mem *buffer)
+{
+    const char *fn = "clcnn_tensor_from_cl_mem";
+    int st = clcnn_check_ctx(ctx, fn);
+    if (st)
+        return st;
+    if (out)
+        *out = NULL;
+    if (!buffer)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: NULL buffer", fn);
+    if (!ctx->ops->wrap_native)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the context is on the %s backend, not OpenCL", fn,
+                           ctx->ops->name);
+    st = tensor_new(ctx, out, rank, shape, fn);
+    if (st)
+        return st;
+    clcnn_tensor *t = *out;
+    /* The backend takes its own reference; release() in clcnn_tensor_free
+     * drops exactly that one, as for a buffer clcnn allocated. */
+    st = ctx->ops->wrap_native(ctx->bctx, buffer, t->count * sizeof(float), &t->buf);
+    if (st) {
+        free(t);
+        *out = NULL;
+    }
+    return st;
+}
+
+struct _cl_mem *clcnn_tensor_cl_mem(const clcnn_tensor *t)
+{
+    if (!t || !t->ctx->ops->native_handle)
+        return NULL;
+    return t->ctx->ops->native_handle(t->ctx->bctx, t->buf);
 }
 
 void clcnn_tensor_free(clcnn_tensor *t)

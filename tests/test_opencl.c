@@ -24,7 +24,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
 #include "clcnn.h"
+#include "clcnn_opencl.h"
 #include "internal.h"
 #include "opencl/cache.h"
 #include "testutil.h"
@@ -961,6 +965,281 @@ START_TEST(parity_gather_batch)
 }
 END_TEST
 
+/* ------------------------------------- (h) the application's own context */
+
+/* What an application that already uses OpenCL holds: its own context and
+ * in-order queue on the device clcnn's "auto" would choose. */
+typedef struct app_cl {
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+} app_cl;
+
+static app_cl app_open(void)
+{
+    clcnn_device_info info[16];
+    size_t n = 0;
+    ck_assert_int_eq(clcnn_devices_list(NULL, info, 16, &n), CLCNN_OK);
+    size_t pick = 0;
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (info[i].is_auto_choice)
+            pick = i;
+    cl_platform_id plats[16];
+    cl_device_id devs[16];
+    cl_uint np = 0, nd = 0;
+    ck_assert_int_eq(clGetPlatformIDs(16, plats, &np), CL_SUCCESS);
+    ck_assert_int_lt(info[pick].platform_index, (int)np);
+    ck_assert_int_eq(clGetDeviceIDs(plats[info[pick].platform_index], CL_DEVICE_TYPE_ALL, 16, devs, &nd),
+                     CL_SUCCESS);
+    ck_assert_int_lt(info[pick].device_index, (int)nd);
+    app_cl a;
+    a.device = devs[info[pick].device_index];
+    cl_int err;
+    a.context = clCreateContext(NULL, 1, &a.device, NULL, NULL, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    a.queue = clCreateCommandQueue(a.context, a.device, 0, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    return a;
+}
+
+/* Releasing the application's handles must succeed: clcnn left its own
+ * references balanced and did not release the application's. */
+static void app_close(app_cl *a)
+{
+    ck_assert_int_eq(clReleaseCommandQueue(a->queue), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseContext(a->context), CL_SUCCESS);
+}
+
+static cl_uint context_refs(cl_context c)
+{
+    cl_uint n = 0;
+    ck_assert_int_eq(clGetContextInfo(c, CL_CONTEXT_REFERENCE_COUNT, sizeof n, &n, NULL), CL_SUCCESS);
+    return n;
+}
+
+static cl_uint queue_refs(cl_command_queue q)
+{
+    cl_uint n = 0;
+    ck_assert_int_eq(clGetCommandQueueInfo(q, CL_QUEUE_REFERENCE_COUNT, sizeof n, &n, NULL), CL_SUCCESS);
+    return n;
+}
+
+static cl_uint mem_refs(cl_mem m)
+{
+    cl_uint n = 0;
+    ck_assert_int_eq(clGetMemObjectInfo(m, CL_MEM_REFERENCE_COUNT, sizeof n, &n, NULL), CL_SUCCESS);
+    return n;
+}
+
+static cl_mem app_buffer(const app_cl *a, size_t bytes)
+{
+    cl_int err;
+    cl_mem m = clCreateBuffer(a->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    ck_assert_int_eq(err, CL_SUCCESS);
+    return m;
+}
+
+/* The CPU backend's conv (tanh, same) then 2x2 max pool of x: the oracle. */
+static float *cpu_conv_pool(const size_t *xs, const float *x, const size_t *ws, const float *w, const size_t *bs,
+                            const float *b, float **conv_out)
+{
+    clcnn_ctx *cpu = open_ctx("cpu");
+    clcnn_tensor *tx = tu_tensor(cpu, 4, xs, x), *tw = tu_tensor(cpu, 4, ws, w), *tb = tu_tensor(cpu, 1, bs, b);
+    clcnn_tensor *y = NULL, *p = NULL;
+    ck_assert_int_eq(clcnn_conv_forward(cpu, tx, tw, tb, CLCNN_ACT_TANH, CLCNN_PAD_SAME, 1, 1, &y), CLCNN_OK);
+    ck_assert_int_eq(clcnn_pool_forward(cpu, y, 2, 2, 2, 2, CLCNN_POOL_MAX, &p), CLCNN_OK);
+    /* A tensor of the CPU backend has no cl_mem, and cannot wrap one. */
+    ck_assert_ptr_null(clcnn_tensor_cl_mem(p));
+    clcnn_tensor *wrapped = NULL;
+    int dummy;
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(cpu, &wrapped, 1, bs, (cl_mem)(void *)&dummy), CLCNN_ERR_ARGUMENT);
+    ck_assert_ptr_null(wrapped);
+    ck_assert_ptr_nonnull(strstr(clcnn_errmsg(cpu), "not OpenCL"));
+    *conv_out = tu_read(y);
+    float *out = tu_read(p);
+    clcnn_tensor_free(tx);
+    clcnn_tensor_free(tw);
+    clcnn_tensor_free(tb);
+    clcnn_tensor_free(y);
+    clcnn_tensor_free(p);
+    clcnn_ctx_free(cpu);
+    return out;
+}
+
+START_TEST(shared_context_runs_ops_on_application_buffers)
+{
+    env_reset(NULL);
+    app_cl app = app_open();
+    cl_uint ctx_refs0 = context_refs(app.context), queue_refs0 = queue_refs(app.queue);
+
+    /* Before any command is enqueued, the counts are exact: clcnn holds one
+     * reference to the queue and some to the context (its own, its programs'),
+     * and gives every one back. */
+    clcnn_ctx *ctx = NULL;
+    int st = clcnn_ctx_create_opencl(&ctx, app.context, app.device, app.queue, NULL, NULL);
+    ck_assert_msg(st == CLCNN_OK, "clcnn_ctx_create_opencl: %s", ctx ? clcnn_errmsg(ctx) : "NULL");
+    ck_assert_str_eq(clcnn_ctx_backend(ctx), "opencl");
+    ck_assert_ptr_nonnull(strstr(clcnn_ctx_device_name(ctx), "application"));
+    ck_assert_uint_gt(context_refs(app.context), ctx_refs0);
+    ck_assert_uint_eq(queue_refs(app.queue), queue_refs0 + 1);
+    clcnn_ctx_free(ctx);
+    ck_assert_uint_eq(context_refs(app.context), ctx_refs0);
+    ck_assert_uint_eq(queue_refs(app.queue), queue_refs0);
+
+    ctx = NULL;
+    st = clcnn_ctx_create_opencl(&ctx, app.context, app.device, app.queue, NULL, NULL);
+    ck_assert_msg(st == CLCNN_OK, "clcnn_ctx_create_opencl: %s", clcnn_errmsg(ctx));
+
+    const size_t xs[4] = {2, 8, 6, 3}, ws[4] = {3, 3, 3, 4}, bs[1] = {4}, ps[4] = {2, 4, 3, 4};
+    const size_t nx = 2 * 8 * 6 * 3, ny = 2 * 8 * 6 * 4, np = 2 * 4 * 3 * 4;
+    float x[2 * 8 * 6 * 3], w[3 * 3 * 3 * 4], b[4];
+    tu_fill_random(x, nx, 11, -1, 1);
+    tu_fill_random(w, sizeof w / sizeof *w, 12, -0.5f, 0.5f);
+    tu_fill_random(b, 4, 13, -0.5f, 0.5f);
+
+    /* The application's input, written on its queue without waiting: clcnn's
+     * work on the same in-order queue comes after it. */
+    cl_mem xbuf = app_buffer(&app, nx * sizeof(float));
+    ck_assert_int_eq(clEnqueueWriteBuffer(app.queue, xbuf, CL_FALSE, 0, nx * sizeof(float), x, 0, NULL, NULL),
+                     CL_SUCCESS);
+    clcnn_tensor *tx = NULL;
+    st = clcnn_tensor_from_cl_mem(ctx, &tx, 4, xs, xbuf);
+    ck_assert_msg(st == CLCNN_OK, "clcnn_tensor_from_cl_mem: %s", clcnn_errmsg(ctx));
+    ck_assert_ptr_eq(clcnn_tensor_cl_mem(tx), xbuf);
+    ck_assert_uint_ge(mem_refs(xbuf), 2); /* the tensor's, and maybe the write still in flight */
+    ck_assert_uint_eq(clcnn_tensor_count(tx), nx);
+
+    /* The pool's output goes straight into a buffer of the application's
+     * (larger than needed), passed as the op's existing output tensor. */
+    cl_mem pbuf = app_buffer(&app, (np + 5) * sizeof(float));
+    clcnn_tensor *tp = NULL;
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, &tp, 4, ps, pbuf), CLCNN_OK);
+    ck_assert_uint_eq(mem_refs(pbuf), 2);
+
+    clcnn_tensor *tw = tu_tensor(ctx, 4, ws, w), *tb = tu_tensor(ctx, 1, bs, b), *ty = NULL;
+    st = clcnn_conv_forward(ctx, tx, tw, tb, CLCNN_ACT_TANH, CLCNN_PAD_SAME, 1, 1, &ty);
+    ck_assert_msg(st == CLCNN_OK, "conv_forward: %s", clcnn_errmsg(ctx));
+    st = clcnn_pool_forward(ctx, ty, 2, 2, 2, 2, CLCNN_POOL_MAX, &tp);
+    ck_assert_msg(st == CLCNN_OK, "pool_forward: %s", clcnn_errmsg(ctx));
+    ck_assert_ptr_eq(clcnn_tensor_cl_mem(tp), pbuf);
+
+    /* Both results read by the application on its own queue. */
+    float y[2 * 8 * 6 * 4], pooled[2 * 4 * 3 * 4];
+    cl_mem ymem = clcnn_tensor_cl_mem(ty);
+    ck_assert_ptr_nonnull(ymem);
+    ck_assert_int_eq(clEnqueueReadBuffer(app.queue, ymem, CL_TRUE, 0, ny * sizeof(float), y, 0, NULL, NULL),
+                     CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueReadBuffer(app.queue, pbuf, CL_TRUE, 0, np * sizeof(float), pooled, 0, NULL, NULL),
+                     CL_SUCCESS);
+
+    float *want_y = NULL;
+    float *want_p = cpu_conv_pool(xs, x, ws, w, bs, b, &want_y);
+    tu_assert_close(y, want_y, ny, 1e-5, 1e-5, "conv on the application's context");
+    tu_assert_close(pooled, want_p, np, 1e-5, 1e-5, "pool into the application's buffer");
+    free(want_y);
+    free(want_p);
+
+    clcnn_tensor_free(tx);
+    clcnn_tensor_free(tp);
+    clcnn_tensor_free(tw);
+    clcnn_tensor_free(tb);
+    clcnn_tensor_free(ty);
+    /* Once work has run, the driver may keep references of its own for a
+     * while (PoCL keeps a queue's last command event), so only the drop is
+     * checked here: clcnn_ctx_free gives back at least its queue reference. */
+    cl_uint queue_refs_before_free = queue_refs(app.queue);
+    clcnn_ctx_free(ctx); /* waits for the queue: nothing is in flight after it */
+    ck_assert_uint_lt(queue_refs(app.queue), queue_refs_before_free);
+    ck_assert_uint_eq(mem_refs(xbuf), 1);
+    ck_assert_uint_eq(mem_refs(pbuf), 1);
+
+    /* Everything clcnn retained is released; the application's handles
+     * still work and are released by the application. */
+    ck_assert_int_eq(clFinish(app.queue), CL_SUCCESS);
+    float back[4];
+    ck_assert_int_eq(clEnqueueReadBuffer(app.queue, xbuf, CL_TRUE, 0, sizeof back, back, 0, NULL, NULL), CL_SUCCESS);
+    ck_assert_float_eq(back[0], x[0]);
+    ck_assert_int_eq(clReleaseMemObject(xbuf), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseMemObject(pbuf), CL_SUCCESS);
+    app_close(&app);
+}
+END_TEST
+
+/* A failed clcnn_ctx_create_opencl: ARGUMENT, a context holding only the
+ * message (which contains expect), nothing retained. */
+static void expect_create_fails(const app_cl *a, cl_context c, cl_device_id d, cl_command_queue q, const char *expect)
+{
+    cl_uint refs = context_refs(a->context), qrefs = queue_refs(a->queue);
+    clcnn_ctx *ctx = NULL;
+    int st = clcnn_ctx_create_opencl(&ctx, c, d, q, NULL, NULL);
+    ck_assert_int_eq(st, CLCNN_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(ctx);
+    ck_assert_str_eq(clcnn_ctx_backend(ctx), "none");
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), expect) != NULL, "message \"%s\" lacks \"%s\"", clcnn_errmsg(ctx),
+                  expect);
+    clcnn_ctx_free(ctx);
+    ck_assert_uint_eq(context_refs(a->context), refs);
+    ck_assert_uint_eq(queue_refs(a->queue), qrefs);
+}
+
+START_TEST(shared_context_errors)
+{
+    env_reset(NULL);
+    app_cl app = app_open(), other = app_open();
+    ck_assert_int_eq(clcnn_ctx_create_opencl(NULL, app.context, app.device, app.queue, NULL, NULL),
+                     CLCNN_ERR_ARGUMENT);
+    expect_create_fails(&app, NULL, app.device, app.queue, "NULL context");
+    expect_create_fails(&app, app.context, NULL, app.queue, "NULL device");
+    expect_create_fails(&app, app.context, app.device, NULL, "NULL queue");
+    expect_create_fails(&app, app.context, app.device, other.queue, "another context");
+
+    cl_int err;
+    cl_command_queue ooo =
+        clCreateCommandQueue(app.context, app.device, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+    if (err == CL_SUCCESS) {
+        expect_create_fails(&app, app.context, app.device, ooo, "out-of-order");
+        ck_assert_int_eq(clReleaseCommandQueue(ooo), CL_SUCCESS);
+    } else {
+        ck_assert_int_eq(err, CL_INVALID_QUEUE_PROPERTIES); /* the device has none to test with */
+    }
+
+    clcnn_ctx *ctx = NULL;
+    int st = clcnn_ctx_create_opencl(&ctx, app.context, app.device, app.queue, NULL, NULL);
+    ck_assert_msg(st == CLCNN_OK, "%s", clcnn_errmsg(ctx));
+    const size_t shape[2] = {3, 4};
+    clcnn_tensor *t = NULL;
+
+    cl_mem foreign = app_buffer(&other, 12 * sizeof(float));
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, &t, 2, shape, foreign), CLCNN_ERR_ARGUMENT);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(clcnn_errmsg(ctx), "another cl_context"));
+    ck_assert_uint_eq(mem_refs(foreign), 1);
+
+    cl_mem small = app_buffer(&app, 11 * sizeof(float));
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, &t, 2, shape, small), CLCNN_ERR_ARGUMENT);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(clcnn_errmsg(ctx), "44"));
+    ck_assert_uint_eq(mem_refs(small), 1);
+
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, &t, 2, shape, NULL), CLCNN_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(clcnn_errmsg(ctx), "NULL buffer"));
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, NULL, 2, shape, small), CLCNN_ERR_ARGUMENT);
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, &t, 2, NULL, small), CLCNN_ERR_ARGUMENT);
+    const size_t zero[2] = {3, 0};
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, &t, 2, zero, small), CLCNN_ERR_ARGUMENT);
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(NULL, &t, 2, shape, small), CLCNN_ERR_ARGUMENT);
+    ck_assert_ptr_null(t);
+    ck_assert_uint_eq(mem_refs(small), 1);
+    ck_assert_ptr_null(clcnn_tensor_cl_mem(NULL));
+
+    clcnn_ctx_free(ctx);
+    ck_assert_int_eq(clReleaseMemObject(foreign), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseMemObject(small), CL_SUCCESS);
+    app_close(&other);
+    app_close(&app);
+}
+END_TEST
+
 /* -------------------------------------------------------------------- main */
 
 /* 1 when an OpenCL device exists, found in a child so that this process
@@ -991,6 +1270,8 @@ static Suite *opencl_suite(void)
     tcase_add_test(tc, unwritable_cache_is_not_an_error);
     tcase_add_test(tc, cache_disabled_writes_nothing);
     tcase_add_test(tc, devices_list_marks_one_auto_choice);
+    tcase_add_test(tc, shared_context_runs_ops_on_application_buffers);
+    tcase_add_test(tc, shared_context_errors);
     suite_add_tcase(s, tc);
 
     TCase *par = tcase_create("parity");

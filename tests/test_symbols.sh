@@ -18,6 +18,7 @@ SO=${1:?usage: test_symbols.sh libclcnn.so libclcnn.a include-dir}
 AR=${2:?usage: test_symbols.sh libclcnn.so libclcnn.a include-dir}
 INC=${3:?usage: test_symbols.sh libclcnn.so libclcnn.a include-dir}
 HEADER=$INC/clcnn.h
+CL_HEADER=$INC/clcnn_opencl.h # clcnn_ctx_create_opencl & co. (needs <CL/cl.h>)
 CC=${CC:-cc}
 CXX=${CXX:-g++}
 
@@ -48,7 +49,7 @@ fi
 
 # Function names declared with CLCNN_API (declarations may span lines; the
 # name is the identifier just before the first parenthesis).
-grep -E '^[[:space:]]*CLCNN_API[[:space:]]' "$HEADER" |
+cat "$HEADER" "$CL_HEADER" | grep -E '^[[:space:]]*CLCNN_API[[:space:]]' |
     sed -E 's/\(.*//; s/.*[^A-Za-z0-9_]([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*$/\1/' | sort -u >"$WORK/declared"
 if [ "$(wc -l <"$WORK/declared")" -lt 10 ]; then
     fail "found only $(wc -l <"$WORK/declared") CLCNN_API declarations in $HEADER"
@@ -58,13 +59,13 @@ extra=$(comm -13 "$WORK/declared" "$WORK/exported")
 if [ -z "$missing" ]; then
     pass "every one of the $(wc -l <"$WORK/declared") CLCNN_API functions is exported"
 else
-    fail "declared in clcnn.h but not exported:"
+    fail "declared in clcnn.h or clcnn_opencl.h but not exported:"
     echo "$missing" | sed 's/^/       /'
 fi
 if [ -z "$extra" ]; then
-    pass "nothing is exported that clcnn.h does not declare"
+    pass "nothing is exported that clcnn.h and clcnn_opencl.h do not declare"
 else
-    fail "exported but not declared with CLCNN_API in clcnn.h:"
+    fail "exported but not declared with CLCNN_API in clcnn.h or clcnn_opencl.h:"
     echo "$extra" | sed 's/^/       /'
 fi
 
@@ -108,6 +109,32 @@ if command -v "$CC" >/dev/null; then
     else
         fail "clcnn.h with -Wstrict-prototypes:"
         sed 's/^/       /' "$WORK/cc2.err"
+    fi
+    # clcnn.h needs no OpenCL headers; clcnn_opencl.h, where they are installed.
+    if grep -qE '#[[:space:]]*include[[:space:]]*[<"](CL|OpenCL)/' "$HEADER"; then
+        fail "clcnn.h includes OpenCL headers (only clcnn_opencl.h may)"
+    else
+        pass "clcnn.h includes no OpenCL headers"
+    fi
+    if echo '#include <CL/cl.h>' | "$CC" -E -x c - >/dev/null 2>&1; then
+        HAVE_CL_H=1
+        for lang in c c++; do
+            case $lang in
+            c) std=c11 comp=$CC ;;
+            *) std=c++11 comp=$CXX ;;
+            esac
+            command -v "$comp" >/dev/null || continue
+            if "$comp" -std=$std -Wall -Wextra -Werror -pedantic -DCL_TARGET_OPENCL_VERSION=120 -I"$INC" \
+                -fsyntax-only -x $lang "$CL_HEADER" 2>"$WORK/clh.err"; then
+                pass "clcnn_opencl.h alone compiles as $lang ($std, -Wall -Wextra -Werror -pedantic)"
+            else
+                fail "clcnn_opencl.h as $lang:"
+                sed 's/^/       /' "$WORK/clh.err"
+            fi
+        done
+    else
+        HAVE_CL_H=0
+        echo "skip - no <CL/cl.h>: clcnn_opencl.h not compiled"
     fi
     # Run time: the shared library's version is the header's.
     if "$CC" -std=c11 -I"$INC" "$WORK/use.c" -o "$WORK/use" "$SO" -Wl,-rpath,"$(dirname "$SO")" 2>"$WORK/ld.err"; then
@@ -154,6 +181,10 @@ if [ -f "$API_MD" ] && command -v "$CC" >/dev/null; then
     for f in "$WORK"/snippets/snippet*.c; do
         [ -f "$f" ] || continue
         nsnip=$((nsnip + 1))
+        if [ "${HAVE_CL_H:-0}" = 0 ] && grep -q 'clcnn_opencl.h' "$f"; then
+            echo "skip - docs/api.md snippet $nsnip needs <CL/cl.h>"
+            continue
+        fi
         if ! "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -D_POSIX_C_SOURCE=200809L -I"$INC" -c "$f" \
             -o "$WORK/snippet.o" 2>"$WORK/snippet.err"; then
             fail "docs/api.md snippet $nsnip does not compile:"

@@ -365,14 +365,11 @@ static int path_from_env(const char *name)
     return PATH_AUTO;
 }
 
-int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_backend_ops **ops, void **bctx,
-                                char *desc, size_t desc_len)
+/* A backend with its settings from the environment, no device yet. */
+static int backend_new(clcnn_ctx *ctx, ocl_backend **out)
 {
-    *ops = NULL;
-    *bctx = NULL;
-    int st;
-    cl_int err;
     ocl_backend *b = calloc(1, sizeof *b);
+    *out = b;
     if (!b)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
     b->ctx = ctx;
@@ -390,7 +387,51 @@ int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_ba
     const char *direct = getenv("CLCNN_OCL_DIRECT_CONV");
     if (direct && strcmp(direct, "1") == 0)
         b->conv_path = PATH_DIRECT;
+    return CLCNN_OK;
+}
 
+/* The setup both constructors share, once b has its device, context and
+ * queue: programs, kernels, launch sizes.  On failure b is destroyed. */
+static int backend_setup(ocl_backend *b, const clcnn_backend_ops **ops, void **bctx)
+{
+    clcnn_ctx *ctx = b->ctx;
+    int st;
+    cl_int err;
+    for (int i = 0; i < OCL_PROG_COUNT; i++) {
+        st = ocl_build_program(ctx, &b->dev, b->context, (ocl_program_id)i, &b->programs[i]);
+        if (st)
+            goto fail;
+    }
+    for (int k = 0; k < K_COUNT; k++) {
+        b->kernels[k] = clCreateKernel(b->programs[kernel_table[k].program], kernel_table[k].name, &err);
+        if (err != CL_SUCCESS) {
+            b->kernels[k] = NULL;
+            st = clcnn_error(ctx, CLCNN_ERR_BUILD, "OpenCL: kernel %s missing from %s: %s (%d)", kernel_table[k].name,
+                             ocl_program_files[kernel_table[k].program], ocl_error_name(err), (int)err);
+            goto fail;
+        }
+        st = choose_local(b, k);
+        if (st)
+            goto fail;
+    }
+    *ops = &ocl_ops;
+    *bctx = b;
+    return CLCNN_OK;
+fail:
+    backend_destroy(b);
+    return st;
+}
+
+int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_backend_ops **ops, void **bctx,
+                                char *desc, size_t desc_len)
+{
+    *ops = NULL;
+    *bctx = NULL;
+    ocl_backend *b;
+    cl_int err;
+    int st = backend_new(ctx, &b);
+    if (st)
+        return st;
     st = ocl_find_device(ctx, spec, &b->dev);
     if (st)
         goto fail;
@@ -409,32 +450,88 @@ int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_ba
         st = cl_fail(b, err, "clCreateCommandQueue");
         goto fail;
     }
-    for (int i = 0; i < OCL_PROG_COUNT; i++) {
-        st = ocl_build_program(ctx, &b->dev, b->context, (ocl_program_id)i, &b->programs[i]);
-        if (st)
-            goto fail;
-    }
-    for (int k = 0; k < K_COUNT; k++) {
-        b->kernels[k] = clCreateKernel(b->programs[kernel_table[k].program], kernel_table[k].name, &err);
-        if (err != CL_SUCCESS) {
-            b->kernels[k] = NULL;
-            st = clcnn_error(ctx, CLCNN_ERR_BUILD, "OpenCL: kernel %s missing from %s: %s (%d)", kernel_table[k].name,
-                             ocl_program_files[kernel_table[k].program], ocl_error_name(err), (int)err);
-            goto fail;
-        }
-        st = choose_local(b, k);
-        if (st)
-            goto fail;
-    }
     if (desc && desc_len)
         snprintf(desc, desc_len, "OpenCL %d:%d %s (%s, %s)", b->dev.platform_index, b->dev.device_index,
                  b->dev.device_name, b->dev.type_name, b->dev.platform_name);
-    *ops = &ocl_ops;
-    *bctx = b;
-    return CLCNN_OK;
+    return backend_setup(b, ops, bctx);
 fail:
     backend_destroy(b);
     return st;
+}
+
+/* Checks that the application's device, context and queue belong together
+ * and that the queue runs commands in order (the backend relies on it). */
+static int check_shared(clcnn_ctx *ctx, cl_context context, cl_device_id device, cl_command_queue queue)
+{
+    const char *fn = "clcnn_ctx_create_opencl";
+    cl_uint ndev = 0;
+    cl_int err = clGetContextInfo(context, CL_CONTEXT_NUM_DEVICES, sizeof ndev, &ndev, NULL);
+    if (err != CL_SUCCESS)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: not a valid cl_context: %s (%d)", fn, ocl_error_name(err),
+                           (int)err);
+    cl_device_id *devs = calloc(ndev ? ndev : 1, sizeof *devs);
+    if (!devs)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
+    err = clGetContextInfo(context, CL_CONTEXT_DEVICES, ndev * sizeof *devs, devs, NULL);
+    int found = 0;
+    for (cl_uint i = 0; err == CL_SUCCESS && i < ndev; i++)
+        found |= devs[i] == device;
+    free(devs);
+    if (!found)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the device is not one of the context's devices", fn);
+    cl_context qctx = NULL;
+    cl_device_id qdev = NULL;
+    cl_command_queue_properties qprops = 0;
+    err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof qprops, &qprops, NULL);
+    if (err != CL_SUCCESS)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: not a valid cl_command_queue: %s (%d)", fn,
+                           ocl_error_name(err), (int)err);
+    if (qctx != context || qdev != device)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the queue belongs to another %s", fn,
+                           qctx != context ? "context" : "device");
+    if (qprops & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                           "%s: the queue is out-of-order (CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE); clcnn needs an "
+                           "in-order queue",
+                           fn);
+    return CLCNN_OK;
+}
+
+int clcnn_opencl_backend_create_shared(clcnn_ctx *ctx, cl_context context, cl_device_id device,
+                                       cl_command_queue queue, const clcnn_backend_ops **ops, void **bctx,
+                                       char *desc, size_t desc_len)
+{
+    *ops = NULL;
+    *bctx = NULL;
+    if (!context || !device || !queue)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_create_opencl: NULL %s",
+                           !context ? "context" : !device ? "device" : "queue");
+    int st = check_shared(ctx, context, device, queue);
+    if (st)
+        return st;
+    cl_platform_id platform = NULL;
+    cl_int err = clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL);
+    if (err != CL_SUCCESS)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_create_opencl: not a valid cl_device_id: %s (%d)",
+                           ocl_error_name(err), (int)err);
+    ocl_backend *b;
+    st = backend_new(ctx, &b);
+    if (st)
+        return st;
+    ocl_describe_device(platform, device, &b->dev);
+    /* From here on destroy releases them, on failure as on success. */
+    clRetainContext(context);
+    b->context = context;
+    clRetainCommandQueue(queue);
+    b->queue = queue;
+    if (desc && desc_len)
+        snprintf(desc, desc_len, "OpenCL (application context) %s (%s, %s)", b->dev.device_name, b->dev.type_name,
+                 b->dev.platform_name);
+    return backend_setup(b, ops, bctx);
 }
 
 /* ----------------------------------------------------------------- memory */
@@ -474,6 +571,47 @@ static void ocl_release(void *bctx, clcnn_buf *buf)
         return;
     clReleaseMemObject(buf->mem); /* OpenCL defers the free until queued users finish */
     free(buf);
+}
+
+static int ocl_wrap_native(void *bctx, void *handle, size_t bytes, clcnn_buf **out)
+{
+    ocl_backend *b = bctx;
+    cl_mem mem = handle;
+    *out = NULL;
+    cl_context owner = NULL;
+    size_t size = 0;
+    cl_int err = clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS)
+        return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT, "clcnn_tensor_from_cl_mem: not a valid cl_mem: %s (%d)",
+                           ocl_error_name(err), (int)err);
+    if (owner != b->context)
+        return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT,
+                           "clcnn_tensor_from_cl_mem: the buffer belongs to another cl_context than the clcnn "
+                           "context's");
+    if (size < bytes)
+        return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT,
+                           "clcnn_tensor_from_cl_mem: the buffer has %zu bytes, the shape needs %zu", size, bytes);
+    clcnn_buf *buf = calloc(1, sizeof *buf);
+    if (!buf)
+        return clcnn_error(b->ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
+    err = clRetainMemObject(mem);
+    if (err != CL_SUCCESS) {
+        free(buf);
+        return cl_fail(b, err, "clRetainMemObject");
+    }
+    /* The tensor's view; ocl_release() drops the reference taken here. */
+    buf->mem = mem;
+    buf->bytes = bytes;
+    *out = buf;
+    return CLCNN_OK;
+}
+
+static void *ocl_native_handle(void *bctx, const clcnn_buf *buf)
+{
+    (void)bctx;
+    return buf ? buf->mem : NULL;
 }
 
 static int check_range(ocl_backend *b, const clcnn_buf *buf, size_t offset, size_t bytes, const char *what)
@@ -1052,4 +1190,6 @@ static const clcnn_backend_ops ocl_ops = {
     .softmax_xent = ocl_softmax_xent,
     .adam_update = ocl_adam_update,
     .gather_batch = ocl_gather_batch,
+    .wrap_native = ocl_wrap_native,
+    .native_handle = ocl_native_handle,
 };

@@ -118,6 +118,28 @@ static cl_int device_string(cl_device_id d, cl_device_info what, char *buf, size
     return err;
 }
 
+void ocl_describe_device(cl_platform_id platform, cl_device_id device, ocl_device *e)
+{
+    memset(e, 0, sizeof *e);
+    e->platform = platform;
+    e->device = device;
+    e->platform_index = -1;
+    e->device_index = -1;
+    platform_string(platform, CL_PLATFORM_NAME, e->platform_name, sizeof e->platform_name);
+    device_string(device, CL_DEVICE_NAME, e->device_name, sizeof e->device_name);
+    device_string(device, CL_DRIVER_VERSION, e->driver_version, sizeof e->driver_version);
+    cl_device_type type = 0;
+    cl_bool avail = CL_FALSE, compiler = CL_FALSE;
+    clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    e->type_name = type_name(type);
+    e->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
+    if (clGetDeviceInfo(device, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL) != CL_SUCCESS)
+        avail = CL_FALSE;
+    if (clGetDeviceInfo(device, CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler, NULL) != CL_SUCCESS)
+        compiler = CL_FALSE;
+    e->usable = avail && compiler;
+}
+
 /*
  * All devices of all platforms into *out (malloc'd, caller frees; NULL when
  * none).  No ICD, no platform or no device is not an error here: *count is
@@ -170,8 +192,6 @@ static int discover(clcnn_ctx *ctx, ocl_device **out, size_t *count, const char 
         }
         if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, devs, NULL) != CL_SUCCESS)
             continue;
-        char pname[128];
-        platform_string(plats[p], CL_PLATFORM_NAME, pname, sizeof pname);
         for (cl_uint d = 0; d < ndev; d++) {
             if (n == cap) {
                 size_t ncap = cap ? 2 * cap : 8;
@@ -183,26 +203,9 @@ static int discover(clcnn_ctx *ctx, ocl_device **out, size_t *count, const char 
                 list = grown;
                 cap = ncap;
             }
-            ocl_device *e = &list[n];
-            memset(e, 0, sizeof *e);
-            e->platform = plats[p];
-            e->device = devs[d];
-            e->platform_index = (int)p;
-            e->device_index = (int)d;
-            snprintf(e->platform_name, sizeof e->platform_name, "%s", pname);
-            device_string(devs[d], CL_DEVICE_NAME, e->device_name, sizeof e->device_name);
-            device_string(devs[d], CL_DRIVER_VERSION, e->driver_version, sizeof e->driver_version);
-            cl_device_type type = 0;
-            cl_bool avail = CL_FALSE, compiler = CL_FALSE;
-            clGetDeviceInfo(devs[d], CL_DEVICE_TYPE, sizeof type, &type, NULL);
-            e->type_name = type_name(type);
-            e->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
-            if (clGetDeviceInfo(devs[d], CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL) != CL_SUCCESS)
-                avail = CL_FALSE;
-            if (clGetDeviceInfo(devs[d], CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler, NULL) !=
-                CL_SUCCESS)
-                compiler = CL_FALSE;
-            e->usable = avail && compiler;
+            ocl_describe_device(plats[p], devs[d], &list[n]);
+            list[n].platform_index = (int)p;
+            list[n].device_index = (int)d;
             n++;
         }
     }
