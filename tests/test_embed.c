@@ -149,21 +149,7 @@ static int log_hook_child(void)
 
 START_TEST(fallback_notice_goes_through_the_hook_once)
 {
-    const char *tmp = getenv("TMPDIR");
-    char vendors_buf[4096];
-    snprintf(vendors_buf, sizeof vendors_buf, "%s/clcnn-embed-vendors-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ck_assert_msg(mkdtemp(vendors_buf) != NULL, "mkdtemp failed");
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setenv("OCL_ICD_VENDORS", vendors_buf, 1);
-        setenv("OPENCL_VENDOR_PATH", vendors_buf, 1);
-        execl(self_path, self_path, LOG_CHILD_FLAG, (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    rmdir(vendors_buf);
+    int status = tu_rerun_without_opencl(self_path, LOG_CHILD_FLAG);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "the log-hook child failed (status 0x%x; its stderr says why)", status);
 }

@@ -260,19 +260,7 @@ static int no_icd_child(void)
 
 START_TEST(no_icd_falls_back_to_cpu)
 {
-    char vendors[4096];
-    make_temp_dir(vendors, sizeof vendors, "vendors");
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setenv("OCL_ICD_VENDORS", vendors, 1);
-        setenv("OPENCL_VENDOR_PATH", vendors, 1);
-        execl(self_path, self_path, NO_ICD_CHILD_FLAG, (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    rm_tree(vendors);
+    int status = tu_rerun_without_opencl(self_path, NO_ICD_CHILD_FLAG);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "the no-ICD child failed (status 0x%x; its stderr says why)", status);
 }

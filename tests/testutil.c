@@ -117,6 +117,26 @@ void tu_fill_random(float *x, size_t n, unsigned seed, float lo, float hi)
     }
 }
 
+int tu_rerun_without_opencl(const char *self, const char *flag)
+{
+    const char *tmp = getenv("TMPDIR");
+    char vendors[4096];
+    snprintf(vendors, sizeof vendors, "%s/clcnn-no-icd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    ck_assert_msg(mkdtemp(vendors) != NULL, "mkdtemp failed");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setenv("OCL_ICD_VENDORS", vendors, 1);
+        setenv("OPENCL_VENDOR_PATH", vendors, 1);
+        execl(self, self, flag, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    rmdir(vendors);
+    return status;
+}
+
 int tu_run(Suite *s)
 {
     tu_skip_if_no_device();

@@ -37,6 +37,12 @@ void tu_assert_tensor_close(const clcnn_tensor *got, const clcnn_tensor *want, d
 /* Deterministic pseudo-random floats in [lo, hi). */
 void tu_fill_random(float *x, size_t n, unsigned seed, float lo, float hi);
 
+/* Runs this test program again (self, with the argument flag) in a child
+ * that sees no OpenCL platform (OCL_ICD_VENDORS pointing at an empty
+ * directory, set before the loader first reads it); returns the child's
+ * wait status. */
+int tu_rerun_without_opencl(const char *self, const char *flag);
+
 /* Runs a suite the usual way and returns the process exit status. */
 int tu_run(Suite *s);
 
