@@ -98,36 +98,6 @@ static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, size_t
         }
 }
 
-/* out[m] = init + sum_r coef[r * coef_stride] * rows[r * M + m], for m < M.
- * Blocks of 64 outputs stay in registers while every row is added. */
-static void weighted_rows(float *restrict out, size_t M, const float *restrict rows, size_t nrows,
-                          const float *restrict coef, size_t coef_stride, float init)
-{
-    enum { B = 64 };
-    size_t m0 = 0;
-    for (; m0 + B <= M; m0 += B) {
-        float acc[B];
-        for (size_t i = 0; i < B; i++)
-            acc[i] = init;
-        for (size_t r = 0; r < nrows; r++) {
-            const float c = coef[r * coef_stride];
-            const float *restrict row = rows + r * M + m0;
-            for (size_t i = 0; i < B; i++)
-                acc[i] += c * row[i];
-        }
-        for (size_t i = 0; i < B; i++)
-            out[m0 + i] = acc[i];
-    }
-    for (size_t m = m0; m < M; m++)
-        out[m] = init;
-    for (size_t r = 0; r < nrows; r++) {
-        const float c = coef[r * coef_stride];
-        const float *restrict row = rows + r * M;
-        for (size_t m = m0; m < M; m++)
-            out[m] += c * row[m];
-    }
-}
-
 /* Scratch floats one thread needs: colT, and zT or dzT plus dcolT. */
 static size_t scratch_floats(const conv_geom *g)
 {
@@ -165,7 +135,7 @@ static void forward_block(void *arg, size_t blk, int thread)
     for (size_t b = 0; b < nb; b++)
         im2col_t(g, j->x + (first + b) * in_size, colT + b * M, L);
     for (size_t k = 0; k < K; k++)
-        weighted_rows(zT + k * L, L, colT, R, j->w + k, K, j->b[k]);
+        cpu_weighted_rows(zT + k * L, L, colT, L, R, j->w + k, K, j->b + k, 0);
     float *restrict out = j->y + first * M * K;
     for (size_t m = 0; m < L; m++)
         for (size_t k = 0; k < K; k++)
@@ -198,22 +168,11 @@ static void backward_block(void *arg, size_t blk, int thread)
     if (j->dw_parts) {
         for (size_t b = 0; b < nb; b++)
             im2col_t(g, j->x + (first + b) * in_size, colT + b * M, L);
-        float *restrict part = j->dw_parts + blk * R * K;
-        for (size_t r = 0; r < R; r++) {
-            const float *restrict col = colT + r * L;
-            for (size_t k = 0; k < K; k++) {
-                const float *restrict dk = dzT + k * L;
-                float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-                for (size_t m = 0; m < L; m++)
-                    acc += col[m] * dk[m];
-                part[r * K + k] = acc;
-            }
-        }
+        cpu_dots(j->dw_parts + blk * R * K, K, colT, L, R, dzT, L, K, L);
     }
     if (j->dx) {
         for (size_t r = 0; r < R; r++)
-            weighted_rows(dcolT + r * L, L, dzT, K, j->w + r * K, 1, 0.0f);
+            cpu_weighted_rows(dcolT + r * L, L, dzT, L, K, j->w + r * K, 1, NULL, 0);
         for (size_t b = 0; b < nb; b++)
             col2im_t_add(g, dcolT + b * M, L, j->dx + (first + b) * in_size);
     }

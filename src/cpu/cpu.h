@@ -23,6 +23,15 @@ float *cpu_shared_scratch(void *bctx, size_t floats);
 /* Thread t's scratch. */
 float *cpu_scratch_of(void *bctx, int t);
 
+/* out[m] = init[m * init_stride] + sum_r coef[r * coef_stride] * rows[r * ld + m]
+ * for m < M (init NULL: 0; init_stride 0 repeats one value). */
+void cpu_weighted_rows(float *restrict out, size_t M, const float *restrict rows, size_t ld, size_t nrows,
+                       const float *restrict coef, size_t coef_stride, const float *restrict init, size_t init_stride);
+/* c[a * ldc + b] = sum_{t < len} A[a * lda + t] * B[b * ldb + t] for a < na,
+ * b < nb: dot products of rows, in tiles. */
+void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t na, const float *B, size_t ldb,
+              size_t nb, size_t len);
+
 /* Applies act in place to rows x cols (softmax along each row). */
 void cpu_activate(clcnn_activation act, size_t rows, size_t cols, float *y);
 

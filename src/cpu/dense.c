@@ -6,8 +6,9 @@
 
 #include "cpu.h"
 
-/* Rows of W (or of x) per task. */
+/* Rows of W per weight-gradient task, and of dx per input-gradient task. */
 #define ROWS_PER_TASK 16
+#define DX_ROWS_PER_TASK 4
 
 typedef struct dense_job {
     size_t m, in, out;
@@ -16,6 +17,8 @@ typedef struct dense_job {
     clcnn_activation act;
 } dense_job;
 
+/* One row of x against all of W, streamed row by row (W does not fit in L1,
+ * and a single pass reads it in order). */
 static void forward_row(void *arg, size_t r, int thread)
 {
     (void)thread;
@@ -48,31 +51,17 @@ static void weight_grad_rows(void *arg, size_t t, int thread)
     (void)thread;
     const dense_job *j = arg;
     size_t i0 = t * ROWS_PER_TASK, i1 = i0 + ROWS_PER_TASK < j->in ? i0 + ROWS_PER_TASK : j->in;
-    memset(j->dw + i0 * j->out, 0, (i1 - i0) * j->out * sizeof *j->dw);
-    for (size_t r = 0; r < j->m; r++) {
-        const float *restrict d = j->dz + r * j->out;
-        for (size_t i = i0; i < i1; i++) {
-            const float a = j->x[r * j->in + i];
-            float *restrict dwr = j->dw + i * j->out;
-            for (size_t o = 0; o < j->out; o++)
-                dwr[o] += a * d[o];
-        }
-    }
+    for (size_t i = i0; i < i1; i++)
+        cpu_weighted_rows(j->dw + i * j->out, j->out, j->dz, j->out, j->m, j->x + i, j->in, NULL, 0);
 }
 
-static void input_grad_row(void *arg, size_t r, int thread)
+/* dx rows [t*DX_ROWS_PER_TASK, ...) = their dz rows times W transposed. */
+static void input_grad_rows(void *arg, size_t t, int thread)
 {
     (void)thread;
     const dense_job *j = arg;
-    const float *restrict d = j->dz + r * j->out;
-    for (size_t i = 0; i < j->in; i++) {
-        const float *restrict wr = j->w + i * j->out;
-        float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-        for (size_t o = 0; o < j->out; o++)
-            acc += wr[o] * d[o];
-        j->dx[r * j->in + i] = acc;
-    }
+    size_t r0 = t * DX_ROWS_PER_TASK, rows = j->m - r0 < DX_ROWS_PER_TASK ? j->m - r0 : DX_ROWS_PER_TASK;
+    cpu_dots(j->dx + r0 * j->in, j->in, j->dz + r0 * j->out, j->out, rows, j->w, j->out, j->in, j->out);
 }
 
 int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dzb, const clcnn_buf *xb,
@@ -87,6 +76,6 @@ int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
             db[o] += j.dz[r * out + o];
     cpu_parallel(bctx, (in + ROWS_PER_TASK - 1) / ROWS_PER_TASK, weight_grad_rows, &j);
     if (j.dx)
-        cpu_parallel(bctx, m, input_grad_row, &j);
+        cpu_parallel(bctx, (m + DX_ROWS_PER_TASK - 1) / DX_ROWS_PER_TASK, input_grad_rows, &j);
     return CLCNN_OK;
 }
