@@ -9,6 +9,9 @@
  *   filter    dW[r][k] += sum_m colT[r][m] * dzT[k][m]
  *   data      dcolT[r][m] = sum_k W[r][k] * dzT[k][m], then added back
  *             to the input cells it came from (col2im).
+ * Each image passes through a planar copy (C planes of h*w) on the way in
+ * and out, so that the taps are contiguous runs of a plane (plain copies at
+ * stride 1) rather than gathers across channels.
  * Blocks are shared out between the backend's threads as they come free
  * (a thread the OS holds back does not hold the others up); each thread has
  * its own scratch, and each block its own filter-gradient partial sums,
@@ -41,10 +44,26 @@ static void valid_range(size_t n_out, size_t s, size_t q, size_t pad, size_t siz
         *hi = *lo;
 }
 
-/* One image's taps into columns [0, oh*ow) of colT's rows (row stride ld). */
-static void im2col_t(const conv_geom *g, const float *restrict x, float *restrict colT, size_t ld)
+/* An image (h, w, C) as C planes of h*w values, and back. */
+static void to_planes(const float *restrict x, size_t hw, size_t C, float *restrict planes)
 {
-    const size_t C = g->c, sw = g->sw;
+    for (size_t s = 0; s < hw; s++)
+        for (size_t c = 0; c < C; c++)
+            planes[c * hw + s] = x[s * C + c];
+}
+
+static void from_planes(const float *restrict planes, size_t hw, size_t C, float *restrict x)
+{
+    for (size_t s = 0; s < hw; s++)
+        for (size_t c = 0; c < C; c++)
+            x[s * C + c] = planes[c * hw + s];
+}
+
+/* One image's taps, read from its planes, into columns [0, oh*ow) of colT's
+ * rows (row stride ld).  At stride 1 every piece is a contiguous copy. */
+static void im2col_t(const conv_geom *g, const float *restrict planes, float *restrict colT, size_t ld)
+{
+    const size_t C = g->c, sw = g->sw, hw = g->h * g->w;
     for (size_t p = 0; p < g->kh; p++)
         for (size_t q = 0; q < g->kw; q++) {
             size_t j0, j1;
@@ -60,13 +79,12 @@ static void im2col_t(const conv_geom *g, const float *restrict x, float *restric
                     }
                     for (size_t j = 0; j < j0; j++)
                         out[j] = 0.0f;
-                    const float *restrict in = x + ((size_t)r * g->w + j0 * sw + q - g->pad_left) * C + c;
-                    const size_t step = sw * C;
-                    if (step == 1) /* one channel, stride 1: a plain copy */
+                    const float *restrict in = planes + c * hw + (size_t)r * g->w + j0 * sw + q - g->pad_left;
+                    if (sw == 1)
                         memcpy(out + j0, in, (j1 - j0) * sizeof *out);
                     else
                         for (size_t j = j0; j < j1; j++)
-                            out[j] = in[(j - j0) * step];
+                            out[j] = in[(j - j0) * sw];
                     for (size_t j = j1; j < g->ow; j++)
                         out[j] = 0.0f;
                 }
@@ -74,11 +92,11 @@ static void im2col_t(const conv_geom *g, const float *restrict x, float *restric
         }
 }
 
-/* Adds columns [0, oh*ow) of dcolT's rows (row stride ld) back into one
- * image's input gradient. */
-static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, size_t ld, float *restrict dx)
+/* Adds columns [0, oh*ow) of dcolT's rows (row stride ld) into an image's
+ * input-gradient planes (zeroed by the caller). */
+static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, size_t ld, float *restrict planes)
 {
-    const size_t C = g->c, sw = g->sw;
+    const size_t C = g->c, sw = g->sw, hw = g->h * g->w;
     for (size_t p = 0; p < g->kh; p++)
         for (size_t q = 0; q < g->kw; q++) {
             size_t j0, j1;
@@ -89,20 +107,35 @@ static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, size_t
                     long r = tap(i, g->sh, p, g->pad_top, g->h);
                     if (r < 0 || j0 == j1)
                         continue;
-                    float *restrict d = dx + ((size_t)r * g->w + j0 * sw + q - g->pad_left) * C + c;
-                    const float *restrict src = row + i * g->ow;
-                    for (size_t j = j0; j < j1; j++)
-                        d[(j - j0) * sw * C] += src[j];
+                    float *restrict d = planes + c * hw + (size_t)r * g->w + j0 * sw + q - g->pad_left;
+                    const float *restrict src = row + i * g->ow + j0;
+                    if (sw == 1)
+                        for (size_t j = 0; j < j1 - j0; j++)
+                            d[j] += src[j];
+                    else
+                        for (size_t j = 0; j < j1 - j0; j++)
+                            d[j * sw] += src[j];
                 }
             }
         }
 }
 
-/* Scratch floats one thread needs: colT, and zT or dzT plus dcolT. */
+/* One image's taps into colT, through its planes (a one-channel image is
+ * its own plane). */
+static void image_to_cols(const conv_geom *g, const float *x, float *planes, float *colT, size_t ld)
+{
+    if (g->c > 1) {
+        to_planes(x, g->h * g->w, g->c, planes);
+        x = planes;
+    }
+    im2col_t(g, x, colT, ld);
+}
+
+/* Scratch floats one thread needs: colT, zT or dzT, dcolT, one image's planes. */
 static size_t scratch_floats(const conv_geom *g)
 {
     size_t L = BLOCK * g->oh * g->ow, R = g->kh * g->kw * g->c;
-    return R * L + g->k * L + R * L;
+    return R * L + g->k * L + R * L + g->h * g->w * g->c;
 }
 
 typedef struct conv_job {
@@ -131,9 +164,9 @@ static void forward_block(void *arg, size_t blk, int thread)
     const conv_geom *g = j->g;
     const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, in_size = g->h * g->w * g->c;
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
-    float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * L;
+    float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * L, *planes = zT + K * L + R * L;
     for (size_t b = 0; b < nb; b++)
-        im2col_t(g, j->x + (first + b) * in_size, colT + b * M, L);
+        image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
     for (size_t k = 0; k < K; k++)
         cpu_weighted_rows(zT + k * L, L, colT, L, R, j->w + k, K, j->b + k, 0);
     float *restrict out = j->y + first * M * K;
@@ -161,20 +194,24 @@ static void backward_block(void *arg, size_t blk, int thread)
     const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, in_size = g->h * g->w * g->c;
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
     float *colT = cpu_scratch_of(j->bctx, thread), *dzT = colT + R * L, *dcolT = dzT + K * L;
+    float *planes = dcolT + R * L;
     const float *restrict d = j->dz + first * M * K;
     for (size_t m = 0; m < L; m++)
         for (size_t k = 0; k < K; k++)
             dzT[k * L + m] = d[m * K + k];
     if (j->dw_parts) {
         for (size_t b = 0; b < nb; b++)
-            im2col_t(g, j->x + (first + b) * in_size, colT + b * M, L);
+            image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
         cpu_dots(j->dw_parts + blk * R * K, K, colT, L, R, dzT, L, K, L);
     }
     if (j->dx) {
         for (size_t r = 0; r < R; r++)
             cpu_weighted_rows(dcolT + r * L, L, dzT, L, K, j->w + r * K, 1, NULL, 0);
-        for (size_t b = 0; b < nb; b++)
-            col2im_t_add(g, dcolT + b * M, L, j->dx + (first + b) * in_size);
+        for (size_t b = 0; b < nb; b++) {
+            memset(planes, 0, in_size * sizeof *planes);
+            col2im_t_add(g, dcolT + b * M, L, planes);
+            from_planes(planes, g->h * g->w, g->c, j->dx + (first + b) * in_size);
+        }
     }
 }
 
@@ -190,8 +227,6 @@ int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, cons
     float *dw_parts = dw ? cpu_shared_scratch(bctx, blocks * R * K) : NULL;
     if (dw && !dw_parts)
         return CLCNN_ERR_NOMEM;
-    if (dx)
-        memset(dx, 0, g->n * g->h * g->w * g->c * sizeof *dx);
     conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .dz = dz, .dx = dx, .dw_parts = dw_parts};
     cpu_parallel(bctx, blocks, backward_block, &j);
     /* Bias and filter gradients, summed in a fixed order. */
