@@ -80,11 +80,8 @@ static void im2col_t(const conv_geom *g, const float *restrict planes, float *re
                     for (size_t j = 0; j < j0; j++)
                         out[j] = 0.0f;
                     const float *restrict in = planes + c * hw + (size_t)r * g->w + j0 * sw + q - g->pad_left;
-                    if (sw == 1)
-                        memcpy(out + j0, in, (j1 - j0) * sizeof *out);
-                    else
-                        for (size_t j = j0; j < j1; j++)
-                            out[j] = in[(j - j0) * sw];
+                    for (size_t j = j0; j < j1; j++)
+                        out[j] = in[(j - j0) * sw];
                     for (size_t j = j1; j < g->ow; j++)
                         out[j] = 0.0f;
                 }
@@ -167,8 +164,9 @@ static void forward_block(void *arg, size_t blk, int thread)
     float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * L, *planes = zT + K * L + R * L;
     for (size_t b = 0; b < nb; b++)
         image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
-    for (size_t k = 0; k < K; k++)
-        cpu_weighted_rows(zT + k * L, L, colT, L, R, j->w + k, K, j->b + k, 0);
+    cpu_combination zc = {.rows = colT, .ld = L, .nrows = R, .coef = j->w, .coef_r = K, .coef_o = 1,
+                          .init = j->b, .init_o = 1};
+    cpu_combine_rows(&zc, K, L, zT, L);
     float *restrict out = j->y + first * M * K;
     for (size_t m = 0; m < L; m++)
         for (size_t k = 0; k < K; k++)
@@ -205,8 +203,8 @@ static void backward_block(void *arg, size_t blk, int thread)
         cpu_dots(j->dw_parts + blk * R * K, K, colT, L, R, dzT, L, K, L);
     }
     if (j->dx) {
-        for (size_t r = 0; r < R; r++)
-            cpu_weighted_rows(dcolT + r * L, L, dzT, L, K, j->w + r * K, 1, NULL, 0);
+        cpu_combination dc = {.rows = dzT, .ld = L, .nrows = K, .coef = j->w, .coef_r = 1, .coef_o = K};
+        cpu_combine_rows(&dc, R, L, dcolT, L);
         for (size_t b = 0; b < nb; b++) {
             memset(planes, 0, in_size * sizeof *planes);
             col2im_t_add(g, dcolT + b * M, L, planes);

@@ -23,10 +23,19 @@ float *cpu_shared_scratch(void *bctx, size_t floats);
 /* Thread t's scratch. */
 float *cpu_scratch_of(void *bctx, int t);
 
-/* out[m] = init[m * init_stride] + sum_r coef[r * coef_stride] * rows[r * ld + m]
- * for m < M (init NULL: 0; init_stride 0 repeats one value). */
-void cpu_weighted_rows(float *restrict out, size_t M, const float *restrict rows, size_t ld, size_t nrows,
-                       const float *restrict coef, size_t coef_stride, const float *restrict init, size_t init_stride);
+/* Linear combinations of rows: output o at column m is
+ *   init[o * init_o + m * init_m] (0 when init is NULL)
+ *   + sum over r < nrows of coef[r * coef_r + o * coef_o] * rows[r * ld + m]. */
+typedef struct cpu_combination {
+    const float *rows;
+    size_t ld, nrows;
+    const float *coef;
+    size_t coef_r, coef_o;
+    const float *init;
+    size_t init_o, init_m;
+} cpu_combination;
+/* Writes outputs o < nout, columns m < M, to out[o * ldo + m]. */
+void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo);
 /* c[a * ldc + b] = sum_{t < len} A[a * lda + t] * B[b * ldb + t] for a < na,
  * b < nb: dot products of rows, in tiles. */
 void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t na, const float *B, size_t ldb,

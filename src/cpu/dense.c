@@ -51,8 +51,9 @@ static void weight_grad_rows(void *arg, size_t t, int thread)
     (void)thread;
     const dense_job *j = arg;
     size_t i0 = t * ROWS_PER_TASK, i1 = i0 + ROWS_PER_TASK < j->in ? i0 + ROWS_PER_TASK : j->in;
-    for (size_t i = i0; i < i1; i++)
-        cpu_weighted_rows(j->dw + i * j->out, j->out, j->dz, j->out, j->m, j->x + i, j->in, NULL, 0);
+    cpu_combination dwc = {.rows = j->dz, .ld = j->out, .nrows = j->m, .coef = j->x + i0, .coef_r = j->in,
+                           .coef_o = 1};
+    cpu_combine_rows(&dwc, i1 - i0, j->out, j->dw + i0 * j->out, j->out);
 }
 
 /* dx rows [t*DX_ROWS_PER_TASK, ...) = their dz rows times W transposed. */

@@ -5,41 +5,50 @@
  */
 #include "cpu.h"
 
-/* Outputs one weighted_rows pass keeps in registers. */
-#define WIDE 64
+/* Columns one pass of cpu_combine_rows keeps in registers for each of its
+ * two outputs, then the narrower passes that finish a row. */
+#define WIDE 48
 #define NARROW 16
 
-static inline __attribute__((always_inline)) void rows_block(float *restrict out, size_t B, const float *restrict rows,
-                                                             size_t ld, size_t nrows, const float *restrict coef,
-                                                             size_t coef_stride, const float *restrict init,
-                                                             size_t init_stride)
+/* Columns [0, B) of outputs o0 and o1 (which may be the same). */
+static inline __attribute__((always_inline)) void combine_block(const cpu_combination *cb, size_t o0, size_t o1,
+                                                                size_t m0, size_t B, float *restrict out0,
+                                                                float *restrict out1)
 {
-    float acc[WIDE];
-    for (size_t i = 0; i < B; i++)
-        acc[i] = init ? init[i * init_stride] : 0.0f;
-    for (size_t r = 0; r < nrows; r++) {
-        const float c = coef[r * coef_stride];
-        const float *restrict row = rows + r * ld;
-        for (size_t i = 0; i < B; i++)
-            acc[i] += c * row[i];
+    const float *restrict init = cb->init, *restrict coef = cb->coef;
+    float acc[2 * WIDE];
+    for (size_t i = 0; i < B; i++) {
+        acc[i] = init ? init[o0 * cb->init_o + (m0 + i) * cb->init_m] : 0.0f;
+        acc[WIDE + i] = init ? init[o1 * cb->init_o + (m0 + i) * cb->init_m] : 0.0f;
     }
-    for (size_t i = 0; i < B; i++)
-        out[i] = acc[i];
+    for (size_t r = 0; r < cb->nrows; r++) {
+        const float c0 = coef[r * cb->coef_r + o0 * cb->coef_o], c1 = coef[r * cb->coef_r + o1 * cb->coef_o];
+        const float *restrict row = cb->rows + r * cb->ld + m0;
+        for (size_t i = 0; i < B; i++) {
+            acc[i] += c0 * row[i];
+            acc[WIDE + i] += c1 * row[i];
+        }
+    }
+    for (size_t i = 0; i < B; i++) {
+        out0[m0 + i] = acc[i];
+        out1[m0 + i] = acc[WIDE + i];
+    }
 }
 
-void cpu_weighted_rows(float *restrict out, size_t M, const float *restrict rows, size_t ld, size_t nrows,
-                       const float *restrict coef, size_t coef_stride, const float *restrict init, size_t init_stride)
+void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo)
 {
-    size_t m = 0;
-    for (; m + WIDE <= M; m += WIDE)
-        rows_block(out + m, WIDE, rows + m, ld, nrows, coef, coef_stride, init ? init + m * init_stride : NULL,
-                   init_stride);
-    for (; m + NARROW <= M; m += NARROW)
-        rows_block(out + m, NARROW, rows + m, ld, nrows, coef, coef_stride, init ? init + m * init_stride : NULL,
-                   init_stride);
-    if (m < M)
-        rows_block(out + m, M - m, rows + m, ld, nrows, coef, coef_stride, init ? init + m * init_stride : NULL,
-                   init_stride);
+    for (size_t o0 = 0; o0 < nout; o0 += 2) {
+        /* An odd last output is computed twice and stored once. */
+        size_t o1 = o0 + 1 < nout ? o0 + 1 : o0;
+        float *out0 = out + o0 * ldo, *out1 = out + o1 * ldo;
+        size_t m = 0;
+        for (; m + WIDE <= M; m += WIDE)
+            combine_block(cb, o0, o1, m, WIDE, out0, out1);
+        for (; m + NARROW <= M; m += NARROW)
+            combine_block(cb, o0, o1, m, NARROW, out0, out1);
+        if (m < M)
+            combine_block(cb, o0, o1, m, M - m, out0, out1);
+    }
 }
 
 /* Rows of A and of B per tile of cpu_dots (the tile's eight sums are
