@@ -24,15 +24,14 @@ float *cpu_shared_scratch(void *bctx, size_t floats);
 float *cpu_scratch_of(void *bctx, int t);
 
 /* Linear combinations of rows: output o at column m is
- *   init[o * init_o + m * init_m] (0 when init is NULL)
+ *   bias[o] (0 when bias is NULL)
  *   + sum over r < nrows of coef[r * coef_r + o * coef_o] * rows[r * ld + m]. */
 typedef struct cpu_combination {
     const float *rows;
     size_t ld, nrows;
     const float *coef;
     size_t coef_r, coef_o;
-    const float *init;
-    size_t init_o, init_m;
+    const float *bias;
 } cpu_combination;
 /* Writes outputs o < nout, columns m < M, to out[o * ldo + m]. */
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo);

@@ -15,11 +15,12 @@ static inline __attribute__((always_inline)) void combine_block(const cpu_combin
                                                                 size_t m0, size_t B, float *restrict out0,
                                                                 float *restrict out1)
 {
-    const float *restrict init = cb->init, *restrict coef = cb->coef;
+    const float *restrict coef = cb->coef;
+    const float b0 = cb->bias ? cb->bias[o0] : 0.0f, b1 = cb->bias ? cb->bias[o1] : 0.0f;
     float acc[2 * WIDE];
     for (size_t i = 0; i < B; i++) {
-        acc[i] = init ? init[o0 * cb->init_o + (m0 + i) * cb->init_m] : 0.0f;
-        acc[WIDE + i] = init ? init[o1 * cb->init_o + (m0 + i) * cb->init_m] : 0.0f;
+        acc[i] = b0;
+        acc[WIDE + i] = b1;
     }
     for (size_t r = 0; r < cb->nrows; r++) {
         const float c0 = coef[r * cb->coef_r + o0 * cb->coef_o], c1 = coef[r * cb->coef_r + o1 * cb->coef_o];

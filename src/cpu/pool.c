@@ -23,9 +23,11 @@ static void forward_image(void *arg, size_t n, int thread)
             float *restrict out = j->y + ((n * g->oh + i) * g->ow + jj) * C;
             const float *first = j->x + ((n * g->h + i * g->sh) * g->w + jj * g->sw) * C;
             if (g->mode == CLCNN_POOL_MAX)
-                memcpy(out, first, C * sizeof *out);
+                for (size_t c = 0; c < C; c++)
+                    out[c] = first[c];
             else
-                memset(out, 0, C * sizeof *out);
+                for (size_t c = 0; c < C; c++)
+                    out[c] = 0.0f;
             for (size_t p = 0; p < g->kh; p++)
                 for (size_t q = 0; q < g->kw; q++) {
                     const float *restrict in = first + (p * g->w + q) * C;
@@ -66,7 +68,8 @@ static void backward_image(void *arg, size_t n, int thread)
             const float *restrict d = j->dy + ((n * g->oh + i) * g->ow + jj) * C;
             const size_t base = ((n * g->h + i * g->sh) * g->w + jj * g->sw) * C;
             if (g->mode == CLCNN_POOL_MAX) {
-                memcpy(mx, x + base, C * sizeof *mx);
+                for (size_t c = 0; c < C; c++)
+                    mx[c] = x[base + c];
                 for (size_t p = 0; p < g->kh; p++)
                     for (size_t q = 0; q < g->kw; q++) {
                         const float *restrict in = x + base + (p * g->w + q) * C;
