@@ -128,11 +128,12 @@ static void image_to_cols(const conv_geom *g, const float *x, float *planes, flo
     im2col_t(g, x, colT, ld);
 }
 
-/* Stride 1 has a cheaper im2col: over a "wide" grid of oh rows of
+/* Stride 1 needs no im2col: over a "wide" grid of oh rows of
  * wp = ow + kw - 1 columns, tap (p, q, c) of output i*wp + j is the
- * zero-padded plane c at (i + p)*wp + q + j, so each tap row is one
- * contiguous copy of the padded plane.  The wp - ow extra columns of each
- * row are computed and dropped. */
+ * zero-padded plane c at (i + p)*wp + q + j, so the tap rows are the padded
+ * planes themselves, read from offsets c*plane + p*wp + q (a grid of rows
+ * for cpu_combine_rows).  The wp - ow extra columns of each output row are
+ * computed and dropped. */
 static int wide_ok(const conv_geom *g)
 {
     return g->sh == 1 && g->sw == 1;
@@ -143,8 +144,8 @@ static size_t wide_w(const conv_geom *g)
     return g->ow + g->kw - 1;
 }
 
-/* The padded planes (plus the kw - 1 floats the last tap row reads past
- * them), then the tap rows, then the wide outputs. */
+/* The padded planes, plus the kw - 1 floats the last tap row reads past
+ * them (into the dropped columns). */
 static size_t padded_floats(const conv_geom *g)
 {
     return g->c * (g->oh + g->kh - 1) * wide_w(g) + g->kw;
@@ -156,7 +157,7 @@ static size_t scratch_floats(const conv_geom *g)
 {
     size_t L = BLOCK * g->oh * g->ow, R = g->kh * g->kw * g->c, Mw = g->oh * wide_w(g);
     size_t blocked = R * L + g->k * L + R * L + g->h * g->w * g->c;
-    size_t wide = padded_floats(g) + R * Mw + g->k * Mw;
+    size_t wide = padded_floats(g) + g->k * Mw;
     return blocked > wide ? blocked : wide;
 }
 
@@ -183,21 +184,17 @@ static size_t block_count(const conv_geom *g)
 static void forward_wide(const conv_job *j, size_t image, float *scratch)
 {
     const conv_geom *g = j->g;
-    const size_t C = g->c, K = g->k, R = g->kh * g->kw * C, wp = wide_w(g);
+    const size_t C = g->c, K = g->k, wp = wide_w(g);
     const size_t plane = (g->oh + g->kh - 1) * wp, Mw = g->oh * wp, M = g->oh * g->ow;
-    float *pp = scratch, *colT = pp + padded_floats(g), *zW = colT + R * Mw;
+    float *pp = scratch, *zW = pp + padded_floats(g);
     const float *restrict x = j->x + image * g->h * g->w * C;
     memset(pp, 0, padded_floats(g) * sizeof *pp);
     for (size_t r = 0; r < g->h; r++)
         for (size_t s = 0; s < g->w; s++)
             for (size_t c = 0; c < C; c++)
                 pp[c * plane + (r + g->pad_top) * wp + s + g->pad_left] = x[(r * g->w + s) * C + c];
-    for (size_t p = 0; p < g->kh; p++)
-        for (size_t q = 0; q < g->kw; q++)
-            for (size_t c = 0; c < C; c++)
-                memcpy(colT + ((p * g->kw + q) * C + c) * Mw, pp + c * plane + p * wp + q, Mw * sizeof *pp);
-    cpu_combination zc = {.rows = colT, .ld = Mw, .nrows = R, .coef = j->w, .coef_r = K, .coef_o = 1,
-                          .bias = j->b};
+    cpu_combination zc = {.rows = pp, .nrows = g->kh, .ld = wp, .n1 = g->kw, .ld1 = 1, .n2 = C, .ld2 = plane,
+                          .coef = j->w, .coef_r = K, .coef_o = 1, .bias = j->b};
     cpu_combine_rows(&zc, K, Mw, zW, Mw);
     float *restrict out = j->y + image * M * K;
     for (size_t i = 0; i < g->oh; i++)

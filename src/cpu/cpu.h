@@ -25,10 +25,12 @@ float *cpu_scratch_of(void *bctx, int t);
 
 /* Linear combinations of rows: output o at column m is
  *   bias[o] (0 when bias is NULL)
- *   + sum over r < nrows of coef[r * coef_r + o * coef_o] * rows[r * ld + m]. */
+ *   + sum over rows r of coef[r * coef_r + o * coef_o] * row_r[m].
+ * The rows form a grid of nrows x n1 x n2 (n1, n2: 0 counts as 1):
+ * row r = (r0 * n1 + r1) * n2 + r2 starts at rows + r0*ld + r1*ld1 + r2*ld2. */
 typedef struct cpu_combination {
     const float *rows;
-    size_t ld, nrows;
+    size_t nrows, ld, n1, ld1, n2, ld2;
     const float *coef;
     size_t coef_r, coef_o;
     const float *bias;

@@ -22,14 +22,18 @@ static inline __attribute__((always_inline)) void combine_block(const cpu_combin
         acc[i] = b0;
         acc[WIDE + i] = b1;
     }
-    for (size_t r = 0; r < cb->nrows; r++) {
-        const float c0 = coef[r * cb->coef_r + o0 * cb->coef_o], c1 = coef[r * cb->coef_r + o1 * cb->coef_o];
-        const float *restrict row = cb->rows + r * cb->ld + m0;
-        for (size_t i = 0; i < B; i++) {
-            acc[i] += c0 * row[i];
-            acc[WIDE + i] += c1 * row[i];
-        }
-    }
+    const size_t n1 = cb->n1 ? cb->n1 : 1, n2 = cb->n2 ? cb->n2 : 1;
+    const float *restrict c0s = coef + o0 * cb->coef_o, *restrict c1s = coef + o1 * cb->coef_o;
+    for (size_t r0 = 0, r = 0; r0 < cb->nrows; r0++)
+        for (size_t r1 = 0; r1 < n1; r1++)
+            for (size_t r2 = 0; r2 < n2; r2++, r++) {
+                const float c0 = c0s[r * cb->coef_r], c1 = c1s[r * cb->coef_r];
+                const float *restrict row = cb->rows + r0 * cb->ld + r1 * cb->ld1 + r2 * cb->ld2 + m0;
+                for (size_t i = 0; i < B; i++) {
+                    acc[i] += c0 * row[i];
+                    acc[WIDE + i] += c1 * row[i];
+                }
+            }
     for (size_t i = 0; i < B; i++) {
         out0[m0 + i] = acc[i];
         out1[m0 + i] = acc[WIDE + i];
