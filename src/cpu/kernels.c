@@ -1,9 +1,16 @@
 /*
- * The two inner kernels every layer's matrix work goes through.  Both keep
+ * The inner kernels of the convolution and dense layers: both keep
  * their partial sums in registers (fixed-size blocks the compiler unrolls and
  * vectorises) and add in a fixed order, so results do not depend on threads.
  */
 #include "cpu.h"
+
+/* Each block size gets its own unrolled, vectorised copy of the block code. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
 
 /* Columns one pass of cpu_combine_rows keeps in registers for each of its
  * two outputs, then the narrower passes that finish a row. */
@@ -11,9 +18,8 @@
 #define NARROW 16
 
 /* Columns [0, B) of outputs o0 and o1 (which may be the same). */
-static inline __attribute__((always_inline)) void combine_block(const cpu_combination *cb, size_t o0, size_t o1,
-                                                                size_t m0, size_t B, float *restrict out0,
-                                                                float *restrict out1)
+static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, size_t o1, size_t m0, size_t B,
+                                        float *out0, float *out1)
 {
     const float *restrict coef = cb->coef;
     const float b0 = cb->bias ? cb->bias[o0] : 0.0f, b1 = cb->bias ? cb->bias[o1] : 0.0f;
