@@ -14,6 +14,17 @@
 
 #define IDX_UBYTE 0x08
 
+/* Resizes the output block *buf of *cap bytes to ncap bytes. */
+static int resize_output(clcnn_ctx *ctx, const char *path, unsigned char **buf, size_t *cap, size_t ncap)
+{
+    unsigned char *nbuf = clcnn_mem_realloc(clcnn_ctx_allocator(ctx), *buf, *cap, ncap);
+    if (!nbuf)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory decompressing", path);
+    *buf = nbuf;
+    *cap = ncap;
+    return CLCNN_OK;
+}
+
 /* Inflates the gzip file f (file_len bytes, read from its start) in
  * chunks, so the compressed bytes are never all in memory; the output is
  * sized from the gzip trailer when that is plausible, else grown. */
@@ -66,14 +77,8 @@ static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_le
                 st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: decompresses to more than %zu bytes", path, max_bytes);
                 goto done;
             }
-            size_t ncap = cap > max_bytes / 2 ? max_bytes : cap * 2;
-            unsigned char *nbuf = clcnn_mem_realloc(a, buf, cap, ncap);
-            if (!nbuf) {
-                st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory decompressing", path);
+            if ((st = resize_output(ctx, path, &buf, &cap, cap > max_bytes / 2 ? max_bytes : cap * 2)))
                 goto done;
-            }
-            buf = nbuf;
-            cap = ncap;
         }
         size_t out_avail = cap - len;
         zs.next_out = buf + len;
@@ -112,15 +117,8 @@ static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_le
         goto done;
     }
     /* The block is exactly len bytes, as clcnn_read_file's. */
-    if (cap != len) {
-        unsigned char *fit = clcnn_mem_realloc(a, buf, cap, len);
-        if (!fit) {
-            st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory decompressing", path);
-            goto done;
-        }
-        buf = fit;
-        cap = len;
-    }
+    if (cap != len && (st = resize_output(ctx, path, &buf, &cap, len)))
+        goto done;
     *out = buf;
     *out_len = len;
     buf = NULL;

@@ -141,7 +141,8 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "unknown layer kind %d", (int)cfg->kind);
     if (m->nlayers == m->cap_layers) {
         size_t cap = m->cap_layers ? 2 * m->cap_layers : 8;
-        layer *grown = clcnn_mem_realloc(&ctx->allocator, m->layers, m->cap_layers * sizeof *grown, cap * sizeof *grown);
+        layer *grown =
+            clcnn_mem_realloc(&ctx->allocator, m->layers, m->cap_layers * sizeof *grown, cap * sizeof *grown);
         if (!grown)
             return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of memory adding a layer");
         m->layers = grown;

@@ -335,7 +335,8 @@ int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *out, size_t max, size_
         snprintf(o->device_name, sizeof o->device_name, "%s", e->device_name);
         snprintf(o->device_type, sizeof o->device_type, "%s", e->type_name);
         snprintf(o->driver_version, sizeof o->driver_version, "%s", e->driver_version);
-        device_string(clcnn_ctx_allocator(ctx), e->device, CL_DEVICE_OPENCL_C_VERSION, o->opencl_c_version, sizeof o->opencl_c_version);
+        device_string(clcnn_ctx_allocator(ctx), e->device, CL_DEVICE_OPENCL_C_VERSION, o->opencl_c_version,
+                      sizeof o->opencl_c_version);
         cl_uint cu = 0;
         cl_ulong mem = 0;
         if (clGetDeviceInfo(e->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL) == CL_SUCCESS)
