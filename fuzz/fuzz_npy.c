@@ -31,6 +31,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int st2 = clcnn_npy_read(NULL, path, &x, &rank, shape);
     if ((st2 == CLCNN_OK) != (st == CLCNN_OK))
         abort(); /* the two paths must agree */
-    free(x);
+    clcnn_free(NULL, x);
     return 0;
 }

@@ -23,6 +23,9 @@
  *   with ctx NULL), may be called from any thread.
  * - Strings the library returns are static or belong to the object they
  *   came from; the caller never frees them.
+ * - Host memory: every block the library allocates comes from the
+ *   allocator hook of the context the call is on (clcnn_allocator; malloc
+ *   and free when there is none, or no context).
  * - Environment: CLCNN_DEVICE (device for "auto"), CLCNN_THREADS (CPU
  *   backend threads), CLCNN_KERNEL_DIR, CLCNN_CACHE_DIR, CLCNN_CACHE=0
  *   (OpenCL kernels and their binary cache); see docs/api.md.
@@ -98,10 +101,11 @@ typedef void (*clcnn_log_fn)(void *user, const char *msg);
  * Errors: CLCNN_ERR_ARGUMENT (out NULL, unknown device name),
  * CLCNN_ERR_NOMEM, and for "opencl"/"opencl:P:D" CLCNN_ERR_NO_DEVICE,
  * CLCNN_ERR_BUILD or CLCNN_ERR_OPENCL.
- * As with sqlite3_open, a failure other than out-of-memory (and out NULL)
- * still sets *out to a context that holds only the error message: read it
- * with clcnn_errmsg() and free it with clcnn_ctx_free().  On out-of-memory
- * *out is NULL.  The caller owns the context either way.
+ * As with sqlite3_open, a failure (other than out NULL) still sets *out to a
+ * context that holds only the error message: read it with clcnn_errmsg()
+ * and free it with clcnn_ctx_free().  Only when the context itself cannot
+ * be allocated is *out NULL (with CLCNN_ERR_NOMEM).  The caller owns the
+ * context either way.
  */
 CLCNN_API int clcnn_ctx_create(clcnn_ctx **out, const char *device);
 
@@ -109,9 +113,80 @@ CLCNN_API int clcnn_ctx_create(clcnn_ctx **out, const char *device);
  * chosen, so the fallback notice goes through it (log NULL: no notices). */
 CLCNN_API int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user);
 
+/*
+ * An allocator hook: where a context, and everything made on it, gets its
+ * host memory.
+ *   alloc(user, size, align): size bytes (size >= 1) aligned to align, a
+ *     power of two (alignof(max_align_t) for most blocks, 64 for the CPU
+ *     backend's tensor buffers and scratch); NULL when it cannot, and the
+ *     call that needed the memory then fails with CLCNN_ERR_NOMEM (and
+ *     frees what it had allocated).
+ *   free(user, ptr, size): gives back a block alloc returned, with the
+ *     size it was asked for; ptr is never NULL.
+ *   user: passed to both, never looked at.
+ * Both functions are called on the thread that makes the call on the
+ * context or its objects (or frees a data set), never on the library's own
+ * worker threads; one allocator may serve several contexts only if it is
+ * safe to call from their threads at once.  It must stay usable until the
+ * last block it gave out is back: after clcnn_ctx_free, and after
+ * clcnn_dataset_free of every data set loaded with the context.
+ * Not covered: memory allocated inside the OpenCL driver (device buffers
+ * included), CLBlast and the C library itself (stdio's FILE buffers,
+ * thread stacks of the CPU backend's workers).
+ */
+typedef struct clcnn_allocator {
+    void *(*alloc)(void *user, size_t size, size_t align);
+    void (*free)(void *user, void *ptr, size_t size);
+    void *user;
+} clcnn_allocator;
+
+/* The OpenCL handle types of <CL/cl.h> (cl_context is
+ * `struct _cl_context *`, ...), declared so that this header needs no
+ * OpenCL headers; see clcnn_opencl.h. */
+struct _cl_context;
+struct _cl_device_id;
+struct _cl_command_queue;
+
+/* Everything a context can be created with.  Zero-initialise it
+ * (`clcnn_ctx_options o = {0};`) and set what you need: fields added in
+ * later versions are zero by default. */
+typedef struct clcnn_ctx_options {
+    const char *device;               /* as for clcnn_ctx_create (NULL: "auto") */
+    clcnn_log_fn log;                 /* notices; NULL: none (not even stderr) */
+    void *log_user;                   /* passed to log */
+    const clcnn_allocator *allocator; /* NULL: malloc/free; copied, so the
+                                         struct itself need not outlive the
+                                         call (its user pointer must) */
+    /* An application's OpenCL context, device and in-order queue to run on
+     * (all three, with device NULL; see clcnn_ctx_create_opencl), or NULL. */
+    struct _cl_context *cl_context;
+    struct _cl_device_id *cl_device;
+    struct _cl_command_queue *cl_queue;
+} clcnn_ctx_options;
+
+/*
+ * Creates a context as described by options (NULL: all defaults, as a
+ * zeroed struct).  The allocator and the log hook are installed before
+ * anything else happens: the context itself is the allocator's first block,
+ * and the fallback notice of "auto" goes to the log hook.
+ * Errors and the failed context that holds the message: as for
+ * clcnn_ctx_create, or clcnn_ctx_create_opencl when handles are given;
+ * also CLCNN_ERR_ARGUMENT for a device name together with OpenCL handles.
+ * An allocator with alloc or free NULL is CLCNN_ERR_ARGUMENT with *out
+ * NULL (there is nothing to allocate the message with).
+ */
+CLCNN_API int clcnn_ctx_create_with_options(clcnn_ctx **out, const clcnn_ctx_options *options);
+
 /* Frees ctx and its device resources (NULL: nothing).  Free the tensors and
  * models made on ctx first; data sets do not depend on it. */
 CLCNN_API void clcnn_ctx_free(clcnn_ctx *ctx);
+
+/* Frees memory the library handed to the caller (today only the array of
+ * clcnn_npy_read) through the allocator of ctx, which must be the context
+ * given to the call that returned it (NULL if that was NULL), before
+ * clcnn_ctx_free.  p NULL: nothing.  Where ctx is NULL or has no allocator
+ * hook the memory is malloc's, and free() frees it as well. */
+CLCNN_API void clcnn_free(clcnn_ctx *ctx, void *p);
 
 /* The last error message of ctx ("" if none; a static message when ctx is
  * NULL).  Belongs to ctx; valid until the next call on ctx or its objects.
@@ -222,10 +297,11 @@ CLCNN_API int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const 
 /* ------------------------------------------------------------------- .npy */
 
 /* Reads a little-endian C-order .npy (float32/float64/uint8/int32/int64) as
- * float32.  *data (malloc'd, caller frees with free()) holds the elements;
- * *rank and shape receive the rank and up to CLCNN_MAX_RANK sizes.  ctx may
- * be NULL (then no message is kept); the message names the file and what is
- * wrong.  Errors: CLCNN_ERR_ARGUMENT, CLCNN_ERR_IO, CLCNN_ERR_FORMAT,
+ * float32.  *data holds the elements; the caller owns it and frees it with
+ * clcnn_free(ctx, *data) (the same ctx; free() also does where ctx is NULL
+ * or has no allocator hook).  *rank and shape receive the rank and up to
+ * CLCNN_MAX_RANK sizes.  ctx may be NULL (then no message is kept); the
+ * message names the file and what is wrong.  Errors: CLCNN_ERR_ARGUMENT, CLCNN_ERR_IO, CLCNN_ERR_FORMAT,
  * CLCNN_ERR_NOMEM; *data is NULL after a failure. */
 CLCNN_API int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, size_t *shape);
 /* Writes product(shape) floats as a float32 .npy, atomically (temp file +
@@ -260,7 +336,11 @@ CLCNN_API int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *list, size_t
 /* Images (count, h, w, c) in [0, 1] and integer class labels, in host
  * memory (uint8 pixels are kept as uint8 and scaled on use).  A data set
  * belongs to no context: any context may read it, and it may outlive the
- * context that loaded it (the ctx arguments below only receive messages).
+ * context that loaded it.  The ctx arguments below receive messages, and a
+ * data set loaded or created with a ctx takes its memory from that
+ * context's allocator hook and keeps a copy of the hook, to give the memory
+ * back in clcnn_dataset_free (malloc/free with ctx NULL); the tail of
+ * clcnn_dataset_split_tail takes the hook of the data set it came from.
  * The caller owns it and frees it with clcnn_dataset_free. */
 typedef struct clcnn_dataset clcnn_dataset;
 

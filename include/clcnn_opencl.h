@@ -40,13 +40,16 @@ extern "C" {
  * and queue (clRetainContext, clRetainCommandQueue) and releases them in
  * clcnn_ctx_free, which first waits for the queue (clFinish); the
  * application keeps its own references and releases them as usual.
- * log/log_user as with clcnn_ctx_create_with_log.
+ * log/log_user as with clcnn_ctx_create_with_log.  This is
+ * clcnn_ctx_create_with_options with cl_context, cl_device, cl_queue, log
+ * and log_user set; use that to install an allocator hook as well.
  * Errors: CLCNN_ERR_ARGUMENT (out NULL, a NULL or invalid handle, handles
  * that do not belong together, an out-of-order queue), CLCNN_ERR_BUILD,
  * CLCNN_ERR_OPENCL, CLCNN_ERR_NOMEM; CLCNN_ERR_NO_DEVICE in a build of
  * clcnn without the OpenCL backend.  As with clcnn_ctx_create, a failure
- * other than out-of-memory still sets *out to a context that holds only the
- * message (nothing is retained then); the caller frees it.
+ * still sets *out to a context that holds only the message (nothing is
+ * retained then; *out is NULL only when that context cannot be allocated);
+ * the caller frees it.
  */
 CLCNN_API int clcnn_ctx_create_opencl(clcnn_ctx **out, cl_context context, cl_device_id device,
                                       cl_command_queue queue, clcnn_log_fn log, void *log_user);

@@ -216,8 +216,8 @@ class NpyInterop(unittest.TestCase):
         lib.clcnn_npy_read.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
                                        ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
                                        ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_size_t)]
-        libc = ctypes.CDLL(None)
-        libc.free.argtypes = [ctypes.c_void_p]
+        lib.clcnn_free.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        lib.clcnn_free.restype = None
         rng = np.random.default_rng(9)
         with tempfile.TemporaryDirectory() as d:
             for shape in [(5,), (3, 4), (2, 3, 4), (2, 1, 3, 2)]:
@@ -245,7 +245,7 @@ class NpyInterop(unittest.TestCase):
                     self.assertEqual(st, 0, dtype)
                     self.assertEqual(tuple(out[:rank.value]), shape, dtype)
                     got = np.ctypeslib.as_array(data, shape=(src.size,)).copy().reshape(shape)
-                    libc.free(ctypes.cast(data, ctypes.c_void_p))
+                    lib.clcnn_free(None, ctypes.cast(data, ctypes.c_void_p))
                     np.testing.assert_array_equal(got, src.astype(np.float32), dtype)
 
 

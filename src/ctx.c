@@ -136,17 +136,6 @@ static int choose_device(clcnn_ctx *ctx, const char *device)
                        "unknown device \"%s\" (expected auto, cpu, opencl or opencl:P:D)", device);
 }
 
-/* A new context with its log hook; *out NULL on out-of-memory. */
-static int ctx_new(clcnn_ctx **out, clcnn_log_fn log, void *log_user)
-{
-    *out = calloc(1, sizeof **out);
-    if (!*out)
-        return CLCNN_ERR_NOMEM;
-    (*out)->log = log;
-    (*out)->log_user = log_user;
-    return CLCNN_OK;
-}
-
 /* After choosing a backend: a failed context keeps only its message. */
 static int ctx_settle(clcnn_ctx *ctx, int st)
 {
@@ -158,14 +147,47 @@ static int ctx_settle(clcnn_ctx *ctx, int st)
     return st;
 }
 
-int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user)
+/* A context from options o, on the application's OpenCL handles when
+ * shared (even NULL ones: clcnn_ctx_create_opencl reports those), else on
+ * o->device. */
+static int ctx_create(clcnn_ctx **out, const clcnn_ctx_options *o, int shared)
 {
     if (!out)
         return CLCNN_ERR_ARGUMENT;
-    int st = ctx_new(out, log, log_user);
-    if (st)
-        return st;
-    return ctx_settle(*out, choose_device(*out, device));
+    *out = NULL;
+    const clcnn_allocator *a = o->allocator;
+    if (a && (!a->alloc || !a->free))
+        return CLCNN_ERR_ARGUMENT;
+    clcnn_ctx *ctx = clcnn_mem_calloc(a, 1, sizeof *ctx);
+    if (!ctx)
+        return CLCNN_ERR_NOMEM;
+    if (a)
+        ctx->allocator = *a;
+    ctx->log = o->log;
+    ctx->log_user = o->log_user;
+    *out = ctx;
+    int st;
+    if (!shared)
+        st = choose_device(ctx, o->device);
+    else if (o->device)
+        st = clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_create_with_options: a device name (\"%s\") and OpenCL "
+                         "handles cannot both be given", o->device);
+    else
+        st = clcnn_opencl_backend_create_shared(ctx, o->cl_context, o->cl_device, o->cl_queue, &ctx->ops, &ctx->bctx,
+                                                ctx->device_name, sizeof ctx->device_name);
+    return ctx_settle(ctx, st);
+}
+
+int clcnn_ctx_create_with_options(clcnn_ctx **out, const clcnn_ctx_options *options)
+{
+    const clcnn_ctx_options o = options ? *options : (clcnn_ctx_options){0};
+    return ctx_create(out, &o, o.cl_context || o.cl_device || o.cl_queue);
+}
+
+int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn log, void *log_user)
+{
+    const clcnn_ctx_options o = {.device = device, .log = log, .log_user = log_user};
+    return ctx_create(out, &o, 0);
 }
 
 /* The handle types are spelled as the Khronos headers define cl_context,
@@ -174,15 +196,9 @@ int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn 
 int clcnn_ctx_create_opencl(clcnn_ctx **out, struct _cl_context *context, struct _cl_device_id *device,
                             struct _cl_command_queue *queue, clcnn_log_fn log, void *log_user)
 {
-    if (!out)
-        return CLCNN_ERR_ARGUMENT;
-    int st = ctx_new(out, log, log_user);
-    if (st)
-        return st;
-    clcnn_ctx *ctx = *out;
-    st = clcnn_opencl_backend_create_shared(ctx, context, device, queue, &ctx->ops, &ctx->bctx, ctx->device_name,
-                                            sizeof ctx->device_name);
-    return ctx_settle(ctx, st);
+    const clcnn_ctx_options o = {.log = log, .log_user = log_user, .cl_context = context, .cl_device = device,
+                                 .cl_queue = queue};
+    return ctx_create(out, &o, 1);
 }
 
 int clcnn_ctx_create(clcnn_ctx **out, const char *device)
@@ -196,7 +212,13 @@ void clcnn_ctx_free(clcnn_ctx *ctx)
         return;
     if (ctx->ops)
         ctx->ops->destroy(ctx->bctx);
-    free(ctx);
+    const clcnn_allocator a = ctx->allocator; /* read before its block goes */
+    clcnn_mem_free(&a, ctx, sizeof *ctx);
+}
+
+void clcnn_free(clcnn_ctx *ctx, void *p)
+{
+    clcnn_mem_free_tracked(clcnn_ctx_allocator(ctx), p);
 }
 
 const char *clcnn_errmsg(const clcnn_ctx *ctx)

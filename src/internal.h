@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "alloc.h"
 #include "backend.h"
 #include "clcnn.h"
 
@@ -12,6 +13,7 @@
 struct clcnn_ctx {
     const clcnn_backend_ops *ops; /* NULL in a context that holds only an error */
     void *bctx;
+    clcnn_allocator allocator; /* all NULL: malloc/free; this struct is its block */
     clcnn_log_fn log;
     void *log_user;
     char device_name[256];
@@ -38,6 +40,12 @@ CLCNN_API int clcnn_ctx_create_opencl(clcnn_ctx **out, struct _cl_context *conte
 CLCNN_API int clcnn_tensor_from_cl_mem(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t *shape,
                                        struct _cl_mem *buffer);
 CLCNN_API struct _cl_mem *clcnn_tensor_cl_mem(const clcnn_tensor *t);
+
+/* The host allocator of ctx (NULL, i.e. malloc/free, for ctx NULL). */
+static inline const clcnn_allocator *clcnn_ctx_allocator(const clcnn_ctx *ctx)
+{
+    return ctx ? &ctx->allocator : NULL;
+}
 
 /* Formats the message of ctx (if ctx is not NULL) and returns status, so
  * that `return clcnn_error(ctx, CLCNN_ERR_SHAPE, "...", ...);` reads well. */

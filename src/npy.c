@@ -178,7 +178,7 @@ int clcnn_read_file(clcnn_ctx *ctx, const char *path, unsigned char **bytes, siz
         return clcnn_error(ctx, CLCNN_ERR_IO, "%s: not a regular file", path);
     }
     size_t size = (size_t)sb.st_size;
-    unsigned char *buf = malloc(size ? size : 1);
+    unsigned char *buf = clcnn_mem_alloc(clcnn_ctx_allocator(ctx), size);
     if (!buf) {
         fclose(f);
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
@@ -187,7 +187,7 @@ int clcnn_read_file(clcnn_ctx *ctx, const char *path, unsigned char **bytes, siz
     int err = ferror(f);
     fclose(f);
     if (err || got != size) {
-        free(buf);
+        clcnn_mem_free(clcnn_ctx_allocator(ctx), buf, size);
         return clcnn_error(ctx, CLCNN_ERR_IO, "%s: read error", path);
     }
     *bytes = buf;
@@ -197,15 +197,16 @@ int clcnn_read_file(clcnn_ctx *ctx, const char *path, unsigned char **bytes, siz
 
 int clcnn_write_file_atomic(clcnn_ctx *ctx, const char *path, const void *bytes, size_t len)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
+    const clcnn_allocator *a = clcnn_ctx_allocator(ctx);
+    size_t tmp_len = strlen(path) + 16;
+    char *tmp = clcnn_mem_alloc(a, tmp_len);
     if (!tmp)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    snprintf(tmp, tmp_len, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int st = clcnn_error(ctx, CLCNN_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(tmp);
+        clcnn_mem_free(a, tmp, tmp_len);
         return st;
     }
     const unsigned char *p = bytes;
@@ -228,14 +229,14 @@ int clcnn_write_file_atomic(clcnn_ctx *ctx, const char *path, const void *bytes,
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    free(tmp);
+    clcnn_mem_free(a, tmp, tmp_len);
     return CLCNN_OK;
 fail : {
     int st = clcnn_error(ctx, CLCNN_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     if (fd >= 0)
         close(fd);
     unlink(tmp);
-    free(tmp);
+    clcnn_mem_free(a, tmp, tmp_len);
     return st;
 }
 }
@@ -253,7 +254,10 @@ int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, si
     npy_array a;
     st = clcnn_npy_parse(ctx, path, bytes, len, &a);
     if (st == CLCNN_OK) {
-        float *x = malloc((a.count ? a.count : 1) * sizeof *x);
+        /* Tracked: clcnn_free() gets no size from the caller. */
+        float *x = a.count <= SIZE_MAX / sizeof *x
+                       ? clcnn_mem_alloc_tracked(clcnn_ctx_allocator(ctx), a.count * sizeof *x, CLCNN_MEM_ALIGN)
+                       : NULL;
         if (!x) {
             st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
         } else {
@@ -264,7 +268,7 @@ int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, si
             memcpy(shape, a.shape, (size_t)a.rank * sizeof *shape);
         }
     }
-    free(bytes);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), bytes, len);
     return st;
 }
 
@@ -287,7 +291,7 @@ int clcnn_npy_write(clcnn_ctx *ctx, const char *path, const float *data, int ran
     /* Header padded with spaces and a newline to a multiple of 64 bytes. */
     size_t hlen = ((size_t)n + 1 + 10 + 63) / 64 * 64 - 10;
     size_t total = 10 + hlen + bytes_len;
-    unsigned char *buf = malloc(total);
+    unsigned char *buf = clcnn_mem_alloc(clcnn_ctx_allocator(ctx), total);
     if (!buf)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
@@ -298,6 +302,6 @@ int clcnn_npy_write(clcnn_ctx *ctx, const char *path, const float *data, int ran
     buf[10 + hlen - 1] = '\n';
     memcpy(buf + 10 + hlen, data, bytes_len);
     int st = clcnn_write_file_atomic(ctx, path, buf, total);
-    free(buf);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), buf, total);
     return st;
 }

@@ -1,6 +1,5 @@
 /* Tensors: a shape plus a backend buffer. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -34,7 +33,7 @@ static int tensor_new(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size_t
     if (overflow)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the shape's size overflows", fn);
 
-    clcnn_tensor *t = calloc(1, sizeof *t);
+    clcnn_tensor *t = clcnn_mem_calloc(&ctx->allocator, 1, sizeof *t);
     if (!t)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of host memory", fn);
     t->ctx = ctx;
@@ -53,7 +52,7 @@ int clcnn_tensor_create(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const size
     clcnn_tensor *t = *out;
     st = ctx->ops->alloc(ctx->bctx, t->count * sizeof(float), &t->buf);
     if (st) {
-        free(t);
+        clcnn_mem_free(&ctx->allocator, t, sizeof *t);
         *out = NULL;
     }
     return st;
@@ -83,7 +82,7 @@ int clcnn_tensor_from_cl_mem(clcnn_ctx *ctx, clcnn_tensor **out, int rank, const
      * drops exactly that one, as for a buffer clcnn allocated. */
     st = ctx->ops->wrap_native(ctx->bctx, buffer, t->count * sizeof(float), &t->buf);
     if (st) {
-        free(t);
+        clcnn_mem_free(&ctx->allocator, t, sizeof *t);
         *out = NULL;
     }
     return st;
@@ -101,7 +100,7 @@ void clcnn_tensor_free(clcnn_tensor *t)
     if (!t)
         return;
     t->ctx->ops->release(t->ctx->bctx, t->buf);
-    free(t);
+    clcnn_mem_free(&t->ctx->allocator, t, sizeof *t);
 }
 
 static int check_io(const clcnn_tensor *t, const void *host, size_t count, const char *fn)

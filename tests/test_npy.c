@@ -122,7 +122,7 @@ START_TEST(round_trip)
     for (int d = 0; d < rank; d++)
         ck_assert_uint_eq(shape[d], shapes[_i][d]);
     ck_assert_msg(memcmp(data, v, n * sizeof *v) == 0, "round trip is not exact");
-    free(data);
+    clcnn_free(ctx, data);
 
     /* Overwriting an existing file replaces it, still atomically. */
     for (size_t i = 0; i < n; i++)
@@ -131,7 +131,7 @@ START_TEST(round_trip)
     ck_assert_int_eq(count_entries(dir), 1);
     ck_assert_int_eq(clcnn_npy_read(ctx, path, &data, &got_rank, shape), CLCNN_OK);
     ck_assert_msg(memcmp(data, v, n * sizeof *v) == 0, "overwrite round trip is not exact");
-    free(data);
+    clcnn_free(ctx, data);
 
     free(v);
     rm_tree(dir);
@@ -156,7 +156,7 @@ START_TEST(scalar)
     ck_assert_msg(st == CLCNN_OK, "read: %s", clcnn_errmsg(ctx));
     ck_assert_int_eq(rank, 0);
     ck_assert_float_eq(data[0], 2.25f);
-    free(data);
+    clcnn_free(ctx, data);
     size_t len;
     unsigned char *bytes = slurp(path, &len);
     ck_assert_ptr_nonnull(strstr((char *)bytes + 10, "'shape': ()"));
@@ -181,7 +181,7 @@ START_TEST(null_context)
     ck_assert_int_eq(rank, 1);
     ck_assert_uint_eq(shape[0], 3);
     ck_assert_msg(memcmp(data, v, sizeof v) == 0, "NULL-context round trip differs");
-    free(data);
+    free(data); /* no context: malloc'd, so free() frees it (as clcnn_free(NULL, data)) */
     char bad[4096];
     fixture_path(bad, sizeof bad, "bad_magic.npy");
     ck_assert_int_eq(clcnn_npy_read(NULL, bad, &data, &rank, shape), CLCNN_ERR_FORMAT);
@@ -229,7 +229,7 @@ START_TEST(read_dtypes)
     }
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(data[i] == c->value(i), "%s[%zu] = %g, want %g", c->file, i, data[i], c->value(i));
-    free(data);
+    clcnn_free(ctx, data);
     clcnn_ctx_free(ctx);
 }
 END_TEST

@@ -1228,6 +1228,65 @@ START_TEST(shared_context_errors)
 }
 END_TEST
 
+/* clcnn_ctx_create_with_options with the application's handles and an
+ * allocator hook: the context and everything on it take their host memory
+ * from the hook and give it all back; with a hook that fails after N
+ * blocks, for every N until creation needs no more, creation fails with
+ * CLCNN_ERR_NOMEM, retains nothing and leaks nothing. */
+START_TEST(shared_context_with_an_allocator_hook)
+{
+    env_reset(NULL);
+    app_cl app = app_open();
+    cl_uint ctx_refs0 = context_refs(app.context), queue_refs0 = queue_refs(app.queue);
+    tu_counter c;
+    tu_counter_init(&c, -1);
+    clcnn_ctx_options o = {.allocator = &c.hook, .cl_context = app.context, .cl_device = app.device,
+                           .cl_queue = app.queue};
+    clcnn_ctx *ctx = NULL;
+    int st = clcnn_ctx_create_with_options(&ctx, &o);
+    ck_assert_msg(st == CLCNN_OK, "%s", ctx ? clcnn_errmsg(ctx) : "NULL");
+    ck_assert_ptr_nonnull(strstr(clcnn_ctx_device_name(ctx), "application"));
+    ck_assert_uint_eq(c.first_size, sizeof(struct clcnn_ctx));
+    const size_t xs[4] = {1, 4, 4, 2};
+    float x[32];
+    tu_fill_random(x, 32, 3, -1, 1);
+    cl_mem xbuf = app_buffer(&app, sizeof x);
+    ck_assert_int_eq(clEnqueueWriteBuffer(app.queue, xbuf, CL_TRUE, 0, sizeof x, x, 0, NULL, NULL), CL_SUCCESS);
+    clcnn_tensor *tx = NULL, *tp = NULL;
+    ck_assert_int_eq(clcnn_tensor_from_cl_mem(ctx, &tx, 4, xs, xbuf), CLCNN_OK);
+    ck_assert_int_eq(clcnn_pool_forward(ctx, tx, 2, 2, 2, 2, CLCNN_POOL_AVG, &tp), CLCNN_OK);
+    ck_assert(tu_counter_owns(&c, tx) && tu_counter_owns(&c, tp));
+    clcnn_tensor_free(tx);
+    clcnn_tensor_free(tp);
+    clcnn_ctx_free(ctx);
+    size_t needed = c.given;
+    tu_counter_check_clean(&c, "after a shared context");
+    ck_assert_int_eq(clReleaseMemObject(xbuf), CL_SUCCESS);
+
+    for (long n = 0;; n++) {
+        tu_counter_init(&c, n);
+        ctx = NULL;
+        st = clcnn_ctx_create_with_options(&ctx, &o);
+        int refused = c.refused != 0;
+        if (st == CLCNN_OK)
+            clcnn_ctx_free(ctx);
+        else {
+            ck_assert_msg(st == CLCNN_ERR_NOMEM, "failing after %ld: %s: %s", n, clcnn_status_str(st),
+                          clcnn_errmsg(ctx));
+            ck_assert_ptr_nonnull(strstr(clcnn_errmsg(ctx), "memory"));
+            clcnn_ctx_free(ctx);
+        }
+        ck_assert_uint_eq(context_refs(app.context), ctx_refs0);
+        ck_assert_uint_eq(queue_refs(app.queue), queue_refs0);
+        tu_counter_check_clean(&c, "after a failed shared context");
+        if (st == CLCNN_OK && !refused)
+            break;
+        ck_assert_uint_lt((size_t)n, needed);
+    }
+    app_close(&app);
+}
+END_TEST
+
 /* -------------------------------------------------------------------- main */
 
 /* 1 when an OpenCL device exists, found in a child so that this process
@@ -1260,6 +1319,7 @@ static Suite *opencl_suite(void)
     tcase_add_test(tc, devices_list_marks_one_auto_choice);
     tcase_add_test(tc, shared_context_runs_ops_on_application_buffers);
     tcase_add_test(tc, shared_context_errors);
+    tcase_add_test(tc, shared_context_with_an_allocator_hook);
     suite_add_tcase(s, tc);
 
     TCase *par = tcase_create("parity");

@@ -4,12 +4,6 @@
 
 #include "testutil.h"
 
-static const char *device_choice(void)
-{
-    const char *d = getenv("CLCNN_DEVICE");
-    return (d && *d) ? d : "cpu";
-}
-
 START_TEST(context_basics)
 {
     clcnn_ctx *ctx = tu_ctx();
@@ -17,9 +11,9 @@ START_TEST(context_basics)
     const char *backend = clcnn_ctx_backend(ctx);
     ck_assert_ptr_nonnull(backend);
     /* the suite's device is what CLCNN_DEVICE asked for */
-    if (strcmp(device_choice(), "cpu") == 0)
+    if (strcmp(tu_device(), "cpu") == 0)
         ck_assert_str_eq(backend, "cpu");
-    else if (strncmp(device_choice(), "opencl", 6) == 0)
+    else if (strncmp(tu_device(), "opencl", 6) == 0)
         ck_assert_str_eq(backend, "opencl");
     const char *dev = clcnn_ctx_device_name(ctx);
     ck_assert_ptr_nonnull(dev);

@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *device_choice(void)
+const char *tu_device(void)
 {
     const char *d = getenv("CLCNN_DEVICE");
     return (d && *d) ? d : "cpu";
@@ -20,7 +20,7 @@ void tu_skip_if_no_device(void)
     pid_t pid = fork();
     if (pid == 0) {
         clcnn_ctx *ctx = NULL;
-        int st = clcnn_ctx_create_with_log(&ctx, device_choice(), NULL, NULL);
+        int st = clcnn_ctx_create_with_log(&ctx, tu_device(), NULL, NULL);
         if (st == CLCNN_ERR_NO_DEVICE)
             fprintf(stderr, "skipping: %s\n", clcnn_errmsg(ctx));
         _exit(st == CLCNN_ERR_NO_DEVICE ? 77 : 0);
@@ -33,13 +33,13 @@ void tu_skip_if_no_device(void)
 clcnn_ctx *tu_ctx(void)
 {
     clcnn_ctx *ctx = NULL;
-    int st = clcnn_ctx_create_with_log(&ctx, device_choice(), NULL, NULL);
+    int st = clcnn_ctx_create_with_log(&ctx, tu_device(), NULL, NULL);
     if (st == CLCNN_ERR_NO_DEVICE) {
         fprintf(stderr, "skipping: %s\n", clcnn_errmsg(ctx));
         clcnn_ctx_free(ctx);
         exit(77);
     }
-    ck_assert_msg(st == CLCNN_OK, "context for %s: %s", device_choice(), ctx ? clcnn_errmsg(ctx) : "out of memory");
+    ck_assert_msg(st == CLCNN_OK, "context for %s: %s", tu_device(), ctx ? clcnn_errmsg(ctx) : "out of memory");
     return ctx;
 }
 
@@ -67,7 +67,7 @@ clcnn_tensor *tu_golden(clcnn_ctx *ctx, const char *name)
     int st = clcnn_npy_read(ctx, path, &data, &rank, shape);
     ck_assert_msg(st == CLCNN_OK, "golden %s: %s", name, clcnn_errmsg(ctx));
     clcnn_tensor *t = tu_tensor(ctx, rank, shape, data);
-    free(data);
+    clcnn_free(ctx, data);
     return t;
 }
 
@@ -135,6 +135,103 @@ int tu_rerun_without_opencl(const char *self, const char *flag)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     rmdir(vendors);
     return status;
+}
+
+/* ------------------------------------------------- the counting allocator */
+
+static void *counting_alloc(void *user, size_t size, size_t align)
+{
+    tu_counter *c = user;
+    if (!pthread_equal(pthread_self(), c->thread))
+        c->foreign_thread++;
+    if (size == 0 || align == 0 || (align & (align - 1)) != 0) {
+        c->bad_request++;
+        return NULL;
+    }
+    if (c->fail_after >= 0 && c->given >= (size_t)c->fail_after) {
+        c->refused++;
+        return NULL;
+    }
+    if (c->nlive == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        tu_block *grown = realloc(c->live, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        c->live = grown;
+        c->cap = cap;
+    }
+    /* Aligned to align but not to 2 * align. */
+    size_t total = (size + align + 2 * align - 1) / (2 * align) * (2 * align);
+    unsigned char *base = aligned_alloc(2 * align, total);
+    if (!base)
+        return NULL;
+    unsigned char *p = base + align;
+    memset(p, 0xA5, size);
+    c->live[c->nlive++] = (tu_block){p, base, size, align};
+    if (c->given++ == 0)
+        c->first_size = size;
+    c->live_bytes += size;
+    if (c->live_bytes > c->peak_bytes)
+        c->peak_bytes = c->live_bytes;
+    if (align > c->max_align)
+        c->max_align = align;
+    return p;
+}
+
+static void counting_free(void *user, void *ptr, size_t size)
+{
+    tu_counter *c = user;
+    if (!pthread_equal(pthread_self(), c->thread))
+        c->foreign_thread++;
+    for (size_t i = 0; i < c->nlive; i++) {
+        tu_block *b = &c->live[i];
+        if (b->p != ptr)
+            continue;
+        if (b->size != size) {
+            fprintf(stderr, "free of a %zu-byte block with size %zu\n", b->size, size);
+            c->bad_free++;
+        }
+        memset(b->p, 0x5A, b->size);
+        free(b->base);
+        c->live_bytes -= b->size;
+        *b = c->live[--c->nlive];
+        return;
+    }
+    fprintf(stderr, "free of %p (%zu bytes), which the hook did not give out\n", ptr, size);
+    c->bad_free++;
+}
+
+void tu_counter_init(tu_counter *c, long fail_after)
+{
+    memset(c, 0, sizeof *c);
+    c->hook = (clcnn_allocator){counting_alloc, counting_free, c};
+    c->thread = pthread_self();
+    c->fail_after = fail_after;
+}
+
+/* 1 when p lies inside a live block. */
+int tu_counter_owns(const tu_counter *c, const void *p)
+{
+    const unsigned char *q = p;
+    for (size_t i = 0; i < c->nlive; i++)
+        if (q >= c->live[i].p && q < c->live[i].p + c->live[i].size)
+            return 1;
+    return 0;
+}
+
+/* Everything given out came back, and nothing else. */
+void tu_counter_check_clean(tu_counter *c, const char *when)
+{
+    ck_assert_msg(c->nlive == 0 && c->live_bytes == 0, "%s: %zu blocks (%zu bytes) never came back", when, c->nlive,
+                  c->live_bytes);
+    ck_assert_msg(c->bad_free == 0, "%s: %d frees of blocks the hook did not give (or with a wrong size)", when,
+                  c->bad_free);
+    ck_assert_msg(c->bad_request == 0, "%s: %d requests of size 0 or a bad alignment", when, c->bad_request);
+    ck_assert_msg(c->foreign_thread == 0, "%s: the hook was called %d times on another thread", when,
+                  c->foreign_thread);
+    free(c->live);
+    c->live = NULL;
+    c->cap = 0;
 }
 
 int tu_run(Suite *s)

@@ -3,9 +3,13 @@
 #define CLCNN_TESTUTIL_H
 
 #include <check.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #include "clcnn.h"
+
+/* The device the tests run on: CLCNN_DEVICE, default "cpu". */
+const char *tu_device(void);
 
 /* A context on the backend named by CLCNN_DEVICE (default "cpu").  When the
  * OpenCL backend is asked for and no OpenCL device exists, the test program
@@ -42,6 +46,42 @@ void tu_fill_random(float *x, size_t n, unsigned seed, float lo, float hi);
  * directory, set before the loader first reads it); returns the child's
  * wait status. */
 int tu_rerun_without_opencl(const char *self, const char *flag);
+
+/*
+ * A counting allocator hook (tu_counter.hook, a clcnn_allocator) that
+ * records every block it gives out and takes back.  Its blocks are aligned
+ * to exactly the alignment asked for (never to twice that), filled with
+ * garbage, and poisoned when they come back, so that code which assumes
+ * more alignment, zeroed memory or a longer life shows.  With fail_after
+ * >= 0, every allocation after the first fail_after fails.
+ */
+typedef struct tu_block {
+    unsigned char *p, *base;
+    size_t size, align;
+} tu_block;
+
+typedef struct tu_counter {
+    clcnn_allocator hook;
+    pthread_t thread;      /* the only thread the hook may be called on */
+    long fail_after;
+    tu_block *live;
+    size_t nlive, cap;
+    size_t given, refused; /* blocks given out, requests refused */
+    size_t live_bytes, peak_bytes;
+    size_t first_size;     /* the size of the first block given out */
+    size_t max_align;
+    int bad_request;       /* size 0, or an alignment that is not a power of two */
+    int bad_free;          /* a pointer the hook did not give, or a wrong size */
+    int foreign_thread;    /* calls on another thread than the one of tu_counter_init */
+} tu_counter;
+
+void tu_counter_init(tu_counter *c, long fail_after);
+/* 1 when p points into a live block. */
+int tu_counter_owns(const tu_counter *c, const void *p);
+/* Asserts that every block came back and nothing else was freed, every
+ * request was well-formed and made on the initialising thread (when says
+ * at what point); then releases the counter's own memory. */
+void tu_counter_check_clean(tu_counter *c, const char *when);
 
 /* Runs a suite the usual way and returns the process exit status. */
 int tu_run(Suite *s);

@@ -2,11 +2,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "cpu.h"
-
 #include <unistd.h>
 
+#include "cpu.h"
 #include "pool_threads.h"
 
 typedef struct cpu_backend {
@@ -14,20 +12,47 @@ typedef struct cpu_backend {
     cpu_pool *pool;
     int threads;
     size_t scratch_floats; /* per thread */
+    size_t scratch_bytes;  /* the size of each scratch block */
     float **scratch;       /* threads pointers */
     size_t shared_floats;
+    size_t shared_bytes;
     float *shared;         /* one buffer all threads index into */
 } cpu_backend;
+
+/* Every host block of the backend is 64-byte aligned and a multiple of 64
+ * bytes, so that the compiler can use aligned vector loads; 0 when bytes
+ * has no such size. */
+#define CPU_ALIGN 64
+static size_t cpu_block_bytes(size_t bytes)
+{
+    if (bytes > SIZE_MAX - (CPU_ALIGN - 1))
+        return 0;
+    return bytes ? (bytes + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN : CPU_ALIGN;
+}
+
+static const clcnn_allocator *cpu_allocator(const cpu_backend *be)
+{
+    return &be->ctx->allocator;
+}
+
+static void scratch_release(cpu_backend *be)
+{
+    for (int t = 0; t < be->threads; t++) {
+        clcnn_mem_free(cpu_allocator(be), be->scratch[t], be->scratch_bytes);
+        be->scratch[t] = NULL;
+    }
+    be->scratch_floats = 0;
+}
 
 static void cpu_destroy(void *bctx)
 {
     cpu_backend *be = bctx;
-    for (int t = 0; t < be->threads; t++)
-        free(be->scratch[t]);
-    free(be->scratch);
-    free(be->shared);
+    const clcnn_allocator *a = cpu_allocator(be);
+    scratch_release(be);
+    clcnn_mem_free(a, be->scratch, (size_t)be->threads * sizeof *be->scratch);
+    clcnn_mem_free(a, be->shared, be->shared_bytes);
     cpu_pool_free(be->pool);
-    free(be);
+    clcnn_mem_free(a, be, sizeof *be);
 }
 
 void cpu_parallel(void *bctx, size_t count, cpu_task_fn fn, void *arg)
@@ -45,13 +70,14 @@ int cpu_scratch_reserve(void *bctx, size_t floats)
     cpu_backend *be = bctx;
     if (floats <= be->scratch_floats)
         return CLCNN_OK;
-    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    scratch_release(be);
+    size_t bytes = floats <= SIZE_MAX / sizeof(float) ? cpu_block_bytes(floats * sizeof(float)) : 0;
+    be->scratch_bytes = bytes;
     for (int t = 0; t < be->threads; t++) {
-        free(be->scratch[t]);
-        be->scratch[t] = aligned_alloc(64, bytes);
+        be->scratch[t] = bytes ? clcnn_mem_alloc_aligned(cpu_allocator(be), bytes, CPU_ALIGN) : NULL;
         if (!be->scratch[t]) {
-            be->scratch_floats = 0;
-            return clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "out of host memory for %zu bytes of scratch", bytes);
+            scratch_release(be);
+            return clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "out of host memory for %zu floats of scratch", floats);
         }
     }
     be->scratch_floats = floats;
@@ -62,8 +88,10 @@ float *cpu_shared_scratch(void *bctx, size_t floats)
 {
     cpu_backend *be = bctx;
     if (floats > be->shared_floats) {
-        free(be->shared);
-        be->shared = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+        clcnn_mem_free(cpu_allocator(be), be->shared, be->shared_bytes);
+        size_t bytes = floats <= SIZE_MAX / sizeof(float) ? cpu_block_bytes(floats * sizeof(float)) : 0;
+        be->shared = bytes ? clcnn_mem_alloc_aligned(cpu_allocator(be), bytes, CPU_ALIGN) : NULL;
+        be->shared_bytes = be->shared ? bytes : 0;
         be->shared_floats = be->shared ? floats : 0;
         if (!be->shared)
             clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "out of host memory for %zu floats of scratch", floats);
@@ -76,15 +104,13 @@ float *cpu_scratch_of(void *bctx, int t)
     return ((cpu_backend *)bctx)->scratch[t];
 }
 
-
+/* Buffers are the host arrays themselves; release() gets no size, so they
+ * are tracked blocks (which keep theirs). */
 static int cpu_alloc(void *bctx, size_t bytes, clcnn_buf **out)
 {
     cpu_backend *be = bctx;
-    /* 64-byte alignment lets the compiler use aligned vector loads. */
-    size_t rounded = (bytes + 63) / 64 * 64;
-    if (rounded < bytes)
-        return clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
-    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    size_t rounded = cpu_block_bytes(bytes);
+    void *p = rounded ? clcnn_mem_alloc_tracked(cpu_allocator(be), rounded, CPU_ALIGN) : NULL;
     if (!p)
         return clcnn_error(be->ctx, CLCNN_ERR_NOMEM, "out of host memory allocating %zu bytes", bytes);
     memset(p, 0, rounded);
@@ -94,8 +120,7 @@ static int cpu_alloc(void *bctx, size_t bytes, clcnn_buf **out)
 
 static void cpu_release(void *bctx, clcnn_buf *buf)
 {
-    (void)bctx;
-    free(buf);
+    clcnn_mem_free_tracked(cpu_allocator(bctx), buf);
 }
 
 static int cpu_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes)
@@ -160,7 +185,8 @@ static const clcnn_backend_ops cpu_ops = {
 
 int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void **bctx)
 {
-    cpu_backend *be = calloc(1, sizeof *be);
+    const clcnn_allocator *a = &ctx->allocator;
+    cpu_backend *be = clcnn_mem_calloc(a, 1, sizeof *be);
     if (!be)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
     be->ctx = ctx;
@@ -177,15 +203,15 @@ int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void
         threads = 1;
     if (threads > 256)
         threads = 256;
-    if (cpu_pool_create(&be->pool, (int)threads) != 0) {
-        free(be);
+    if (cpu_pool_create(&be->pool, (int)threads, a) != 0) {
+        clcnn_mem_free(a, be, sizeof *be);
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
     }
     be->threads = (int)threads;
-    be->scratch = calloc((size_t)be->threads, sizeof *be->scratch);
+    be->scratch = clcnn_mem_calloc(a, (size_t)be->threads, sizeof *be->scratch);
     if (!be->scratch) {
         cpu_pool_free(be->pool);
-        free(be);
+        clcnn_mem_free(a, be, sizeof *be);
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
     }
     *ops = &cpu_ops;

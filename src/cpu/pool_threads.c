@@ -3,7 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <stdlib.h>
+
+#include "alloc.h"
 
 /* How long a waiting thread polls before it sleeps: the next job usually
  * comes within microseconds during a training step, and a futex wake-up
@@ -12,9 +13,17 @@
 #define SPIN_POLLS 4096
 #define POLLS_PER_YIELD 256
 
+typedef struct worker_start {
+    cpu_pool *pool;
+    int thread;
+} worker_start;
+
 struct cpu_pool {
-    int threads;
+    const clcnn_allocator *alloc;
+    int threads;            /* started: the caller and threads - 1 workers */
+    int capacity;           /* workers and starts have capacity entries */
     pthread_t *workers;
+    worker_start *starts;   /* what each worker is started with */
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
     atomic_ulong generation; /* bumped for every job */
@@ -61,17 +70,11 @@ static int all_done(cpu_pool *p, unsigned long unused)
     return atomic_load(&p->busy) == 0;
 }
 
-typedef struct worker_start {
-    cpu_pool *pool;
-    int thread;
-} worker_start;
-
 static void *worker_main(void *v)
 {
-    worker_start *ws = v;
+    const worker_start *ws = v;
     cpu_pool *p = ws->pool;
     int thread = ws->thread;
-    free(ws);
     unsigned long seen = 0;
     for (;;) {
         if (!spin_until(p, new_job_or_quit, seen)) {
@@ -92,32 +95,33 @@ static void *worker_main(void *v)
     }
 }
 
-int cpu_pool_create(cpu_pool **out, int threads)
+int cpu_pool_create(cpu_pool **out, int threads, const clcnn_allocator *alloc)
 {
     *out = NULL;
-    cpu_pool *p = calloc(1, sizeof *p);
+    cpu_pool *p = clcnn_mem_calloc(alloc, 1, sizeof *p);
     if (!p)
         return -1;
+    p->alloc = alloc;
     p->threads = 1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
-    p->workers = calloc((size_t)(threads > 1 ? threads - 1 : 1), sizeof *p->workers);
-    if (!p->workers) {
+    /* Everything a worker needs is allocated here, on the caller's thread:
+     * the allocator hook is never called from a worker. */
+    p->capacity = threads > 1 ? threads - 1 : 1;
+    p->workers = clcnn_mem_calloc(alloc, (size_t)p->capacity, sizeof *p->workers);
+    p->starts = clcnn_mem_calloc(alloc, (size_t)p->capacity, sizeof *p->starts);
+    if (!p->workers || !p->starts) {
         cpu_pool_free(p);
         return -1;
     }
     /* A worker that cannot be started leaves a smaller pool, not a failure. */
     for (int t = 1; t < threads; t++) {
-        worker_start *ws = malloc(sizeof *ws);
-        if (!ws)
-            break;
+        worker_start *ws = &p->starts[t - 1];
         ws->pool = p;
         ws->thread = t;
-        if (pthread_create(&p->workers[t - 1], NULL, worker_main, ws) != 0) {
-            free(ws);
+        if (pthread_create(&p->workers[t - 1], NULL, worker_main, ws) != 0)
             break;
-        }
         p->threads++;
     }
     *out = p;
@@ -137,8 +141,9 @@ void cpu_pool_free(cpu_pool *p)
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
-    free(p->workers);
-    free(p);
+    clcnn_mem_free(p->alloc, p->workers, (size_t)p->capacity * sizeof *p->workers);
+    clcnn_mem_free(p->alloc, p->starts, (size_t)p->capacity * sizeof *p->starts);
+    clcnn_mem_free(p->alloc, p, sizeof *p);
 }
 
 void cpu_pool_run(cpu_pool *p, size_t count, cpu_task_fn fn, void *arg)

@@ -14,8 +14,11 @@ typedef struct cpu_pool cpu_pool;
  * scratch. */
 typedef void (*cpu_task_fn)(void *arg, size_t index, int thread);
 
-/* A pool of threads - 1 workers (the caller is thread 0); threads >= 1. */
-int cpu_pool_create(cpu_pool **out, int threads);
+/* A pool of threads - 1 workers (the caller is thread 0); threads >= 1.
+ * Its memory comes from alloc (clcnn_allocator; NULL: malloc), which must
+ * outlive the pool.  Returns 0, or -1 when the memory cannot be had. */
+struct clcnn_allocator;
+int cpu_pool_create(cpu_pool **out, int threads, const struct clcnn_allocator *alloc);
 void cpu_pool_free(cpu_pool *p);
 
 /* Calls fn(arg, i, thread) once for every i < count, spread over the

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -20,29 +19,34 @@ int clcnn_path_check(clcnn_ctx *ctx, const char *path, int *is_dir)
     return CLCNN_OK;
 }
 
-int clcnn_dataset_alloc(clcnn_ctx *ctx, const char *name, clcnn_dataset **out, size_t count, size_t h, size_t w,
-                        size_t c, int as_u8)
+int clcnn_dataset_alloc(clcnn_ctx *ctx, const clcnn_allocator *a, const char *name, clcnn_dataset **out,
+                        size_t count, size_t h, size_t w, size_t c, dataset_pixels pixels)
 {
     int ovf = 0;
     size_t n = clcnn_mul_size(clcnn_mul_size(clcnn_mul_size(count, h, &ovf), w, &ovf), c, &ovf);
-    size_t bytes = clcnn_mul_size(n, as_u8 ? 1 : sizeof(float), &ovf);
-    clcnn_mul_size(count, sizeof(int32_t), &ovf);
+    size_t bytes = clcnn_mul_size(n, pixels == DATASET_F32 ? sizeof(float) : 1, &ovf);
+    size_t label_bytes = clcnn_mul_size(count, sizeof(int32_t), &ovf);
     if (ovf)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %zu images of %zux%zux%zu do not fit in memory", name, count,
                            h, w, c);
-    clcnn_dataset *ds = calloc(1, sizeof *ds);
+    clcnn_dataset *ds = clcnn_mem_calloc(a, 1, sizeof *ds);
     if (!ds)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", name);
+    if (a)
+        ds->allocator = *a;
     ds->count = count;
     ds->h = h;
     ds->w = w;
     ds->c = c;
-    if (as_u8)
-        ds->u8 = malloc(bytes ? bytes : 1);
-    else
-        ds->f32 = malloc(bytes ? bytes : 1);
-    ds->labels = malloc(count ? count * sizeof(int32_t) : 1);
-    if ((as_u8 ? (void *)ds->u8 : (void *)ds->f32) == NULL || !ds->labels) {
+    void *px = NULL;
+    if (pixels == DATASET_U8)
+        px = ds->u8 = clcnn_mem_alloc(a, bytes);
+    else if (pixels == DATASET_F32)
+        px = ds->f32 = clcnn_mem_alloc(a, bytes);
+    ds->pixels_size = px ? bytes : 0;
+    ds->labels = clcnn_mem_alloc(a, label_bytes);
+    ds->labels_size = ds->labels ? label_bytes : 0;
+    if ((pixels != DATASET_U8_ADOPT && !px) || !ds->labels) {
         clcnn_dataset_free(ds);
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory for %zu images of %zux%zux%zu", name, count, h, w,
                            c);
@@ -71,7 +75,8 @@ int clcnn_dataset_create(clcnn_ctx *ctx, clcnn_dataset **out, size_t count, size
                            "clcnn_dataset_create: count and shape must be positive (got %zu images of %zux%zux%zu)",
                            count, h, w, c);
     clcnn_dataset *ds = NULL; /* allocating first also checks the sizes */
-    int st = clcnn_dataset_alloc(ctx, "clcnn_dataset_create", &ds, count, h, w, c, 0);
+    int st = clcnn_dataset_alloc(ctx, clcnn_ctx_allocator(ctx), "clcnn_dataset_create", &ds, count, h, w, c,
+                                 DATASET_F32);
     if (st)
         return st == CLCNN_ERR_FORMAT ? CLCNN_ERR_ARGUMENT : st;
     for (size_t i = 0; i < count; i++)
@@ -106,26 +111,30 @@ int clcnn_dataset_split_tail(clcnn_ctx *ctx, clcnn_dataset *ds, size_t tail_coun
                            "clcnn_dataset_split_tail: cannot move %zu of %zu examples (both parts must be non-empty)",
                            tail_count, ds->count);
     clcnn_dataset *t = NULL;
-    int st = clcnn_dataset_alloc(ctx, "clcnn_dataset_split_tail", &t, tail_count, ds->h, ds->w, ds->c, ds->u8 != NULL);
+    int st = clcnn_dataset_alloc(ctx, &ds->allocator, "clcnn_dataset_split_tail", &t, tail_count, ds->h, ds->w,
+                                 ds->c, ds->u8 ? DATASET_U8 : DATASET_F32);
     if (st)
         return st;
     size_t keep = ds->count - tail_count;
-    size_t per = ds->h * ds->w * ds->c; /* fits: checked when ds was made */
-    if (ds->u8) {
-        memcpy(t->u8, ds->u8 + keep * per, tail_count * per);
-        uint8_t *p = realloc(ds->u8, keep * per);
-        if (p) /* a failed shrink just keeps the larger block */
-            ds->u8 = p;
-    } else {
-        memcpy(t->f32, ds->f32 + keep * per, tail_count * per * sizeof(float));
-        float *p = realloc(ds->f32, keep * per * sizeof(float));
-        if (p)
-            ds->f32 = p;
-    }
+    /* Sizes fit: checked when ds was made. */
+    size_t per = ds->h * ds->w * ds->c * (ds->u8 ? 1 : sizeof(float));
+    unsigned char *px = ds->u8 ? (unsigned char *)ds->u8 : (unsigned char *)ds->f32;
+    memcpy(t->u8 ? (void *)t->u8 : (void *)t->f32, px + keep * per, tail_count * per);
     memcpy(t->labels, ds->labels + keep, tail_count * sizeof(int32_t));
-    int32_t *l = realloc(ds->labels, keep * sizeof(int32_t));
-    if (l)
+    /* Shrink ds's blocks; one that cannot be had just keeps the larger block. */
+    px = clcnn_mem_realloc(&ds->allocator, px, ds->pixels_size, keep * per);
+    if (px) {
+        ds->pixels_size = keep * per;
+        if (ds->u8)
+            ds->u8 = px;
+        else
+            ds->f32 = (float *)(void *)px;
+    }
+    int32_t *l = clcnn_mem_realloc(&ds->allocator, ds->labels, ds->labels_size, keep * sizeof(int32_t));
+    if (l) {
         ds->labels = l;
+        ds->labels_size = keep * sizeof(int32_t);
+    }
     ds->count = keep;
     clcnn_dataset_update_classes(ds);
     clcnn_dataset_update_classes(t);
@@ -179,10 +188,10 @@ void clcnn_dataset_free(clcnn_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->u8);
-    free(ds->f32);
-    free(ds->labels);
-    free(ds);
+    const clcnn_allocator a = ds->allocator; /* read before ds's block goes */
+    clcnn_mem_free(&a, ds->u8 ? (void *)ds->u8 : (void *)ds->f32, ds->pixels_size);
+    clcnn_mem_free(&a, ds->labels, ds->labels_size);
+    clcnn_mem_free(&a, ds, sizeof *ds);
 }
 
 int clcnn_data_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,

@@ -17,8 +17,11 @@
  *   f32 — floats already in [0, 1].
  * The other pointer is NULL.  Both hold count*h*w*c elements (no padding).
  * labels holds count class ids in [0, classes); classes is 1 + the largest
- * label (0 for an empty set).  All arrays are malloc'd and owned by the
- * data set; clcnn_dataset_free releases them.
+ * label (0 for an empty set).  The arrays are owned by the data set and come
+ * from its allocator (a copy of the hook of the context that made it), to
+ * which clcnn_dataset_free gives them back: their blocks may be larger than
+ * count needs (a shrink that could not be had, a file's buffer taken over),
+ * so their sizes are kept.
  */
 struct clcnn_dataset {
     size_t count, h, w, c;
@@ -26,21 +29,32 @@ struct clcnn_dataset {
     float *f32;
     int32_t *labels;
     int classes;
+    clcnn_allocator allocator;
+    size_t pixels_size, labels_size; /* bytes of the blocks of u8 or f32, labels */
 };
 
 /* Labels must lie in [0, CLCNN_MAX_LABEL]. */
 #define CLCNN_MAX_LABEL 255
 
-/* A zeroed data set of the given geometry with room for count examples:
- * u8 pixels when as_u8, else f32.  Checks the sizes for overflow. */
-int clcnn_dataset_alloc(clcnn_ctx *ctx, const char *name, clcnn_dataset **out, size_t count, size_t h, size_t w,
-                        size_t c, int as_u8);
+/* What clcnn_dataset_alloc makes the pixels. */
+typedef enum dataset_pixels {
+    DATASET_F32,
+    DATASET_U8,
+    DATASET_U8_ADOPT /* none: the caller hands a block over to u8 (and sets pixels_size) */
+} dataset_pixels;
+
+/* A data set of the given geometry with room for count examples (contents
+ * uninitialised), its memory from a (NULL: malloc); messages go to ctx.
+ * Checks the sizes for overflow. */
+int clcnn_dataset_alloc(clcnn_ctx *ctx, const clcnn_allocator *a, const char *name, clcnn_dataset **out,
+                        size_t count, size_t h, size_t w, size_t c, dataset_pixels pixels);
 
 /* Sets ds->classes from its labels. */
 void clcnn_dataset_update_classes(clcnn_dataset *ds);
 
 /* Reads a whole file (raw or gzip, decided by its first two bytes 1f 8b)
- * into memory; at most max_bytes after decompression.  A missing file is
+ * into a block of *len bytes from ctx's allocator, as clcnn_read_file; at
+ * most max_bytes after decompression.  A missing file is
  * CLCNN_ERR_IO with "does not exist". */
 int clcnn_read_maybe_gzip(clcnn_ctx *ctx, const char *path, size_t max_bytes, unsigned char **bytes, size_t *len);
 

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -15,6 +14,17 @@
 
 #define IDX_UBYTE 0x08
 
+/* Resizes the output block *buf of *cap bytes to ncap bytes. */
+static int resize_output(clcnn_ctx *ctx, const char *path, unsigned char **buf, size_t *cap, size_t ncap)
+{
+    unsigned char *nbuf = clcnn_mem_realloc(clcnn_ctx_allocator(ctx), *buf, *cap, ncap);
+    if (!nbuf)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory decompressing", path);
+    *buf = nbuf;
+    *cap = ncap;
+    return CLCNN_OK;
+}
+
 /* Inflates the gzip file f (file_len bytes, read from its start) in
  * chunks, so the compressed bytes are never all in memory; the output is
  * sized from the gzip trailer when that is plausible, else grown. */
@@ -22,10 +32,12 @@ static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_le
                        unsigned char **out, size_t *out_len)
 {
     enum { CHUNK = 1 << 16 };
+    const clcnn_allocator *a = clcnn_ctx_allocator(ctx);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
+    clcnn_mem_for_zlib(&zs, a);
     if (inflateInit2(&zs, 15 + 16) != Z_OK) /* 15 + 16: gzip wrapper only */
-        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: cannot start zlib", path);
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory starting zlib", path);
     /* ISIZE, the last four bytes, is the size mod 2^32 of the last member;
      * deflate cannot expand more than about 1032:1. */
     unsigned char tail[4];
@@ -35,7 +47,7 @@ static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_le
         if (isize > 0 && isize <= max_bytes && isize / 1032 <= file_len)
             cap = isize;
     }
-    unsigned char *in = malloc(CHUNK), *buf = malloc(cap);
+    unsigned char *in = clcnn_mem_alloc(a, CHUNK), *buf = clcnn_mem_alloc(a, cap);
     size_t len = 0, consumed = 0;
     int st = CLCNN_OK, eof = 0;
     if (!in || !buf) {
@@ -65,14 +77,8 @@ static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_le
                 st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: decompresses to more than %zu bytes", path, max_bytes);
                 goto done;
             }
-            size_t ncap = cap > max_bytes / 2 ? max_bytes : cap * 2;
-            unsigned char *nbuf = realloc(buf, ncap);
-            if (!nbuf) {
-                st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory decompressing", path);
+            if ((st = resize_output(ctx, path, &buf, &cap, cap > max_bytes / 2 ? max_bytes : cap * 2)))
                 goto done;
-            }
-            buf = nbuf;
-            cap = ncap;
         }
         size_t out_avail = cap - len;
         zs.next_out = buf + len;
@@ -110,13 +116,16 @@ static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_le
                              zs.msg ? zs.msg : "inflate failed");
         goto done;
     }
+    /* The block is exactly len bytes, as clcnn_read_file's. */
+    if (cap != len && (st = resize_output(ctx, path, &buf, &cap, len)))
+        goto done;
     *out = buf;
     *out_len = len;
     buf = NULL;
 done:
     inflateEnd(&zs);
-    free(in);
-    free(buf);
+    clcnn_mem_free(a, in, CHUNK);
+    clcnn_mem_free(a, buf, cap);
     return st;
 }
 
@@ -223,32 +232,39 @@ int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const char *imag
         st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s holds %zu images but %s holds %zu labels", images_path,
                          im.dims[0], labels_path, lab.dims[0]);
     if (!st)
-        st = clcnn_dataset_alloc(ctx, images_path, &ds, im.dims[0], im.dims[1], im.dims[2], 1, 1);
+        st = clcnn_dataset_alloc(ctx, clcnn_ctx_allocator(ctx), images_path, &ds, im.dims[0], im.dims[1], im.dims[2],
+                                 1, DATASET_U8_ADOPT);
     if (!st) {
         /* Hand the file's own buffer to the data set (pixels moved to its
-         * start) rather than holding two copies of the images at once. */
+         * start, the header's few bytes left over at its end) rather than
+         * holding two copies of the images at once. */
         memmove(ib, im.data, im.count);
-        unsigned char *shrunk = realloc(ib, im.count ? im.count : 1);
-        free(ds->u8);
-        ds->u8 = shrunk ? shrunk : ib;
+        ds->u8 = ib;
+        ds->pixels_size = il;
         ib = NULL;
         for (size_t i = 0; i < ds->count; i++)
             ds->labels[i] = labels_path ? lab.data[i] : 0;
         clcnn_dataset_update_classes(ds);
         *out = ds;
     }
-    free(ib);
-    free(lb);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), ib, il);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), lb, ll);
     return st;
 }
 
-/* dir/base if it exists, else dir/base.gz if that exists; *path is malloc'd
- * (NULL when neither exists). */
+/* Room for a path dir/base.gz. */
+static size_t idx_path_size(const char *dir, const char *base)
+{
+    return strlen(dir) + strlen(base) + 8;
+}
+
+/* dir/base if it exists, else dir/base.gz if that exists; *path is a block
+ * of idx_path_size bytes from ctx's allocator (NULL when neither exists). */
 static int idx_find(clcnn_ctx *ctx, const char *dir, const char *base, char **path)
 {
     *path = NULL;
-    size_t n = strlen(dir) + strlen(base) + 8;
-    char *p = malloc(n);
+    size_t n = idx_path_size(dir, base);
+    char *p = clcnn_mem_alloc(clcnn_ctx_allocator(ctx), n);
     if (!p)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", dir);
     const char *ext[2] = {"", ".gz"};
@@ -261,7 +277,7 @@ static int idx_find(clcnn_ctx *ctx, const char *dir, const char *base, char **pa
             return CLCNN_OK;
         }
     }
-    free(p);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), p, n);
     return CLCNN_OK;
 }
 
@@ -282,8 +298,8 @@ static int idx_dir_split(clcnn_ctx *ctx, const char *dir, const char *prefix, in
             st = clcnn_error(ctx, CLCNN_ERR_IO, "%s/%s: does not exist (nor %s.gz)", dir, ipath ? lbase : ibase,
                              ipath ? lbase : ibase);
     }
-    free(ipath);
-    free(lpath);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), ipath, idx_path_size(dir, ibase));
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), lpath, idx_path_size(dir, lbase));
     return st;
 }
 

@@ -2,7 +2,6 @@
  * optionally X_valid/Y_valid and X_test/Y_test. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "data/dataset.h"
@@ -38,7 +37,8 @@ static int npz_images(clcnn_ctx *ctx, const char *name, const npy_array *x, clcn
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: images of dtype %s are not supported (use uint8, float32 or "
                            "float64)", name, dtype_name(x->dtype));
     clcnn_dataset *ds = NULL;
-    int st = clcnn_dataset_alloc(ctx, name, &ds, x->shape[0], x->shape[1], x->shape[2], c, is_u8);
+    int st = clcnn_dataset_alloc(ctx, clcnn_ctx_allocator(ctx), name, &ds, x->shape[0], x->shape[1], x->shape[2], c,
+                                 is_u8 ? DATASET_U8 : DATASET_F32);
     if (st)
         return st;
     if (is_u8) {
@@ -103,15 +103,15 @@ static int npz_split(clcnn_ctx *ctx, const clcnn_zip *zip, const char *split, in
         st = clcnn_npy_parse(ctx, xname, xb, xl, &x);
         if (!st)
             st = npz_images(ctx, xname, &x, &ds);
-        free(xb);
+        clcnn_mem_free(clcnn_ctx_allocator(ctx), xb, xl);
         xb = NULL;
         if (!st)
             st = clcnn_npy_parse(ctx, yname, yb, yl, &y);
         if (!st)
             st = npz_labels(ctx, yname, &y, ds);
     }
-    free(xb);
-    free(yb);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), xb, xl);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), yb, yl);
     if (st) {
         clcnn_dataset_free(ds);
         return st;
@@ -136,7 +136,7 @@ int clcnn_npz_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcn
         st = npz_split(ctx, &zip, "valid", 0, valid);
     if (!st && test)
         st = npz_split(ctx, &zip, "test", 0, test);
-    free(bytes);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), bytes, len);
     if (st) {
         clcnn_dataset_free(*train);
         *train = NULL;

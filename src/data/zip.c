@@ -3,7 +3,6 @@
 #include "data/zip.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -87,13 +86,22 @@ static int inflate_member(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
+    clcnn_mem_for_zlib(&zs, clcnn_ctx_allocator(ctx));
     if (inflateInit2(&zs, -15) != Z_OK) /* raw deflate, no header */
-        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: cannot start zlib", zip->path);
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory starting zlib", zip->path);
     zs.next_in = (unsigned char *)(uintptr_t)src;
     zs.avail_in = (unsigned)csize;
     zs.next_out = dst;
-    zs.avail_out = (unsigned)usize + 1; /* one spare byte catches overlong data */
+    zs.avail_out = (unsigned)usize;
     int ret = inflate(&zs, Z_FINISH);
+    unsigned char spare;
+    if ((ret == Z_OK || ret == Z_BUF_ERROR) && zs.avail_out == 0) {
+        /* dst is full but the stream goes on: one spare byte tells overlong
+         * data from a truncated stream. */
+        zs.next_out = &spare;
+        zs.avail_out = 1;
+        ret = inflate(&zs, Z_FINISH);
+    }
     size_t in = zs.total_in, out = zs.total_out;
     const char *msg = zs.msg;
     int st = CLCNN_OK;
@@ -164,7 +172,7 @@ static int extract_entry(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name,
                                "%s: member %s: local header disagrees with the central directory (CRC or sizes)",
                                zip->path, name);
     }
-    unsigned char *out = malloc((size_t)usize + 1);
+    unsigned char *out = clcnn_mem_alloc(clcnn_ctx_allocator(ctx), usize);
     if (!out)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: member %s: out of memory for %lu bytes", zip->path, name,
                            (unsigned long)usize);
@@ -180,7 +188,7 @@ static int extract_entry(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name,
                              name, (unsigned long)got, (unsigned long)crc);
     }
     if (st) {
-        free(out);
+        clcnn_mem_free(clcnn_ctx_allocator(ctx), out, usize);
         return st;
     }
     *data = out;

@@ -19,8 +19,8 @@ typedef struct clcnn_zip {
  * owned by the caller and must outlive zip). */
 int clcnn_zip_open(clcnn_ctx *ctx, const char *path, const unsigned char *bytes, size_t len, clcnn_zip *zip);
 
-/* Extracts the member called name into *data (malloc'd, caller frees) of
- * *len bytes.  *found is 0 (and CLCNN_OK returned) when there is no such
+/* Extracts the member called name into *data, a block of *len bytes from
+ * ctx's allocator (the caller frees it with clcnn_mem_free).  *found is 0 (and CLCNN_OK returned) when there is no such
  * member; max_bytes caps the uncompressed size. */
 int clcnn_zip_extract(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name, size_t max_bytes, unsigned char **data,
                       size_t *len, int *found);

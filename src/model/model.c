@@ -1,7 +1,6 @@
 /* Building models: the layer list, parameters, initialisation. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -27,7 +26,7 @@ int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, si
     if (overflow)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_create: input shape %zux%zux%zu overflows", h, w,
                            c);
-    clcnn_model *m = calloc(1, sizeof *m);
+    clcnn_model *m = clcnn_mem_calloc(&ctx->allocator, 1, sizeof *m);
     if (!m)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "clcnn_model_create: out of memory");
     m->ctx = ctx;
@@ -77,8 +76,8 @@ void clcnn_model_free(clcnn_model *m)
     release(m->ctx, &m->stats);
     for (size_t i = 0; i < m->nlayers; i++)
         free_params(m->ctx, &m->layers[i]);
-    free(m->layers);
-    free(m);
+    clcnn_mem_free(&m->ctx->allocator, m->layers, m->cap_layers * sizeof *m->layers);
+    clcnn_mem_free(&m->ctx->allocator, m, sizeof *m);
 }
 
 int clcnn_model_reserve(clcnn_model *m, size_t n)
@@ -142,7 +141,8 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "unknown layer kind %d", (int)cfg->kind);
     if (m->nlayers == m->cap_layers) {
         size_t cap = m->cap_layers ? 2 * m->cap_layers : 8;
-        layer *grown = realloc(m->layers, cap * sizeof *grown);
+        layer *grown =
+            clcnn_mem_realloc(&ctx->allocator, m->layers, m->cap_layers * sizeof *grown, cap * sizeof *grown);
         if (!grown)
             return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of memory adding a layer");
         m->layers = grown;
@@ -232,7 +232,7 @@ int clcnn_model_init(clcnn_model *m, uint64_t seed)
         layer *l = &m->layers[i];
         for (size_t p = 0; p < l->nparams; p++) {
             param *pr = &l->params[p];
-            float *host = calloc(pr->count, sizeof *host);
+            float *host = clcnn_mem_calloc(&ctx->allocator, pr->count, sizeof *host);
             if (!host)
                 return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of memory initialising layer %zu", i + 1);
             if (pr->fan_in) {
@@ -246,7 +246,7 @@ int clcnn_model_init(clcnn_model *m, uint64_t seed)
                 }
             }
             int st = ctx->ops->write(ctx->bctx, pr->value, 0, host, pr->count * sizeof *host);
-            free(host);
+            clcnn_mem_free(&ctx->allocator, host, pr->count * sizeof *host);
             if (st || (st = ctx->ops->fill(ctx->bctx, pr->m, pr->count, 0.0f)) ||
                 (st = ctx->ops->fill(ctx->bctx, pr->v, pr->count, 0.0f)))
                 return st;

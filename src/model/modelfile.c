@@ -2,7 +2,6 @@
  * throughout; the last four bytes are a CRC-32 of everything before. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -45,7 +44,7 @@ static void put_f64(writer *w, double d)
  * non-finite values (a model or checkpoint is never saved broken). */
 static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t count, const char *path)
 {
-    float *tmp = malloc(count * sizeof *tmp);
+    float *tmp = clcnn_mem_array(&ctx->allocator, count, sizeof *tmp);
     if (!tmp)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
     int st = ctx->ops->read(ctx->bctx, b, 0, tmp, count * sizeof *tmp);
@@ -58,7 +57,7 @@ static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t coun
         memcpy(&bits, &tmp[e], 4);
         put_u32(w, bits);
     }
-    free(tmp);
+    clcnn_mem_free(&ctx->allocator, tmp, count * sizeof *tmp);
     return st;
 }
 
@@ -78,7 +77,7 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     size_t len = 8 + 4 * HEADER_WORDS + 4 * LAYER_WORDS * m->nlayers + 4 * nparams + 4;
     if (state)
         len += training_state_bytes(nparams);
-    writer w = {malloc(len), NULL};
+    writer w = {clcnn_mem_alloc(&ctx->allocator, len), NULL};
     if (!w.buf)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
     w.p = w.buf;
@@ -127,7 +126,7 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
         put_u32(&w, (uint32_t)crc32(0L, w.buf, (uInt)(len - 4)));
         st = clcnn_write_file_atomic(ctx, path, w.buf, len);
     }
-    free(w.buf);
+    clcnn_mem_free(&ctx->allocator, w.buf, len);
     return st;
 }
 
@@ -172,7 +171,7 @@ static double get_f64(reader *r)
 
 static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, const char *path)
 {
-    float *tmp = malloc(count * sizeof *tmp);
+    float *tmp = clcnn_mem_array(&ctx->allocator, count, sizeof *tmp);
     if (!tmp)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
     for (size_t e = 0; e < count; e++) {
@@ -180,7 +179,7 @@ static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, con
         memcpy(&tmp[e], &bits, 4);
     }
     int st = ctx->ops->write(ctx->bctx, b, 0, tmp, count * sizeof *tmp);
-    free(tmp);
+    clcnn_mem_free(&ctx->allocator, tmp, count * sizeof *tmp);
     return st;
 }
 
@@ -259,6 +258,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: input shape %ux%ux%u is too large", path, h, w, c);
     clcnn_model *m;
     int st = clcnn_model_create(ctx, &m, h, w, c);
+    if (st == CLCNN_ERR_NOMEM)
+        return st;
     if (st)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: bad input shape %ux%ux%u", path, h, w, c);
     for (uint32_t i = 0; i < nlayers; i++) {
@@ -282,6 +283,10 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
             return st;
         }
         if ((st = clcnn_model_append(m, &cfg))) {
+            if (st == CLCNN_ERR_NOMEM) {
+                clcnn_model_free(m);
+                return st;
+            }
             char why[512];
             snprintf(why, sizeof why, "%s", clcnn_errmsg(ctx));
             clcnn_model_free(m);
@@ -347,7 +352,7 @@ static int load(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_train
         return st;
     int had_state = 0;
     st = model_from_bytes(ctx, path, buf, len, out, state, &had_state);
-    free(buf);
+    clcnn_mem_free(&ctx->allocator, buf, len);
     if (st == CLCNN_OK && state && !had_state) {
         clcnn_model_free(*out);
         *out = NULL;

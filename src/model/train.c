@@ -2,7 +2,6 @@
  * Within a step every call is queued on the device; the host waits only
  * where it needs figures (loss reports, predictions). */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <zlib.h>
@@ -287,7 +286,7 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: cannot resume at example %llu of %zu", who,
                            (unsigned long long)from->done, n);
 
-    int32_t *order = malloc(n * sizeof *order);
+    int32_t *order = clcnn_mem_array(&ctx->allocator, n, sizeof *order);
     if (!order)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", who);
     clcnn_rng rng;
@@ -303,7 +302,7 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
 
     device_data d;
     if ((st = clcnn_model_reserve(m, batch_size)) || (st = device_data_upload(ctx, ds, &d))) {
-        free(order);
+        clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
         return st;
     }
     float stats0[2] = {from ? (float)from->loss_sum : 0.0f, from ? (float)from->correct : 0.0f};
@@ -326,7 +325,7 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
     if (st == CLCNN_OK)
         st = read_stats(m, done, &l, &a, who);
     device_data_free(ctx, &d);
-    free(order);
+    clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
     if (st)
         return st;
     if (loss)
@@ -350,14 +349,14 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
         batch_size = DEFAULT_EVAL_BATCH;
     if (batch_size > n)
         batch_size = n;
-    int32_t *order = malloc(n * sizeof *order);
+    int32_t *order = clcnn_mem_array(&ctx->allocator, n, sizeof *order);
     if (!order)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", who);
     for (size_t i = 0; i < n; i++)
         order[i] = (int32_t)i;
     device_data d;
     if ((st = clcnn_model_reserve(m, batch_size)) || (st = device_data_upload(ctx, ds, &d))) {
-        free(order);
+        clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
         return st;
     }
     size_t k = clcnn_model_classes(m);
@@ -371,7 +370,7 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
     if (st == CLCNN_OK)
         st = read_stats(m, n, loss, accuracy, who);
     device_data_free(ctx, &d);
-    free(order);
+    clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
     return st;
 }
 

@@ -312,7 +312,7 @@ static void backend_destroy(void *bctx)
     for (int i = 0; i < OCL_STAGING_SLOTS; i++) {
         if (b->staging[i].done)
             clReleaseEvent(b->staging[i].done);
-        free(b->staging[i].host);
+        clcnn_mem_free(&b->ctx->allocator, b->staging[i].host, OCL_STAGING_SLOT_BYTES);
     }
     for (int i = 0; i < SCRATCH_COUNT; i++)
         if (b->scratch[i])
@@ -327,7 +327,7 @@ static void backend_destroy(void *bctx)
         clReleaseCommandQueue(b->queue);
     if (b->context)
         clReleaseContext(b->context);
-    free(b);
+    clcnn_mem_free(&b->ctx->allocator, b, sizeof *b);
 }
 
 /* The work-group size kernel k is launched with: the size it requires
@@ -368,7 +368,7 @@ static int path_from_env(const char *name)
 /* A backend with its settings from the environment, no device yet. */
 static int backend_new(clcnn_ctx *ctx, ocl_backend **out)
 {
-    ocl_backend *b = calloc(1, sizeof *b);
+    ocl_backend *b = clcnn_mem_calloc(&ctx->allocator, 1, sizeof *b);
     *out = b;
     if (!b)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
@@ -469,14 +469,14 @@ static int check_shared(clcnn_ctx *ctx, cl_context context, cl_device_id device,
     if (err != CL_SUCCESS)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: not a valid cl_context: %s (%d)", fn, ocl_error_name(err),
                            (int)err);
-    cl_device_id *devs = calloc(ndev ? ndev : 1, sizeof *devs);
+    cl_device_id *devs = clcnn_mem_calloc(&ctx->allocator, ndev, sizeof *devs);
     if (!devs)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
     err = clGetContextInfo(context, CL_CONTEXT_DEVICES, ndev * sizeof *devs, devs, NULL);
     int found = 0;
     for (cl_uint i = 0; err == CL_SUCCESS && i < ndev; i++)
         found |= devs[i] == device;
-    free(devs);
+    clcnn_mem_free(&ctx->allocator, devs, ndev * sizeof *devs);
     if (!found)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the device is not one of the context's devices", fn);
     cl_context qctx = NULL;
@@ -522,7 +522,7 @@ int clcnn_opencl_backend_create_shared(clcnn_ctx *ctx, cl_context context, cl_de
     st = backend_new(ctx, &b);
     if (st)
         return st;
-    ocl_describe_device(platform, device, &b->dev);
+    ocl_describe_device(&ctx->allocator, platform, device, &b->dev);
     /* From here on destroy releases them, on failure as on success. */
     clRetainContext(context);
     b->context = context;
@@ -540,7 +540,7 @@ static int ocl_alloc(void *bctx, size_t bytes, clcnn_buf **out)
 {
     ocl_backend *b = bctx;
     *out = NULL;
-    clcnn_buf *buf = calloc(1, sizeof *buf);
+    clcnn_buf *buf = clcnn_mem_calloc(&b->ctx->allocator, 1, sizeof *buf);
     if (!buf)
         return clcnn_error(b->ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
     /* Round up to whole floats (and at least one) so fills and CLBlast see
@@ -549,7 +549,7 @@ static int ocl_alloc(void *bctx, size_t bytes, clcnn_buf **out)
     cl_int err;
     buf->mem = clCreateBuffer(b->context, CL_MEM_READ_WRITE, size, NULL, &err);
     if (err != CL_SUCCESS) {
-        free(buf);
+        clcnn_mem_free(&b->ctx->allocator, buf, sizeof *buf);
         return cl_fail(b, err, "allocating a device buffer");
     }
     buf->bytes = size;
@@ -557,7 +557,7 @@ static int ocl_alloc(void *bctx, size_t bytes, clcnn_buf **out)
     err = clEnqueueFillBuffer(b->queue, buf->mem, &zero, sizeof zero, 0, size, 0, NULL, NULL);
     if (err != CL_SUCCESS) {
         clReleaseMemObject(buf->mem);
-        free(buf);
+        clcnn_mem_free(&b->ctx->allocator, buf, sizeof *buf);
         return cl_fail(b, err, "clearing a device buffer");
     }
     *out = buf;
@@ -566,11 +566,11 @@ static int ocl_alloc(void *bctx, size_t bytes, clcnn_buf **out)
 
 static void ocl_release(void *bctx, clcnn_buf *buf)
 {
-    (void)bctx;
+    ocl_backend *b = bctx;
     if (!buf)
         return;
     clReleaseMemObject(buf->mem); /* OpenCL defers the free until queued users finish */
-    free(buf);
+    clcnn_mem_free(&b->ctx->allocator, buf, sizeof *buf);
 }
 
 static int ocl_wrap_native(void *bctx, void *handle, size_t bytes, clcnn_buf **out)
@@ -593,12 +593,12 @@ static int ocl_wrap_native(void *bctx, void *handle, size_t bytes, clcnn_buf **o
     if (size < bytes)
         return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT,
                            "clcnn_tensor_from_cl_mem: the buffer has %zu bytes, the shape needs %zu", size, bytes);
-    clcnn_buf *buf = calloc(1, sizeof *buf);
+    clcnn_buf *buf = clcnn_mem_calloc(&b->ctx->allocator, 1, sizeof *buf);
     if (!buf)
         return clcnn_error(b->ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
     err = clRetainMemObject(mem);
     if (err != CL_SUCCESS) {
-        free(buf);
+        clcnn_mem_free(&b->ctx->allocator, buf, sizeof *buf);
         return cl_fail(b, err, "clRetainMemObject");
     }
     /* The tensor's view; ocl_release() drops the reference taken here. */
@@ -639,7 +639,7 @@ static int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src,
                 return cl_fail(b, err, "waiting for an upload");
         }
         if (!b->staging[i].host) {
-            b->staging[i].host = malloc(OCL_STAGING_SLOT_BYTES);
+            b->staging[i].host = clcnn_mem_alloc(&b->ctx->allocator, OCL_STAGING_SLOT_BYTES);
             if (!b->staging[i].host)
                 return clcnn_error(b->ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
         }

@@ -110,25 +110,27 @@ void ocl_cache_path(const char *dir, const char *key, char *buf, size_t len)
     snprintf(buf, len, "%s/%016llx.bin", dir, h);
 }
 
-/* Reads a whole file (at most limit bytes) into a malloc'd buffer. */
-static unsigned char *read_file(const char *path, size_t limit, size_t *len)
+/* Reads a whole file (at most limit bytes) into a block of *len bytes
+ * from a. */
+static unsigned char *read_file(const clcnn_allocator *a, const char *path, size_t limit, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     unsigned char *data = NULL;
+    size_t size = 0;
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > limit)
         goto fail;
-    size_t size = (size_t)st.st_size;
-    data = malloc(size ? size : 1);
+    size = (size_t)st.st_size;
+    data = clcnn_mem_alloc(a, size);
     if (!data || fread(data, 1, size, f) != size)
         goto fail;
     fclose(f);
     *len = size;
     return data;
 fail:
-    free(data);
+    clcnn_mem_free(a, data, size);
     fclose(f);
     return NULL;
 }
@@ -157,10 +159,11 @@ static int parse_entry(const unsigned char *data, size_t len, const unsigned cha
     return 1;
 }
 
-int ocl_cache_load(const char *path, const char *key, unsigned char **binary, size_t *binary_len)
+int ocl_cache_load(const clcnn_allocator *a, const char *path, const char *key, unsigned char **binary,
+                   size_t *binary_len, size_t *block_len)
 {
     size_t len = 0;
-    unsigned char *data = read_file(path, HEADER_LEN + MAX_KEY_LEN + MAX_BINARY_LEN, &len);
+    unsigned char *data = read_file(a, path, HEADER_LEN + MAX_KEY_LEN + MAX_BINARY_LEN, &len);
     if (!data)
         return 0;
     const unsigned char *k, *b;
@@ -171,22 +174,23 @@ int ocl_cache_load(const char *path, const char *key, unsigned char **binary, si
         memmove(data, b, blen);
         *binary = data;
         *binary_len = blen;
+        *block_len = len;
         return 1;
     }
-    free(data);
+    clcnn_mem_free(a, data, len);
     return 0;
 }
 
 int ocl_cache_entry_valid(const char *path)
 {
     size_t len = 0;
-    unsigned char *data = read_file(path, HEADER_LEN + MAX_KEY_LEN + MAX_BINARY_LEN, &len);
+    unsigned char *data = read_file(NULL, path, HEADER_LEN + MAX_KEY_LEN + MAX_BINARY_LEN, &len);
     if (!data)
         return 0;
     const unsigned char *k, *b;
     size_t klen, blen;
     int ok = parse_entry(data, len, &k, &klen, &b, &blen);
-    free(data);
+    clcnn_mem_free(NULL, data, len);
     return ok;
 }
 

@@ -30,13 +30,18 @@ int ocl_cache_dir(char *buf, size_t len);
 void ocl_cache_path(const char *dir, const char *key, char *buf, size_t len);
 
 /* Loads the binary of the entry at path when it is whole and holds exactly
- * key; *binary is malloc'd (caller frees).  Returns 1 on success, else 0. */
-int ocl_cache_load(const char *path, const char *key, unsigned char **binary, size_t *binary_len);
+ * key: *binary_len bytes at the start of *binary, a block of *block_len
+ * bytes from a that the caller frees (clcnn_mem_free).  Returns 1 on
+ * success, else 0 (also when a has no memory). */
+struct clcnn_allocator;
+int ocl_cache_load(const struct clcnn_allocator *a, const char *path, const char *key, unsigned char **binary,
+                   size_t *binary_len, size_t *block_len);
 
 /* Writes an entry atomically; returns 1 on success, else 0. */
 int ocl_cache_store(const char *path, const char *key, const unsigned char *binary, size_t binary_len);
 
-/* 1 when the file at path is a whole, well-formed entry (any key). */
+/* 1 when the file at path is a whole, well-formed entry (any key); for
+ * tests, so its memory is malloc's. */
 int ocl_cache_entry_valid(const char *path);
 
 #endif

@@ -1,7 +1,7 @@
 /* OpenCL device discovery: every device of every platform, "auto" choice,
  * and the public clcnn_devices_list(). */
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "opencl/ocl.h"
@@ -78,56 +78,56 @@ static const char *type_name(cl_device_type t)
     return "OTHER";
 }
 
-/* A string property, always NUL-terminated (truncated to len). */
-static cl_int platform_string(cl_platform_id p, cl_platform_info what, char *buf, size_t len)
+/* A string property, always NUL-terminated (truncated to len); one longer
+ * than buf is fetched whole into a block from a and its start kept. */
+static cl_int platform_string(const clcnn_allocator *a, cl_platform_id p, cl_platform_info what, char *buf, size_t len)
 {
     buf[0] = '\0';
     cl_int err = clGetPlatformInfo(p, what, len, buf, NULL);
     if (err == CL_INVALID_VALUE) {
-        /* Longer than buf: fetch it whole, keep the start. */
         size_t need = 0;
         err = clGetPlatformInfo(p, what, 0, NULL, &need);
-        char *tmp = err == CL_SUCCESS ? malloc(need + 1) : NULL;
+        char *tmp = err == CL_SUCCESS && need < SIZE_MAX ? clcnn_mem_alloc(a, need + 1) : NULL;
         if (tmp && clGetPlatformInfo(p, what, need, tmp, NULL) == CL_SUCCESS) {
             tmp[need] = '\0';
             snprintf(buf, len, "%s", tmp);
         }
-        free(tmp);
+        clcnn_mem_free(a, tmp, need + 1);
         err = CL_SUCCESS;
     }
     buf[len - 1] = '\0';
     return err;
 }
 
-static cl_int device_string(cl_device_id d, cl_device_info what, char *buf, size_t len)
+static cl_int device_string(const clcnn_allocator *a, cl_device_id d, cl_device_info what, char *buf, size_t len)
 {
     buf[0] = '\0';
     cl_int err = clGetDeviceInfo(d, what, len, buf, NULL);
     if (err == CL_INVALID_VALUE) {
         size_t need = 0;
         err = clGetDeviceInfo(d, what, 0, NULL, &need);
-        char *tmp = err == CL_SUCCESS ? malloc(need + 1) : NULL;
+        char *tmp = err == CL_SUCCESS && need < SIZE_MAX ? clcnn_mem_alloc(a, need + 1) : NULL;
         if (tmp && clGetDeviceInfo(d, what, need, tmp, NULL) == CL_SUCCESS) {
             tmp[need] = '\0';
             snprintf(buf, len, "%s", tmp);
         }
-        free(tmp);
+        clcnn_mem_free(a, tmp, need + 1);
         err = CL_SUCCESS;
     }
     buf[len - 1] = '\0';
     return err;
 }
 
-void ocl_describe_device(cl_platform_id platform, cl_device_id device, ocl_device *e)
+void ocl_describe_device(const clcnn_allocator *a, cl_platform_id platform, cl_device_id device, ocl_device *e)
 {
     memset(e, 0, sizeof *e);
     e->platform = platform;
     e->device = device;
     e->platform_index = -1;
     e->device_index = -1;
-    platform_string(platform, CL_PLATFORM_NAME, e->platform_name, sizeof e->platform_name);
-    device_string(device, CL_DEVICE_NAME, e->device_name, sizeof e->device_name);
-    device_string(device, CL_DRIVER_VERSION, e->driver_version, sizeof e->driver_version);
+    platform_string(a, platform, CL_PLATFORM_NAME, e->platform_name, sizeof e->platform_name);
+    device_string(a, device, CL_DEVICE_NAME, e->device_name, sizeof e->device_name);
+    device_string(a, device, CL_DRIVER_VERSION, e->driver_version, sizeof e->driver_version);
     cl_device_type type = 0;
     cl_bool avail = CL_FALSE, compiler = CL_FALSE;
     clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
@@ -140,21 +140,32 @@ void ocl_describe_device(cl_platform_id platform, cl_device_id device, ocl_devic
     e->usable = avail && compiler;
 }
 
-/*
- * All devices of all platforms into *out (malloc'd, caller frees; NULL when
- * none).  No ICD, no platform or no device is not an error here: *count is
- * then 0 and why says which.
- */
-static int discover(clcnn_ctx *ctx, ocl_device **out, size_t *count, const char **why)
+/* Every device found, in a block of cap entries from the allocator of ctx. */
+typedef struct device_list {
+    ocl_device *items;
+    size_t count, cap;
+} device_list;
+
+static void device_list_free(clcnn_ctx *ctx, device_list *l)
 {
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), l->items, l->cap * sizeof *l->items);
+    memset(l, 0, sizeof *l);
+}
+
+/*
+ * All devices of all platforms into *out (empty when none; freed with
+ * device_list_free).  No ICD, no platform or no device is not an error
+ * here: the list is then empty and why says which.
+ */
+static int discover(clcnn_ctx *ctx, device_list *out, const char **why)
+{
+    const clcnn_allocator *a = clcnn_ctx_allocator(ctx);
     cl_platform_id *plats = NULL;
     cl_device_id *devs = NULL;
-    ocl_device *list = NULL;
-    size_t n = 0, cap = 0;
-    cl_uint nplat = 0;
+    cl_uint nplat = 0, ndevs = 0; /* entries of plats, devs */
+    device_list list = {NULL, 0, 0};
     int st = CLCNN_OK;
-    *out = NULL;
-    *count = 0;
+    memset(out, 0, sizeof *out);
     *why = "no OpenCL platform found (no ICD loader configuration or no vendor driver installed)";
 
     cl_int err = clGetPlatformIDs(0, NULL, &nplat);
@@ -165,7 +176,7 @@ static int discover(clcnn_ctx *ctx, ocl_device **out, size_t *count, const char 
                          (int)err);
         goto fail;
     }
-    plats = calloc(nplat, sizeof *plats);
+    plats = clcnn_mem_calloc(a, nplat, sizeof *plats);
     if (!plats) {
         st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory listing platforms");
         goto fail;
@@ -184,40 +195,42 @@ static int discover(clcnn_ctx *ctx, ocl_device **out, size_t *count, const char 
             continue;
         if (err != CL_SUCCESS) /* a broken platform does not hide the others */
             continue;
-        free(devs);
-        devs = calloc(ndev, sizeof *devs);
+        clcnn_mem_free(a, devs, ndevs * sizeof *devs);
+        ndevs = 0;
+        devs = clcnn_mem_calloc(a, ndev, sizeof *devs);
         if (!devs) {
             st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory listing devices");
             goto fail;
         }
+        ndevs = ndev;
         if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, devs, NULL) != CL_SUCCESS)
             continue;
         for (cl_uint d = 0; d < ndev; d++) {
-            if (n == cap) {
-                size_t ncap = cap ? 2 * cap : 8;
-                ocl_device *grown = realloc(list, ncap * sizeof *list);
+            if (list.count == list.cap) {
+                size_t ncap = list.cap ? 2 * list.cap : 8;
+                ocl_device *grown =
+                    clcnn_mem_realloc(a, list.items, list.cap * sizeof *list.items, ncap * sizeof *list.items);
                 if (!grown) {
                     st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory listing devices");
                     goto fail;
                 }
-                list = grown;
-                cap = ncap;
+                list.items = grown;
+                list.cap = ncap;
             }
-            ocl_describe_device(plats[p], devs[d], &list[n]);
-            list[n].platform_index = (int)p;
-            list[n].device_index = (int)d;
-            n++;
+            ocl_device *e = &list.items[list.count++];
+            ocl_describe_device(a, plats[p], devs[d], e);
+            e->platform_index = (int)p;
+            e->device_index = (int)d;
         }
     }
-    free(devs);
-    free(plats);
+    clcnn_mem_free(a, devs, ndevs * sizeof *devs);
+    clcnn_mem_free(a, plats, nplat * sizeof *plats);
     *out = list;
-    *count = n;
     return CLCNN_OK;
 fail:
-    free(list);
-    free(devs);
-    free(plats);
+    device_list_free(ctx, &list);
+    clcnn_mem_free(a, devs, ndevs * sizeof *devs);
+    clcnn_mem_free(a, plats, nplat * sizeof *plats);
     return st;
 }
 
@@ -236,12 +249,13 @@ static long auto_choice(const ocl_device *list, size_t n)
 
 int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out)
 {
-    ocl_device *list = NULL;
-    size_t n = 0;
+    device_list found;
     const char *why = "";
-    int st = discover(ctx, &list, &n, &why);
+    int st = discover(ctx, &found, &why);
     if (st != CLCNN_OK)
         return st;
+    const ocl_device *list = found.items;
+    size_t n = found.count;
     if (n == 0) {
         st = clcnn_error(ctx, CLCNN_ERR_NO_DEVICE, "OpenCL: %s", why);
         goto fail;
@@ -254,7 +268,7 @@ int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out)
             goto fail;
         }
         *out = list[i];
-        free(list);
+        device_list_free(ctx, &found);
         return CLCNN_OK;
     }
     unsigned p, d;
@@ -279,7 +293,7 @@ int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out)
                     goto fail;
                 }
                 *out = list[i];
-                free(list);
+                device_list_free(ctx, &found);
                 return CLCNN_OK;
             }
         }
@@ -294,7 +308,7 @@ int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out)
                          "OpenCL platform %u has no device %u (it has %u: 0..%u; see `clcnn devices`)", p, d,
                          ndev_on_p, ndev_on_p - 1);
 fail:
-    free(list);
+    device_list_free(ctx, &found);
     return st;
 }
 
@@ -303,12 +317,13 @@ int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *out, size_t max, size_
     if (!count || (max && !out))
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_devices_list: NULL %s", count ? "list" : "count");
     *count = 0;
-    ocl_device *list = NULL;
-    size_t n = 0;
+    device_list found;
     const char *why = "";
-    int st = discover(ctx, &list, &n, &why);
+    int st = discover(ctx, &found, &why);
     if (st != CLCNN_OK)
         return st;
+    const ocl_device *list = found.items;
+    size_t n = found.count;
     long pick = auto_choice(list, n);
     for (size_t i = 0; i < n && i < max; i++) {
         clcnn_device_info *o = &out[i];
@@ -320,7 +335,8 @@ int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *out, size_t max, size_
         snprintf(o->device_name, sizeof o->device_name, "%s", e->device_name);
         snprintf(o->device_type, sizeof o->device_type, "%s", e->type_name);
         snprintf(o->driver_version, sizeof o->driver_version, "%s", e->driver_version);
-        device_string(e->device, CL_DEVICE_OPENCL_C_VERSION, o->opencl_c_version, sizeof o->opencl_c_version);
+        device_string(clcnn_ctx_allocator(ctx), e->device, CL_DEVICE_OPENCL_C_VERSION, o->opencl_c_version,
+                      sizeof o->opencl_c_version);
         cl_uint cu = 0;
         cl_ulong mem = 0;
         if (clGetDeviceInfo(e->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL) == CL_SUCCESS)
@@ -330,6 +346,6 @@ int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *out, size_t max, size_
         o->is_auto_choice = (long)i == pick;
     }
     *count = n;
-    free(list);
+    device_list_free(ctx, &found);
     return CLCNN_OK;
 }

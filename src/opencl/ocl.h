@@ -34,8 +34,9 @@ typedef struct ocl_device {
 int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out);
 
 /* Fills out with the facts of device (of platform); the indices are -1
- * (discovery sets them).  Never fails: unreadable properties stay empty. */
-void ocl_describe_device(cl_platform_id platform, cl_device_id device, ocl_device *out);
+ * (discovery sets them).  Never fails: unreadable properties stay empty
+ * (also a long one when a, the allocator for its copy, has no memory). */
+void ocl_describe_device(const clcnn_allocator *a, cl_platform_id platform, cl_device_id device, ocl_device *out);
 
 /* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"), static. */
 const char *ocl_error_name(cl_int err);

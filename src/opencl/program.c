@@ -1,6 +1,7 @@
 /* Kernel sources (embedded or $CLCNN_KERNEL_DIR), program builds, and the
  * binary cache around them. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,24 @@ unsigned long long ocl_fnv1a(unsigned long long h, const void *data, size_t len)
     return h;
 }
 
-/* A source file's text: from $CLCNN_KERNEL_DIR when set (*owned is then the
- * malloc'd text, to free), else the embedded copy. */
-static int load_source(clcnn_ctx *ctx, const char *name, const char **text, size_t *len, char **owned)
+/* A kernel source file's text: the embedded copy, or one read from
+ * $CLCNN_KERNEL_DIR into owned, a block of owned_size bytes. */
+typedef struct source_text {
+    const char *text;
+    size_t len;
+    char *owned;
+    size_t owned_size;
+} source_text;
+
+static void source_free(clcnn_ctx *ctx, source_text *src)
 {
-    *owned = NULL;
+    clcnn_mem_free(&ctx->allocator, src->owned, src->owned_size);
+    src->owned = NULL;
+}
+
+static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
+{
+    memset(out, 0, sizeof *out);
     const char *dir = getenv("CLCNN_KERNEL_DIR");
     if (dir && *dir) {
         char path[4096];
@@ -45,14 +59,14 @@ static int load_source(clcnn_ctx *ctx, const char *name, const char **text, size
             return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: CLCNN_KERNEL_DIR is set, but %s cannot be read: %s", path,
                                strerror(errno));
         size_t cap = 1 << 14, n = 0;
-        char *buf = malloc(cap);
+        char *buf = clcnn_mem_alloc(&ctx->allocator, cap);
         while (buf) {
             n += fread(buf + n, 1, cap - n - 1, f);
             if (n < cap - 1)
                 break;
-            char *grown = realloc(buf, 2 * cap);
+            char *grown = clcnn_mem_realloc(&ctx->allocator, buf, cap, 2 * cap);
             if (!grown) {
-                free(buf);
+                clcnn_mem_free(&ctx->allocator, buf, cap);
                 buf = NULL;
                 break;
             }
@@ -63,20 +77,21 @@ static int load_source(clcnn_ctx *ctx, const char *name, const char **text, size
         fclose(f);
         if (!buf)
             return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory reading %s", path);
+        buf[n] = '\0';
+        out->owned = buf;
+        out->owned_size = cap;
         if (bad) {
-            free(buf);
+            source_free(ctx, out);
             return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: error reading %s", path);
         }
-        buf[n] = '\0';
-        *owned = buf;
-        *text = buf;
-        *len = n;
+        out->text = buf;
+        out->len = n;
         return CLCNN_OK;
     }
     for (size_t i = 0; i < clcnn_ocl_source_count; i++) {
         if (strcmp(clcnn_ocl_sources[i].name, name) == 0) {
-            *text = clcnn_ocl_sources[i].text;
-            *len = clcnn_ocl_sources[i].length;
+            out->text = clcnn_ocl_sources[i].text;
+            out->len = clcnn_ocl_sources[i].length;
             return CLCNN_OK;
         }
     }
@@ -96,8 +111,9 @@ static int build_error(clcnn_ctx *ctx, const ocl_device *dev, cl_program prog, c
 {
     size_t n = 0;
     char *log = NULL;
-    if (clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) == CL_SUCCESS && n) {
-        log = malloc(n + 1);
+    if (clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) == CL_SUCCESS && n &&
+        n < SIZE_MAX) {
+        log = clcnn_mem_alloc(&ctx->allocator, n + 1);
         if (log && clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) == CL_SUCCESS)
             log[n] = '\0';
         else if (log)
@@ -109,22 +125,22 @@ static int build_error(clcnn_ctx *ctx, const ocl_device *dev, cl_program prog, c
             : CLCNN_ERR_OPENCL;
     clcnn_error(ctx, status, "OpenCL: building %s for %s failed (%s, %d); build log:\n%s", file, dev->device_name,
                 ocl_error_name(err), (int)err, log && *log ? log : "(empty)");
-    free(log);
+    clcnn_mem_free(&ctx->allocator, log, n + 1);
     return status;
 }
 
 /* Tries the cache entry at path; 1 with *out built when it was usable. */
-static int build_from_cache(const ocl_device *dev, cl_context context, const char *path, const char *key,
-                            const char *options, cl_program *out)
+static int build_from_cache(const clcnn_allocator *a, const ocl_device *dev, cl_context context, const char *path,
+                            const char *key, const char *options, cl_program *out)
 {
     unsigned char *bin = NULL;
-    size_t len = 0;
-    if (!ocl_cache_load(path, key, &bin, &len))
+    size_t len = 0, block = 0;
+    if (!ocl_cache_load(a, path, key, &bin, &len, &block))
         return 0;
     cl_int err, bin_status = CL_INVALID_BINARY;
     const unsigned char *bins[1] = {bin};
     cl_program prog = clCreateProgramWithBinary(context, 1, &dev->device, &len, bins, &bin_status, &err);
-    free(bin);
+    clcnn_mem_free(a, bin, block);
     if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
         if (err == CL_SUCCESS)
             clReleaseProgram(prog);
@@ -139,35 +155,35 @@ static int build_from_cache(const ocl_device *dev, cl_context context, const cha
 }
 
 /* Writes the binary of a freshly built program to path (failures ignored). */
-static void store_binary(cl_program prog, const char *path, const char *key)
+static void store_binary(const clcnn_allocator *a, cl_program prog, const char *path, const char *key)
 {
     size_t size = 0;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0)
         return;
-    unsigned char *bin = malloc(size);
+    unsigned char *bin = clcnn_mem_alloc(a, size);
     if (!bin)
         return;
     unsigned char *bins[1] = {bin};
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS)
         ocl_cache_store(path, key, bin, size);
-    free(bin);
+    clcnn_mem_free(a, bin, size);
 }
 
 int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, ocl_program_id id, cl_program *out)
 {
+    const clcnn_allocator *a = &ctx->allocator;
     const char *file = ocl_program_files[id];
-    const char *common = NULL, *body = NULL;
-    size_t common_len = 0, body_len = 0;
-    char *common_owned = NULL, *body_owned = NULL;
+    source_text common = {0}, body = {0};
     char *key = NULL;
+    size_t key_size = 0;
     cl_program prog = NULL;
     int st;
     *out = NULL;
 
-    st = load_source(ctx, COMMON_FILE, &common, &common_len, &common_owned);
+    st = load_source(ctx, COMMON_FILE, &common);
     if (st)
         goto fail;
-    st = load_source(ctx, file, &body, &body_len, &body_owned);
+    st = load_source(ctx, file, &body);
     if (st)
         goto fail;
 
@@ -175,8 +191,8 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
     char line_common[64], line_body[64];
     snprintf(line_common, sizeof line_common, "#line 1 \"%s\"\n", COMMON_FILE);
     snprintf(line_body, sizeof line_body, "\n#line 1 \"%s\"\n", file);
-    const char *parts[4] = {line_common, common, line_body, body};
-    size_t lens[4] = {strlen(line_common), common_len, strlen(line_body), body_len};
+    const char *parts[4] = {line_common, common.text, line_body, body.text};
+    size_t lens[4] = {strlen(line_common), common.len, strlen(line_body), body.len};
     unsigned long long src_hash = OCL_FNV_SEED;
     for (int i = 0; i < 4; i++) {
         src_hash = ocl_fnv1a(src_hash, &lens[i], sizeof lens[i]);
@@ -191,14 +207,15 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
                           "options=%s\n";
         int n = snprintf(NULL, 0, fmt, OCL_CACHE_FORMAT_VERSION, dev->platform_name, dev->device_name,
                          dev->driver_version, file, src_hash, options);
-        key = n > 0 ? malloc((size_t)n + 1) : NULL;
-        if (!key) {
+        key_size = n > 0 ? (size_t)n + 1 : 0;
+        key = key_size ? clcnn_mem_alloc(a, key_size) : NULL;
+        if (!key) { /* the cache is only a shortcut: build from source */
             use_cache = 0;
         } else {
-            snprintf(key, (size_t)n + 1, fmt, OCL_CACHE_FORMAT_VERSION, dev->platform_name, dev->device_name,
+            snprintf(key, key_size, fmt, OCL_CACHE_FORMAT_VERSION, dev->platform_name, dev->device_name,
                      dev->driver_version, file, src_hash, options);
             ocl_cache_path(dir, key, path, sizeof path);
-            if (build_from_cache(dev, context, path, key, options, &prog))
+            if (build_from_cache(a, dev, context, path, key, options, &prog))
                 goto done;
         }
     }
@@ -217,19 +234,19 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
         goto fail;
     }
     if (use_cache)
-        store_binary(prog, path, key);
+        store_binary(a, prog, path, key);
 
 done:
-    free(key);
-    free(common_owned);
-    free(body_owned);
+    clcnn_mem_free(a, key, key_size);
+    source_free(ctx, &common);
+    source_free(ctx, &body);
     *out = prog;
     return CLCNN_OK;
 fail:
     if (prog)
         clReleaseProgram(prog);
-    free(key);
-    free(common_owned);
-    free(body_owned);
+    clcnn_mem_free(a, key, key_size);
+    source_free(ctx, &common);
+    source_free(ctx, &body);
     return st;
 }
