@@ -71,8 +71,12 @@ typedef struct clcnn_backend_ops {
     /* y (n,oh,ow,c) = max or mean of each window of x (n,h,w,c). */
     int (*pool_forward)(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y);
     /* dx (n,h,w,c), overwritten, from dy (n,oh,ow,c); max uses the tie rule:
-     * every cell equal to the window maximum receives the full gradient. */
-    int (*pool_backward)(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx);
+     * every cell equal to the window maximum receives the full gradient.
+     * y is pool_forward's output for this x when the caller kept it (the
+     * window maxima, which a backend may then read instead of recomputing),
+     * or NULL. */
+    int (*pool_backward)(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
+                         clcnn_buf *dx);
 
     /* y (m,out) = act(x (m,in) @ w (in,out) + b (out)). */
     int (*dense_forward)(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,

@@ -185,6 +185,6 @@ int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tens
                            g.n, g.oh, g.ow, g.c);
     if ((st = clcnn_tensor_prepare(ctx, dA_prev, 4, A_prev->shape, who, &created)))
         return st;
-    st = ctx->ops->pool_backward(ctx->bctx, &g, dA->buf, A_prev->buf, (*dA_prev)->buf);
+    st = ctx->ops->pool_backward(ctx->bctx, &g, dA->buf, A_prev->buf, NULL, (*dA_prev)->buf);
     return discard_on_failure(st, created, dA_prev);
 }

@@ -7,7 +7,7 @@
 typedef struct pool_job {
     void *bctx;
     const pool_geom *g;
-    const float *x, *dy;
+    const float *x, *dy, *ymax; /* ymax: the forward output, or NULL */
     float *y, *dx;
 } pool_job;
 
@@ -53,7 +53,8 @@ int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *xb, clcnn_
 }
 
 /* Every cell of a window equal to the window's maximum receives the full
- * gradient (DESIGN.md §1); overlapping windows add up. */
+ * gradient (DESIGN.md §1); overlapping windows add up.  The maxima come from
+ * the forward output when the caller has it, else they are recomputed. */
 static void backward_image(void *arg, size_t n, int thread)
 {
     const pool_job *j = arg;
@@ -61,20 +62,23 @@ static void backward_image(void *arg, size_t n, int thread)
     const size_t C = g->c;
     const float inv_area = 1.0f / (float)(g->kh * g->kw);
     const float *restrict x = j->x;
-    float *restrict dx = j->dx, *restrict mx = cpu_scratch_of(j->bctx, thread);
+    float *restrict dx = j->dx, *restrict scratch = cpu_scratch_of(j->bctx, thread);
     memset(dx + n * g->h * g->w * C, 0, g->h * g->w * C * sizeof *dx);
     for (size_t i = 0; i < g->oh; i++)
         for (size_t jj = 0; jj < g->ow; jj++) {
-            const float *restrict d = j->dy + ((n * g->oh + i) * g->ow + jj) * C;
+            const size_t out = ((n * g->oh + i) * g->ow + jj) * C;
+            const float *restrict d = j->dy + out;
             const size_t base = ((n * g->h + i * g->sh) * g->w + jj * g->sw) * C;
-            if (g->mode == CLCNN_POOL_MAX) {
+            const float *mx = j->ymax ? j->ymax + out : scratch;
+            if (g->mode == CLCNN_POOL_MAX && !j->ymax) {
+                float *m = scratch;
                 for (size_t c = 0; c < C; c++)
-                    mx[c] = x[base + c];
+                    m[c] = x[base + c];
                 for (size_t p = 0; p < g->kh; p++)
                     for (size_t q = 0; q < g->kw; q++) {
                         const float *restrict in = x + base + (p * g->w + q) * C;
                         for (size_t c = 0; c < C; c++)
-                            mx[c] = in[c] > mx[c] ? in[c] : mx[c];
+                            m[c] = in[c] > m[c] ? in[c] : m[c];
                     }
             }
             for (size_t p = 0; p < g->kh; p++)
@@ -90,12 +94,13 @@ static void backward_image(void *arg, size_t n, int thread)
         }
 }
 
-int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dyb, const clcnn_buf *xb, clcnn_buf *dxb)
+int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dyb, const clcnn_buf *xb, const clcnn_buf *yb,
+                      clcnn_buf *dxb)
 {
     int st = cpu_scratch_reserve(bctx, g->c);
     if (st)
         return st;
-    pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .dy = CF32(dyb), .dx = F32(dxb)};
+    pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .dy = CF32(dyb), .ymax = yb ? CF32(yb) : NULL, .dx = F32(dxb)};
     cpu_parallel(bctx, g->n, backward_image, &j);
     return CLCNN_OK;
 }

@@ -80,7 +80,7 @@ static int pool_backward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, const clc
         return CLCNN_OK; /* a first layer has no input gradient to give */
     pool_geom g = l->geom.pool;
     g.n = n;
-    return ctx->ops->pool_backward(ctx->bctx, &g, dz, x, dx);
+    return ctx->ops->pool_backward(ctx->bctx, &g, dz, x, l->out, dx); /* l->out: this batch's forward output */
 }
 
 /* --------------------------------------------------------------- flatten */

@@ -1106,8 +1106,12 @@ static int ocl_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, 
     return pool_launch(b, K_POOL_FORWARD, g, a, 2, g->n * g->oh * g->ow * g->c);
 }
 
-static int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx)
+/* y is not used: each work item recomputes its window maxima from x, which
+ * it reads anyway. */
+static int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x,
+                             const clcnn_buf *y, clcnn_buf *dx)
 {
+    (void)y;
     ocl_backend *b = bctx;
     int st = check_u32(b, "pool_backward", g->n * g->h * g->w * g->c);
     if (st)
