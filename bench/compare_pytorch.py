@@ -21,10 +21,8 @@ Run with Debian's interpreter: /usr/bin/python3 bench/compare_pytorch.py
 """
 import argparse
 import csv
-import gzip
 import importlib.util
 import json
-import math
 import os
 import resource
 import statistics
@@ -35,9 +33,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import recipe  # noqa: E402  (torch-free until its functions run)
+
+TRAIN_COUNT = recipe.TRAIN_COUNT
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 BATCH = 32
-TRAIN_COUNT = 50000  # the first 50,000 training images, as clcnn train uses
 GNU_TIME = "/usr/bin/time"
 
 # Targets of the "Performance" issue: (measure, backend) -> (kind, bound).
@@ -62,42 +63,18 @@ def note(msg):
 # ------------------------------------------------------------------- data
 
 
-def read_idx(path):
-    """An IDX file (raw or .gz) as a numpy array."""
-    import numpy as np
-
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 8:
-        raise ValueError(path + ": not a uint8 IDX file")
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def find_idx(data_dir, stem):
-    for name in (stem, stem + ".gz"):
-        p = os.path.join(data_dir, name)
-        if os.path.exists(p):
-            return p
-    raise FileNotFoundError(os.path.join(data_dir, stem) + "[.gz]")
-
-
 def load_data(args):
     """uint8 images (n, 28, 28, 1) NHWC and int64 labels: the training part
-    (first 50,000) plus the test set, held as uint8 like clcnn holds them."""
+    (first 50,000) plus the test images, held as uint8 like clcnn holds them."""
     import numpy as np
 
     if args.synthetic:
         rng = np.random.default_rng(1)
-        x = rng.integers(0, 256, size=(60000, 28, 28, 1), dtype=np.uint8)
-        y = rng.integers(0, 10, size=60000).astype(np.int64)
+        x = rng.integers(0, 256, size=(TRAIN_COUNT, 28, 28, 1), dtype=np.uint8)
+        y = rng.integers(0, 10, size=TRAIN_COUNT).astype(np.int64)
         xt = rng.integers(0, 256, size=(10000, 28, 28, 1), dtype=np.uint8)
         return x, y, xt
-    x = read_idx(find_idx(args.data, "train-images-idx3-ubyte"))[..., None]
-    y = read_idx(find_idx(args.data, "train-labels-idx1-ubyte")).astype(np.int64)
-    xt = read_idx(find_idx(args.data, "t10k-images-idx3-ubyte"))[..., None]
+    x, y, xt, _ = recipe.load_fashion(args.data)
     return x, y, xt
 
 
@@ -126,38 +103,13 @@ def torch_worker(args):
         torch.set_num_threads(args.torch_threads)
     torch.manual_seed(1)
 
-    class LeNet5(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)  # TF "same" for 28x28, 5x5, stride 1
-            self.pool = nn.MaxPool2d(2, 2)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(400, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = self.pool(torch.relu(self.conv1(x)))
-            x = self.pool(torch.relu(self.conv2(x)))
-            x = x.permute(0, 2, 3, 1).flatten(1)  # NHWC flatten order, as clcnn
-            x = torch.relu(self.fc1(x))
-            x = torch.relu(self.fc2(x))
-            return self.fc3(x)  # logits; the loss applies the softmax
-
-    model = LeNet5()
-    with torch.no_grad():
-        for mod in model.modules():
-            if isinstance(mod, (nn.Conv2d, nn.Linear)):
-                fan_in = mod.weight[0].numel()
-                std = math.sqrt(2.0 / fan_in) / 0.87962566103423978
-                nn.init.trunc_normal_(mod.weight, std=std, a=-2 * std, b=2 * std)
-                nn.init.zeros_(mod.bias)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    model = recipe.lenet5()
+    opt = recipe.adam(model)
     loss_fn = nn.CrossEntropyLoss()
 
     x_all, y_all, x_test = load_data(args)
-    x_train = torch.from_numpy(np.ascontiguousarray(x_all[:TRAIN_COUNT]))  # uint8 NHWC
-    y_train = torch.from_numpy(np.ascontiguousarray(y_all[:TRAIN_COUNT]))
+    x_train = torch.from_numpy(np.ascontiguousarray(x_all))  # uint8 NHWC
+    y_train = torch.from_numpy(np.ascontiguousarray(y_all))
     x_test = torch.from_numpy(np.ascontiguousarray(x_test))
     n = x_train.shape[0]
     gen = torch.Generator().manual_seed(1)

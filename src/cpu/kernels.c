@@ -17,9 +17,10 @@
 #define WIDE 48
 #define NARROW 16
 
-/* Columns [0, B) of outputs o0 and o1 (which may be the same). */
+/* Columns [m0, m0 + B) of outputs o0 and o1 (which may be the same), to
+ * out0[0, B) and out1[0, B). */
 static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, size_t o1, size_t m0, size_t B,
-                                        float *out0, float *out1)
+                                        float *restrict out0, float *restrict out1)
 {
     const float *restrict coef = cb->coef;
     const float b0 = cb->bias ? cb->bias[o0] : 0.0f, b1 = cb->bias ? cb->bias[o1] : 0.0f;
@@ -41,24 +42,26 @@ static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, si
                 }
             }
     for (size_t i = 0; i < B; i++) {
-        out0[m0 + i] = acc[i];
-        out1[m0 + i] = acc[WIDE + i];
+        out0[i] = acc[i];
+        out1[i] = acc[WIDE + i];
     }
 }
 
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo)
 {
+    float spare[WIDE];
     for (size_t o0 = 0; o0 < nout; o0 += 2) {
-        /* An odd last output is computed twice and stored once. */
-        size_t o1 = o0 + 1 < nout ? o0 + 1 : o0;
+        /* An odd last output is computed twice; the copy goes to spare. */
+        const int pair = o0 + 1 < nout;
+        size_t o1 = pair ? o0 + 1 : o0;
         float *out0 = out + o0 * ldo, *out1 = out + o1 * ldo;
         size_t m = 0;
         for (; m + WIDE <= M; m += WIDE)
-            combine_block(cb, o0, o1, m, WIDE, out0, out1);
+            combine_block(cb, o0, o1, m, WIDE, out0 + m, pair ? out1 + m : spare);
         for (; m + NARROW <= M; m += NARROW)
-            combine_block(cb, o0, o1, m, NARROW, out0, out1);
+            combine_block(cb, o0, o1, m, NARROW, out0 + m, pair ? out1 + m : spare);
         if (m < M)
-            combine_block(cb, o0, o1, m, M - m, out0, out1);
+            combine_block(cb, o0, o1, m, M - m, out0 + m, pair ? out1 + m : spare);
     }
 }
 
