@@ -78,8 +78,34 @@ def lenet5():
     return model
 
 
-def adam(model):
-    """Adam as the recipe sets it (PyTorch's form of the update)."""
+def adam(model, form="torch"):
+    """Adam with the recipe's settings, in PyTorch's form of the update
+    (epsilon added to the bias-corrected root of v) or, with form="tf", in
+    TensorFlow's as DESIGN.md §2 and clcnn have it (epsilon added to the
+    root of v, the correction folded into the step size)."""
     import torch
 
-    return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    if form == "torch":
+        return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    if form != "tf":
+        raise ValueError("Adam form: torch or tf, not " + repr(form))
+
+    class AdamTF(torch.optim.Optimizer):
+        def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7):
+            super().__init__(params, dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps))
+
+        @torch.no_grad()
+        def step(self):
+            for g in self.param_groups:
+                for p in g["params"]:
+                    st = self.state[p]
+                    if not st:
+                        st["t"], st["m"], st["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
+                    st["t"] += 1
+                    t, b1, b2 = st["t"], g["beta1"], g["beta2"]
+                    st["m"].mul_(b1).add_(p.grad, alpha=1 - b1)
+                    st["v"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                    lr_t = g["lr"] * math.sqrt(1 - b2**t) / (1 - b1**t)
+                    p.addcdiv_(st["m"], st["v"].sqrt().add_(g["eps"]), value=-lr_t)
+
+    return AdamTF(model.parameters())

@@ -1,7 +1,8 @@
 """The LeNet-5 recipe in clcnn and in PyTorch from the same initial weights
 (clcnn's, copied into PyTorch) on the same batches, step by step: the losses
 side by side, then each epoch's test accuracy.  Usage:
-    /usr/bin/python3 bench/trajectory_pytorch.py [SEED [EPOCHS]]
+    /usr/bin/python3 bench/trajectory_pytorch.py [SEED [EPOCHS [ADAM]]]
+(ADAM: tf, the form DESIGN.md and clcnn use and the default here, or torch)
 (libclcnn.so from build/, or CLCNN_LIB; data from
 /usr/share/datasets/fashion-mnist, or CLCNN_DATA).  The first loss agrees
 to the last digit; later ones drift apart as float rounding differs (Adam
@@ -22,6 +23,7 @@ import recipe  # noqa: E402
 
 seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+form = sys.argv[3] if len(sys.argv) > 3 else "tf"
 torch.set_num_threads(1)
 
 lib = C.CDLL(os.environ.get("CLCNN_LIB", str(HERE.parent / "build" / "libclcnn.so")))
@@ -56,7 +58,7 @@ with torch.no_grad():
     for layer, mod in [(5, t.fc1), (6, t.fc2), (7, t.fc3)]:
         mod.weight.copy_(param(layer, 0).reshape(mod.in_features, mod.out_features).T)
         mod.bias.copy_(param(layer, 1))
-opt = recipe.adam(t)
+opt = recipe.adam(t, form)
 
 x, y, xt, yt = recipe.load_fashion(os.environ.get("CLCNN_DATA", "/usr/share/datasets/fashion-mnist"))
 X = np.ascontiguousarray(x, dtype=np.float32) / 255  # NHWC for clcnn

@@ -11,7 +11,8 @@
  *             to the input cells it came from (col2im).
  * Each image passes through a planar copy (C planes of h*w) on the way in
  * and out, so that the taps are contiguous runs of a plane (plain copies at
- * stride 1) rather than gathers across channels.
+ * stride 1) rather than gathers across channels.  The forward pass at
+ * stride 1 needs no colT at all (forward_wide).
  * Blocks are shared out between the backend's threads as they come free
  * (a thread the OS holds back does not hold the others up); each thread has
  * its own scratch, and each block its own filter-gradient partial sums,
