@@ -3,6 +3,18 @@
 #define POOL_MAX 0
 #define POOL_AVG 1
 
+/* The offset in x (n,h,w,c) of the first cell of the window of output
+ * element gid = ((nn*oh + i)*ow + j)*c + cc. */
+size_t window_base(uint gid, uint h, uint w, uint c, uint sh, uint sw, uint oh, uint ow)
+{
+    const uint cc = gid % c;
+    uint t = gid / c;
+    const uint j = t % ow;
+    t /= ow;
+    const uint i = t % oh, nn = t / oh;
+    return ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
+}
+
 /* One work-item per output element y[n,i,j,c]. */
 __kernel void pool_forward(__global const float *x, __global float *y, uint n, uint h, uint w, uint c, uint kh,
                            uint kw, uint sh, uint sw, uint oh, uint ow, int mode)
@@ -10,12 +22,7 @@ __kernel void pool_forward(__global const float *x, __global float *y, uint n, u
     const uint gid = get_global_id(0);
     if (gid >= n * oh * ow * c)
         return;
-    const uint cc = gid % c;
-    uint t = gid / c;
-    const uint j = t % ow;
-    t /= ow;
-    const uint i = t % oh, nn = t / oh;
-    __global const float *base = x + ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
+    __global const float *base = x + window_base(gid, h, w, c, sh, sw, oh, ow);
     float acc = mode == POOL_MAX ? base[0] : 0.0f;
     for (uint p = 0; p < kh; p++)
         for (uint q = 0; q < kw; q++) {
@@ -80,12 +87,7 @@ __kernel void pool_backward_tiled(__global const float *dy, __global const float
     const uint gid = get_global_id(0);
     if (gid >= n * oh * ow * c)
         return;
-    const uint cc = gid % c;
-    uint t = gid / c;
-    const uint j = t % ow;
-    t /= ow;
-    const uint i = t % oh, nn = t / oh;
-    const size_t base = ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
+    const size_t base = window_base(gid, h, w, c, sh, sw, oh, ow);
     const float g = dy[gid];
     if (mode == POOL_MAX) {
         float mx = x[base];

@@ -750,9 +750,7 @@ END_TEST
 START_TEST(parity_conv_direct)
 {
     /* The direct forward kernel, chosen by CLCNN_OCL_DIRECT_CONV=1. */
-    clcnn_ctx_free(g_ocl);
-    setenv("CLCNN_OCL_DIRECT_CONV", "1", 1);
-    g_ocl = open_ctx("opencl");
+    reopen_with("CLCNN_OCL_DIRECT_CONV", "1");
     conv_case(8, 28, 28, 1, 5, 5, 6, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 11);
     conv_case(8, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 12);
     conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 13);
@@ -773,9 +771,7 @@ START_TEST(parity_direct_block_overrides)
 {
     /* Kernel block sizes other than the host's launch hints: the kernels
      * loop over the blocks the grid leaves. */
-    clcnn_ctx_free(g_ocl);
-    setenv("CLCNN_BUILD_OPTIONS", "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3", 1);
-    g_ocl = open_ctx("opencl");
+    reopen_with("CLCNN_BUILD_OPTIONS", "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3");
     conv_case(4, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_RELU, 31);
     conv_case(2, 9, 8, 3, 3, 3, 7, 2, 2, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 32);
     dense_cases(9, 50, 11);
@@ -786,9 +782,7 @@ END_TEST
 START_TEST(parity_conv_chunked)
 {
     /* A tiny im2col limit forces one image per chunk. */
-    clcnn_ctx_free(g_ocl);
-    setenv("CLCNN_OCL_COL_LIMIT", "4096", 1);
-    g_ocl = open_ctx("opencl");
+    reopen_with("CLCNN_OCL_COL_LIMIT", "4096");
     conv_case(5, 12, 10, 3, 3, 3, 4, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 7);
     conv_case(4, 9, 9, 2, 3, 3, 2, 2, 2, CLCNN_PAD_VALID, CLCNN_ACT_IDENTITY, 8);
     unsetenv("CLCNN_OCL_COL_LIMIT");
@@ -876,9 +870,7 @@ END_TEST
 START_TEST(parity_tunables_from_build_options)
 {
     /* Work-group sizes set with -D: the host reads them back from the kernels. */
-    clcnn_ctx_free(g_ocl);
-    setenv("CLCNN_BUILD_OPTIONS", "-DCOLSUM_WG=16 -DXENT_WG=8", 1);
-    g_ocl = open_ctx("opencl");
+    reopen_with("CLCNN_BUILD_OPTIONS", "-DCOLSUM_WG=16 -DXENT_WG=8");
     const size_t m = 45, k = 7;
     pair logits = pair_random(m * k, 9, -3, 3);
     int32_t labels[45];
