@@ -1,6 +1,6 @@
 /*
  * The internal backend interface: a table of functions plus a context
- * pointer (bctx).  The engine (src/ops.c, src/model/) validates every
+ * pointer (bctx).  The engine (src/ops/, src/model/) validates every
  * argument and computes every shape before calling a backend, so backends may
  * assume well-formed geometry; they report only failures of their own
  * (allocation, OpenCL calls) through clcnn_error() on the owning clcnn_ctx.

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "common.h"
 #include "model/model.h"
+#include "ops/family.h"
 
 static const char usage_text[] =
     "usage: clcnn bench [OPTIONS]\n"
@@ -272,14 +273,14 @@ static int model_layer_forward(void *arg)
     model_layer_op *o = arg;
     layer *l = &o->m->layers[o->i];
     clcnn_activation act = o->i + 1 == o->m->nlayers ? CLCNN_ACT_IDENTITY : l->cfg.act;
-    return l->ops->forward(o->m->ctx, l, o->m->layers[o->i - 1].out, LAYER_BATCH, act);
+    return l->family->forward(o->m->ctx, l, o->m->layers[o->i - 1].out, LAYER_BATCH, act);
 }
 
 static int model_layer_backward(void *arg)
 {
     model_layer_op *o = arg;
     layer *l = &o->m->layers[o->i];
-    return l->ops->backward(o->m->ctx, l, o->m->layers[o->i - 1].out, o->m->grad[0], o->m->grad[1], LAYER_BATCH);
+    return l->family->backward(o->m->ctx, l, o->m->layers[o->i - 1].out, o->m->grad[0], o->m->grad[1], LAYER_BATCH);
 }
 
 static int bench_dense_layers(clcnn_ctx *ctx, clcnn_model *m, const config *cfg, result *r)
@@ -289,7 +290,7 @@ static int bench_dense_layers(clcnn_ctx *ctx, clcnn_model *m, const config *cfg,
     const clcnn_buf *x = m->input;
     for (size_t i = 0; st == CLCNN_OK && i < m->nlayers; i++) {
         layer *l = &m->layers[i];
-        st = l->ops->forward(ctx, l, x, LAYER_BATCH, CLCNN_ACT_IDENTITY);
+        st = l->family->forward(ctx, l, x, LAYER_BATCH, CLCNN_ACT_IDENTITY);
         x = l->out;
     }
     size_t largest = 0;

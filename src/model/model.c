@@ -4,10 +4,16 @@
 #include <string.h>
 
 #include "model.h"
+#include "ops/family.h"
 
 size_t clcnn_shape_size(const size_t *shape)
 {
     return shape[0] * shape[1] * shape[2];
+}
+
+void clcnn_layer_name(const layer *l, char *buf, size_t len)
+{
+    snprintf(buf, len, "layer %zu (%s)", l->index + 1, l->family->name);
 }
 
 int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, size_t c)
@@ -136,8 +142,8 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
     if (!m)
         return CLCNN_ERR_ARGUMENT;
     clcnn_ctx *ctx = m->ctx;
-    const layer_ops *ops = clcnn_layer_ops(cfg->kind);
-    if (!ops)
+    const layer_family *family = clcnn_layer_family(cfg->kind);
+    if (!family)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "unknown layer kind %d", (int)cfg->kind);
     if (m->nlayers == m->cap_layers) {
         size_t cap = m->cap_layers ? 2 * m->cap_layers : 8;
@@ -151,10 +157,12 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
     layer *l = &m->layers[m->nlayers];
     memset(l, 0, sizeof *l);
     l->cfg = *cfg;
-    l->ops = ops;
+    l->family = family;
     l->index = m->nlayers;
     memcpy(l->in_shape, m->nlayers ? m->layers[m->nlayers - 1].out_shape : m->in_shape, sizeof l->in_shape);
-    int st = ops->infer(ctx, l);
+    char who[48];
+    clcnn_layer_name(l, who, sizeof who);
+    int st = family->infer(ctx, l, who);
     if (st == CLCNN_OK)
         st = alloc_params(ctx, l);
     if (st) {
@@ -165,39 +173,6 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
     release_batch_buffers(m);
     m->nlayers++;
     return CLCNN_OK;
-}
-
-int clcnn_model_add_conv(clcnn_model *m, size_t filters, int kernel_h, int kernel_w, int stride_h, int stride_w,
-                         clcnn_padding padding, clcnn_activation activation)
-{
-    layer_config c = {.kind = CLCNN_LAYER_CONV, .units = filters, .kh = kernel_h, .kw = kernel_w,
-                      .sh = stride_h, .sw = stride_w, .padding = padding, .act = activation};
-    return clcnn_model_append(m, &c);
-}
-
-int clcnn_model_add_pool(clcnn_model *m, int kernel_h, int kernel_w, int stride_h, int stride_w, clcnn_pool_mode mode)
-{
-    layer_config c = {.kind = CLCNN_LAYER_POOL, .kh = kernel_h, .kw = kernel_w, .sh = stride_h, .sw = stride_w,
-                      .mode = mode};
-    return clcnn_model_append(m, &c);
-}
-
-int clcnn_model_add_flatten(clcnn_model *m)
-{
-    layer_config c = {.kind = CLCNN_LAYER_FLATTEN};
-    return clcnn_model_append(m, &c);
-}
-
-int clcnn_model_add_dense(clcnn_model *m, size_t units, clcnn_activation activation)
-{
-    layer_config c = {.kind = CLCNN_LAYER_DENSE, .units = units, .act = activation};
-    return clcnn_model_append(m, &c);
-}
-
-int clcnn_model_add_activation(clcnn_model *m, clcnn_activation activation)
-{
-    layer_config c = {.kind = CLCNN_LAYER_ACTIVATION, .act = activation};
-    return clcnn_model_append(m, &c);
 }
 
 int clcnn_model_lenet5(clcnn_ctx *ctx, clcnn_model **out)
@@ -280,26 +255,14 @@ int clcnn_model_layer_info(const clcnn_model *m, size_t i, clcnn_layer_kind *kin
 
 int clcnn_model_layer_describe(const clcnn_model *m, size_t i, char *buf, size_t len)
 {
-    static const char *const acts[] = {"identity", "relu", "sigmoid", "tanh", "softmax"};
     if (!m || i >= m->nlayers || !buf || len == 0)
         return CLCNN_ERR_ARGUMENT;
     const layer *l = &m->layers[i];
-    const layer_config *c = &l->cfg;
     char what[96];
-    switch (c->kind) {
-    case CLCNN_LAYER_CONV:
-        snprintf(what, sizeof what, "conv %zu %dx%d stride %dx%d %s %s", c->units, c->kh, c->kw, c->sh, c->sw,
-                 c->padding == CLCNN_PAD_SAME ? "same" : "valid", acts[c->act]);
-        break;
-    case CLCNN_LAYER_POOL:
-        snprintf(what, sizeof what, "%s pool %dx%d stride %dx%d", c->mode == CLCNN_POOL_MAX ? "max" : "avg", c->kh,
-                 c->kw, c->sh, c->sw);
-        break;
-    case CLCNN_LAYER_FLATTEN: snprintf(what, sizeof what, "flatten"); break;
-    case CLCNN_LAYER_DENSE: snprintf(what, sizeof what, "dense %zu %s", c->units, acts[c->act]); break;
-    case CLCNN_LAYER_ACTIVATION: snprintf(what, sizeof what, "activation %s", acts[c->act]); break;
-    }
-    size_t params = l->nparams ? l->params[0].count + l->params[1].count : 0;
+    l->family->describe(&l->cfg, what, sizeof what);
+    size_t params = 0;
+    for (size_t p = 0; p < l->nparams; p++)
+        params += l->params[p].count;
     snprintf(buf, len, "%-36s -> %zux%zux%zu  (%zu parameters)", what, l->out_shape[0], l->out_shape[1],
              l->out_shape[2], params);
     return CLCNN_OK;

@@ -1,13 +1,13 @@
-/* Models: a layer list, each layer with a small ops table (KANN-style). */
+/* Models: a layer list, each layer run through its family (src/ops/family.h). */
 #ifndef CLCNN_MODEL_H
 #define CLCNN_MODEL_H
 
 #include <stdint.h>
 
-#include "geometry.h"
 #include "internal.h"
 
 typedef struct layer layer;
+typedef struct layer_family layer_family; /* src/ops/family.h */
 
 /* The configuration of a layer: what the model file stores. */
 typedef struct layer_config {
@@ -26,22 +26,10 @@ typedef struct param {
     clcnn_buf *value, *grad, *m, *v;
 } param;
 
-typedef struct layer_ops {
-    /* Checks the configuration against the input shape, sets out_shape and
-     * the parameter sizes; messages name the layer. */
-    int (*infer)(clcnn_ctx *ctx, layer *l);
-    /* out = f(x) for n examples; act is the activation to apply (the
-     * layer's own, or identity when the engine wants logits). */
-    int (*forward)(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, size_t n, clcnn_activation act);
-    /* From dz, the gradient at the pre-activation output (the engine has
-     * already applied the activation's derivative), the parameter gradients
-     * and, when dx is not NULL, the gradient at the input. */
-    int (*backward)(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, const clcnn_buf *dz, clcnn_buf *dx, size_t n);
-} layer_ops;
 
 struct layer {
     layer_config cfg;
-    const layer_ops *ops;
+    const layer_family *family;
     size_t index;
     size_t in_shape[3], out_shape[3]; /* per example (h, w, c) */
     size_t nparams;                   /* 0 or 2: weights, bias */
@@ -75,12 +63,12 @@ struct clcnn_model {
 
 size_t clcnn_shape_size(const size_t *shape);
 
-/* The ops table of a layer kind. */
-const layer_ops *clcnn_layer_ops(clcnn_layer_kind kind);
-
 /* Appends a layer from its configuration (what the add_* functions and the
  * model loader share). */
 int clcnn_model_append(clcnn_model *m, const layer_config *cfg);
+
+/* "layer 3 (conv)": how messages name a layer. */
+void clcnn_layer_name(const layer *l, char *buf, size_t len);
 
 /* Makes every per-example buffer hold at least n examples. */
 int clcnn_model_reserve(clcnn_model *m, size_t n);

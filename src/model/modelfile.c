@@ -7,6 +7,7 @@
 
 #include "model.h"
 #include "npy.h"
+#include "ops/family.h"
 
 #define MODEL_MAGIC "CLCNNMOD"
 #define MODEL_VERSION 1u
@@ -183,40 +184,33 @@ static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, con
     return st;
 }
 
-/* Checks, before layer i is appended to m, that its output shape has an
- * addressable size and that its parameters, with those of the layers
+/* Checks, before layer i is appended to m, that its parameters (counted by
+ * its family's shape inference, which checks every size for overflow),
+ * with those of the layers
  * before it (*params_so_far, updated), fit in the param_bytes of data that
  * follow the layer list.  A configuration the layer itself rejects passes
  * here: clcnn_model_append reports it (before allocating anything). */
 static int layer_fits(clcnn_ctx *ctx, const char *path, const clcnn_model *m, const layer_config *cfg, uint32_t i,
                       size_t *params_so_far, size_t param_bytes)
 {
-    const layer_ops *ops = clcnn_layer_ops(cfg->kind);
-    if (!ops)
+    const layer_family *family = clcnn_layer_family(cfg->kind);
+    if (!family)
         return CLCNN_OK;
     layer probe;
     memset(&probe, 0, sizeof probe);
     probe.cfg = *cfg;
-    probe.ops = ops;
+    probe.family = family;
     probe.index = m->nlayers;
     memcpy(probe.in_shape, m->nlayers ? m->layers[m->nlayers - 1].out_shape : m->in_shape, sizeof probe.in_shape);
-    if (ops->infer(ctx, &probe) != CLCNN_OK)
+    char who[48];
+    clcnn_layer_name(&probe, who, sizeof who);
+    if (family->infer(ctx, &probe, who) != CLCNN_OK)
         return CLCNN_OK;
     int ovf = 0;
-    clcnn_mul_size(clcnn_mul_size(probe.out_shape[0], probe.out_shape[1], &ovf), probe.out_shape[2], &ovf);
-    /* Weights: (kh, kw, c_prev, units) for conv, (inputs, units) for dense. */
-    size_t weights = 0, in_c = probe.in_shape[2];
-    if (cfg->kind == CLCNN_LAYER_CONV)
-        weights = clcnn_mul_size(clcnn_mul_size(clcnn_mul_size((size_t)cfg->kh, (size_t)cfg->kw, &ovf), in_c, &ovf),
-                                 cfg->units, &ovf);
-    else if (cfg->kind == CLCNN_LAYER_DENSE)
-        weights = clcnn_mul_size(in_c, cfg->units, &ovf);
     size_t total = *params_so_far;
-    if (probe.nparams) {
-        total += weights;
-        ovf |= total < weights;
-        total += cfg->units;
-        ovf |= total < cfg->units;
+    for (size_t k = 0; k < probe.nparams; k++) {
+        total += probe.params[k].count;
+        ovf |= total < probe.params[k].count;
     }
     if (ovf)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u is too large to address", path, i + 1);
@@ -275,9 +269,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
             return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u has out-of-range settings", path, i + 1);
         }
         /* Nothing may be allocated from a size the file cannot back: work
-         * the layer's shape and parameter count out first (with overflow
-         * checks, which the layers' own inference does not do), and stop
-         * before allocating when the file does not hold that many floats. */
+         * the layer's shape and parameter count out first, and stop before
+         * allocating when the file does not hold that many floats. */
         if ((st = layer_fits(ctx, path, m, &cfg, i, &params_so_far, param_bytes))) {
             clcnn_model_free(m);
             return st;

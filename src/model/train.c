@@ -8,16 +8,11 @@
 
 #include "data/dataset.h"
 #include "model.h"
+#include "ops/family.h"
 
 /* Small enough that evaluation buffers stay a few MB. */
 #define DEFAULT_EVAL_BATCH 64
 #define DEFAULT_REPORT_BATCHES 10
-
-static int has_activation(const layer *l)
-{
-    return l->cfg.kind == CLCNN_LAYER_CONV || l->cfg.kind == CLCNN_LAYER_DENSE ||
-           l->cfg.kind == CLCNN_LAYER_ACTIVATION;
-}
 
 static layer *last_layer(clcnn_model *m)
 {
@@ -30,10 +25,8 @@ static int forward(clcnn_model *m, const clcnn_buf *x, size_t n, int logits)
 {
     for (size_t i = 0; i < m->nlayers; i++) {
         layer *l = &m->layers[i];
-        clcnn_activation act = has_activation(l) ? l->cfg.act : CLCNN_ACT_IDENTITY;
-        if (logits && i + 1 == m->nlayers)
-            act = CLCNN_ACT_IDENTITY;
-        int st = l->ops->forward(m->ctx, l, x, n, act);
+        clcnn_activation act = logits && i + 1 == m->nlayers ? CLCNN_ACT_IDENTITY : clcnn_layer_activation(l);
+        int st = l->family->forward(m->ctx, l, x, n, act);
         if (st)
             return st;
         x = l->out;
@@ -49,18 +42,14 @@ static int backward(clcnn_model *m, size_t n)
     for (size_t i = m->nlayers; i-- > 0;) {
         layer *l = &m->layers[i];
         int st;
-        if (has_activation(l) && i + 1 < m->nlayers && l->cfg.act != CLCNN_ACT_IDENTITY) {
-            size_t cols = l->out_shape[2];
-            size_t rows = n * clcnn_shape_size(l->out_shape) / cols;
-            st = ctx->ops->activation_backward(ctx->bctx, l->cfg.act, rows, cols, l->out, m->grad[a], m->grad[a]);
-            if (st)
-                return st;
-        }
-        if (!l->ops->backward)
+        /* The last layer's softmax is the loss's: grad[0] is at its logits. */
+        if (i + 1 < m->nlayers && (st = clcnn_activation_backward_layer(ctx, l, m->grad[a], n)))
+            return st;
+        if (!l->family->backward)
             continue;
         const clcnn_buf *x = i ? m->layers[i - 1].out : m->input;
         clcnn_buf *dx = i ? m->grad[1 - a] : NULL;
-        if ((st = l->ops->backward(ctx, l, x, m->grad[a], dx, n)))
+        if ((st = l->family->backward(ctx, l, x, m->grad[a], dx, n)))
             return st;
         a = 1 - a;
     }
@@ -106,7 +95,7 @@ static int check_trainable(clcnn_model *m, const char *who)
     if (m->nlayers == 0)
         return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT, "%s: the model has no layers", who);
     layer *l = last_layer(m);
-    if (!has_activation(l) || l->cfg.act != CLCNN_ACT_SOFTMAX || l->out_shape[0] != 1 || l->out_shape[1] != 1)
+    if (clcnn_layer_activation(l) != CLCNN_ACT_SOFTMAX || l->out_shape[0] != 1 || l->out_shape[1] != 1)
         return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT,
                            "%s: the model must end in a flat softmax layer for cross-entropy training", who);
     return CLCNN_OK;
