@@ -5,6 +5,7 @@
 
 #include "model.h"
 #include "ops/family.h"
+#include "ops/training.h"
 
 size_t clcnn_shape_size(const size_t *shape)
 {
@@ -37,6 +38,7 @@ int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, si
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "clcnn_model_create: out of memory");
     m->ctx = ctx;
     m->in_shape[0] = h, m->in_shape[1] = w, m->in_shape[2] = c;
+    m->optimizer = &clcnn_adam;
     m->lr = 0.001f, m->beta1 = 0.9f, m->beta2 = 0.999f, m->eps = 1e-7f;
     *out = m;
     return CLCNN_OK;
@@ -69,8 +71,8 @@ static void free_params(clcnn_ctx *ctx, layer *l)
     for (size_t p = 0; p < l->nparams; p++) {
         release(ctx, &l->params[p].value);
         release(ctx, &l->params[p].grad);
-        release(ctx, &l->params[p].m);
-        release(ctx, &l->params[p].v);
+        for (size_t k = 0; k < sizeof l->params[p].state / sizeof l->params[p].state[0]; k++)
+            release(ctx, &l->params[p].state[k]);
     }
 }
 
@@ -124,15 +126,18 @@ fail:
     return st;
 }
 
-static int alloc_params(clcnn_ctx *ctx, layer *l)
+static int alloc_params(const clcnn_model *m, layer *l)
 {
+    clcnn_ctx *ctx = m->ctx;
     for (size_t p = 0; p < l->nparams; p++) {
         param *pr = &l->params[p];
         size_t bytes = pr->count * sizeof(float);
         int st;
-        if ((st = ctx->ops->alloc(ctx->bctx, bytes, &pr->value)) || (st = ctx->ops->alloc(ctx->bctx, bytes, &pr->grad)) ||
-            (st = ctx->ops->alloc(ctx->bctx, bytes, &pr->m)) || (st = ctx->ops->alloc(ctx->bctx, bytes, &pr->v)))
+        if ((st = ctx->ops->alloc(ctx->bctx, bytes, &pr->value)) || (st = ctx->ops->alloc(ctx->bctx, bytes, &pr->grad)))
             return st;
+        for (size_t k = 0; k < m->optimizer->slots; k++)
+            if ((st = ctx->ops->alloc(ctx->bctx, bytes, &pr->state[k])))
+                return st;
     }
     return CLCNN_OK;
 }
@@ -164,7 +169,7 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
     clcnn_layer_name(l, who, sizeof who);
     int st = family->infer(ctx, l, who);
     if (st == CLCNN_OK)
-        st = alloc_params(ctx, l);
+        st = alloc_params(m, l);
     if (st) {
         free_params(ctx, l);
         return st;
@@ -222,8 +227,9 @@ int clcnn_model_init(clcnn_model *m, uint64_t seed)
             }
             int st = ctx->ops->write(ctx->bctx, pr->value, 0, host, pr->count * sizeof *host);
             clcnn_mem_free(&ctx->allocator, host, pr->count * sizeof *host);
-            if (st || (st = ctx->ops->fill(ctx->bctx, pr->m, pr->count, 0.0f)) ||
-                (st = ctx->ops->fill(ctx->bctx, pr->v, pr->count, 0.0f)))
+            for (size_t k = 0; st == CLCNN_OK && k < m->optimizer->slots; k++)
+                st = ctx->ops->fill(ctx->bctx, pr->state[k], pr->count, 0.0f);
+            if (st)
                 return st;
         }
     }
@@ -326,17 +332,4 @@ int clcnn_model_read_grad(clcnn_model *m, size_t i, int which, float *dst, size_
     clcnn_buf *b = NULL;
     int st = param_buffer(m, i, which, 1, count, dst, &b);
     return st ? st : m->ctx->ops->read(m->ctx->bctx, b, 0, dst, count * sizeof *dst);
-}
-
-int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, float epsilon)
-{
-    if (!m)
-        return CLCNN_ERR_ARGUMENT;
-    if (!(lr > 0.0f) || !(beta1 >= 0.0f && beta1 < 1.0f) || !(beta2 >= 0.0f && beta2 < 1.0f) || !(epsilon > 0.0f))
-        return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT,
-                           "Adam settings lr %g, beta1 %g, beta2 %g, epsilon %g: need lr > 0, 0 <= beta < 1, "
-                           "epsilon > 0",
-                           (double)lr, (double)beta1, (double)beta2, (double)epsilon);
-    m->lr = lr, m->beta1 = beta1, m->beta2 = beta2, m->eps = epsilon;
-    return CLCNN_OK;
 }

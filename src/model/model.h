@@ -19,11 +19,12 @@ typedef struct layer_config {
     clcnn_pool_mode mode; /* pool */
 } layer_config;
 
-/* One trainable tensor with its gradient and Adam moments. */
+/* One trainable tensor with its gradient and its optimizer's state. */
 typedef struct param {
     size_t count;
     size_t fan_in; /* for He initialisation; 0 for biases */
-    clcnn_buf *value, *grad, *m, *v;
+    clcnn_buf *value, *grad;
+    clcnn_buf *state[2]; /* the optimizer's first `slots` buffers */
 } param;
 
 
@@ -48,8 +49,8 @@ struct clcnn_model {
     layer *layers;
     size_t nlayers, cap_layers;
 
-    /* Adam */
-    float lr, beta1, beta2, eps;
+    const struct optimizer_family *optimizer; /* src/ops/training.h */
+    float lr, beta1, beta2, eps;              /* Adam's settings */
     uint64_t step;
 
     /* Buffers sized for `capacity` examples, grown on demand. */

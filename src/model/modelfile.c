@@ -8,6 +8,7 @@
 #include "model.h"
 #include "npy.h"
 #include "ops/family.h"
+#include "ops/training.h"
 
 #define MODEL_MAGIC "CLCNNMOD"
 #define MODEL_VERSION 1u
@@ -62,9 +63,10 @@ static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t coun
     return st;
 }
 
-static size_t training_state_bytes(size_t nparams)
+/* Step, Adam's four settings, the optimizer's state, the run's position. */
+static size_t training_state_bytes(const clcnn_model *m, size_t nparams)
 {
-    return 8 + 4 * 4 + 2 * 4 * nparams + 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4;
+    return 8 + 4 * 4 + m->optimizer->slots * 4 * nparams + 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4;
 }
 
 static int save(clcnn_model *m, const char *path, const clcnn_train_state *state)
@@ -77,7 +79,7 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     size_t nparams = clcnn_model_param_count(m);
     size_t len = 8 + 4 * HEADER_WORDS + 4 * LAYER_WORDS * m->nlayers + 4 * nparams + 4;
     if (state)
-        len += training_state_bytes(nparams);
+        len += training_state_bytes(m, nparams);
     writer w = {clcnn_mem_alloc(&ctx->allocator, len), NULL};
     if (!w.buf)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
@@ -111,8 +113,8 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 const param *pr = &m->layers[i].params[k];
-                if ((st = put_buffer(ctx, &w, pr->m, pr->count, path)) == CLCNN_OK)
-                    st = put_buffer(ctx, &w, pr->v, pr->count, path);
+                for (size_t s = 0; st == CLCNN_OK && s < m->optimizer->slots; s++)
+                    st = put_buffer(ctx, &w, pr->state[s], pr->count, path);
             }
         put_u64(&w, state->seed);
         put_u32(&w, state->epoch);
@@ -287,7 +289,7 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         }
     }
     size_t nparams = clcnn_model_param_count(m);
-    size_t want = 4 * nparams + (flags & FLAG_TRAINING_STATE ? training_state_bytes(nparams) : 0);
+    size_t want = 4 * nparams + (flags & FLAG_TRAINING_STATE ? training_state_bytes(m, nparams) : 0);
     size_t have = (size_t)(r.end - r.p);
     if (have != want) {
         clcnn_model_free(m);
@@ -307,8 +309,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 param *pr = &m->layers[i].params[k];
-                if ((st = get_buffer(ctx, &r, pr->m, pr->count, path)) == CLCNN_OK)
-                    st = get_buffer(ctx, &r, pr->v, pr->count, path);
+                for (size_t s = 0; st == CLCNN_OK && s < m->optimizer->slots; s++)
+                    st = get_buffer(ctx, &r, pr->state[s], pr->count, path);
             }
         if (st == CLCNN_OK && (st = clcnn_model_set_adam(m, adam[0], adam[1], adam[2], adam[3])))
             st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: bad optimiser settings", path);

@@ -9,6 +9,7 @@
 #include "data/dataset.h"
 #include "model.h"
 #include "ops/family.h"
+#include "ops/training.h"
 
 /* Small enough that evaluation buffers stay a few MB. */
 #define DEFAULT_EVAL_BATCH 64
@@ -56,49 +57,17 @@ static int backward(clcnn_model *m, size_t n)
     return CLCNN_OK;
 }
 
-static int adam_step(clcnn_model *m)
-{
-    clcnn_ctx *ctx = m->ctx;
-    m->step++;
-    double t = (double)m->step;
-    float lr_t = (float)(m->lr * sqrt(1.0 - pow(m->beta2, t)) / (1.0 - pow(m->beta1, t)));
-    for (size_t i = 0; i < m->nlayers; i++)
-        for (size_t p = 0; p < m->layers[i].nparams; p++) {
-            param *pr = &m->layers[i].params[p];
-            int st = ctx->ops->adam_update(ctx->bctx, pr->count, pr->value, pr->grad, pr->m, pr->v, lr_t, m->beta1,
-                                           m->beta2, m->eps);
-            if (st)
-                return st;
-        }
-    return CLCNN_OK;
-}
-
 /* One step on the batch already in m->input / m->labels. */
 static int step_on_device(clcnn_model *m, size_t n)
 {
-    clcnn_ctx *ctx = m->ctx;
-    size_t k = clcnn_model_classes(m);
     int st = forward(m, m->input, n, 1);
     if (st == CLCNN_OK)
-        st = ctx->ops->softmax_xent(ctx->bctx, n, k, last_layer(m)->out, m->labels, (float)n, NULL, m->grad[0],
-                                    m->stats);
+        st = clcnn_loss_accumulate(m, n, m->grad[0]);
     if (st == CLCNN_OK)
         st = backward(m, n);
     if (st == CLCNN_OK)
-        st = adam_step(m);
+        st = m->optimizer->step(m);
     return st;
-}
-
-/* The model can be trained with softmax cross-entropy. */
-static int check_trainable(clcnn_model *m, const char *who)
-{
-    if (m->nlayers == 0)
-        return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT, "%s: the model has no layers", who);
-    layer *l = last_layer(m);
-    if (clcnn_layer_activation(l) != CLCNN_ACT_SOFTMAX || l->out_shape[0] != 1 || l->out_shape[1] != 1)
-        return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT,
-                           "%s: the model must end in a flat softmax layer for cross-entropy training", who);
-    return CLCNN_OK;
 }
 
 static int check_dataset(clcnn_model *m, const clcnn_dataset *ds, const char *who)
@@ -119,32 +88,6 @@ static int check_dataset(clcnn_model *m, const clcnn_dataset *ds, const char *wh
     return CLCNN_OK;
 }
 
-static int check_labels(clcnn_model *m, const int32_t *labels, size_t n, const char *who)
-{
-    size_t k = clcnn_model_classes(m);
-    for (size_t i = 0; i < n; i++)
-        if (labels[i] < 0 || (size_t)labels[i] >= k)
-            return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT, "%s: label %d of example %zu is not in [0, %zu)", who,
-                               (int)labels[i], i, k);
-    return CLCNN_OK;
-}
-
-static int read_stats(clcnn_model *m, size_t n, double *loss, double *accuracy, const char *who)
-{
-    float stats[2];
-    int st = m->ctx->ops->read(m->ctx->bctx, m->stats, 0, stats, sizeof stats);
-    if (st)
-        return st;
-    if (!isfinite(stats[0]))
-        return clcnn_error(m->ctx, CLCNN_ERR_NUMERIC, "%s: the loss is %s; stopping (try a lower learning rate)", who,
-                           isnan(stats[0]) ? "NaN" : "infinite");
-    if (loss)
-        *loss = stats[0] / (double)n;
-    if (accuracy)
-        *accuracy = stats[1] / (double)n;
-    return CLCNN_OK;
-}
-
 int clcnn_model_train_step(clcnn_model *m, const float *images, const int32_t *labels, size_t count, float *loss,
                            float *accuracy)
 {
@@ -155,75 +98,21 @@ int clcnn_model_train_step(clcnn_model *m, const float *images, const int32_t *l
     int st;
     if (!images || !labels || count == 0)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: %s", who, count ? "NULL images or labels" : "empty batch");
-    if ((st = check_trainable(m, who)) || (st = check_labels(m, labels, count, who)) ||
+    if ((st = clcnn_loss_check_model(m, who)) || (st = clcnn_loss_check_labels(m, labels, count, who)) ||
         (st = clcnn_model_reserve(m, count)))
         return st;
     size_t row = clcnn_shape_size(m->in_shape);
     double l = 0.0, a = 0.0;
     if ((st = ctx->ops->write(ctx->bctx, m->input, 0, images, count * row * sizeof *images)) ||
         (st = ctx->ops->write(ctx->bctx, m->labels, 0, labels, count * sizeof *labels)) ||
-        (st = ctx->ops->fill(ctx->bctx, m->stats, 2, 0.0f)) || (st = step_on_device(m, count)) ||
-        (st = read_stats(m, count, &l, &a, who)))
+        (st = clcnn_loss_reset(m, 0.0, 0.0)) || (st = step_on_device(m, count)) ||
+        (st = clcnn_loss_read(m, count, &l, &a, who)))
         return st;
     if (loss)
         *loss = (float)l;
     if (accuracy)
         *accuracy = (float)a;
     return CLCNN_OK;
-}
-
-/* A data set's pixels and labels on the device: copies, or views of the
- * host arrays where the backend can use host memory in place. */
-typedef struct device_data {
-    clcnn_buf *images, *labels;
-    int u8, viewed;
-    size_t row;
-} device_data;
-
-static void device_data_free(clcnn_ctx *ctx, device_data *d)
-{
-    if (d->viewed)
-        return;
-    if (d->images)
-        ctx->ops->release(ctx->bctx, d->images);
-    if (d->labels)
-        ctx->ops->release(ctx->bctx, d->labels);
-}
-
-static int device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, device_data *d)
-{
-    memset(d, 0, sizeof *d);
-    d->u8 = ds->u8 != NULL;
-    d->row = ds->h * ds->w * ds->c;
-    size_t bytes = ds->count * d->row * (d->u8 ? 1 : sizeof(float));
-    size_t label_bytes = ds->count * sizeof(int32_t);
-    const void *src = d->u8 ? (const void *)ds->u8 : (const void *)ds->f32;
-    const clcnn_backend_ops *ops = ctx->ops;
-    int st;
-    if (ops->view_host) {
-        d->viewed = 1;
-        if ((st = ops->view_host(ctx->bctx, src, bytes, &d->images)) ||
-            (st = ops->view_host(ctx->bctx, ds->labels, label_bytes, &d->labels)))
-            return st;
-        return CLCNN_OK;
-    }
-    if ((st = ops->alloc(ctx->bctx, bytes, &d->images)) || (st = ops->write(ctx->bctx, d->images, 0, src, bytes)) ||
-        (st = ops->alloc(ctx->bctx, label_bytes, &d->labels)) ||
-        (st = ops->write(ctx->bctx, d->labels, 0, ds->labels, label_bytes))) {
-        device_data_free(ctx, d);
-        return st;
-    }
-    return CLCNN_OK;
-}
-
-/* Puts examples order[0..n) of d into the model's input and labels. */
-static int load_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n)
-{
-    clcnn_ctx *ctx = m->ctx;
-    int st = ctx->ops->write(ctx->bctx, m->indices, 0, order, n * sizeof *order);
-    return st ? st
-              : ctx->ops->gather_batch(ctx->bctx, d->images, d->u8, d->row, d->labels, m->indices, n, m->input,
-                                       m->labels);
 }
 
 uint64_t clcnn_epoch_seed(uint64_t seed, uint32_t epoch)
@@ -263,7 +152,7 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
     int st;
     if (batch_size == 0)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: the batch size must be at least 1", who);
-    if ((st = check_trainable(m, who)) || (st = check_dataset(m, ds, who)))
+    if ((st = clcnn_loss_check_model(m, who)) || (st = check_dataset(m, ds, who)))
         return st;
     size_t n = ds->count;
     if (batch_size > n)
@@ -290,30 +179,29 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
     }
 
     device_data d;
-    if ((st = clcnn_model_reserve(m, batch_size)) || (st = device_data_upload(ctx, ds, &d))) {
+    if ((st = clcnn_model_reserve(m, batch_size)) || (st = clcnn_device_data_upload(ctx, ds, &d))) {
         clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
         return st;
     }
-    float stats0[2] = {from ? (float)from->loss_sum : 0.0f, from ? (float)from->correct : 0.0f};
-    st = ctx->ops->write(ctx->bctx, m->stats, 0, stats0, sizeof stats0);
+    st = clcnn_loss_reset(m, from ? from->loss_sum : 0.0, from ? from->correct : 0.0);
     size_t done = start, next_report = start + report_every;
     double l = 0.0, a = 0.0;
     while (st == CLCNN_OK && done < n) {
         size_t mb = n - done < batch_size ? n - done : batch_size;
-        if ((st = load_batch(m, &d, order + done, mb)) || (st = step_on_device(m, mb)))
+        if ((st = clcnn_gather_batch(m, &d, order + done, mb)) || (st = step_on_device(m, mb)))
             break;
         done += mb;
         if (done >= next_report || done == n) {
             next_report = done + report_every;
-            if ((st = read_stats(m, done, &l, &a, who)))
+            if ((st = clcnn_loss_read(m, done, &l, &a, who)))
                 break;
             if (progress && progress(user, done, n, l, a))
                 break;
         }
     }
     if (st == CLCNN_OK)
-        st = read_stats(m, done, &l, &a, who);
-    device_data_free(ctx, &d);
+        st = clcnn_loss_read(m, done, &l, &a, who);
+    clcnn_device_data_free(ctx, &d);
     clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
     if (st)
         return st;
@@ -331,7 +219,7 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
         return CLCNN_ERR_ARGUMENT;
     clcnn_ctx *ctx = m->ctx;
     int st;
-    if ((st = check_trainable(m, who)) || (st = check_dataset(m, ds, who)))
+    if ((st = clcnn_loss_check_model(m, who)) || (st = check_dataset(m, ds, who)))
         return st;
     size_t n = ds->count;
     if (batch_size == 0)
@@ -344,21 +232,20 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
     for (size_t i = 0; i < n; i++)
         order[i] = (int32_t)i;
     device_data d;
-    if ((st = clcnn_model_reserve(m, batch_size)) || (st = device_data_upload(ctx, ds, &d))) {
+    if ((st = clcnn_model_reserve(m, batch_size)) || (st = clcnn_device_data_upload(ctx, ds, &d))) {
         clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
         return st;
     }
-    size_t k = clcnn_model_classes(m);
-    st = ctx->ops->fill(ctx->bctx, m->stats, 2, 0.0f);
+    st = clcnn_loss_reset(m, 0.0, 0.0);
     for (size_t done = 0; st == CLCNN_OK && done < n; done += batch_size) {
         size_t mb = n - done < batch_size ? n - done : batch_size;
-        if ((st = load_batch(m, &d, order + done, mb)) || (st = forward(m, m->input, mb, 1)))
+        if ((st = clcnn_gather_batch(m, &d, order + done, mb)) || (st = forward(m, m->input, mb, 1)))
             break;
-        st = ctx->ops->softmax_xent(ctx->bctx, mb, k, last_layer(m)->out, m->labels, 1.0f, NULL, NULL, m->stats);
+        st = clcnn_loss_accumulate(m, mb, NULL);
     }
     if (st == CLCNN_OK)
-        st = read_stats(m, n, loss, accuracy, who);
-    device_data_free(ctx, &d);
+        st = clcnn_loss_read(m, n, loss, accuracy, who);
+    clcnn_device_data_free(ctx, &d);
     clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
     return st;
 }

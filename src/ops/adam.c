@@ -1,0 +1,38 @@
+/* The optimizer family: Adam in TensorFlow's form (DESIGN.md §2), its two
+ * moments per parameter in param.state[0] (m) and state[1] (v). */
+#include <math.h>
+
+#include "ops/training.h"
+
+static int adam_step(clcnn_model *m)
+{
+    clcnn_ctx *ctx = m->ctx;
+    m->step++;
+    double t = (double)m->step;
+    /* The bias corrections, folded into the step size. */
+    float lr_t = (float)(m->lr * sqrt(1.0 - pow(m->beta2, t)) / (1.0 - pow(m->beta1, t)));
+    for (size_t i = 0; i < m->nlayers; i++)
+        for (size_t p = 0; p < m->layers[i].nparams; p++) {
+            param *pr = &m->layers[i].params[p];
+            int st = ctx->ops->adam_update(ctx->bctx, pr->count, pr->value, pr->grad, pr->state[0], pr->state[1],
+                                           lr_t, m->beta1, m->beta2, m->eps);
+            if (st)
+                return st;
+        }
+    return CLCNN_OK;
+}
+
+const optimizer_family clcnn_adam = {.name = "adam", .slots = 2, .step = adam_step};
+
+int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, float epsilon)
+{
+    if (!m)
+        return CLCNN_ERR_ARGUMENT;
+    if (!(lr > 0.0f) || !(beta1 >= 0.0f && beta1 < 1.0f) || !(beta2 >= 0.0f && beta2 < 1.0f) || !(epsilon > 0.0f))
+        return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT,
+                           "Adam settings lr %g, beta1 %g, beta2 %g, epsilon %g: need lr > 0, 0 <= beta < 1, "
+                           "epsilon > 0",
+                           (double)lr, (double)beta1, (double)beta2, (double)epsilon);
+    m->lr = lr, m->beta1 = beta1, m->beta2 = beta2, m->eps = epsilon;
+    return CLCNN_OK;
+}

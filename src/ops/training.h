@@ -1,0 +1,58 @@
+/*
+ * The families of training that are not layers: the loss (softmax
+ * cross-entropy, loss.c), the optimizer (Adam, adam.c) and batch assembly
+ * from a data set on the device (gather.c).  The training loop
+ * (src/model/train.c) goes through these and knows no formula itself.
+ */
+#ifndef CLCNN_OPS_TRAINING_H
+#define CLCNN_OPS_TRAINING_H
+
+#include "data/dataset.h"
+#include "model/model.h"
+
+/* ---- loss: softmax cross-entropy on the last layer's logits (loss.c) */
+
+/* CLCNN_OK when m ends in a flat softmax layer, the loss's input. */
+int clcnn_loss_check_model(clcnn_model *m, const char *who);
+/* CLCNN_OK when every label is a class of m. */
+int clcnn_loss_check_labels(clcnn_model *m, const int32_t *labels, size_t n, const char *who);
+/* Adds the loss sum and correct count of n examples (logits in the last
+ * layer's output, labels in m->labels) to m->stats; with dlogits not NULL,
+ * also writes there the gradient of the mean loss over the n examples. */
+int clcnn_loss_accumulate(clcnn_model *m, size_t n, clcnn_buf *dlogits);
+/* Sets m->stats to the sums given (0, 0 for a fresh count). */
+int clcnn_loss_reset(clcnn_model *m, double loss_sum, double correct);
+/* Reads m->stats as means over n examples (either output may be NULL);
+ * CLCNN_ERR_NUMERIC when the loss is not finite. */
+int clcnn_loss_read(clcnn_model *m, size_t n, double *loss, double *accuracy, const char *who);
+
+/* ---- optimizer (adam.c) */
+
+/* An optimizer: its update rule and the state it keeps per parameter. */
+typedef struct optimizer_family {
+    const char *name;
+    /* State buffers per parameter (param.state[0..slots)), zeroed by
+     * clcnn_model_init and saved in checkpoints. */
+    size_t slots;
+    /* One update of every parameter from its gradient; counts the step. */
+    int (*step)(clcnn_model *m);
+} optimizer_family;
+
+extern const optimizer_family clcnn_adam;
+
+/* ---- batch gather (gather.c) */
+
+/* A data set's pixels and labels on the device: copies, or views of the
+ * host arrays where the backend can use host memory in place. */
+typedef struct device_data {
+    clcnn_buf *images, *labels;
+    int u8, viewed;
+    size_t row;
+} device_data;
+
+int clcnn_device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, device_data *d);
+void clcnn_device_data_free(clcnn_ctx *ctx, device_data *d);
+/* Puts examples order[0..n) of d into m->input and m->labels. */
+int clcnn_gather_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n);
+
+#endif
