@@ -1177,6 +1177,80 @@ START_TEST(test_predict_batches)
 }
 END_TEST
 
+/* A small convolutional net two ways: each layer's activation given to the
+ * layer itself, or as an activation layer after a layer with none, which
+ * the engine fuses into it.  Both must compute exactly the same thing,
+ * forward and in training, since the same kernels run either way. */
+static clcnn_model *small_net(clcnn_ctx *ctx, int separate)
+{
+    clcnn_model *m = NULL;
+    model_ok(ctx, clcnn_model_create(ctx, &m, 12, 12, 2), "create");
+    clcnn_activation conv_act = separate ? CLCNN_ACT_IDENTITY : CLCNN_ACT_RELU;
+    clcnn_activation out_act = separate ? CLCNN_ACT_IDENTITY : CLCNN_ACT_SOFTMAX;
+    model_ok(ctx, clcnn_model_add_conv(m, 4, 3, 3, 1, 1, CLCNN_PAD_SAME, conv_act), "conv");
+    if (separate)
+        model_ok(ctx, clcnn_model_add_activation(m, CLCNN_ACT_RELU), "relu");
+    model_ok(ctx, clcnn_model_add_pool(m, 2, 2, 2, 2, CLCNN_POOL_MAX), "pool");
+    model_ok(ctx, clcnn_model_add_flatten(m), "flatten");
+    model_ok(ctx, clcnn_model_add_dense(m, 16, separate ? CLCNN_ACT_IDENTITY : CLCNN_ACT_TANH), "dense");
+    if (separate)
+        model_ok(ctx, clcnn_model_add_activation(m, CLCNN_ACT_TANH), "tanh");
+    model_ok(ctx, clcnn_model_add_dense(m, 5, out_act), "out");
+    if (separate)
+        model_ok(ctx, clcnn_model_add_activation(m, CLCNN_ACT_SOFTMAX), "softmax");
+    model_ok(ctx, clcnn_model_init(m, 5), "init");
+    return m;
+}
+
+START_TEST(test_fused_activation_layers)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    clcnn_model *fused = small_net(ctx, 0), *separate = small_net(ctx, 1);
+    ck_assert_uint_eq(clcnn_model_layer_count(fused), 5);
+    ck_assert_uint_eq(clcnn_model_layer_count(separate), 8);
+    enum { N = 6, IMG = 12 * 12 * 2 };
+    float img[N * IMG], pa[N * 5], pb[N * 5];
+    int32_t labels[N];
+    tu_fill_random(img, N * IMG, 8, -1.0f, 1.0f);
+    for (int i = 0; i < N; i++)
+        labels[i] = i % 5;
+    for (int step = 0; step < 3; step++) {
+        float la, lb, aa, ab;
+        model_ok(ctx, clcnn_model_train_step(fused, img, labels, N, &la, &aa), "train fused");
+        model_ok(ctx, clcnn_model_train_step(separate, img, labels, N, &lb, &ab), "train separate");
+        ck_assert_msg(la == lb && aa == ab, "step %d: loss %.9g / %.9g, accuracy %g / %g", step, (double)la,
+                      (double)lb, (double)aa, (double)ab);
+    }
+    /* The parameters, layer by layer (the separate net's activation layers
+     * have none). */
+    size_t j = 0;
+    for (size_t i = 0; i < clcnn_model_layer_count(separate); i++) {
+        if (clcnn_model_param_size(separate, i, 0) == 0)
+            continue;
+        while (clcnn_model_param_size(fused, j, 0) == 0)
+            j++;
+        for (int which = 0; which < 2; which++) {
+            size_t count = clcnn_model_param_size(separate, i, which);
+            ck_assert_uint_eq(count, clcnn_model_param_size(fused, j, which));
+            float *a = xmalloc(count * sizeof *a), *b = xmalloc(count * sizeof *b);
+            model_ok(ctx, clcnn_model_read_param(fused, j, which, a, count), "read fused");
+            model_ok(ctx, clcnn_model_read_param(separate, i, which, b, count), "read separate");
+            ck_assert_msg(memcmp(a, b, count * sizeof *a) == 0, "layer %zu parameter %d differs after training", i + 1,
+                          which);
+            free(a);
+            free(b);
+        }
+        j++;
+    }
+    model_ok(ctx, clcnn_model_predict(fused, img, N, pa), "predict fused");
+    model_ok(ctx, clcnn_model_predict(separate, img, N, pb), "predict separate");
+    ck_assert_msg(memcmp(pa, pb, sizeof pa) == 0, "the two nets predict differently");
+    clcnn_model_free(fused);
+    clcnn_model_free(separate);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -1196,6 +1270,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_runtime_errors);
     tcase_add_test(tc, test_predict_batches);
+    tcase_add_test(tc, test_fused_activation_layers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -168,6 +168,8 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
     char who[48];
     clcnn_layer_name(l, who, sizeof who);
     int st = family->infer(ctx, l, who);
+    if (st == CLCNN_OK && m->nlayers && clcnn_activation_fuses(&m->layers[m->nlayers - 1], l))
+        l->fused = l->out_aliases = 1;
     if (st == CLCNN_OK)
         st = alloc_params(m, l);
     if (st) {

@@ -40,7 +40,8 @@ struct layer {
         pool_geom pool;
     } geom;
     clcnn_buf *out;   /* n x out_size activations (owned unless aliases) */
-    int out_aliases;  /* flatten: out is the input buffer */
+    int out_aliases;  /* out is another layer's buffer (flatten, fused) */
+    int fused;        /* an activation the previous layer applies for it */
 };
 
 struct clcnn_model {

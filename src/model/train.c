@@ -21,12 +21,20 @@ static layer *last_layer(clcnn_model *m)
 }
 
 /* Runs the layers on n examples in x; with logits set, the last layer stops
- * before its activation (the loss applies the softmax). */
+ * before its activation (the loss applies the softmax).  A layer followed
+ * by an activation layer fused into it applies that layer's activation,
+ * and the fused layer's output is its own. */
 static int forward(clcnn_model *m, const clcnn_buf *x, size_t n, int logits)
 {
     for (size_t i = 0; i < m->nlayers; i++) {
         layer *l = &m->layers[i];
-        clcnn_activation act = logits && i + 1 == m->nlayers ? CLCNN_ACT_IDENTITY : clcnn_layer_activation(l);
+        if (l->fused) {
+            l->out = m->layers[i - 1].out;
+            continue;
+        }
+        const layer *applied = i + 1 < m->nlayers && m->layers[i + 1].fused ? &m->layers[i + 1] : l;
+        clcnn_activation act =
+            logits && applied->index + 1 == m->nlayers ? CLCNN_ACT_IDENTITY : clcnn_layer_activation(applied);
         int st = l->family->forward(m->ctx, l, x, n, act);
         if (st)
             return st;

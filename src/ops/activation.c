@@ -42,6 +42,12 @@ clcnn_activation clcnn_layer_activation(const layer *l)
     return l->family->flags & FAMILY_APPLIES_ACTIVATION ? l->cfg.act : CLCNN_ACT_IDENTITY;
 }
 
+int clcnn_activation_fuses(const layer *prev, const layer *l)
+{
+    return l->family == &clcnn_activation_family && !prev->fused &&
+           (prev->family->flags & FAMILY_APPLIES_ACTIVATION) && prev->cfg.act == CLCNN_ACT_IDENTITY;
+}
+
 /* Softmax runs along the channel axis: rows of out_shape[2] values. */
 static void rows_cols(const layer *l, size_t n, size_t *rows, size_t *cols)
 {
@@ -82,8 +88,8 @@ static void activation_describe(const layer_config *c, char *buf, size_t len)
     snprintf(buf, len, "activation %s", clcnn_activation_name(c->act));
 }
 
-/* No backward: the engine applies the derivative as for a fused activation,
- * and the gradient then passes through. */
+/* No backward: the engine applies the derivative from the layer's output,
+ * as for any layer's activation, and the gradient then passes through. */
 const layer_family clcnn_activation_family = {
     .name = "activation",
     .flags = FAMILY_APPLIES_ACTIVATION,

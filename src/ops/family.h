@@ -54,6 +54,10 @@ int clcnn_check_activation(clcnn_ctx *ctx, const char *who, clcnn_activation act
 /* The activation a layer applies to its output (identity for a family
  * that applies none). */
 clcnn_activation clcnn_layer_activation(const layer *l);
+/* Whether the engine runs activation layer l by having prev, the layer
+ * before it, apply l's activation (prev applies activations and has none
+ * of its own): l's output is then prev's, with no pass of its own. */
+int clcnn_activation_fuses(const layer *prev, const layer *l);
 /* grad (n examples of l's output) *= the derivative of l's activation,
  * computed from l->out; in place. */
 int clcnn_activation_backward_layer(clcnn_ctx *ctx, const layer *l, clcnn_buf *grad, size_t n);
