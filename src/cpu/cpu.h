@@ -1,4 +1,6 @@
-/* The scalar CPU backend: plain C loops, the oracle for every device. */
+/* The CPU backend: C tuned for speed (a thread pool, register-blocked
+ * kernels).  It is not the oracle: every backend, this one included, is
+ * tested against the naive reference in tests/ref/. */
 #ifndef CLCNN_CPU_H
 #define CLCNN_CPU_H
 
