@@ -21,28 +21,21 @@ typedef struct writer {
     unsigned char *buf, *p;
 } writer;
 
+/* The next n bytes of the image; the writer moves past them. */
+static unsigned char *advance(writer *w, size_t n)
+{
+    w->p += n;
+    return w->p - n;
+}
+
 static void put_u32(writer *w, uint32_t v)
 {
-    put_le32(w->p, v);
-    w->p += 4;
+    put_le32(advance(w, 4), v);
 }
 
 static void put_u64(writer *w, uint64_t v)
 {
-    put_le64(w->p, v);
-    w->p += 8;
-}
-
-static void put_f32(writer *w, float v)
-{
-    put_lef32(w->p, v);
-    w->p += 4;
-}
-
-static void put_f64(writer *w, double v)
-{
-    put_lef64(w->p, v);
-    w->p += 8;
+    put_le64(advance(w, 8), v);
 }
 
 /* Copies a device buffer of count floats into the file, refusing
@@ -58,7 +51,7 @@ static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t coun
             st = clcnn_error(ctx, CLCNN_ERR_NUMERIC, "%s: not saved: the model holds NaN or Inf values", path);
             break;
         }
-        put_f32(w, tmp[e]);
+        put_lef32(advance(w, 4), tmp[e]);
     }
     clcnn_mem_free(&ctx->allocator, tmp, count * sizeof *tmp);
     return st;
@@ -106,7 +99,7 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
         put_u64(&w, m->step);
         float adam[4] = {m->lr, m->beta1, m->beta2, m->eps};
         for (int i = 0; i < 4; i++)
-            put_f32(&w, adam[i]);
+            put_lef32(advance(&w, 4), adam[i]);
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 const param *pr = &m->layers[i].params[k];
@@ -117,8 +110,8 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
         put_u32(&w, state->epoch);
         put_u32(&w, state->batch_size);
         put_u64(&w, state->done);
-        put_f64(&w, state->loss_sum);
-        put_f64(&w, state->correct);
+        put_lef64(advance(&w, 8), state->loss_sum);
+        put_lef64(advance(&w, 8), state->correct);
         put_u64(&w, state->data_count);
         put_u32(&w, state->data_crc);
     }
@@ -148,28 +141,21 @@ typedef struct reader {
     const unsigned char *p, *end;
 } reader;
 
+/* The next n bytes of the image; the reader moves past them. */
+static const unsigned char *consume(reader *r, size_t n)
+{
+    r->p += n;
+    return r->p - n;
+}
+
 static uint32_t get_u32(reader *r)
 {
-    r->p += 4;
-    return get_le32(r->p - 4);
+    return get_le32(consume(r, 4));
 }
 
 static uint64_t get_u64(reader *r)
 {
-    r->p += 8;
-    return get_le64(r->p - 8);
-}
-
-static float get_f32(reader *r)
-{
-    r->p += 4;
-    return get_lef32(r->p - 4);
-}
-
-static double get_f64(reader *r)
-{
-    r->p += 8;
-    return get_lef64(r->p - 8);
+    return get_le64(consume(r, 8));
 }
 
 static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, const char *path)
@@ -178,7 +164,7 @@ static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, con
     if (!tmp)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
     for (size_t e = 0; e < count; e++)
-        tmp[e] = get_f32(r);
+        tmp[e] = get_lef32(consume(r, 4));
     int st = ctx->ops->write(ctx->bctx, b, 0, tmp, count * sizeof *tmp);
     clcnn_mem_free(&ctx->allocator, tmp, count * sizeof *tmp);
     return st;
@@ -308,7 +294,7 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         m->step = get_u64(&r);
         float adam[4];
         for (int i = 0; i < 4; i++)
-            adam[i] = get_f32(&r);
+            adam[i] = get_lef32(consume(&r, 4));
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 param *pr = &m->layers[i].params[k];
@@ -322,8 +308,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         s.epoch = get_u32(&r);
         s.batch_size = get_u32(&r);
         s.done = get_u64(&r);
-        s.loss_sum = get_f64(&r);
-        s.correct = get_f64(&r);
+        s.loss_sum = get_lef64(consume(&r, 8));
+        s.correct = get_lef64(consume(&r, 8));
         s.data_count = get_u64(&r);
         s.data_crc = get_u32(&r);
         if (st == CLCNN_OK && state)
