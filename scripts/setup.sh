@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages clcnn needs (idempotent, no prompts), then
 # configures and builds it in build/.  Extra packages may be named as
-# arguments (bench.sh adds python3-torch).
+# arguments (bench/README.md's PyTorch comparison adds python3-torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,14 +1,12 @@
-/* .npy files (format versions 1.0-3.0), and whole-file helpers. */
+/* .npy files (format versions 1.0-3.0). */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "bytes.h"
+#include "io.h"
 #include "npy.h"
 
 static const struct {
@@ -54,12 +52,12 @@ int clcnn_npy_parse(clcnn_ctx *ctx, const char *name, const unsigned char *bytes
     unsigned major = bytes[6];
     size_t hlen, start;
     if (major == 1) {
-        hlen = (size_t)bytes[8] | (size_t)bytes[9] << 8;
+        hlen = get_le16(bytes + 8);
         start = 10;
     } else if (major == 2 || major == 3) {
         if (len < 12)
             return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated .npy header", name);
-        hlen = (size_t)bytes[8] | (size_t)bytes[9] << 8 | (size_t)bytes[10] << 16 | (size_t)bytes[11] << 24;
+        hlen = get_le32(bytes + 8);
         start = 12;
     } else {
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: unsupported .npy format version %u", name, major);
@@ -140,105 +138,13 @@ double clcnn_npy_get(const npy_array *a, size_t i)
 {
     const unsigned char *p = a->data + i * dtype_size(a->dtype);
     switch (a->dtype) {
-    case NPY_F32: {
-        float v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    case NPY_F64: {
-        double v;
-        memcpy(&v, p, 8);
-        return v;
-    }
+    case NPY_F32: return get_lef32(p);
+    case NPY_F64: return get_lef64(p);
     case NPY_U8: return *p;
-    case NPY_I32: {
-        int32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    case NPY_I64: {
-        int64_t v;
-        memcpy(&v, p, 8);
-        return (double)v;
-    }
+    case NPY_I32: return (int32_t)get_le32(p);
+    case NPY_I64: return (double)(int64_t)get_le64(p);
     }
     return 0.0;
-}
-
-int clcnn_read_file(clcnn_ctx *ctx, const char *path, unsigned char **bytes, size_t *len)
-{
-    *bytes = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    unsigned char *buf = clcnn_mem_alloc(clcnn_ctx_allocator(ctx), size);
-    if (!buf) {
-        fclose(f);
-        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
-    }
-    size_t got = fread(buf, 1, size, f);
-    int err = ferror(f);
-    fclose(f);
-    if (err || got != size) {
-        clcnn_mem_free(clcnn_ctx_allocator(ctx), buf, size);
-        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: read error", path);
-    }
-    *bytes = buf;
-    *len = size;
-    return CLCNN_OK;
-}
-
-int clcnn_write_file_atomic(clcnn_ctx *ctx, const char *path, const void *bytes, size_t len)
-{
-    const clcnn_allocator *a = clcnn_ctx_allocator(ctx);
-    size_t tmp_len = strlen(path) + 16;
-    char *tmp = clcnn_mem_alloc(a, tmp_len);
-    if (!tmp)
-        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, tmp_len, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int st = clcnn_error(ctx, CLCNN_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        clcnn_mem_free(a, tmp, tmp_len);
-        return st;
-    }
-    const unsigned char *p = bytes;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        p += n;
-        left -= (size_t)n;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
-        goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto fail;
-    clcnn_mem_free(a, tmp, tmp_len);
-    return CLCNN_OK;
-fail : {
-    int st = clcnn_error(ctx, CLCNN_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    clcnn_mem_free(a, tmp, tmp_len);
-    return st;
-}
 }
 
 int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, size_t *shape)
@@ -248,7 +154,7 @@ int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, si
     *data = NULL;
     unsigned char *bytes;
     size_t len;
-    int st = clcnn_read_file(ctx, path, &bytes, &len);
+    int st = clcnn_read_file(ctx, path, CLCNN_READ_ANY_SIZE, &bytes, &len);
     if (st)
         return st;
     npy_array a;
@@ -295,12 +201,12 @@ int clcnn_npy_write(clcnn_ctx *ctx, const char *path, const float *data, int ran
     if (!buf)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
-    buf[8] = (unsigned char)(hlen & 0xff);
-    buf[9] = (unsigned char)(hlen >> 8);
+    put_le16(buf + 8, (uint16_t)hlen);
     memset(buf + 10, ' ', hlen);
     memcpy(buf + 10, dict, (size_t)n);
     buf[10 + hlen - 1] = '\n';
-    memcpy(buf + 10 + hlen, data, bytes_len);
+    for (size_t i = 0; i < count; i++)
+        put_lef32(buf + 10 + hlen + 4 * i, data[i]);
     int st = clcnn_write_file_atomic(ctx, path, buf, total);
     clcnn_mem_free(clcnn_ctx_allocator(ctx), buf, total);
     return st;

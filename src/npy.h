@@ -23,12 +23,4 @@ int clcnn_npy_parse(clcnn_ctx *ctx, const char *name, const unsigned char *bytes
 /* Element i converted to double. */
 double clcnn_npy_get(const npy_array *a, size_t i);
 
-/* Reads a whole file into memory, a block of *len bytes from the allocator
- * of ctx (clcnn_mem_free it with that size); messages name the file. */
-int clcnn_read_file(clcnn_ctx *ctx, const char *path, unsigned char **bytes, size_t *len);
-
-/* Writes bytes to path atomically: a temporary file beside it, fsync, then
- * rename; on failure the old file is untouched. */
-int clcnn_write_file_atomic(clcnn_ctx *ctx, const char *path, const void *bytes, size_t len);
-
 #endif

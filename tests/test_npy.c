@@ -1,13 +1,18 @@
 /*
- * .npy reading and writing.  Fixtures in tests/golden/npy/ are made by
+ * .npy reading and writing, and the file layer and byte codecs under it
+ * (src/io.c, src/bytes.h).  Fixtures in tests/golden/npy/ are made by
  * tests/golden/make_golden.py (write_npy_fixtures says what each holds).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
+#include "io.h"
 #include "testutil.h"
 
 static void fixture_path(char *out, size_t len, const char *name)
@@ -325,6 +330,129 @@ START_TEST(io_errors)
 }
 END_TEST
 
+/* ------------------------------------------------------ file layer, codecs */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void assert_message(clcnn_ctx *ctx, const char *a, const char *b)
+{
+    const char *m = clcnn_errmsg(ctx);
+    ck_assert_msg(strstr(m, a) && strstr(m, b), "message \"%s\" should hold \"%s\" and \"%s\"", m, a, b);
+}
+
+START_TEST(read_file_limits)
+{
+    tu_counter c;
+    tu_counter_init(&c, -1);
+    const clcnn_ctx_options o = {.device = tu_device(), .allocator = &c.hook};
+    clcnn_ctx *ctx = NULL;
+    ck_assert_int_eq(clcnn_ctx_create_with_options(&ctx, &o), CLCNN_OK);
+    char dir[512], path[600], missing[600];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/ten", dir);
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    write_text(path, "0123456789");
+
+    unsigned char *b = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(clcnn_read_file(ctx, path, 10, &b, &len), CLCNN_OK);
+    ck_assert_uint_eq(len, 10);
+    ck_assert_int_eq(memcmp(b, "0123456789", 10), 0);
+    ck_assert(tu_counter_owns(&c, b)); /* the context's allocator */
+    clcnn_mem_free(&c.hook, b, len);
+
+    ck_assert_int_eq(clcnn_read_file(ctx, path, 9, &b, &len), CLCNN_ERR_FORMAT);
+    ck_assert_ptr_null(b);
+    assert_message(ctx, path, "larger than 9 bytes");
+    ck_assert_int_eq(clcnn_read_file(ctx, missing, 100, &b, &len), CLCNN_ERR_IO);
+    assert_message(ctx, missing, strerror(ENOENT));
+    ck_assert_int_eq(clcnn_read_file(ctx, dir, 100, &b, &len), CLCNN_ERR_IO);
+    assert_message(ctx, dir, "not a regular file");
+
+    /* The quiet form leaves the message alone. */
+    clcnn_error(ctx, CLCNN_ERR_IO, "before");
+    ck_assert_int_eq(clcnn_read_file_quiet(&c.hook, missing, 100, &b, &len), CLCNN_ERR_IO);
+    ck_assert_str_eq(clcnn_errmsg(ctx), "before");
+
+    rm_tree(dir);
+    clcnn_ctx_free(ctx);
+    tu_counter_check_clean(&c, "after the reads");
+}
+END_TEST
+
+/* A writer that writes part of its text, then fails as a full disk. */
+static int write_then_fail(int fd, void *user)
+{
+    if (clcnn_write_all(fd, user, 3) != 0)
+        return -1;
+    errno = ENOSPC;
+    return -1;
+}
+
+START_TEST(write_atomic_failure_keeps_old_file)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    char dir[512], path[600];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/out", dir);
+    ck_assert_int_eq(clcnn_write_file_atomic(ctx, path, "old", 3), CLCNN_OK);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0644);
+
+    ck_assert_int_eq(clcnn_write_atomic(ctx, path, write_then_fail, "new text"), CLCNN_ERR_IO);
+    assert_message(ctx, path, strerror(ENOSPC));
+    ck_assert_int_eq(count_entries(dir), 1); /* the temporary file is gone */
+    size_t len;
+    unsigned char *b = slurp(path, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_int_eq(memcmp(b, "old", 3), 0);
+    free(b);
+
+    ck_assert_int_eq(clcnn_write_file_atomic(ctx, path, "new text", 8), CLCNN_OK);
+    b = slurp(path, &len);
+    ck_assert_uint_eq(len, 8);
+    ck_assert_int_eq(memcmp(b, "new text", 8), 0);
+    free(b);
+    ck_assert_int_eq(count_entries(dir), 1);
+    rm_tree(dir);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(byte_codecs)
+{
+    static const unsigned char b[8] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x88};
+    ck_assert_uint_eq(get_le16(b), 0x0201u);
+    ck_assert_uint_eq(get_le32(b), 0x04030201u);
+    ck_assert_uint_eq(get_le64(b), 0x8807060504030201u);
+    ck_assert_uint_eq(get_be32(b), 0x01020304u);
+    unsigned char out[8];
+    put_le16(out, 0x0201u);
+    ck_assert_int_eq(memcmp(out, b, 2), 0);
+    put_le32(out, 0x04030201u);
+    ck_assert_int_eq(memcmp(out, b, 4), 0);
+    put_le64(out, 0x8807060504030201u);
+    ck_assert_int_eq(memcmp(out, b, 8), 0);
+    static const unsigned char one_f32[4] = {0x00, 0x00, 0x80, 0x3f}, one_f64[8] = {0, 0, 0, 0, 0, 0, 0xf0, 0x3f};
+    put_lef32(out, 1.0f);
+    ck_assert_int_eq(memcmp(out, one_f32, 4), 0);
+    ck_assert(get_lef32(one_f32) == 1.0f);
+    put_lef64(out, 1.0);
+    ck_assert_int_eq(memcmp(out, one_f64, 8), 0);
+    ck_assert(get_lef64(one_f64) == 1.0);
+    /* The CRC-32 check value, in one go and in two parts. */
+    ck_assert_uint_eq(clcnn_crc32(0, "123456789", 9), 0xcbf43926u);
+    ck_assert_uint_eq(clcnn_crc32(clcnn_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
+}
+END_TEST
+
 static Suite *npy_suite(void)
 {
     Suite *s = suite_create("npy");
@@ -337,6 +465,9 @@ static Suite *npy_suite(void)
     tcase_add_loop_test(tc, read_malformed, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
     tcase_add_test(tc, read_every_truncation);
     tcase_add_test(tc, io_errors);
+    tcase_add_test(tc, read_file_limits);
+    tcase_add_test(tc, write_atomic_failure_keeps_old_file);
+    tcase_add_test(tc, byte_codecs);
     suite_add_tcase(s, tc);
     return s;
 }

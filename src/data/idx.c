@@ -1,13 +1,12 @@
 /* IDX files (the MNIST format), raw or gzip'd, and directories of them. */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "data/dataset.h"
-#include "npy.h"
+#include "io.h"
 
 /* Largest decompressed file we accept; Fashion-MNIST's largest is 47 MB. */
 #define IDX_MAX_BYTES ((size_t)1 << 31)
@@ -43,7 +42,7 @@ static int gunzip_file(clcnn_ctx *ctx, const char *path, FILE *f, size_t file_le
     unsigned char tail[4];
     size_t cap = file_len < max_bytes / 4 ? file_len * 4 + 1024 : max_bytes;
     if (file_len >= 18 && fseek(f, -4L, SEEK_END) == 0 && fread(tail, 1, 4, f) == 4) {
-        size_t isize = (size_t)tail[0] | (size_t)tail[1] << 8 | (size_t)tail[2] << 16 | (size_t)tail[3] << 24;
+        size_t isize = get_le32(tail);
         if (isize > 0 && isize <= max_bytes && isize / 1032 <= file_len)
             cap = isize;
     }
@@ -134,25 +133,18 @@ int clcnn_read_maybe_gzip(clcnn_ctx *ctx, const char *path, size_t max_bytes, un
     int st = clcnn_path_check(ctx, path, NULL);
     if (st)
         return st;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *f;
+    size_t size;
+    if ((st = clcnn_file_open(ctx, path, &f, &size)))
+        return st;
     unsigned char magic[2];
-    size_t got = fread(magic, 1, 2, f);
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return clcnn_error(ctx, CLCNN_ERR_IO, "%s: not a regular file", path);
-    }
-    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        st = gunzip_file(ctx, path, f, (size_t)sb.st_size, max_bytes, bytes, len);
+    if (fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        st = gunzip_file(ctx, path, f, size, max_bytes, bytes, len);
         fclose(f);
         return st;
     }
     fclose(f);
-    if ((size_t)sb.st_size > max_bytes)
-        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: larger than %zu bytes", path, max_bytes);
-    return clcnn_read_file(ctx, path, bytes, len);
+    return clcnn_read_file(ctx, path, max_bytes, bytes, len);
 }
 
 typedef struct idx_array {
@@ -160,11 +152,6 @@ typedef struct idx_array {
     size_t count; /* product of dims */
     const unsigned char *data;
 } idx_array;
-
-static size_t be32(const unsigned char *p)
-{
-    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | (size_t)p[3];
-}
 
 /* Checks an IDX held in memory: magic, unsigned-byte type, the expected rank
  * (3 for images, 1 for labels), and that the data is exactly what the
@@ -188,7 +175,7 @@ static int idx_parse(clcnn_ctx *ctx, const char *path, const unsigned char *b, s
     int ovf = 0;
     a->count = 1;
     for (int i = 0; i < rank; i++) {
-        a->dims[i] = be32(b + 4 + 4 * i);
+        a->dims[i] = get_be32(b + 4 + 4 * i);
         a->count = clcnn_mul_size(a->count, a->dims[i], &ovf);
     }
     for (int i = rank; i < 3; i++)

@@ -6,6 +6,7 @@
 
 #include "data/dataset.h"
 #include "data/zip.h"
+#include "io.h"
 #include "npy.h"
 
 #define NPZ_MAX_MEMBER_BYTES ((size_t)1 << 31)
@@ -126,7 +127,7 @@ int clcnn_npz_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcn
     unsigned char *bytes = NULL;
     size_t len = 0;
     clcnn_zip zip;
-    int st = clcnn_read_file(ctx, path, &bytes, &len);
+    int st = clcnn_read_file(ctx, path, CLCNN_READ_ANY_SIZE, &bytes, &len);
     if (st)
         return st;
     st = clcnn_zip_open(ctx, path, bytes, len, &zip);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "bytes.h"
+
 #define EOCD_SIG 0x06054b50u
 #define EOCD_LEN 22
 #define ZIP64_LOCATOR_SIG 0x07064b50u
@@ -21,16 +23,6 @@
 /* deflate cannot expand data by more than about 1032:1 */
 #define DEFLATE_MAX_RATIO 1032u
 
-static unsigned le16(const unsigned char *p)
-{
-    return (unsigned)p[0] | (unsigned)p[1] << 8;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int clcnn_zip_open(clcnn_ctx *ctx, const char *path, const unsigned char *b, size_t len, clcnn_zip *zip)
 {
     memset(zip, 0, sizeof *zip);
@@ -41,9 +33,9 @@ int clcnn_zip_open(clcnn_ctx *ctx, const char *path, const unsigned char *b, siz
     int found = 0;
     size_t short_end = 0; /* end of a record followed by extra bytes */
     while (at-- > lowest) {
-        if (le32(b + at) != EOCD_SIG)
+        if (get_le32(b + at) != EOCD_SIG)
             continue;
-        size_t end = at + EOCD_LEN + le16(b + at + 20);
+        size_t end = at + EOCD_LEN + get_le16(b + at + 20);
         if (end == len) {
             found = 1;
             break;
@@ -58,9 +50,9 @@ int clcnn_zip_open(clcnn_ctx *ctx, const char *path, const unsigned char *b, siz
         return clcnn_error(ctx, CLCNN_ERR_FORMAT,
                            "%s: not a zip archive (no end-of-central-directory record; truncated?)", path);
     const unsigned char *e = b + at;
-    unsigned disk = le16(e + 4), cd_disk = le16(e + 6), n_disk = le16(e + 8), n_total = le16(e + 10);
-    uint32_t cd_size = le32(e + 12), cd_offset = le32(e + 16);
-    if ((at >= 20 && le32(b + at - 20) == ZIP64_LOCATOR_SIG) || n_total == 0xFFFF || cd_size == 0xFFFFFFFFu ||
+    unsigned disk = get_le16(e + 4), cd_disk = get_le16(e + 6), n_disk = get_le16(e + 8), n_total = get_le16(e + 10);
+    uint32_t cd_size = get_le32(e + 12), cd_offset = get_le32(e + 16);
+    if ((at >= 20 && get_le32(b + at - 20) == ZIP64_LOCATOR_SIG) || n_total == 0xFFFF || cd_size == 0xFFFFFFFFu ||
         cd_offset == 0xFFFFFFFFu)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: ZIP64 archives are not supported", path);
     if (disk != 0 || cd_disk != 0 || n_disk != n_total)
@@ -128,8 +120,8 @@ static int extract_entry(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name,
                          size_t max_bytes, unsigned char **data, size_t *len)
 {
     const unsigned char *b = zip->bytes;
-    unsigned flags = le16(c + 8), method = le16(c + 10);
-    uint32_t crc = le32(c + 16), csize = le32(c + 20), usize = le32(c + 24), local = le32(c + 42);
+    unsigned flags = get_le16(c + 8), method = get_le16(c + 10);
+    uint32_t crc = get_le32(c + 16), csize = get_le32(c + 20), usize = get_le32(c + 24), local = get_le32(c + 42);
     size_t name_len = strlen(name);
     if (csize == 0xFFFFFFFFu || usize == 0xFFFFFFFFu || local == 0xFFFFFFFFu)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: member %s: ZIP64 entries are not supported", zip->path, name);
@@ -149,25 +141,25 @@ static int extract_entry(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name,
     /* The local header, its name and extra field, and the data must all lie
      * before the central directory. */
     size_t limit = zip->cd_offset;
-    if (local > limit || limit - local < LOCAL_LEN || le32(b + local) != LOCAL_SIG)
+    if (local > limit || limit - local < LOCAL_LEN || get_le32(b + local) != LOCAL_SIG)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: member %s: no local header at offset %lu", zip->path, name,
                            (unsigned long)local);
     const unsigned char *l = b + local;
-    size_t data_off = (size_t)local + LOCAL_LEN + le16(l + 26) + le16(l + 28);
+    size_t data_off = (size_t)local + LOCAL_LEN + get_le16(l + 26) + get_le16(l + 28);
     if (data_off > limit || csize > limit - data_off)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: member %s: %lu bytes of data at offset %zu run past the %zu "
                            "bytes of member data", zip->path, name, (unsigned long)csize, data_off, limit);
-    if (le16(l + 26) != name_len || memcmp(l + LOCAL_LEN, name, name_len) != 0)
+    if (get_le16(l + 26) != name_len || memcmp(l + LOCAL_LEN, name, name_len) != 0)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: member %s: local header names a different file", zip->path,
                            name);
-    if (le16(l + 8) != method)
+    if (get_le16(l + 8) != method)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: member %s: local header says method %u, directory says %u",
-                           zip->path, name, le16(l + 8), method);
+                           zip->path, name, get_le16(l + 8), method);
     /* Without a data descriptor the local copies must agree (0xFFFFFFFF
      * sizes defer to a ZIP64 extra field, as numpy's savez writes). */
-    if (!(le16(l + 6) & FLAG_DATA_DESCRIPTOR)) {
-        uint32_t lc = le32(l + 18), lu = le32(l + 22);
-        if (le32(l + 14) != crc || (lc != 0xFFFFFFFFu && lc != csize) || (lu != 0xFFFFFFFFu && lu != usize))
+    if (!(get_le16(l + 6) & FLAG_DATA_DESCRIPTOR)) {
+        uint32_t lc = get_le32(l + 18), lu = get_le32(l + 22);
+        if (get_le32(l + 14) != crc || (lc != 0xFFFFFFFFu && lc != csize) || (lu != 0xFFFFFFFFu && lu != usize))
             return clcnn_error(ctx, CLCNN_ERR_FORMAT,
                                "%s: member %s: local header disagrees with the central directory (CRC or sizes)",
                                zip->path, name);
@@ -182,7 +174,7 @@ static int extract_entry(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name,
     else
         st = inflate_member(ctx, zip, name, b + data_off, csize, out, usize);
     if (!st) {
-        uLong got = crc32(0L, out, (uInt)usize);
+        uint32_t got = clcnn_crc32(0, out, usize);
         if (got != crc)
             st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: member %s: CRC-32 is %08lx, directory says %08lx", zip->path,
                              name, (unsigned long)got, (unsigned long)crc);
@@ -205,9 +197,9 @@ int clcnn_zip_extract(clcnn_ctx *ctx, const clcnn_zip *zip, const char *name, si
     size_t name_len = strlen(name), pos = zip->cd_offset, end = zip->cd_offset + zip->cd_size;
     for (size_t i = 0; i < zip->entries; i++) {
         const unsigned char *c = zip->bytes + pos;
-        if (end - pos < CDIR_LEN || le32(c) != CDIR_SIG)
+        if (end - pos < CDIR_LEN || get_le32(c) != CDIR_SIG)
             return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: central directory entry %zu is malformed", zip->path, i);
-        size_t n = le16(c + 28), rec = CDIR_LEN + n + le16(c + 30) + le16(c + 32);
+        size_t n = get_le16(c + 28), rec = CDIR_LEN + n + get_le16(c + 30) + get_le16(c + 32);
         if (rec > end - pos)
             return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: central directory entry %zu runs past the directory",
                                zip->path, i);

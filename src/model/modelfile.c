@@ -3,10 +3,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "bytes.h"
+#include "io.h"
 #include "model.h"
-#include "npy.h"
 #include "ops/family.h"
 #include "ops/training.h"
 
@@ -23,23 +23,21 @@ typedef struct writer {
     unsigned char *buf, *p;
 } writer;
 
+/* The next n bytes of the image; the writer moves past them. */
+static unsigned char *advance(writer *w, size_t n)
+{
+    w->p += n;
+    return w->p - n;
+}
+
 static void put_u32(writer *w, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        *w->p++ = (unsigned char)(v >> (8 * i));
+    put_le32(advance(w, 4), v);
 }
 
 static void put_u64(writer *w, uint64_t v)
 {
-    put_u32(w, (uint32_t)v);
-    put_u32(w, (uint32_t)(v >> 32));
-}
-
-static void put_f64(writer *w, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, 8);
-    put_u64(w, bits);
+    put_le64(advance(w, 8), v);
 }
 
 /* Copies a device buffer of count floats into the file, refusing
@@ -55,9 +53,7 @@ static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t coun
             st = clcnn_error(ctx, CLCNN_ERR_NUMERIC, "%s: not saved: the model holds NaN or Inf values", path);
             break;
         }
-        uint32_t bits;
-        memcpy(&bits, &tmp[e], 4);
-        put_u32(w, bits);
+        put_lef32(advance(w, 4), tmp[e]);
     }
     clcnn_mem_free(&ctx->allocator, tmp, count * sizeof *tmp);
     return st;
@@ -105,11 +101,8 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     if (st == CLCNN_OK && state) {
         put_u64(&w, m->step);
         float adam[4] = {m->lr, m->beta1, m->beta2, m->eps};
-        for (int i = 0; i < 4; i++) {
-            uint32_t bits;
-            memcpy(&bits, &adam[i], 4);
-            put_u32(&w, bits);
-        }
+        for (int i = 0; i < 4; i++)
+            put_lef32(advance(&w, 4), adam[i]);
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 const param *pr = &m->layers[i].params[k];
@@ -120,13 +113,13 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
         put_u32(&w, state->epoch);
         put_u32(&w, state->batch_size);
         put_u64(&w, state->done);
-        put_f64(&w, state->loss_sum);
-        put_f64(&w, state->correct);
+        put_lef64(advance(&w, 8), state->loss_sum);
+        put_lef64(advance(&w, 8), state->correct);
         put_u64(&w, state->data_count);
         put_u32(&w, state->data_crc);
     }
     if (st == CLCNN_OK) {
-        put_u32(&w, (uint32_t)crc32(0L, w.buf, (uInt)(len - 4)));
+        put_u32(&w, clcnn_crc32(0, w.buf, len - 4));
         st = clcnn_write_file_atomic(ctx, path, w.buf, len);
     }
     clcnn_mem_free(&ctx->allocator, w.buf, len);
@@ -151,25 +144,21 @@ typedef struct reader {
     const unsigned char *p, *end;
 } reader;
 
+/* The next n bytes of the image; the reader moves past them. */
+static const unsigned char *consume(reader *r, size_t n)
+{
+    r->p += n;
+    return r->p - n;
+}
+
 static uint32_t get_u32(reader *r)
 {
-    const unsigned char *p = r->p;
-    r->p += 4;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return get_le32(consume(r, 4));
 }
 
 static uint64_t get_u64(reader *r)
 {
-    uint64_t lo = get_u32(r);
-    return lo | (uint64_t)get_u32(r) << 32;
-}
-
-static double get_f64(reader *r)
-{
-    uint64_t bits = get_u64(r);
-    double d;
-    memcpy(&d, &bits, 8);
-    return d;
+    return get_le64(consume(r, 8));
 }
 
 static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, const char *path)
@@ -177,10 +166,8 @@ static int get_buffer(clcnn_ctx *ctx, reader *r, clcnn_buf *b, size_t count, con
     float *tmp = clcnn_mem_array(&ctx->allocator, count, sizeof *tmp);
     if (!tmp)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
-    for (size_t e = 0; e < count; e++) {
-        uint32_t bits = get_u32(r);
-        memcpy(&tmp[e], &bits, 4);
-    }
+    for (size_t e = 0; e < count; e++)
+        tmp[e] = get_lef32(consume(r, 4));
     int st = ctx->ops->write(ctx->bctx, b, 0, tmp, count * sizeof *tmp);
     clcnn_mem_free(&ctx->allocator, tmp, count * sizeof *tmp);
     return st;
@@ -237,8 +224,7 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
     if (version != MODEL_VERSION)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: model format version %u is not supported (this build reads %u)",
                            path, version, MODEL_VERSION);
-    reader crc = {buf + len - 4, buf + len};
-    if (get_u32(&crc) != (uint32_t)crc32(0L, buf, (uInt)(len - 4)))
+    if (get_le32(buf + len - 4) != clcnn_crc32(0, buf, len - 4))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", path);
     if (flags & ~FLAG_TRAINING_STATE)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: unknown flags 0x%x", path, flags);
@@ -302,10 +288,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
     if (st == CLCNN_OK && (flags & FLAG_TRAINING_STATE)) {
         m->step = get_u64(&r);
         float adam[4];
-        for (int i = 0; i < 4; i++) {
-            uint32_t bits = get_u32(&r);
-            memcpy(&adam[i], &bits, 4);
-        }
+        for (int i = 0; i < 4; i++)
+            adam[i] = get_lef32(consume(&r, 4));
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 param *pr = &m->layers[i].params[k];
@@ -319,8 +303,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         s.epoch = get_u32(&r);
         s.batch_size = get_u32(&r);
         s.done = get_u64(&r);
-        s.loss_sum = get_f64(&r);
-        s.correct = get_f64(&r);
+        s.loss_sum = get_lef64(consume(&r, 8));
+        s.correct = get_lef64(consume(&r, 8));
         s.data_count = get_u64(&r);
         s.data_crc = get_u32(&r);
         if (st == CLCNN_OK && state)
@@ -342,7 +326,7 @@ static int load(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_train
     *out = NULL;
     unsigned char *buf;
     size_t len;
-    int st = clcnn_read_file(ctx, path, &buf, &len);
+    int st = clcnn_read_file(ctx, path, CLCNN_READ_ANY_SIZE, &buf, &len);
     if (st)
         return st;
     int had_state = 0;

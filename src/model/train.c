@@ -4,8 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include <zlib.h>
-
+#include "bytes.h"
 #include "data/dataset.h"
 #include "model.h"
 #include "ops/family.h"
@@ -132,13 +131,13 @@ uint32_t clcnn_dataset_fingerprint(const clcnn_dataset *ds)
 {
     if (!ds)
         return 0;
-    uLong crc = crc32(0L, Z_NULL, 0);
+    uint32_t crc = 0;
     for (size_t i = 0; i < ds->count; i++) {
-        unsigned char b[4] = {(unsigned char)ds->labels[i], (unsigned char)(ds->labels[i] >> 8),
-                              (unsigned char)(ds->labels[i] >> 16), (unsigned char)(ds->labels[i] >> 24)};
-        crc = crc32(crc, b, 4);
+        unsigned char b[4];
+        put_le32(b, (uint32_t)ds->labels[i]);
+        crc = clcnn_crc32(crc, b, 4);
     }
-    return (uint32_t)crc;
+    return crc;
 }
 
 int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,

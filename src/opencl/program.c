@@ -1,11 +1,11 @@
 /* Kernel sources (embedded or $CLCNN_KERNEL_DIR), program builds, and the
  * binary cache around them. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "io.h"
 #include "opencl/cache.h"
 #include "opencl/ocl.h"
 #include "opencl/sources.h"
@@ -21,6 +21,9 @@ const char *const ocl_program_files[OCL_PROG_COUNT] = {
 
 /* Put in front of every family's source. */
 #define COMMON_FILE "common.cl"
+
+/* A kernel source read from disk is a few dozen KB; refuse what cannot be one. */
+#define KERNEL_SOURCE_MAX_BYTES ((size_t)16 << 20)
 
 unsigned long long ocl_fnv1a(unsigned long long h, const void *data, size_t len)
 {
@@ -54,38 +57,16 @@ static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
     if (dir && *dir) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: CLCNN_KERNEL_DIR is set, but %s cannot be read: %s", path,
-                               strerror(errno));
-        size_t cap = 1 << 14, n = 0;
-        char *buf = clcnn_mem_alloc(&ctx->allocator, cap);
-        while (buf) {
-            n += fread(buf + n, 1, cap - n - 1, f);
-            if (n < cap - 1)
-                break;
-            char *grown = clcnn_mem_realloc(&ctx->allocator, buf, cap, 2 * cap);
-            if (!grown) {
-                clcnn_mem_free(&ctx->allocator, buf, cap);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
+        unsigned char *text;
+        int st = clcnn_read_file(ctx, path, KERNEL_SOURCE_MAX_BYTES, &text, &out->owned_size);
+        if (st) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", clcnn_errmsg(ctx));
+            return clcnn_error(ctx, st, "OpenCL: CLCNN_KERNEL_DIR is set, but %s", why);
         }
-        int bad = ferror(f);
-        fclose(f);
-        if (!buf)
-            return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory reading %s", path);
-        buf[n] = '\0';
-        out->owned = buf;
-        out->owned_size = cap;
-        if (bad) {
-            source_free(ctx, out);
-            return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: error reading %s", path);
-        }
-        out->text = buf;
-        out->len = n;
+        out->owned = (char *)text;
+        out->text = out->owned;
+        out->len = out->owned_size;
         return CLCNN_OK;
     }
     for (size_t i = 0; i < clcnn_ocl_source_count; i++) {
