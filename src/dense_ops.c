@@ -61,15 +61,12 @@ int clcnn_dense_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_ten
     clcnn_tensor *scratch[2] = {NULL, NULL};
     clcnn_tensor **outs[3] = {dA_prev, dW ? dW : &scratch[0], db ? db : &scratch[1]};
     const clcnn_tensor *likes[3] = {A_prev, W, b};
-    int created[3] = {0, 0, 0};
-    for (int i = 0; i < 3 && st == CLCNN_OK; i++)
-        if (outs[i])
-            st = clcnn_tensor_prepare(ctx, outs[i], likes[i]->rank, likes[i]->shape, who, &created[i]);
+    int created[3];
+    st = clcnn_op_prepare_like(ctx, who, 3, outs, likes, created);
     if (st == CLCNN_OK)
         st = ctx->ops->dense_backward(ctx->bctx, d.m, d.in, d.out, dZ->buf, A_prev->buf, W->buf,
                                       dA_prev ? (*dA_prev)->buf : NULL, (*outs[1])->buf, (*outs[2])->buf);
-    for (int i = 0; i < 3; i++)
-        clcnn_op_discard_on_failure(st, created[i], outs[i]);
+    clcnn_op_discard_all_on_failure(st, 3, outs, created);
     clcnn_tensor_free(scratch[0]);
     clcnn_tensor_free(scratch[1]);
     return st;

@@ -26,3 +26,22 @@ int clcnn_op_discard_on_failure(int st, int created, clcnn_tensor **out)
     }
     return st;
 }
+
+int clcnn_op_prepare_like(clcnn_ctx *ctx, const char *who, int n, clcnn_tensor **const *outs,
+                          const clcnn_tensor *const *likes, int *created)
+{
+    int st = CLCNN_OK;
+    for (int i = 0; i < n; i++)
+        created[i] = 0;
+    for (int i = 0; i < n && st == CLCNN_OK; i++)
+        if (outs[i])
+            st = clcnn_tensor_prepare(ctx, outs[i], likes[i]->rank, likes[i]->shape, who, &created[i]);
+    return st;
+}
+
+int clcnn_op_discard_all_on_failure(int st, int n, clcnn_tensor **const *outs, const int *created)
+{
+    for (int i = 0; i < n; i++)
+        clcnn_op_discard_on_failure(st, created[i], outs[i]);
+    return st;
+}

@@ -398,6 +398,20 @@ static void dense_reference(const float *A, const float *W, const float *b, clcn
     }
 }
 
+/* out (rows x cols) = X Y in double, X(r, k) = x[r * xr + k * xk] and
+ * Y(k, c) = y[k * yk + c * yc]: a product of matrices or their transposes. */
+static void ref_product(const float *x, int xr, int xk, const float *y, int yk, int yc, int rows, int inner, int cols,
+                        float *out)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            double s = 0;
+            for (int k = 0; k < inner; k++)
+                s += (double)x[r * xr + k * xk] * y[k * yk + c * yc];
+            out[r * cols + c] = (float)s;
+        }
+}
+
 START_TEST(dense_forward_backward)
 {
     clcnn_ctx *ctx = tu_ctx();
@@ -429,20 +443,8 @@ START_TEST(dense_forward_backward)
     }
 
     float want_dA[DM * DIN], want_dW[DIN * DOUT], want_db[DOUT];
-    for (int n = 0; n < DM; n++)
-        for (int i = 0; i < DIN; i++) {
-            double s = 0;
-            for (int k = 0; k < DOUT; k++)
-                s += (double)dZ[n * DOUT + k] * W[i * DOUT + k];
-            want_dA[n * DIN + i] = (float)s;
-        }
-    for (int i = 0; i < DIN; i++)
-        for (int k = 0; k < DOUT; k++) {
-            double s = 0;
-            for (int n = 0; n < DM; n++)
-                s += (double)A[n * DIN + i] * dZ[n * DOUT + k];
-            want_dW[i * DOUT + k] = (float)s;
-        }
+    ref_product(dZ, DOUT, 1, W, 1, DOUT, DM, DOUT, DIN, want_dA);  /* dZ W^T */
+    ref_product(A, 1, DIN, dZ, DOUT, 1, DIN, DM, DOUT, want_dW);   /* A^T dZ */
     for (int k = 0; k < DOUT; k++) {
         double s = 0;
         for (int n = 0; n < DM; n++)
