@@ -319,8 +319,8 @@ static int walk_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size
             break;
         done += mb;
         int h = hook(user, m, done, n);
-        if (h)
-            st = h < 0 ? h : CLCNN_OK;
+        if (h < 0)
+            st = h;
         if (h)
             break;
     }
@@ -443,8 +443,10 @@ int clcnn_model_train_run(clcnn_model *m, const clcnn_dataset *ds, clcnn_train_s
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: epochs count from 1, the state says 0", who);
     if (state->data_count != ds->count || state->data_crc != clcnn_dataset_fingerprint(ds))
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
-                           "%s: the state was recorded on other data (%llu training images; this set has %zu)", who,
-                           (unsigned long long)state->data_count, ds->count);
+                           "%s: the state was recorded on other data (%llu training images, labels CRC %08x; this "
+                           "set has %zu, CRC %08x): resume on the same training set",
+                           who, (unsigned long long)state->data_count, (unsigned)state->data_crc, ds->count,
+                           (unsigned)clcnn_dataset_fingerprint(ds));
     run_hook r = {options, state, options->report_every ? options->report_every : DEFAULT_REPORT_BATCHES, 0};
     while (state->epoch <= options->epochs) {
         state->step = m->step;
