@@ -34,6 +34,7 @@ enum { BENCH_OK = 0, BENCH_FAILED = 1, BENCH_UNAVAILABLE = 3 };
 typedef struct bench_layer {
     char name[16];  /* "conv1", "pool2", ... */
     char what[128]; /* the model's own description of the layer */
+    char input[48]; /* its input per example, "28x28x1" */
     int no_dx;      /* a first layer: backward computes no input gradient */
     int logits;     /* the last layer: forward stops at the logits, as in training */
     double fwd_ms, bwd_ms;

@@ -215,6 +215,7 @@ static int bench_layers(clcnn_ctx *ctx, clcnn_model *m, const bench_config *cfg,
         o.act = i + 1 == count ? CLCNN_ACT_IDENTITY : o.cfg.activation;
         snprintf(bl->name, sizeof bl->name, "%s%d", kind_name[k], ++per_kind[k]);
         clcnn_model_layer_describe(m, i, bl->what, sizeof bl->what);
+        snprintf(bl->input, sizeof bl->input, "%zux%zux%zu", o.cfg.in_shape[0], o.cfg.in_shape[1], o.cfg.in_shape[2]);
         bl->no_dx = !o.want_dx;
         bl->logits = i + 1 == count;
         int st = layer_op_setup(&o, m, i, &rng);

@@ -83,7 +83,7 @@ void bench_print_table(const bench_config *cfg, const bench_result *rs, int n)
     print_row("peak RSS of the bench process (MiB)", rs, n, get_rss, 0, "%.1f");
     printf("\nlayers (clcnn_model_layer_describe; timed through the public operations with the model's weights):\n");
     for (int l = 0; l < first->nlayers; l++)
-        printf("  %-6s %s\n", first->layers[l].name, first->layers[l].what);
+        printf("  %-6s %-9s %s\n", first->layers[l].name, first->layers[l].input, first->layers[l].what);
     printf("training: %zu synthetic images per epoch (clcnn_model_train_epoch); peak RSS: ru_maxrss of the\n"
            "process that ran all of the above for that backend.\n",
            cfg->images);
@@ -132,6 +132,8 @@ int bench_write_json(FILE *f, const char *path, const bench_config *cfg, const b
         for (int l = 0; l < r->nlayers; l++) {
             fprintf(f, "       {\"name\": ");
             json_str(f, r->layers[l].name);
+            fprintf(f, ", \"input\": ");
+            json_str(f, r->layers[l].input);
             fprintf(f, ", \"what\": ");
             json_str(f, r->layers[l].what);
             fprintf(f, ", ");
