@@ -294,6 +294,30 @@ CLCNN_API int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const 
                                   int kernel_h, int kernel_w, int stride_h, int stride_w,
                                   clcnn_pool_mode mode, clcnn_tensor **dA_prev);
 
+/*
+ * The dense (fully connected) operations, under the same rules for outputs
+ * and errors as the four above.  A_prev is (m, in), or (m, h, w, c), which
+ * is read as (m, h*w*c) in NHWC order (what a flatten layer does, so a
+ * pooling output feeds a dense operation directly); W is (in, out), as
+ * clcnn_model_read_param gives a dense layer's weights; b is (out) or
+ * (1, out).
+ *
+ * dense_forward: A (m, out) = activation(A_prev W + b); softmax is taken
+ * over each row.
+ */
+CLCNN_API int clcnn_dense_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, const clcnn_tensor *W,
+                                  const clcnn_tensor *b, clcnn_activation activation, clcnn_tensor **A_out);
+
+/* dense_backward: from dZ (m, out), the gradient at the un-activated
+ * output, dA_prev = dZ W^T (with the shape of A_prev, rank 2 or 4),
+ * dW = A_prev^T dZ (in, out) and db = the column sums of dZ (with the
+ * shape of b).  Any of dA_prev, dW, db may be NULL when that gradient is
+ * not wanted (a wanted dA_prev costs a matrix product; an unwanted dW or
+ * db is still computed, into scratch memory the call frees). */
+CLCNN_API int clcnn_dense_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tensor *A_prev,
+                                   const clcnn_tensor *W, const clcnn_tensor *b, clcnn_tensor **dA_prev,
+                                   clcnn_tensor **dW, clcnn_tensor **db);
+
 /* ------------------------------------------------------------------- .npy */
 
 /* Reads a little-endian C-order .npy (float32/float64/uint8/int32/int64) as
@@ -449,6 +473,25 @@ CLCNN_API int clcnn_model_layer_info(const clcnn_model *m, size_t i, clcnn_layer
 /* A one-line description of layer i ("conv 6 5x5 stride 1x1 same relu
  * -> 28x28x6 (156 parameters)") into buf, cut to len - 1 characters. */
 CLCNN_API int clcnn_model_layer_describe(const clcnn_model *m, size_t i, char *buf, size_t len);
+/* Everything that defines layer i: its settings as the clcnn_model_add_*
+ * call gave them (zero where the kind has no such setting) and its shapes
+ * per example.  With it an application can run a model's layers one by one
+ * through the public operations (clcnn bench does). */
+typedef struct clcnn_layer_config {
+    clcnn_layer_kind kind;
+    size_t units;                 /* conv filters, dense units */
+    int kernel_h, kernel_w;       /* conv, pool */
+    int stride_h, stride_w;       /* conv, pool */
+    clcnn_padding padding;        /* conv */
+    clcnn_activation activation;  /* conv, dense, activation */
+    clcnn_pool_mode mode;         /* pool */
+    size_t in_shape[3];           /* (h, w, c); a flat shape has h = w = 1 */
+    size_t out_shape[3];
+} clcnn_layer_config;
+
+/* Fills *config for layer i.  Errors: CLCNN_ERR_ARGUMENT (NULL, i out of
+ * range; no message). */
+CLCNN_API int clcnn_model_layer_config(const clcnn_model *m, size_t i, clcnn_layer_config *config);
 /* Total number of trainable parameters. */
 CLCNN_API size_t clcnn_model_param_count(const clcnn_model *m);
 /* Number of classes (the last layer's width). */
@@ -505,6 +548,10 @@ typedef struct clcnn_train_state {
     double correct;      /* how many of them were classified right */
     uint64_t data_count; /* the training set's size and label fingerprint, */
     uint32_t data_crc;   /* to refuse resuming on other data */
+    uint64_t step;       /* Adam steps the model has taken, earlier runs
+                            included: set by clcnn_model_train_run and
+                            clcnn_model_load_checkpoint, never read (the
+                            checkpoint keeps the model's own count) */
 } clcnn_train_state;
 
 /* The shuffle seed of epoch e of a run with this seed. */
@@ -529,6 +576,65 @@ CLCNN_API int clcnn_model_load_checkpoint(clcnn_ctx *ctx, clcnn_model **out, con
 /* A CRC-32 of the data set's labels: a cheap fingerprint of which data a
  * checkpoint was trained on. */
 CLCNN_API uint32_t clcnn_dataset_fingerprint(const clcnn_dataset *ds);
+
+/* The state of a new run on ds: epoch 1, nothing done yet, the given seed
+ * (for the shuffles; clcnn_model_init takes its own) and batch size, ds's
+ * size and fingerprint.  Errors: CLCNN_ERR_ARGUMENT (NULL, batch_size 0 or
+ * above UINT32_MAX; no message). */
+CLCNN_API int clcnn_train_state_init(clcnn_train_state *state, const clcnn_dataset *ds, uint64_t seed,
+                                     size_t batch_size);
+
+/* What clcnn_model_train_run tells its callback, in this order for every
+ * epoch: BEGIN, PROGRESS (several times, the last at the epoch's last
+ * step), END. */
+typedef enum clcnn_train_event {
+    CLCNN_TRAIN_EPOCH_BEGIN = 0, /* before the epoch's first step (state->done > 0 when resuming) */
+    CLCNN_TRAIN_PROGRESS = 1,    /* every report_every steps of the epoch, and after its last */
+    CLCNN_TRAIN_EPOCH_END = 2    /* the epoch is complete (state->done == data_count), after its checkpoint */
+} clcnn_train_event;
+
+/* A training run's callback.  state is the exact position of the run after
+ * the event (what a checkpoint written there records; loss_sum / done and
+ * correct / done are the epoch's running mean loss and accuracy); it
+ * belongs to the library and is valid during the call only.  The callback
+ * may use the model read-only (evaluate it, predict, save it) but not train
+ * it.  Return non-zero to stop the run: clcnn_model_train_run then returns
+ * CLCNN_OK with its state where the run stopped, from which a later call
+ * continues exactly. */
+typedef int (*clcnn_train_fn)(void *user, clcnn_train_event event, const clcnn_train_state *state);
+
+/* How clcnn_model_train_run proceeds.  Zero-initialise it and set what you
+ * need (fields added later are zero by default). */
+typedef struct clcnn_train_options {
+    uint32_t epochs;           /* the run ends after epoch `epochs` (from 1) */
+    size_t report_every;       /* steps between PROGRESS calls (0: 10) */
+    clcnn_train_fn callback;   /* NULL: none */
+    void *user;                /* passed to callback */
+    const char *checkpoint;    /* NULL: no checkpoints; else the path of one,
+                                  rewritten atomically (clcnn_model_save_checkpoint) */
+    uint64_t checkpoint_every; /* checkpoint after every step whose Adam step
+                                  count is a multiple of this (0: never
+                                  within an epoch), and always at the end of
+                                  each epoch */
+} clcnn_train_options;
+
+/*
+ * Trains m on ds from *state until epoch options->epochs has finished:
+ * each epoch shuffled with clcnn_epoch_seed(state->seed, epoch) and walked
+ * in batches of state->batch_size, the checkpoints and calls of *options
+ * along the way.  *state is a new run's (clcnn_train_state_init) or the one
+ * clcnn_model_load_checkpoint returned with the model: a run resumed from a
+ * checkpoint takes the same steps and ends with the same model, bit for bit
+ * on the CPU backend, as one never interrupted.  On return *state is where
+ * the run stands (after the last epoch: the next epoch, nothing done).
+ * Errors: CLCNN_ERR_ARGUMENT (NULL, a state of other data, a position past
+ * the epoch's end), CLCNN_ERR_NUMERIC (a non-finite loss), those of
+ * clcnn_model_train_epoch and of clcnn_model_save_checkpoint (a failed
+ * checkpoint leaves the previous one in place).  After an error, *state
+ * need not match the model: resume from the last checkpoint.
+ */
+CLCNN_API int clcnn_model_train_run(clcnn_model *m, const clcnn_dataset *ds, clcnn_train_state *state,
+                                    const clcnn_train_options *options);
 
 /* Mean loss and accuracy over ds, in batches of batch_size (0: 64); the
  * model is not changed.  Errors as clcnn_model_predict, and

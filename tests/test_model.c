@@ -887,6 +887,122 @@ END_TEST
 
 /* ------------------------------------------------------- (e) model files */
 
+/* clcnn_model_train_run's callback: records the events, and stops the run
+ * (a "crash" follows) after the step stop_step. */
+typedef struct run_log {
+    uint64_t stop_step; /* 0: never */
+    int events, begins, ends, bad_order, bad_state;
+    int last_event;
+} run_log;
+
+static int on_run(void *user, clcnn_train_event event, const clcnn_train_state *s)
+{
+    run_log *r = user;
+    /* BEGIN, PROGRESS..., END, and nothing else in between. */
+    if ((event == CLCNN_TRAIN_EPOCH_BEGIN) != (r->events == 0 || r->last_event == CLCNN_TRAIN_EPOCH_END))
+        r->bad_order = 1;
+    if (event == CLCNN_TRAIN_EPOCH_END && (s->done != s->data_count || r->last_event != CLCNN_TRAIN_PROGRESS))
+        r->bad_order = 1;
+    if (event != CLCNN_TRAIN_EPOCH_BEGIN &&
+        (s->done == 0 || !(s->loss_sum > 0.0) || s->correct < 0.0 || s->correct > (double)s->done))
+        r->bad_state = 1;
+    r->events++;
+    r->begins += event == CLCNN_TRAIN_EPOCH_BEGIN;
+    r->ends += event == CLCNN_TRAIN_EPOCH_END;
+    r->last_event = (int)event;
+    return event == CLCNN_TRAIN_PROGRESS && r->stop_step && s->step == r->stop_step;
+}
+
+/* Resumption in the library: a run checkpointing every 5 steps is stopped
+ * and freed ("crashes") three times, mid-epoch and on an epoch's last step,
+ * each time resumed from the checkpoint file alone; the final model equals,
+ * bit for bit on the CPU backend, the model of a run never interrupted. */
+START_TEST(test_train_run_resume)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    clcnn_dataset *ds = synthetic(ctx, 200, 5, 0); /* batch 16: 13 steps an epoch, the last of 8 */
+    char *dir = tmpdir_make();
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/run.ck", dir);
+    const uint32_t epochs = 3;
+
+    clcnn_model *ref = lenet(ctx);
+    model_ok(ctx, clcnn_model_init(ref, 3), "init");
+    clcnn_train_state st;
+    ck_assert_int_eq(clcnn_train_state_init(&st, ds, 11, 16), CLCNN_OK);
+    run_log log = {0};
+    clcnn_train_options opt = {.epochs = epochs, .callback = on_run, .user = &log, .report_every = 4};
+    model_ok(ctx, clcnn_model_train_run(ref, ds, &st, &opt), "uninterrupted run");
+    ck_assert_msg(!log.bad_order && !log.bad_state, "callback: order %d, state %d", log.bad_order, log.bad_state);
+    ck_assert_int_eq(log.begins, 3);
+    ck_assert_int_eq(log.ends, 3);
+    ck_assert_uint_eq(st.epoch, epochs + 1);
+    ck_assert_uint_eq(st.done, 0);
+    ck_assert_uint_eq(st.step, 3 * 13);
+    float *want = all_params(ref, NULL);
+
+    /* Crashes after steps 7 (checkpoint at 5), 13 (the last step of epoch
+     * 1, checkpoint at 10) and 24 (epoch 2, checkpoint at 20); then to the end. */
+    static const uint64_t crash_after[] = {7, 13, 24, 0};
+    static const uint64_t resumed_at[] = {0, 5, 10, 20};
+    clcnn_model *m = lenet(ctx);
+    model_ok(ctx, clcnn_model_init(m, 3), "init");
+    ck_assert_int_eq(clcnn_train_state_init(&st, ds, 11, 16), CLCNN_OK);
+    for (size_t k = 0; k < sizeof crash_after / sizeof *crash_after; k++) {
+        if (k > 0) {
+            clcnn_model_free(m); /* the crash: only the checkpoint file survives */
+            m = NULL;
+            memset(&st, 0xa5, sizeof st);
+            model_ok(ctx, clcnn_model_load_checkpoint(ctx, &m, ck, &st), "load the checkpoint");
+            ck_assert_uint_eq(st.step, resumed_at[k]);
+            ck_assert_uint_eq(st.epoch, 1 + resumed_at[k] / 13);
+            ck_assert_uint_eq(st.done, resumed_at[k] % 13 * 16);
+        }
+        run_log r = {.stop_step = crash_after[k]};
+        clcnn_train_options o = {.epochs = epochs, .callback = on_run, .user = &r, .report_every = 1,
+                                 .checkpoint = ck, .checkpoint_every = 5};
+        model_ok(ctx, clcnn_model_train_run(m, ds, &st, &o), "run");
+        ck_assert_msg(!r.bad_order && !r.bad_state, "callback: order %d, state %d", r.bad_order, r.bad_state);
+        if (crash_after[k])
+            ck_assert_uint_eq(st.step, crash_after[k]);
+    }
+    ck_assert_uint_eq(st.epoch, epochs + 1);
+    ck_assert_uint_eq(st.step, 3 * 13);
+    size_t n = 0;
+    float *got = all_params(m, &n);
+    if (strcmp(clcnn_ctx_backend(ctx), "cpu") == 0)
+        ck_assert_msg(memcmp(got, want, n * sizeof *got) == 0, "the resumed run's model differs from the reference");
+    else
+        tu_assert_close(got, want, n, 0.0, 1e-5, "resumed model");
+    /* The last checkpoint is the end of the run. */
+    clcnn_model_free(m);
+    m = NULL;
+    model_ok(ctx, clcnn_model_load_checkpoint(ctx, &m, ck, &st), "load the final checkpoint");
+    ck_assert_uint_eq(st.epoch, epochs + 1);
+    free(got);
+    got = all_params(m, NULL);
+    ck_assert_msg(memcmp(got, want, n * sizeof *got) == 0 || strcmp(clcnn_ctx_backend(ctx), "cpu") != 0,
+                  "the final checkpoint holds another model");
+
+    /* A state of other data is refused; so is a NULL state. */
+    clcnn_dataset *other = synthetic(ctx, 200, 6, 0);
+    st.epoch = 1;
+    ck_assert_int_eq(clcnn_model_train_run(m, other, &st, &opt), CLCNN_ERR_ARGUMENT);
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "other data"), "message: %s", clcnn_errmsg(ctx));
+    ck_assert_int_eq(clcnn_model_train_run(m, ds, NULL, &opt), CLCNN_ERR_ARGUMENT);
+    ck_assert_int_eq(clcnn_train_state_init(&st, ds, 1, 0), CLCNN_ERR_ARGUMENT);
+
+    free(got);
+    free(want);
+    clcnn_dataset_free(other);
+    clcnn_model_free(m);
+    clcnn_model_free(ref);
+    clcnn_dataset_free(ds);
+    tmpdir_remove(dir);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(test_save_load)
 {
     clcnn_ctx *ctx = tu_ctx();
@@ -1266,6 +1382,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_init_statistics);
     tcase_add_test(tc, test_train_fashion_subset);
     tcase_add_test(tc, test_progress_callback);
+    tcase_add_test(tc, test_train_run_resume);
     tcase_add_test(tc, test_save_load);
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_runtime_errors);

@@ -12,6 +12,8 @@
  * (where a relative bound means nothing) pass; any real mistake (a wrong
  * pad offset, a missing window, a dropped tie) moves results by 1e-2 or more.
  * Max pooling must be exact (it only selects values), and is checked exactly.
+ * The dense operations are checked against direct loops in double below
+ * (each output a sum of at most 12 products), with the same tolerance.
  */
 #include <math.h>
 #include <stdio.h>
@@ -365,6 +367,141 @@ START_TEST(reuse_wrong_shape)
 }
 END_TEST
 
+/* ----------------------------------------------------------------- dense */
+
+enum { DM = 5, DIN = 12, DOUT = 4 };
+
+/* The formulas of clcnn.h in double: Z = A W + b, then the activation. */
+static void dense_reference(const float *A, const float *W, const float *b, clcnn_activation act, float *out)
+{
+    for (int n = 0; n < DM; n++) {
+        double z[DOUT], max = -INFINITY, sum = 0;
+        for (int k = 0; k < DOUT; k++) {
+            z[k] = b[k];
+            for (int i = 0; i < DIN; i++)
+                z[k] += (double)A[n * DIN + i] * W[i * DOUT + k];
+            max = z[k] > max ? z[k] : max;
+        }
+        for (int k = 0; k < DOUT; k++)
+            sum += exp(z[k] - max);
+        for (int k = 0; k < DOUT; k++) {
+            double v = z[k];
+            switch (act) {
+            case CLCNN_ACT_RELU: v = v > 0 ? v : 0; break;
+            case CLCNN_ACT_SIGMOID: v = 1 / (1 + exp(-v)); break;
+            case CLCNN_ACT_TANH: v = tanh(v); break;
+            case CLCNN_ACT_SOFTMAX: v = exp(v - max) / sum; break;
+            default: break;
+            }
+            out[n * DOUT + k] = (float)v;
+        }
+    }
+}
+
+/* out (rows x cols) = X Y in double, X(r, k) = x[r * xr + k * xk] and
+ * Y(k, c) = y[k * yk + c * yc]: a product of matrices or their transposes. */
+static void ref_product(const float *x, int xr, int xk, const float *y, int yk, int yc, int rows, int inner, int cols,
+                        float *out)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            double s = 0;
+            for (int k = 0; k < inner; k++)
+                s += (double)x[r * xr + k * xk] * y[k * yk + c * yc];
+            out[r * cols + c] = (float)s;
+        }
+}
+
+START_TEST(dense_forward_backward)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    float A[DM * DIN], W[DIN * DOUT], b[DOUT], dZ[DM * DOUT];
+    tu_fill_random(A, DM * DIN, 1, -1.0f, 1.0f);
+    tu_fill_random(W, DIN * DOUT, 2, -0.5f, 0.5f);
+    tu_fill_random(b, DOUT, 3, -0.5f, 0.5f);
+    tu_fill_random(dZ, DM * DOUT, 4, -1.0f, 1.0f);
+    /* A_prev as (m, h, w, c) = (5, 2, 2, 3), read as (5, 12). */
+    size_t a4[4] = {DM, 2, 2, 3}, a2[2] = {DM, DIN}, ws[2] = {DIN, DOUT}, bs[1] = {DOUT}, b2[2] = {1, DOUT},
+           zs[2] = {DM, DOUT};
+    clcnn_tensor *tA4 = tu_tensor(ctx, 4, a4, A), *tA2 = tu_tensor(ctx, 2, a2, A), *tW = tu_tensor(ctx, 2, ws, W),
+                 *tb = tu_tensor(ctx, 1, bs, b), *tb2 = tu_tensor(ctx, 2, b2, b), *tdZ = tu_tensor(ctx, 2, zs, dZ);
+
+    for (int act = CLCNN_ACT_IDENTITY; act <= CLCNN_ACT_SOFTMAX; act++) {
+        float want[DM * DOUT];
+        dense_reference(A, W, b, (clcnn_activation)act, want);
+        const clcnn_tensor *inputs[2] = {tA4, tA2}, *biases[2] = {tb, tb2};
+        for (int v = 0; v < 2; v++) {
+            clcnn_tensor *out = NULL;
+            int st = clcnn_dense_forward(ctx, inputs[v], tW, biases[v], (clcnn_activation)act, &out);
+            ck_assert_msg(st == CLCNN_OK, "dense_forward act %d: %s", act, clcnn_errmsg(ctx));
+            ck_assert_int_eq(clcnn_tensor_rank(out), 2);
+            float *got = tu_read(out);
+            tu_assert_close(got, want, DM * DOUT, RTOL, ATOL, "dense_forward");
+            free(got);
+            clcnn_tensor_free(out);
+        }
+    }
+
+    float want_dA[DM * DIN], want_dW[DIN * DOUT], want_db[DOUT];
+    ref_product(dZ, DOUT, 1, W, 1, DOUT, DM, DOUT, DIN, want_dA);  /* dZ W^T */
+    ref_product(A, 1, DIN, dZ, DOUT, 1, DIN, DM, DOUT, want_dW);   /* A^T dZ */
+    for (int k = 0; k < DOUT; k++) {
+        double s = 0;
+        for (int n = 0; n < DM; n++)
+            s += dZ[n * DOUT + k];
+        want_db[k] = (float)s;
+    }
+    clcnn_tensor *dA = NULL, *dW = NULL, *db = NULL;
+    int st = clcnn_dense_backward(ctx, tdZ, tA4, tW, tb, &dA, &dW, &db);
+    ck_assert_msg(st == CLCNN_OK, "dense_backward: %s", clcnn_errmsg(ctx));
+    size_t shape[CLCNN_MAX_RANK];
+    clcnn_tensor_shape(dA, shape);
+    ck_assert_msg(clcnn_tensor_rank(dA) == 4 && shape[1] == 2 && shape[3] == 3, "dA_prev has A_prev's shape");
+    float *got = tu_read(dA);
+    tu_assert_close(got, want_dA, DM * DIN, RTOL, ATOL, "dA_prev");
+    free(got);
+    got = tu_read(dW);
+    tu_assert_close(got, want_dW, DIN * DOUT, RTOL, ATOL, "dW");
+    free(got);
+    got = tu_read(db);
+    tu_assert_close(got, want_db, DOUT, RTOL, ATOL, "db");
+    free(got);
+
+    /* Subsets: each gradient alone, into the tensors made above. */
+    clcnn_tensor **outs[3] = {&dA, &dW, &db};
+    const float *wants[3] = {want_dA, want_dW, want_db};
+    size_t counts[3] = {DM * DIN, DIN * DOUT, DOUT};
+    for (int i = 0; i < 3; i++) {
+        st = clcnn_dense_backward(ctx, tdZ, tA4, tW, tb, i == 0 ? &dA : NULL, i == 1 ? &dW : NULL,
+                                  i == 2 ? &db : NULL);
+        ck_assert_msg(st == CLCNN_OK, "dense_backward, gradient %d alone: %s", i, clcnn_errmsg(ctx));
+        got = tu_read(*outs[i]);
+        tu_assert_close(got, wants[i], counts[i], RTOL, ATOL, "dense_backward subset");
+        free(got);
+    }
+
+    /* Shape errors, and a caller's output of the wrong shape. */
+    clcnn_tensor *out = NULL;
+    size_t a3[3] = {DM, DIN, 1}, wbad[2] = {DIN + 1, DOUT};
+    clcnn_tensor *tA3 = tu_tensor(ctx, 3, a3, A), *tWbad = tu_tensor(ctx, 2, wbad, NULL);
+    ck_assert_int_eq(clcnn_dense_forward(ctx, tA3, tW, tb, CLCNN_ACT_RELU, &out), CLCNN_ERR_SHAPE);
+    ck_assert_int_eq(clcnn_dense_forward(ctx, tA2, tWbad, tb, CLCNN_ACT_RELU, &out), CLCNN_ERR_SHAPE);
+    ck_assert_int_eq(clcnn_dense_forward(ctx, tA2, tW, tW, CLCNN_ACT_RELU, &out), CLCNN_ERR_SHAPE);
+    ck_assert_int_eq(clcnn_dense_forward(ctx, tA2, tW, tb, (clcnn_activation)9, &out), CLCNN_ERR_ARGUMENT);
+    ck_assert_int_eq(clcnn_dense_forward(ctx, NULL, tW, tb, CLCNN_ACT_RELU, &out), CLCNN_ERR_ARGUMENT);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(clcnn_dense_forward(ctx, tA2, tW, tb, CLCNN_ACT_RELU, &dW), CLCNN_ERR_SHAPE);
+    ck_assert_ptr_nonnull(dW);
+    ck_assert_int_eq(clcnn_dense_backward(ctx, tA2, tA2, tW, tb, NULL, &dW, NULL), CLCNN_ERR_SHAPE);
+    ck_assert_int_eq(clcnn_dense_backward(ctx, tdZ, tA2, tW, tb, &dW, NULL, NULL), CLCNN_ERR_SHAPE);
+
+    clcnn_tensor *all[] = {tA4, tA2, tA3, tW, tWbad, tb, tb2, tdZ, dA, dW, db};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        clcnn_tensor_free(all[i]);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -378,6 +515,7 @@ static Suite *ops_suite(void)
     tcase_add_loop_test(tc, pool_backward_golden, 0, N_POOL);
     tcase_add_test(tc, pool_max_all_tied);
     tcase_add_test(tc, reuse_wrong_shape);
+    tcase_add_test(tc, dense_forward_backward);
     suite_add_tcase(s, tc);
     return s;
 }

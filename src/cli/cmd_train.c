@@ -42,29 +42,18 @@ typedef struct options {
     int quiet;
 } options;
 
+/* What the training callback needs: the display and the epoch summaries. */
 typedef struct progress {
-    size_t epoch, epochs;
-    double start, last_draw;
-    int tty, quiet;
-    /* checkpointing (path NULL: none) */
+    const options *o;
     clcnn_ctx *ctx;
     clcnn_model *model;
-    const char *path;
-    size_t every_examples, last_saved;
-    clcnn_train_state state;
-    int failed;
+    const clcnn_dataset *valid;
+    FILE *metrics;
+    double start, last_draw; /* of the epoch */
+    uint64_t first_done;     /* examples the epoch had done when this run took it up */
+    int tty;
+    int failed; /* the callback failed and printed why */
 } progress;
-
-/* Writes the checkpoint for the position in p->state; on failure prints the
- * error and returns non-zero. */
-static int save_checkpoint(progress *p)
-{
-    if (clcnn_model_save_checkpoint(p->model, p->path, &p->state) != CLCNN_OK) {
-        p->failed = 1;
-        return cli_fail("%s", clcnn_errmsg(p->ctx));
-    }
-    return 0;
-}
 
 static void format_time(double s, char *buf, size_t len)
 {
@@ -78,23 +67,14 @@ static void format_time(double s, char *buf, size_t len)
 
 /* Redraws the bar on a terminal at most ten times a second; elsewhere
  * prints a plain line at most every ten seconds. */
-static int on_progress(void *user, size_t done, size_t total, double loss, double accuracy)
+static void draw(progress *p, const clcnn_train_state *s)
 {
-    progress *p = user;
-    if (p->path && done < total && done - p->last_saved >= p->every_examples) {
-        p->state.done = done;
-        p->state.loss_sum = loss * (double)done;
-        p->state.correct = accuracy * (double)done;
-        p->last_saved = done;
-        if (save_checkpoint(p))
-            return 1; /* stop the epoch; the caller reports the failure */
-    }
-    if (p->quiet)
-        return 0;
+    size_t done = (size_t)s->done, total = (size_t)s->data_count;
+    double loss = s->loss_sum / (double)done, accuracy = s->correct / (double)done;
     double now = cli_now(), elapsed = now - p->start;
     int last = done == total;
     if (!last && now - p->last_draw < (p->tty ? 0.1 : 10.0))
-        return 0;
+        return;
     p->last_draw = now;
     double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
     char el[32], eta[32];
@@ -106,15 +86,59 @@ static int on_progress(void *user, size_t done, size_t total, double loss, doubl
         for (size_t i = 0; i < 30; i++)
             bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
         bar[30] = '\0';
-        fprintf(stderr, "\repoch %zu/%zu [%s] %zu/%zu %s<%s %.0f img/s loss %.4f acc %.4f\033[K", p->epoch, p->epochs,
-                bar, done, total, el, eta, rate, loss, accuracy);
+        fprintf(stderr, "\repoch %u/%zu [%s] %zu/%zu %s<%s %.0f img/s loss %.4f acc %.4f\033[K", s->epoch,
+                p->o->epochs, bar, done, total, el, eta, rate, loss, accuracy);
         if (last)
             fputc('\n', stderr);
     } else {
-        fprintf(stderr, "epoch %zu/%zu: %zu/%zu images, %s elapsed, ETA %s, %.0f img/s, loss %.4f, acc %.4f\n",
-                p->epoch, p->epochs, done, total, el, eta, rate, loss, accuracy);
+        fprintf(stderr, "epoch %u/%zu: %zu/%zu images, %s elapsed, ETA %s, %.0f img/s, loss %.4f, acc %.4f\n",
+                s->epoch, p->o->epochs, done, total, el, eta, rate, loss, accuracy);
     }
     fflush(stderr);
+}
+
+/* The epoch's summary: validation, a line on stderr, a row of metrics. */
+static int summarise(progress *p, const clcnn_train_state *s)
+{
+    const options *o = p->o;
+    double secs = cli_now() - p->start, vloss = 0, vacc = 0;
+    double loss = s->loss_sum / (double)s->done, acc = s->correct / (double)s->done;
+    if (p->valid && clcnn_model_evaluate(p->model, p->valid, 0, &vloss, &vacc) != CLCNN_OK)
+        return cli_fail("%s", clcnn_errmsg(p->ctx));
+    double rate = (double)(s->done - p->first_done) / secs;
+    if (!o->quiet) {
+        if (p->valid)
+            fprintf(stderr, "epoch %u/%zu: loss %.4f acc %.4f | val_loss %.4f val_acc %.4f | %.1f s, %.0f img/s\n",
+                    s->epoch, o->epochs, loss, acc, vloss, vacc, secs, rate);
+        else
+            fprintf(stderr, "epoch %u/%zu: loss %.4f acc %.4f | %.1f s, %.0f img/s\n", s->epoch, o->epochs, loss, acc,
+                    secs, rate);
+    }
+    if (p->metrics) {
+        if (p->valid)
+            fprintf(p->metrics, "%u,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", s->epoch, loss, acc, vloss, vacc, secs, rate);
+        else
+            fprintf(p->metrics, "%u,%.6f,%.6f,,,%.3f,%.1f\n", s->epoch, loss, acc, secs, rate);
+        if (fflush(p->metrics))
+            return cli_fail("%s: write failed", o->metrics);
+    }
+    return 0;
+}
+
+static int on_train(void *user, clcnn_train_event event, const clcnn_train_state *s)
+{
+    progress *p = user;
+    switch (event) {
+    case CLCNN_TRAIN_EPOCH_BEGIN:
+        p->start = p->last_draw = cli_now();
+        p->first_done = s->done;
+        return 0;
+    case CLCNN_TRAIN_PROGRESS:
+        if (!p->o->quiet)
+            draw(p, s);
+        return 0;
+    case CLCNN_TRAIN_EPOCH_END: return p->failed = summarise(p, s);
+    }
     return 0;
 }
 
@@ -216,34 +240,20 @@ static int run(const options *o, clcnn_ctx *ctx)
         rc = cli_fail("LeNet-5 takes 28x28x1 images; the data has %zux%zux%zu", shape[0], shape[1], shape[2]);
         goto done;
     }
-    progress p = {.epochs = o->epochs, .tty = isatty(2), .quiet = o->quiet, .path = o->checkpoint};
-    clcnn_train_state *st = &p.state;
-    size_t batch = o->batch, first_epoch = 1;
+    clcnn_train_state state;
     if (o->resume) {
-        if (clcnn_model_load_checkpoint(ctx, &model, o->resume, st) != CLCNN_OK) {
+        if (clcnn_model_load_checkpoint(ctx, &model, o->resume, &state) != CLCNN_OK) {
             rc = cli_fail("%s", clcnn_errmsg(ctx));
             goto done;
         }
-        if (st->data_count != clcnn_dataset_count(train) || st->data_crc != clcnn_dataset_fingerprint(train)) {
-            rc = cli_fail("%s: the checkpoint was trained on other data (%llu training images); pass the same "
-                          "--data and --valid-size",
-                          o->resume, (unsigned long long)st->data_count);
-            goto done;
-        }
-        batch = st->batch_size;
-        first_epoch = st->epoch;
         if (!o->quiet)
-            fprintf(stderr, "clcnn: resuming %s at epoch %u, example %llu (seed %llu, batch %zu)\n", o->resume,
-                    st->epoch, (unsigned long long)st->done, (unsigned long long)st->seed, batch);
-    } else {
-        if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
-            clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f)) {
-            rc = cli_fail("%s", clcnn_errmsg(ctx));
-            goto done;
-        }
-        *st = (clcnn_train_state){.seed = o->seed, .epoch = 1, .batch_size = (uint32_t)o->batch,
-                                  .data_count = clcnn_dataset_count(train),
-                                  .data_crc = clcnn_dataset_fingerprint(train)};
+            fprintf(stderr, "clcnn: resuming %s at epoch %u, example %llu (seed %llu, batch %u)\n", o->resume,
+                    state.epoch, (unsigned long long)state.done, (unsigned long long)state.seed, state.batch_size);
+    } else if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
+               clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f) ||
+               clcnn_train_state_init(&state, train, o->seed, o->batch)) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
     }
     if (o->metrics) {
         /* A resumed run adds its epochs to the file the run began. */
@@ -254,64 +264,22 @@ static int run(const options *o, clcnn_ctx *ctx)
         }
     }
     if (!o->quiet)
-        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %zu\n",
+        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u\n",
                 clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
-                valid ? clcnn_dataset_count(valid) : (size_t)0, batch);
+                valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size);
 
-    /* Progress reports fall on checkpoint boundaries: every d steps, d the
-     * largest divisor of --checkpoint-every up to 10. */
-    size_t report_steps = 10;
-    if (p.path)
-        for (report_steps = o->checkpoint_every < 10 ? o->checkpoint_every : 10; o->checkpoint_every % report_steps;)
-            report_steps--;
-    p.ctx = ctx;
-    p.model = model;
-    p.every_examples = o->checkpoint_every * batch;
-    for (size_t e = first_epoch; e <= o->epochs; e++) {
-        double loss, acc, vloss = 0, vacc = 0;
-        p.epoch = e;
-        p.start = p.last_draw = cli_now();
-        clcnn_train_state from = *st;
-        p.last_saved = (size_t)from.done;
-        int status = clcnn_model_train_epoch_from(model, train, batch, clcnn_epoch_seed(st->seed, (uint32_t)e),
-                                                  &from, on_progress, &p, report_steps * batch, &loss, &acc);
-        if (p.failed)
-            goto done;
-        if (status != CLCNN_OK) {
-            if (p.path)
-                rc = cli_fail("%s; the last checkpoint, %s, is kept", clcnn_errmsg(ctx), p.path);
-            else
-                rc = cli_fail("%s", clcnn_errmsg(ctx));
-            goto done;
-        }
-        *st = (clcnn_train_state){.seed = st->seed, .epoch = (uint32_t)e + 1, .batch_size = (uint32_t)batch,
-                                  .data_count = st->data_count, .data_crc = st->data_crc};
-        if (p.path && save_checkpoint(&p))
-            goto done;
-        double secs = cli_now() - p.start;
-        if (valid && clcnn_model_evaluate(model, valid, 0, &vloss, &vacc) != CLCNN_OK) {
+    progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2)};
+    clcnn_train_options run_opts = {.epochs = (uint32_t)o->epochs, .callback = on_train, .user = &p,
+                                    .checkpoint = o->checkpoint, .checkpoint_every = o->checkpoint_every};
+    int status = clcnn_model_train_run(model, train, &state, &run_opts);
+    if (p.failed)
+        goto done;
+    if (status != CLCNN_OK) {
+        if (o->checkpoint)
+            rc = cli_fail("%s; the last checkpoint, %s, is kept", clcnn_errmsg(ctx), o->checkpoint);
+        else
             rc = cli_fail("%s", clcnn_errmsg(ctx));
-            goto done;
-        }
-        double rate = (double)(clcnn_dataset_count(train) - from.done) / secs;
-        if (!o->quiet) {
-            if (valid)
-                fprintf(stderr, "epoch %zu/%zu: loss %.4f acc %.4f | val_loss %.4f val_acc %.4f | %.1f s, %.0f img/s\n",
-                        e, o->epochs, loss, acc, vloss, vacc, secs, rate);
-            else
-                fprintf(stderr, "epoch %zu/%zu: loss %.4f acc %.4f | %.1f s, %.0f img/s\n", e, o->epochs, loss, acc,
-                        secs, rate);
-        }
-        if (metrics) {
-            if (valid)
-                fprintf(metrics, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", e, loss, acc, vloss, vacc, secs, rate);
-            else
-                fprintf(metrics, "%zu,%.6f,%.6f,,,%.3f,%.1f\n", e, loss, acc, secs, rate);
-            if (fflush(metrics)) {
-                rc = cli_fail("%s: write failed", o->metrics);
-                goto done;
-            }
-        }
+        goto done;
     }
     if (o->save) {
         if (clcnn_model_save(model, o->save) != CLCNN_OK) {

@@ -307,6 +307,7 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         s.correct = get_lef64(consume(&r, 8));
         s.data_count = get_u64(&r);
         s.data_crc = get_u32(&r);
+        s.step = m->step;
         if (st == CLCNN_OK && state)
             *state = s;
     }

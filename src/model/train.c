@@ -140,21 +140,16 @@ uint32_t clcnn_dataset_fingerprint(const clcnn_dataset *ds)
     return crc;
 }
 
-int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,
-                            clcnn_progress_fn progress, void *user, size_t report_every, double *loss,
-                            double *accuracy)
-{
-    return clcnn_model_train_epoch_from(m, ds, batch_size, shuffle_seed, NULL, progress, user, report_every, loss,
-                                        accuracy);
-}
+/* Called after every step of walk_epoch with the examples done so far (it
+ * may read the running sums with read_sums); returns 0 to go on, 1 to stop
+ * the epoch there, or a failure status. */
+typedef int (*step_hook)(void *user, clcnn_model *m, size_t done, size_t total);
 
-int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,
-                                 const clcnn_train_state *from, clcnn_progress_fn progress, void *user,
-                                 size_t report_every, double *loss, double *accuracy)
+/* One epoch from the position in from (NULL: its start); *done receives
+ * the examples done when it ended or stopped. */
+static int walk_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,
+                      const clcnn_train_state *from, step_hook hook, void *user, size_t *done_out, const char *who)
 {
-    static const char who[] = "train";
-    if (!m)
-        return CLCNN_ERR_ARGUMENT;
     clcnn_ctx *ctx = m->ctx;
     int st;
     if (batch_size == 0)
@@ -164,8 +159,6 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
     size_t n = ds->count;
     if (batch_size > n)
         batch_size = n;
-    if (report_every == 0)
-        report_every = DEFAULT_REPORT_BATCHES * batch_size;
     size_t start = from ? (size_t)from->done : 0;
     if (from && (from->done > n || !(from->loss_sum >= 0.0) || !(from->correct >= 0.0)))
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: cannot resume at example %llu of %zu", who,
@@ -191,31 +184,161 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
         return st;
     }
     st = clcnn_loss_reset(m, from ? from->loss_sum : 0.0, from ? from->correct : 0.0);
-    size_t done = start, next_report = start + report_every;
-    double l = 0.0, a = 0.0;
+    size_t done = start;
     while (st == CLCNN_OK && done < n) {
         size_t mb = n - done < batch_size ? n - done : batch_size;
         if ((st = clcnn_gather_batch(m, &d, order + done, mb)) || (st = step_on_device(m, mb)))
             break;
         done += mb;
-        if (done >= next_report || done == n) {
-            next_report = done + report_every;
-            if ((st = clcnn_loss_read(m, done, &l, &a, who)))
-                break;
-            if (progress && progress(user, done, n, l, a))
-                break;
-        }
+        int h = hook(user, m, done, n);
+        if (h < 0)
+            st = h;
+        if (h)
+            break;
     }
-    if (st == CLCNN_OK)
-        st = clcnn_loss_read(m, done, &l, &a, who);
     clcnn_device_data_free(ctx, &d);
     clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
+    *done_out = done;
+    return st;
+}
+
+/* clcnn_model_train_epoch's reports: every report_every examples. */
+typedef struct progress_hook {
+    clcnn_progress_fn progress;
+    void *user;
+    size_t report_every, next_report;
+    const char *who;
+} progress_hook;
+
+static int report_progress(void *user, clcnn_model *m, size_t done, size_t total)
+{
+    progress_hook *p = user;
+    if (done < p->next_report && done < total)
+        return 0;
+    p->next_report = done + p->report_every;
+    double l = 0.0, a = 0.0;
+    int st = clcnn_loss_read(m, done, &l, &a, p->who);
+    if (st)
+        return st;
+    return p->progress && p->progress(p->user, done, total, l, a) ? 1 : 0;
+}
+
+int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,
+                            clcnn_progress_fn progress, void *user, size_t report_every, double *loss,
+                            double *accuracy)
+{
+    return clcnn_model_train_epoch_from(m, ds, batch_size, shuffle_seed, NULL, progress, user, report_every, loss,
+                                        accuracy);
+}
+
+int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size, uint64_t shuffle_seed,
+                                 const clcnn_train_state *from, clcnn_progress_fn progress, void *user,
+                                 size_t report_every, double *loss, double *accuracy)
+{
+    static const char who[] = "train";
+    if (!m)
+        return CLCNN_ERR_ARGUMENT;
+    if (report_every == 0)
+        report_every = DEFAULT_REPORT_BATCHES * (batch_size ? batch_size : 1);
+    size_t start = from ? (size_t)from->done : 0;
+    progress_hook p = {progress, user, report_every, start + report_every, who};
+    size_t done = 0;
+    int st = walk_epoch(m, ds, batch_size, shuffle_seed, from, report_progress, &p, &done, who);
+    double l = 0.0, a = 0.0;
+    if (st == CLCNN_OK)
+        st = clcnn_loss_read(m, done, &l, &a, who);
     if (st)
         return st;
     if (loss)
         *loss = l;
     if (accuracy)
         *accuracy = a;
+    return CLCNN_OK;
+}
+
+int clcnn_train_state_init(clcnn_train_state *state, const clcnn_dataset *ds, uint64_t seed, size_t batch_size)
+{
+    if (!state || !ds || batch_size == 0 || batch_size > UINT32_MAX)
+        return CLCNN_ERR_ARGUMENT;
+    *state = (clcnn_train_state){.seed = seed, .epoch = 1, .batch_size = (uint32_t)batch_size,
+                                 .data_count = ds->count, .data_crc = clcnn_dataset_fingerprint(ds)};
+    return CLCNN_OK;
+}
+
+/* clcnn_model_train_run's stops within an epoch: checkpoints and reports. */
+typedef struct run_hook {
+    const clcnn_train_options *opt;
+    clcnn_train_state *state;
+    size_t report_every;
+    int stopped; /* the callback asked to stop */
+} run_hook;
+
+/* Brings state->done, the sums and the step count to where m stands. */
+static int update_state(clcnn_model *m, clcnn_train_state *state, size_t done, const char *who)
+{
+    state->done = done;
+    state->step = m->step;
+    return clcnn_loss_read_sums(m, &state->loss_sum, &state->correct, who);
+}
+
+static int run_step(void *user, clcnn_model *m, size_t done, size_t total)
+{
+    static const char who[] = "train";
+    run_hook *r = user;
+    const clcnn_train_options *o = r->opt;
+    int save = o->checkpoint && o->checkpoint_every && m->step % o->checkpoint_every == 0 && done < total;
+    /* Steps counted from the epoch's start, so that a resumed run reports
+     * at the same places. */
+    size_t steps = (done + r->state->batch_size - 1) / r->state->batch_size;
+    int report = o->callback && (steps % r->report_every == 0 || done == total);
+    if (!save && !report)
+        return 0;
+    int st = update_state(m, r->state, done, who);
+    if (st == CLCNN_OK && save)
+        st = clcnn_model_save_checkpoint(m, o->checkpoint, r->state);
+    if (st)
+        return st;
+    r->stopped = report && o->callback(o->user, CLCNN_TRAIN_PROGRESS, r->state);
+    return r->stopped;
+}
+
+int clcnn_model_train_run(clcnn_model *m, const clcnn_dataset *ds, clcnn_train_state *state,
+                          const clcnn_train_options *options)
+{
+    static const char who[] = "train";
+    if (!m)
+        return CLCNN_ERR_ARGUMENT;
+    clcnn_ctx *ctx = m->ctx;
+    if (!ds || !state || !options)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: NULL %s", who, !ds ? "data set" : !state ? "state" : "options");
+    if (state->epoch == 0)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s: epochs count from 1, the state says 0", who);
+    if (state->data_count != ds->count || state->data_crc != clcnn_dataset_fingerprint(ds))
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                           "%s: the state was recorded on other data (%llu training images, labels CRC %08x; this "
+                           "set has %zu, CRC %08x): resume on the same training set",
+                           who, (unsigned long long)state->data_count, (unsigned)state->data_crc, ds->count,
+                           (unsigned)clcnn_dataset_fingerprint(ds));
+    run_hook r = {options, state, options->report_every ? options->report_every : DEFAULT_REPORT_BATCHES, 0};
+    while (state->epoch <= options->epochs) {
+        state->step = m->step;
+        if (options->callback && options->callback(options->user, CLCNN_TRAIN_EPOCH_BEGIN, state))
+            return CLCNN_OK;
+        size_t done = 0;
+        int st = walk_epoch(m, ds, state->batch_size, clcnn_epoch_seed(state->seed, state->epoch), state, run_step,
+                            &r, &done, who);
+        if (st == CLCNN_OK)
+            st = update_state(m, state, done, who);
+        if (st || r.stopped)
+            return st;
+        clcnn_train_state finished = *state;
+        *state = (clcnn_train_state){.seed = state->seed, .epoch = state->epoch + 1, .batch_size = state->batch_size,
+                                     .data_count = state->data_count, .data_crc = state->data_crc, .step = m->step};
+        if (options->checkpoint && (st = clcnn_model_save_checkpoint(m, options->checkpoint, state)))
+            return st;
+        if (options->callback && options->callback(options->user, CLCNN_TRAIN_EPOCH_END, &finished))
+            return CLCNN_OK;
+    }
     return CLCNN_OK;
 }
 

@@ -63,7 +63,7 @@ static int conv_geometry(clcnn_ctx *ctx, const char *who, size_t n, size_t h, si
 static int check_params(clcnn_ctx *ctx, const char *who, const clcnn_tensor *A_prev, const clcnn_tensor *W,
                         const clcnn_tensor *b)
 {
-    int st = clcnn_check_input(ctx, who, "W", W);
+    int st = clcnn_check_tensor(ctx, who, "W", W, 4);
     if (st)
         return st;
     if (W->shape[2] != A_prev->shape[3])
@@ -94,7 +94,7 @@ int clcnn_conv_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, const clcnn_t
     static const char who[] = "conv_forward";
     int st, created = 0;
     conv_geom g;
-    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_input(ctx, who, "A_prev", A_prev)) ||
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_tensor(ctx, who, "A_prev", A_prev, 4)) ||
         (st = check_params(ctx, who, A_prev, W, b)) || (st = clcnn_check_activation(ctx, who, activation)) ||
         (st = public_geometry(ctx, who, A_prev, W, padding, stride_h, stride_w, &g)))
         return st;
@@ -112,8 +112,8 @@ int clcnn_conv_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tens
     static const char who[] = "conv_backward";
     int st;
     conv_geom g;
-    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_input(ctx, who, "A_prev", A_prev)) ||
-        (st = clcnn_check_input(ctx, who, "dZ", dZ)) || (st = check_params(ctx, who, A_prev, W, b)) ||
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_tensor(ctx, who, "A_prev", A_prev, 4)) ||
+        (st = clcnn_check_tensor(ctx, who, "dZ", dZ, 4)) || (st = check_params(ctx, who, A_prev, W, b)) ||
         (st = public_geometry(ctx, who, A_prev, W, padding, stride_h, stride_w, &g)))
         return st;
     size_t z_shape[4] = {g.n, g.oh, g.ow, g.k};
@@ -123,16 +123,12 @@ int clcnn_conv_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tens
 
     clcnn_tensor **outs[3] = {dA_prev, dW, db};
     const clcnn_tensor *likes[3] = {A_prev, W, b};
-    int created[3] = {0, 0, 0};
-    for (int i = 0; i < 3 && st == CLCNN_OK; i++)
-        if (outs[i])
-            st = clcnn_tensor_prepare(ctx, outs[i], likes[i]->rank, likes[i]->shape, who, &created[i]);
+    int created[3];
+    st = clcnn_prepare_like(ctx, who, 3, outs, likes, created);
     if (st == CLCNN_OK)
         st = ctx->ops->conv_backward(ctx->bctx, &g, dZ->buf, A_prev->buf, W->buf, dA_prev ? (*dA_prev)->buf : NULL,
                                      dW ? (*dW)->buf : NULL, db ? (*db)->buf : NULL);
-    for (int i = 0; i < 3; i++)
-        clcnn_discard_on_failure(st, created[i], outs[i]);
-    return st;
+    return clcnn_discard_all_on_failure(st, 3, outs, created);
 }
 
 /* ------------------------------------------------------------- the layer */

@@ -40,7 +40,7 @@ int clcnn_loss_reset(clcnn_model *m, double loss_sum, double correct)
     return m->ctx->ops->write(m->ctx->bctx, m->stats, 0, stats, sizeof stats);
 }
 
-int clcnn_loss_read(clcnn_model *m, size_t n, double *loss, double *accuracy, const char *who)
+int clcnn_loss_read_sums(clcnn_model *m, double *loss_sum, double *correct, const char *who)
 {
     float stats[2];
     int st = m->ctx->ops->read(m->ctx->bctx, m->stats, 0, stats, sizeof stats);
@@ -49,9 +49,20 @@ int clcnn_loss_read(clcnn_model *m, size_t n, double *loss, double *accuracy, co
     if (!isfinite(stats[0]))
         return clcnn_error(m->ctx, CLCNN_ERR_NUMERIC, "%s: the loss is %s; stopping (try a lower learning rate)", who,
                            isnan(stats[0]) ? "NaN" : "infinite");
+    *loss_sum = stats[0];
+    *correct = stats[1];
+    return CLCNN_OK;
+}
+
+int clcnn_loss_read(clcnn_model *m, size_t n, double *loss, double *accuracy, const char *who)
+{
+    double l = 0.0, a = 0.0;
+    int st = clcnn_loss_read_sums(m, &l, &a, who);
+    if (st)
+        return st;
     if (loss)
-        *loss = stats[0] / (double)n;
+        *loss = l / (double)n;
     if (accuracy)
-        *accuracy = stats[1] / (double)n;
+        *accuracy = a / (double)n;
     return CLCNN_OK;
 }

@@ -53,7 +53,7 @@ int clcnn_pool_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, int kernel_h,
     static const char who[] = "pool_forward";
     int st, created = 0;
     pool_geom g;
-    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_input(ctx, who, "A_prev", A_prev)) ||
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_tensor(ctx, who, "A_prev", A_prev, 4)) ||
         (st = public_geometry(ctx, who, A_prev, kernel_h, kernel_w, stride_h, stride_w, mode, &g)))
         return st;
     size_t out_shape[4] = {g.n, g.oh, g.ow, g.c};
@@ -69,8 +69,8 @@ int clcnn_pool_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tens
     static const char who[] = "pool_backward";
     int st, created = 0;
     pool_geom g;
-    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_input(ctx, who, "A_prev", A_prev)) ||
-        (st = clcnn_check_input(ctx, who, "dA", dA)) ||
+    if ((st = clcnn_check_ctx(ctx, who)) || (st = clcnn_check_tensor(ctx, who, "A_prev", A_prev, 4)) ||
+        (st = clcnn_check_tensor(ctx, who, "dA", dA, 4)) ||
         (st = public_geometry(ctx, who, A_prev, kernel_h, kernel_w, stride_h, stride_w, mode, &g)))
         return st;
     size_t out_shape[4] = {g.n, g.oh, g.ow, g.c};

@@ -22,6 +22,9 @@ int clcnn_loss_check_labels(clcnn_model *m, const int32_t *labels, size_t n, con
 int clcnn_loss_accumulate(clcnn_model *m, size_t n, clcnn_buf *dlogits);
 /* Sets m->stats to the sums given (0, 0 for a fresh count). */
 int clcnn_loss_reset(clcnn_model *m, double loss_sum, double correct);
+/* Reads m->stats: the loss sum and number of examples classified right;
+ * CLCNN_ERR_NUMERIC when the loss is not finite. */
+int clcnn_loss_read_sums(clcnn_model *m, double *loss_sum, double *correct, const char *who);
 /* Reads m->stats as means over n examples (either output may be NULL);
  * CLCNN_ERR_NUMERIC when the loss is not finite. */
 int clcnn_loss_read(clcnn_model *m, size_t n, double *loss, double *accuracy, const char *who);
