@@ -1,4 +1,5 @@
-/* The scalar CPU backend: plain C loops, the oracle for every device. */
+/* The CPU backend: tuned C (threads, register tiles), checked like every
+ * backend against the naive reference in tests/ref/. */
 #ifndef CLCNN_CPU_H
 #define CLCNN_CPU_H
 
