@@ -27,7 +27,9 @@
  *   tanh 5, division 2.5): REF_FN_ULPS covers a short chain of them;
  * - an error in an input of an activation carries through its slope
  *   (1 for relu and tanh, 1/4 for sigmoid; softmax: 2 p_k max_j err_j).
- * Exact operations (max, copies, the tie rule, counts) have err 0.
+ * Exact operations (max, copies, the tie rule, counts) have err 0.  Bounds
+ * of a fixed chain of roundings (an activation's slope, Adam's few
+ * operations) are to first order in u.
  */
 #ifndef CLCNN_REF_H
 #define CLCNN_REF_H
