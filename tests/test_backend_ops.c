@@ -121,7 +121,7 @@ typedef struct row {
     {.fam = F_GATHER, .n = images, .c = row_len, .k = m, .mode = u8, .variant = labels}
 #define FILL(count, value) {.fam = F_FILL, .n = count, .f = value}
 
-/* Both activations sides of a pool shape. */
+/* Max and avg pooling on one shape. */
 #define POOL2(n, h, w, c, kh, kw, sh, sw, ties) POOL(n, h, w, c, kh, kw, sh, sw, MAX, ties), \
                                                 POOL(n, h, w, c, kh, kw, sh, sw, AVG, ties)
 /* A dense shape with every activation. */
@@ -521,9 +521,11 @@ static void run_conv(const row *r)
         ref_out want;
         size_t count;
         const char *name;
-    } outs[3] = {{tdx, dx, nx, "dx"}, {tdw, dw, nw, "dw"}, {tdb, db, g.k, "db"}};
+        const size_t *shape;
+    } outs[3] = {{tdx, dx, nx, "dx", xs}, {tdw, dw, nw, "dw", ws}, {tdb, db, g.k, "db", NULL}};
     for (int i = 0; i < 3; i++) {
-        float *o = tu_read(outs[i].t);
+        float *o = outs[i].shape ? tensor_floats(outs[i].t, outs[i].count, outs[i].shape, r, outs[i].name)
+                                 : tu_read(outs[i].t);
         expect_close(r, outs[i].name, o, outs[i].want, outs[i].count);
         free(o);
     }
@@ -697,12 +699,17 @@ static void run_activation(const row *r)
 static void run_xent(const row *r)
 {
     const size_t m = r->n, k = r->k;
-    float *logits = random_floats(m * k, row_seed(r), -8, 8);
+    float *logits = random_floats(m * k, row_seed(r), -8, 8), *u = random_floats(m, row_seed(r) + 1, 0, 1);
     int32_t *labels = xmalloc(m * sizeof *labels);
     for (size_t i = 0; i < m; i++)
-        labels[i] = (int32_t)((i * 7) % k);
-    if (k > 1 && m > 2) /* a row whose first maximum is tied: argmax takes the first */
-        logits[2 * k + 1] = logits[2 * k] = 9.0f;
+        labels[i] = (int32_t)((size_t)(u[i] * (float)k) % k);
+    /* Maxima tied at classes 0 and k - 1: rows 2 and 3 have label 0 (a hit,
+     * argmax taking the first maximum), row 4 label k - 1 (a miss), so that
+     * neither "last maximum" nor "any maximum" gives the same count. */
+    for (size_t i = 2; k > 1 && i < 5 && i < m; i++) {
+        labels[i] = i < 4 ? 0 : (int32_t)(k - 1);
+        logits[i * k] = logits[i * k + k - 1] = 9.0f;
+    }
     const float stats0[2] = {1.5f, 2.0f};
     ref_out probs = ref_alloc(m * k), dlogits = ref_alloc(m * k), stats = ref_alloc(2);
     ref_softmax_xent(m, k, logits, labels, r->f, stats0, probs, dlogits, stats);
@@ -739,6 +746,7 @@ static void run_xent(const row *r)
     ref_release(&dlogits);
     ref_release(&stats);
     free(logits);
+    free(u);
     free(labels);
 }
 
