@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
