@@ -1,0 +1,961 @@
+/*
+ * Every op family on the backend under test (CLCNN_DEVICE) against the
+ * naive reference of tests/ref/, forward and backward, over one table of
+ * shapes and parameters, in the spirit of ggml's test-backend-ops.  Each
+ * row is a Check test of its own (one test case per family), reported
+ * through TAP so that `meson test` shows the count per backend.
+ *
+ * Tolerance (ref.h says how it is derived): an output passes when
+ *   |got - want| <= err
+ * where err is the reference's bound on the rounding error of a float32
+ * evaluation of the same formula, element by element: u * g(n) * the sum of
+ * the magnitudes of the n accumulated terms (the absolute part), plus a few
+ * ulps of |want| where a math function or a division is evaluated (the
+ * relative part); 0 for exact operations (max, copies, the tie rule,
+ * counts).  Nothing here is tuned to what a backend happens to produce.
+ *
+ * Inputs come from a seeded generator (tu_fill_random); max pooling rows
+ * marked "ties" quantise them to four levels so that windows hold several
+ * equal maxima.  A row may carry a configuration (an environment setting
+ * read when the context is created) that forces a path of one backend:
+ * those rows run on that backend only.
+ *
+ * Convolution and pooling go through the public API; the other families
+ * have no public op yet and go through the backend table, in the adapter
+ * section below (the only code here that includes internal.h's view).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "ref/ref.h"
+#include "testutil.h"
+
+/* ---------------------------------------------------------------- the table */
+
+typedef enum family { F_CONV, F_POOL, F_DENSE, F_ACT, F_XENT, F_ADAM, F_GATHER, F_FILL, F_COUNT } family;
+
+static const char *const family_names[F_COUNT] = {"conv", "pool", "dense", "activation", "xent", "adam", "gather",
+                                                  "fill"};
+
+/* Settings that select a backend's path (see src/opencl/backend.c and
+ * src/cpu/cpu_backend.c); a row with one runs on that backend only. */
+typedef struct config {
+    const char *backend; /* NULL: any */
+    const char *name[2], *value[2];
+} config;
+
+enum {
+    CFG_NONE,
+    CFG_THREADS_1,
+    CFG_THREADS_3,
+    CFG_CONV_GEMM,
+    CFG_CONV_DIRECT,
+    CFG_CONV_DIRECT_OLD,
+    CFG_CONV_CHUNKED,
+    CFG_DENSE_GEMM,
+    CFG_DENSE_DIRECT,
+    CFG_BLOCKS,
+    CFG_WG,
+    CFG_WG_GEMM,
+};
+
+static const config configs[] = {
+    [CFG_NONE] = {NULL, {NULL}, {NULL}},
+    [CFG_THREADS_1] = {"cpu", {"CLCNN_THREADS"}, {"1"}},
+    [CFG_THREADS_3] = {"cpu", {"CLCNN_THREADS"}, {"3"}},
+    [CFG_CONV_GEMM] = {"opencl", {"CLCNN_OCL_CONV"}, {"gemm"}},
+    [CFG_CONV_DIRECT] = {"opencl", {"CLCNN_OCL_CONV"}, {"direct"}},
+    [CFG_CONV_DIRECT_OLD] = {"opencl", {"CLCNN_OCL_DIRECT_CONV"}, {"1"}},
+    /* one image per im2col chunk */
+    [CFG_CONV_CHUNKED] = {"opencl", {"CLCNN_OCL_CONV", "CLCNN_OCL_COL_LIMIT"}, {"gemm", "4096"}},
+    [CFG_DENSE_GEMM] = {"opencl", {"CLCNN_OCL_DENSE"}, {"gemm"}},
+    [CFG_DENSE_DIRECT] = {"opencl", {"CLCNN_OCL_DENSE"}, {"direct"}},
+    /* kernel blocks other than the host's launch hints */
+    [CFG_BLOCKS] = {"opencl", {"CLCNN_BUILD_OPTIONS"}, {"-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3"}},
+    /* work-group sizes the host reads back from the kernels */
+    [CFG_WG] = {"opencl", {"CLCNN_BUILD_OPTIONS"}, {"-DCOLSUM_WG=16 -DXENT_WG=8"}},
+    [CFG_WG_GEMM] = {"opencl", {"CLCNN_BUILD_OPTIONS", "CLCNN_OCL_DENSE"}, {"-DCOLSUM_WG=16 -DXENT_WG=8", "gemm"}},
+};
+
+typedef struct row {
+    family fam;
+    size_t n, h, w, c; /* conv, pool: input; dense: n = m, c = in; activation: n rows, c cols;
+                          xent: n = m; adam, fill: n = count; gather: n images of c values */
+    size_t kh, kw, k;  /* conv: kernel, k outputs; pool: window; dense: k = out; xent: k classes;
+                          adam: k steps; gather: k = batch */
+    size_t sh, sw;     /* strides; adam: sh = the first step t */
+    int mode;          /* conv: clcnn_padding; pool: clcnn_pool_mode; gather: uint8 images */
+    clcnn_activation act;
+    int variant;       /* pool: ties; activation: in place; xent: probs and dlogits too; gather: labels */
+    float f;           /* xent: grad_scale; fill: the value */
+    int cfg;
+} row;
+
+#define SAME CLCNN_PAD_SAME
+#define VALID CLCNN_PAD_VALID
+#define MAX CLCNN_POOL_MAX
+#define AVG CLCNN_POOL_AVG
+#define ID CLCNN_ACT_IDENTITY
+#define RELU CLCNN_ACT_RELU
+#define SIGM CLCNN_ACT_SIGMOID
+#define TANH CLCNN_ACT_TANH
+#define SMAX CLCNN_ACT_SOFTMAX
+
+#define CONV(n_, h_, w_, c_, kh_, kw_, k_, sh_, sw_, pad, act_, cfg_)                                             \
+    {.fam = F_CONV, .n = n_, .h = h_, .w = w_, .c = c_, .kh = kh_, .kw = kw_, .k = k_, .sh = sh_, .sw = sw_,        \
+     .mode = pad, .act = act_, .cfg = cfg_}
+#define POOL(n_, h_, w_, c_, kh_, kw_, sh_, sw_, mode_, ties)                                                     \
+    {.fam = F_POOL, .n = n_, .h = h_, .w = w_, .c = c_, .kh = kh_, .kw = kw_, .sh = sh_, .sw = sw_, .mode = mode_,  \
+     .variant = ties}
+#define DENSE(m, in, out, act_, cfg_) {.fam = F_DENSE, .n = m, .c = in, .k = out, .act = act_, .cfg = cfg_}
+#define ACT(rows, cols, act_, in_place) {.fam = F_ACT, .n = rows, .c = cols, .act = act_, .variant = in_place}
+#define XENT(m, k_, scale, outputs, cfg_) {.fam = F_XENT, .n = m, .k = k_, .f = scale, .variant = outputs, .cfg = cfg_}
+#define ADAM(count, steps, t) {.fam = F_ADAM, .n = count, .k = steps, .sh = t}
+#define GATHER(images, row_len, m, u8, labels)                                                                    \
+    {.fam = F_GATHER, .n = images, .c = row_len, .k = m, .mode = u8, .variant = labels}
+#define FILL(count, value) {.fam = F_FILL, .n = count, .f = value}
+
+/* Max and avg pooling on one shape. */
+#define POOL2(n, h, w, c, kh, kw, sh, sw, ties) POOL(n, h, w, c, kh, kw, sh, sw, MAX, ties), \
+                                                POOL(n, h, w, c, kh, kw, sh, sw, AVG, ties)
+/* A dense shape with every activation. */
+#define DENSE5(m, in, out, cfg) DENSE(m, in, out, ID, cfg), DENSE(m, in, out, RELU, cfg), \
+                                DENSE(m, in, out, SIGM, cfg), DENSE(m, in, out, TANH, cfg), \
+                                DENSE(m, in, out, SMAX, cfg)
+/* An activation shape, out of place and in place. */
+#define ACT2(rows, cols, act) ACT(rows, cols, act, 0), ACT(rows, cols, act, 1)
+
+/*
+ * Tiles and thresholds the shapes aim at: CPU convolution in blocks of 4
+ * images, a "wide" path at stride 1 and im2col otherwise, rows of 48 then
+ * 16 columns, outputs in pairs, dot tiles of 4 x 2 rows with 8 lanes; CPU
+ * dense tasks of 16 (dw) and 4 (dx) rows.  OpenCL: direct convolution when
+ * c * k <= 1024 (else im2col or, for 1x1 stride 1, the input itself, then
+ * CLBlast), blocks of 8 outputs, 4 pixels, 8 input channels; direct dense
+ * when m * in * out <= 2^24, blocks of 4 rows and 8 outputs; the tiled
+ * pool backward when windows tile the input exactly.
+ */
+static const row table[] = {
+    /* LeNet-5's layers, batch 32 and 1 */
+    CONV(32, 28, 28, 1, 5, 5, 6, 1, 1, SAME, RELU, CFG_NONE),
+    CONV(32, 14, 14, 6, 5, 5, 16, 1, 1, VALID, RELU, CFG_NONE),
+    CONV(1, 28, 28, 1, 5, 5, 6, 1, 1, SAME, RELU, CFG_NONE),
+    CONV(1, 14, 14, 6, 5, 5, 16, 1, 1, VALID, RELU, CFG_NONE),
+    /* odd sizes, paddings, strides, every activation */
+    CONV(1, 1, 1, 1, 1, 1, 1, 1, 1, SAME, ID, CFG_NONE),
+    CONV(1, 1, 1, 1, 1, 1, 1, 1, 1, VALID, SIGM, CFG_NONE),
+    CONV(3, 7, 9, 4, 1, 1, 5, 1, 1, SAME, ID, CFG_NONE),     /* pointwise */
+    CONV(2, 8, 7, 3, 3, 2, 4, 2, 3, SAME, SMAX, CFG_NONE),   /* strides, odd pads */
+    CONV(2, 9, 9, 2, 4, 4, 3, 3, 2, VALID, SIGM, CFG_NONE),  /* gaps between windows */
+    CONV(1, 5, 5, 3, 5, 5, 2, 1, 1, VALID, TANH, CFG_NONE),  /* kernel = input */
+    CONV(2, 7, 5, 17, 4, 3, 9, 2, 1, SAME, TANH, CFG_NONE),  /* 17 channels, 9 outputs: one past a block */
+    CONV(2, 9, 8, 3, 3, 3, 7, 2, 2, SAME, ID, CFG_NONE),
+    CONV(5, 12, 10, 3, 3, 3, 4, 1, 1, SAME, RELU, CFG_NONE), /* 5 images: a block and one */
+    CONV(4, 9, 9, 2, 3, 3, 2, 2, 2, VALID, ID, CFG_NONE),
+    CONV(3, 11, 13, 7, 3, 3, 5, 1, 1, SAME, SIGM, CFG_NONE),
+    CONV(5, 13, 11, 3, 2, 2, 13, 1, 1, SAME, TANH, CFG_NONE), /* even kernel: padding after only */
+    CONV(3, 17, 19, 2, 4, 4, 3, 3, 3, SAME, RELU, CFG_NONE),
+    CONV(2, 10, 10, 1, 3, 5, 1, 2, 1, VALID, ID, CFG_NONE),   /* one output channel */
+    CONV(1, 3, 3, 5, 3, 3, 7, 1, 1, SAME, SMAX, CFG_NONE),
+    CONV(4, 50, 3, 2, 5, 3, 3, 1, 1, SAME, RELU, CFG_NONE),   /* tall and narrow */
+    /* around OpenCL's direct/CLBlast threshold c * k = 1024 */
+    CONV(7, 10, 10, 16, 3, 3, 64, 1, 1, SAME, RELU, CFG_NONE),  /* 1024: direct */
+    CONV(2, 10, 10, 16, 3, 3, 65, 1, 1, SAME, RELU, CFG_NONE),  /* 1040: im2col + CLBlast */
+    CONV(2, 6, 6, 40, 3, 3, 48, 1, 1, SAME, RELU, CFG_NONE),
+    CONV(2, 5, 7, 37, 1, 1, 29, 1, 1, VALID, SMAX, CFG_NONE),   /* pointwise CLBlast */
+    CONV(3, 11, 9, 33, 3, 3, 32, 2, 2, VALID, TANH, CFG_NONE),  /* strided im2col */
+    /* paths forced on OpenCL, on sizes the rule gives to the other one */
+    CONV(8, 28, 28, 1, 5, 5, 6, 1, 1, SAME, RELU, CFG_CONV_GEMM),
+    CONV(8, 14, 14, 6, 5, 5, 16, 1, 1, VALID, TANH, CFG_CONV_GEMM),
+    CONV(2, 8, 7, 3, 3, 2, 4, 2, 3, SAME, SMAX, CFG_CONV_GEMM),
+    CONV(3, 7, 9, 4, 1, 1, 5, 1, 1, SAME, ID, CFG_CONV_GEMM),
+    CONV(1, 1, 1, 1, 1, 1, 1, 1, 1, SAME, RELU, CFG_CONV_GEMM),
+    CONV(8, 28, 28, 1, 5, 5, 6, 1, 1, SAME, RELU, CFG_CONV_DIRECT_OLD),
+    CONV(8, 14, 14, 6, 5, 5, 16, 1, 1, VALID, TANH, CFG_CONV_DIRECT_OLD),
+    CONV(2, 8, 7, 3, 3, 2, 4, 2, 3, SAME, SMAX, CFG_CONV_DIRECT_OLD),
+    CONV(2, 9, 9, 2, 4, 4, 3, 3, 2, VALID, SIGM, CFG_CONV_DIRECT_OLD),
+    CONV(3, 7, 9, 4, 1, 1, 5, 1, 1, SAME, ID, CFG_CONV_DIRECT),
+    CONV(2, 6, 6, 40, 3, 3, 48, 1, 1, SAME, RELU, CFG_CONV_DIRECT),
+    CONV(2, 7, 5, 17, 4, 3, 9, 2, 1, SAME, TANH, CFG_CONV_DIRECT),
+    CONV(1, 5, 5, 3, 5, 5, 2, 1, 1, VALID, TANH, CFG_CONV_DIRECT),
+    CONV(2, 5, 7, 37, 1, 1, 29, 1, 1, VALID, SMAX, CFG_CONV_DIRECT),
+    CONV(5, 12, 10, 3, 3, 3, 4, 1, 1, SAME, RELU, CFG_CONV_CHUNKED),
+    CONV(4, 9, 9, 2, 3, 3, 2, 2, 2, VALID, ID, CFG_CONV_CHUNKED),
+    CONV(4, 14, 14, 6, 5, 5, 16, 1, 1, VALID, RELU, CFG_BLOCKS),
+    CONV(2, 9, 8, 3, 3, 3, 7, 2, 2, SAME, ID, CFG_BLOCKS),
+    CONV(2, 10, 10, 16, 3, 3, 65, 1, 1, SAME, RELU, CFG_WG), /* column sums for db */
+    /* the CPU backend on one thread and on more threads than blocks */
+    CONV(5, 12, 10, 3, 3, 3, 4, 1, 1, SAME, RELU, CFG_THREADS_1),
+    CONV(5, 13, 11, 3, 2, 2, 13, 2, 1, SAME, TANH, CFG_THREADS_3),
+
+    /* pooling: LeNet-5's, overlapping, gapped, one window, inexact tiling */
+    POOL2(32, 28, 28, 6, 2, 2, 2, 2, 0),
+    POOL2(32, 10, 10, 16, 2, 2, 2, 2, 0),
+    POOL2(1, 28, 28, 6, 2, 2, 2, 2, 1),
+    POOL2(3, 9, 8, 2, 3, 3, 1, 2, 1),
+    POOL2(2, 10, 11, 3, 2, 3, 3, 4, 1),
+    POOL2(2, 5, 5, 1, 5, 5, 1, 1, 1),
+    POOL2(2, 29, 27, 5, 2, 2, 2, 2, 1),
+    POOL2(1, 1, 1, 1, 1, 1, 1, 1, 0),
+    POOL2(3, 7, 7, 13, 3, 3, 2, 2, 1),
+    POOL2(2, 12, 12, 4, 2, 2, 2, 2, 1),
+    POOL2(1, 6, 9, 3, 1, 3, 1, 3, 0),
+    POOL2(2, 9, 8, 2, 3, 3, 1, 2, 0),
+
+    /* dense: LeNet-5's, batch 32 and 1 */
+    DENSE(32, 400, 120, RELU, CFG_NONE),
+    DENSE(32, 120, 84, RELU, CFG_NONE),
+    DENSE(32, 84, 10, SMAX, CFG_NONE),
+    DENSE(1, 400, 120, RELU, CFG_NONE),
+    DENSE(1, 84, 10, SMAX, CFG_NONE),
+    DENSE5(33, 400, 120, CFG_NONE),
+    DENSE5(5, 7, 3, CFG_NONE),
+    DENSE5(300, 300, 200, CFG_NONE), /* CLBlast by OpenCL's rule */
+    DENSE(1, 1, 1, ID, CFG_NONE),
+    DENSE(3, 17, 65, TANH, CFG_NONE),
+    DENSE(4, 16, 48, RELU, CFG_NONE),
+    DENSE(17, 33, 100, SMAX, CFG_NONE),
+    DENSE(129, 257, 509, SIGM, CFG_NONE), /* just over 2^24 MACs */
+    DENSE5(33, 400, 120, CFG_DENSE_GEMM),
+    DENSE5(1, 84, 10, CFG_DENSE_GEMM),
+    DENSE5(300, 300, 200, CFG_DENSE_DIRECT),
+    DENSE5(1, 84, 10, CFG_DENSE_DIRECT),
+    DENSE5(7, 1, 13, CFG_DENSE_DIRECT),
+    DENSE5(9, 50, 11, CFG_BLOCKS),
+    DENSE(45, 3, 7, ID, CFG_WG),
+    DENSE(45, 3, 7, ID, CFG_WG_GEMM),
+    DENSE(33, 400, 120, RELU, CFG_THREADS_1),
+    DENSE(37, 100, 65, TANH, CFG_THREADS_3),
+
+    /* activations, out of place and in place */
+    ACT2(37, 11, ID),
+    ACT2(37, 11, RELU),
+    ACT2(37, 11, SIGM),
+    ACT2(37, 11, TANH),
+    ACT2(37, 11, SMAX),
+    ACT2(1, 1, SMAX),
+    ACT2(1, 1, SIGM),
+    ACT2(3, 1000, SMAX),
+    ACT2(3, 1000, TANH),
+    ACT2(64, 10, SMAX),
+    ACT2(64, 10, RELU),
+
+    /* softmax cross-entropy */
+    XENT(77, 10, 32.0f, 1, CFG_NONE),
+    XENT(77, 10, 1.0f, 0, CFG_NONE),
+    XENT(32, 10, 32.0f, 1, CFG_NONE),
+    XENT(1, 1, 1.0f, 1, CFG_NONE),
+    XENT(1, 10, 1.0f, 1, CFG_NONE),
+    XENT(130, 3, 7.0f, 1, CFG_NONE), /* more rows than a work-group */
+    XENT(45, 7, 1.0f, 0, CFG_WG),
+    XENT(45, 7, 3.0f, 1, CFG_WG),
+
+    /* Adam, from step t on */
+    ADAM(1001, 3, 1),
+    ADAM(1, 1, 1),
+    ADAM(4099, 2, 1000),
+
+    /* batch assembly */
+    GATHER(50, 784, 13, 1, 1),
+    GATHER(50, 784, 13, 0, 0),
+    GATHER(50, 784, 13, 0, 1),
+    GATHER(7, 1, 1, 1, 1),
+    GATHER(20, 5, 40, 1, 1),
+
+    FILL(1001, 0.25f),
+    FILL(1, -3.0f),
+};
+
+#define TABLE_ROWS (sizeof table / sizeof table[0])
+
+/* The row in words, for messages. */
+static void describe(const row *r, char *buf, size_t len)
+{
+    static const char *const acts[] = {"identity", "relu", "sigmoid", "tanh", "softmax"};
+    int at = 0;
+    switch (r->fam) {
+    case F_CONV:
+        at = snprintf(buf, len, "conv n%zu %zux%zux%zu kernel %zux%zux%zu stride %zu,%zu %s %s", r->n, r->h, r->w,
+                      r->c, r->kh, r->kw, r->k, r->sh, r->sw, r->mode == SAME ? "same" : "valid", acts[r->act]);
+        break;
+    case F_POOL:
+        at = snprintf(buf, len, "pool %s n%zu %zux%zux%zu window %zux%zu stride %zu,%zu%s",
+                      r->mode == MAX ? "max" : "avg", r->n, r->h, r->w, r->c, r->kh, r->kw, r->sh, r->sw,
+                      r->variant ? " ties" : "");
+        break;
+    case F_DENSE:
+        at = snprintf(buf, len, "dense m%zu in%zu out%zu %s", r->n, r->c, r->k, acts[r->act]);
+        break;
+    case F_ACT:
+        at = snprintf(buf, len, "activation %s %zux%zu%s", acts[r->act], r->n, r->c, r->variant ? " in place" : "");
+        break;
+    case F_XENT:
+        at = snprintf(buf, len, "xent m%zu k%zu grad_scale %g%s", r->n, r->k, (double)r->f,
+                      r->variant ? "" : " stats only");
+        break;
+    case F_ADAM:
+        at = snprintf(buf, len, "adam count %zu steps %zu from t=%zu", r->n, r->k, r->sh);
+        break;
+    case F_GATHER:
+        at = snprintf(buf, len, "gather %s %zu images of %zu, batch %zu%s", r->mode ? "uint8" : "float32", r->n,
+                      r->c, r->k, r->variant ? " with labels" : "");
+        break;
+    default:
+        at = snprintf(buf, len, "fill count %zu value %g", r->n, (double)r->f);
+        break;
+    }
+    const config *cf = &configs[r->cfg];
+    for (int i = 0; i < 2 && cf->name[i] && at > 0 && (size_t)at < len; i++)
+        at += snprintf(buf + at, len - (size_t)at, " [%s=%s]", cf->name[i], cf->value[i]);
+}
+
+/* ------------------------------------------------------------- comparison */
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+static float *random_floats(size_t count, unsigned seed, float lo, float hi)
+{
+    float *x = xmalloc(count * sizeof *x);
+    tu_fill_random(x, count, seed, lo, hi);
+    return x;
+}
+
+static ref_out ref_alloc(size_t count)
+{
+    ref_out o = {xmalloc(count * sizeof(double)), xmalloc(count * sizeof(double))};
+    return o;
+}
+
+static void ref_release(ref_out *o)
+{
+    free(o->v);
+    free(o->err);
+}
+
+/* The reference's values as float32 (inputs of a following step). */
+static float *ref_floats(ref_out o, size_t count)
+{
+    float *x = xmalloc(count * sizeof *x);
+    for (size_t i = 0; i < count; i++)
+        x[i] = (float)o.v[i];
+    return x;
+}
+
+/* Prints each output's worst error/tolerance ratio to stderr when
+ * BACKEND_OPS_VERBOSE is set: how close each row comes to its bound. */
+static int verbose(void)
+{
+    const char *v = getenv("BACKEND_OPS_VERBOSE");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Fails unless every got[i] is within want.err[i] of want.v[i]; the
+ * message names the row, the output and the worst element. */
+static void expect_close(const row *r, const char *what, const float *got, ref_out want, size_t count)
+{
+    size_t worst = 0, bad = 0;
+    double worst_ratio = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        const double diff = fabs((double)got[i] - want.v[i]);
+        double ratio = diff == 0.0 ? 0.0 : want.err[i] > 0.0 ? diff / want.err[i] : INFINITY;
+        if (!isfinite(got[i]))
+            ratio = INFINITY;
+        bad += ratio > 1.0;
+        if (ratio > worst_ratio) {
+            worst_ratio = ratio;
+            worst = i;
+        }
+    }
+    char desc[256];
+    describe(r, desc, sizeof desc);
+    if (verbose())
+        fprintf(stderr, "%-90s %-10s worst error/tolerance %.3g\n", desc, what, worst_ratio);
+    ck_assert_msg(bad == 0,
+                  "%s: %s[%zu] = %.9g, want %.9g (tolerance %.3g, error %.3g times it); %zu of %zu outside", desc,
+                  what, worst, count ? (double)got[worst] : 0.0, count ? want.v[worst] : 0.0,
+                  count ? want.err[worst] : 0.0, worst_ratio, bad, count);
+}
+
+static void expect_equal_ints(const row *r, const char *what, const int32_t *got, const int32_t *want, size_t count)
+{
+    char desc[256];
+    describe(r, desc, sizeof desc);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_msg(got[i] == want[i], "%s: %s[%zu] = %d, want %d", desc, what, i, (int)got[i], (int)want[i]);
+}
+
+/* ------------------------------------------------------------------ adapter */
+/*
+ * The backend under test, and the only code here that goes past the public
+ * API: families without a public op are driven through the backend table
+ * (ctx->ops), on buffers from its alloc/write/read.  When those families
+ * get public ops, only this section changes.
+ */
+
+/* Applies the row's settings, opens the context, restores the environment
+ * (the rows share one process under CK_FORK=no). */
+static clcnn_ctx *open_backend(const row *r)
+{
+    const config *cf = &configs[r->cfg];
+    char *saved[2] = {NULL, NULL};
+    for (int i = 0; i < 2 && cf->name[i]; i++) {
+        const char *old = getenv(cf->name[i]);
+        saved[i] = old ? strdup(old) : NULL;
+        setenv(cf->name[i], cf->value[i], 1);
+    }
+    clcnn_ctx *ctx = tu_ctx();
+    for (int i = 0; i < 2 && cf->name[i]; i++) {
+        if (saved[i])
+            setenv(cf->name[i], saved[i], 1);
+        else
+            unsetenv(cf->name[i]);
+        free(saved[i]);
+    }
+    return ctx;
+}
+
+static void check_status(clcnn_ctx *ctx, int st, const char *op)
+{
+    ck_assert_msg(st == CLCNN_OK, "%s on %s: %s (%s)", op, clcnn_ctx_backend(ctx), clcnn_status_str(st),
+                  clcnn_errmsg(ctx));
+}
+
+/* A device buffer of bytes, holding data when not NULL (else zeros). */
+static clcnn_buf *dev_buf(clcnn_ctx *ctx, const void *data, size_t bytes)
+{
+    clcnn_buf *b = NULL;
+    check_status(ctx, ctx->ops->alloc(ctx->bctx, bytes ? bytes : 4, &b), "alloc");
+    if (data && bytes)
+        check_status(ctx, ctx->ops->write(ctx->bctx, b, 0, data, bytes), "write");
+    return b;
+}
+
+static void dev_read(clcnn_ctx *ctx, const clcnn_buf *b, void *dst, size_t bytes)
+{
+    check_status(ctx, ctx->ops->read(ctx->bctx, b, 0, dst, bytes), "read");
+}
+
+static float *dev_floats(clcnn_ctx *ctx, const clcnn_buf *b, size_t count)
+{
+    float *x = xmalloc(count * sizeof *x);
+    dev_read(ctx, b, x, count * sizeof *x);
+    return x;
+}
+
+static void dev_free(clcnn_ctx *ctx, clcnn_buf *b)
+{
+    ctx->ops->release(ctx->bctx, b);
+}
+
+/* Pool backward given the forward output the model keeps (the public op
+ * has none and passes NULL). */
+static void be_pool_backward_kept(clcnn_ctx *ctx, const ref_pool *p, const clcnn_tensor *dy, const clcnn_tensor *x,
+                                  const clcnn_tensor *y, clcnn_tensor *dx)
+{
+    pool_geom g = {.n = p->n, .h = p->h, .w = p->w, .c = p->c, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
+                   .oh = p->oh, .ow = p->ow, .mode = p->mode};
+    check_status(ctx, ctx->ops->pool_backward(ctx->bctx, &g, dy->buf, x->buf, y->buf, dx->buf), "pool_backward");
+}
+
+#define BE(ctx, op, ...) check_status((ctx), (ctx)->ops->op((ctx)->bctx, __VA_ARGS__), #op)
+
+/* ------------------------------------------------------------ the families */
+
+static unsigned row_seed(const row *r)
+{
+    return (unsigned)(r - table) * 16u + 1u;
+}
+
+static float *tensor_floats(const clcnn_tensor *t, size_t want_count, const size_t *want_shape, const row *r,
+                            const char *what)
+{
+    size_t shape[CLCNN_MAX_RANK];
+    clcnn_tensor_shape(t, shape);
+    char desc[256];
+    describe(r, desc, sizeof desc);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(shape[i] == want_shape[i], "%s: %s dim %d is %zu, want %zu", desc, what, i, shape[i],
+                      want_shape[i]);
+    ck_assert_uint_eq(clcnn_tensor_count(t), want_count);
+    return tu_read(t);
+}
+
+static void run_conv(const row *r)
+{
+    ref_conv g = {.n = r->n, .h = r->h, .w = r->w, .c = r->c, .kh = r->kh, .kw = r->kw, .k = r->k, .sh = r->sh,
+                  .sw = r->sw, .padding = (clcnn_padding)r->mode};
+    ref_conv_shape(&g);
+    const size_t nx = g.n * g.h * g.w * g.c, nw = g.kh * g.kw * g.c * g.k, ny = g.n * g.oh * g.ow * g.k;
+    const unsigned seed = row_seed(r);
+    float *x = random_floats(nx, seed, -1, 1), *w = random_floats(nw, seed + 1, -0.5f, 0.5f);
+    float *b = random_floats(g.k, seed + 2, -0.5f, 0.5f), *dz = random_floats(ny, seed + 3, -1, 1);
+    ref_out y = ref_alloc(ny), dx = ref_alloc(nx), dw = ref_alloc(nw), db = ref_alloc(g.k);
+    ck_assert_int_eq(ref_conv_forward(&g, x, w, b, r->act, y), 0);
+    ck_assert_int_eq(ref_conv_backward(&g, dz, x, w, dx, dw, db), 0);
+
+    clcnn_ctx *ctx = open_backend(r);
+    const size_t xs[4] = {g.n, g.h, g.w, g.c}, ws[4] = {g.kh, g.kw, g.c, g.k}, bs[4] = {g.k, 0, 0, 0};
+    const size_t ys[4] = {g.n, g.oh, g.ow, g.k};
+    clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x), *tw = tu_tensor(ctx, 4, ws, w), *tb = tu_tensor(ctx, 1, bs, b);
+    clcnn_tensor *tdz = tu_tensor(ctx, 4, ys, dz), *ty = NULL, *tdx = NULL, *tdw = NULL, *tdb = NULL;
+    check_status(ctx, clcnn_conv_forward(ctx, tx, tw, tb, r->act, g.padding, (int)g.sh, (int)g.sw, &ty),
+                 "conv_forward");
+    float *got = tensor_floats(ty, ny, ys, r, "y");
+    expect_close(r, "y", got, y, ny);
+    free(got);
+    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, &tdx, &tdw, &tdb),
+                 "conv_backward");
+    struct {
+        clcnn_tensor *t;
+        ref_out want;
+        size_t count;
+        const char *name;
+        const size_t *shape;
+    } outs[3] = {{tdx, dx, nx, "dx", xs}, {tdw, dw, nw, "dw", ws}, {tdb, db, g.k, "db", NULL}};
+    for (int i = 0; i < 3; i++) {
+        float *o = outs[i].shape ? tensor_floats(outs[i].t, outs[i].count, outs[i].shape, r, outs[i].name)
+                                 : tu_read(outs[i].t);
+        expect_close(r, outs[i].name, o, outs[i].want, outs[i].count);
+        free(o);
+    }
+    /* Each gradient alone (the others NULL), into the same tensors. */
+    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, &tdx, NULL, NULL),
+                 "conv_backward (dx only)");
+    got = tu_read(tdx);
+    expect_close(r, "dx alone", got, dx, nx);
+    free(got);
+    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, NULL, &tdw, NULL),
+                 "conv_backward (dw only)");
+    got = tu_read(tdw);
+    expect_close(r, "dw alone", got, dw, nw);
+    free(got);
+    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, NULL, NULL, &tdb),
+                 "conv_backward (db only)");
+    got = tu_read(tdb);
+    expect_close(r, "db alone", got, db, g.k);
+    free(got);
+
+    clcnn_tensor *all[] = {tx, tw, tb, tdz, ty, tdx, tdw, tdb};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        clcnn_tensor_free(all[i]);
+    clcnn_ctx_free(ctx);
+    ref_out *refs[] = {&y, &dx, &dw, &db};
+    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
+        ref_release(refs[i]);
+    free(x);
+    free(w);
+    free(b);
+    free(dz);
+}
+
+static void run_pool(const row *r)
+{
+    ref_pool g = {.n = r->n, .h = r->h, .w = r->w, .c = r->c, .kh = r->kh, .kw = r->kw, .sh = r->sh, .sw = r->sw,
+                  .mode = (clcnn_pool_mode)r->mode};
+    ref_pool_shape(&g);
+    const size_t nx = g.n * g.h * g.w * g.c, ny = g.n * g.oh * g.ow * g.c;
+    const unsigned seed = row_seed(r);
+    float *x = random_floats(nx, seed, -1, 1), *dy = random_floats(ny, seed + 1, -1, 1);
+    if (r->variant) /* four levels: many windows with tied maxima */
+        for (size_t i = 0; i < nx; i++)
+            x[i] = floorf(x[i] * 2.0f);
+    ref_out y = ref_alloc(ny), dx = ref_alloc(nx);
+    ref_pool_forward(&g, x, y);
+    ck_assert_int_eq(ref_pool_backward(&g, dy, x, dx), 0);
+
+    clcnn_ctx *ctx = open_backend(r);
+    const size_t xs[4] = {g.n, g.h, g.w, g.c}, ys[4] = {g.n, g.oh, g.ow, g.c};
+    clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x), *tdy = tu_tensor(ctx, 4, ys, dy), *ty = NULL, *tdx = NULL;
+    const int kh = (int)g.kh, kw = (int)g.kw, sh = (int)g.sh, sw = (int)g.sw;
+    check_status(ctx, clcnn_pool_forward(ctx, tx, kh, kw, sh, sw, g.mode, &ty), "pool_forward");
+    float *got = tensor_floats(ty, ny, ys, r, "y");
+    expect_close(r, "y", got, y, ny);
+    free(got);
+    check_status(ctx, clcnn_pool_backward(ctx, tdy, tx, kh, kw, sh, sw, g.mode, &tdx), "pool_backward");
+    got = tensor_floats(tdx, nx, xs, r, "dx");
+    expect_close(r, "dx", got, dx, nx);
+    free(got);
+    clcnn_tensor *tdx2 = tu_tensor(ctx, 4, xs, NULL);
+    be_pool_backward_kept(ctx, &g, tdy, tx, ty, tdx2);
+    got = tu_read(tdx2);
+    expect_close(r, "dx from y", got, dx, nx);
+    free(got);
+
+    clcnn_tensor *all[] = {tx, tdy, ty, tdx, tdx2};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        clcnn_tensor_free(all[i]);
+    clcnn_ctx_free(ctx);
+    ref_release(&y);
+    ref_release(&dx);
+    free(x);
+    free(dy);
+}
+
+static void run_dense(const row *r)
+{
+    const size_t m = r->n, in = r->c, out = r->k;
+    const unsigned seed = row_seed(r);
+    float *x = random_floats(m * in, seed, 0, 1), *w = random_floats(in * out, seed + 1, -0.1f, 0.1f);
+    float *b = random_floats(out, seed + 2, -0.5f, 0.5f), *dz = random_floats(m * out, seed + 3, -1, 1);
+    ref_out y = ref_alloc(m * out), dx = ref_alloc(m * in), dw = ref_alloc(in * out), db = ref_alloc(out);
+    ck_assert_int_eq(ref_dense_forward(m, in, out, x, w, b, r->act, y), 0);
+    ref_dense_backward(m, in, out, dz, x, w, dx, dw, db);
+
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *bx = dev_buf(ctx, x, m * in * 4), *bw = dev_buf(ctx, w, in * out * 4), *bb = dev_buf(ctx, b, out * 4);
+    clcnn_buf *bdz = dev_buf(ctx, dz, m * out * 4), *by = dev_buf(ctx, NULL, m * out * 4);
+    clcnn_buf *bdx = dev_buf(ctx, NULL, m * in * 4), *bdw = dev_buf(ctx, NULL, in * out * 4);
+    clcnn_buf *bdb = dev_buf(ctx, NULL, out * 4);
+    BE(ctx, dense_forward, m, in, out, bx, bw, bb, r->act, by);
+    float *got = dev_floats(ctx, by, m * out);
+    expect_close(r, "y", got, y, m * out);
+    free(got);
+    BE(ctx, dense_backward, m, in, out, bdz, bx, bw, bdx, bdw, bdb);
+    clcnn_buf *bufs[3] = {bdx, bdw, bdb};
+    ref_out wants[3] = {dx, dw, db};
+    const size_t counts[3] = {m * in, in * out, out};
+    static const char *const names[3] = {"dx", "dw", "db"};
+    for (int i = 0; i < 3; i++) {
+        got = dev_floats(ctx, bufs[i], counts[i]);
+        expect_close(r, names[i], got, wants[i], counts[i]);
+        free(got);
+    }
+    /* dx not wanted: dw and db anew. */
+    BE(ctx, fill, bdw, in * out, 0.0f);
+    BE(ctx, fill, bdb, out, 0.0f);
+    BE(ctx, dense_backward, m, in, out, bdz, bx, bw, NULL, bdw, bdb);
+    for (int i = 1; i < 3; i++) {
+        got = dev_floats(ctx, bufs[i], counts[i]);
+        expect_close(r, i == 1 ? "dw without dx" : "db without dx", got, wants[i], counts[i]);
+        free(got);
+    }
+    clcnn_buf *all[] = {bx, bw, bb, bdz, by, bdx, bdw, bdb};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        dev_free(ctx, all[i]);
+    clcnn_ctx_free(ctx);
+    ref_out *refs[] = {&y, &dx, &dw, &db};
+    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
+        ref_release(refs[i]);
+    free(x);
+    free(w);
+    free(b);
+    free(dz);
+}
+
+static void run_activation(const row *r)
+{
+    const size_t rows = r->n, cols = r->c, n = rows * cols;
+    const unsigned seed = row_seed(r);
+    float *x = random_floats(n, seed, -4, 4), *dy = random_floats(n, seed + 1, -1, 1);
+    double *xd = xmalloc(n * sizeof *xd);
+    for (size_t i = 0; i < n; i++)
+        xd[i] = x[i];
+    ref_out y = ref_alloc(n), dz = ref_alloc(n);
+    ref_activate(r->act, rows, cols, xd, NULL, y);
+    /* Backward from a valid output of the activation: the reference's y
+     * rounded to float32, given to both sides. */
+    float *yf = ref_floats(y, n);
+    ref_activation_backward(r->act, rows, cols, yf, dy, dz);
+
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *bx = dev_buf(ctx, x, n * 4), *by = r->variant ? bx : dev_buf(ctx, NULL, n * 4);
+    BE(ctx, activation_forward, r->act, rows, cols, bx, by);
+    float *got = dev_floats(ctx, by, n);
+    expect_close(r, "y", got, y, n);
+    free(got);
+    clcnn_buf *byf = dev_buf(ctx, yf, n * 4), *bdy = dev_buf(ctx, dy, n * 4);
+    clcnn_buf *bdz = r->variant ? bdy : dev_buf(ctx, NULL, n * 4);
+    BE(ctx, activation_backward, r->act, rows, cols, byf, bdy, bdz);
+    got = dev_floats(ctx, bdz, n);
+    expect_close(r, "dz", got, dz, n);
+    free(got);
+    dev_free(ctx, bx);
+    dev_free(ctx, byf);
+    dev_free(ctx, bdy);
+    if (!r->variant) {
+        dev_free(ctx, by);
+        dev_free(ctx, bdz);
+    }
+    clcnn_ctx_free(ctx);
+    ref_release(&y);
+    ref_release(&dz);
+    free(x);
+    free(xd);
+    free(yf);
+    free(dy);
+}
+
+static void run_xent(const row *r)
+{
+    const size_t m = r->n, k = r->k;
+    float *logits = random_floats(m * k, row_seed(r), -8, 8), *u = random_floats(m, row_seed(r) + 1, 0, 1);
+    int32_t *labels = xmalloc(m * sizeof *labels);
+    for (size_t i = 0; i < m; i++)
+        labels[i] = (int32_t)((size_t)(u[i] * (float)k) % k);
+    /* Maxima tied at classes 0 and k - 1: rows 2 and 3 have label 0 (a hit,
+     * argmax taking the first maximum), row 4 label k - 1 (a miss), so that
+     * neither "last maximum" nor "any maximum" gives the same count. */
+    for (size_t i = 2; k > 1 && i < 5 && i < m; i++) {
+        labels[i] = i < 4 ? 0 : (int32_t)(k - 1);
+        logits[i * k] = logits[i * k + k - 1] = 9.0f;
+    }
+    const float stats0[2] = {1.5f, 2.0f};
+    ref_out probs = ref_alloc(m * k), dlogits = ref_alloc(m * k), stats = ref_alloc(2);
+    ref_softmax_xent(m, k, logits, labels, r->f, stats0, probs, dlogits, stats);
+
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *bl = dev_buf(ctx, logits, m * k * 4), *blab = dev_buf(ctx, labels, m * 4);
+    clcnn_buf *bs = dev_buf(ctx, stats0, sizeof stats0);
+    clcnn_buf *bp = r->variant ? dev_buf(ctx, NULL, m * k * 4) : NULL;
+    clcnn_buf *bg = r->variant ? dev_buf(ctx, NULL, m * k * 4) : NULL;
+    BE(ctx, softmax_xent, m, k, bl, blab, r->f, bp, bg, bs);
+    float *got = dev_floats(ctx, bs, 2);
+    expect_close(r, "stats", got, stats, 2);
+    free(got);
+    if (r->variant) {
+        got = dev_floats(ctx, bp, m * k);
+        expect_close(r, "probs", got, probs, m * k);
+        free(got);
+        got = dev_floats(ctx, bg, m * k);
+        expect_close(r, "dlogits", got, dlogits, m * k);
+        free(got);
+        dev_free(ctx, bp);
+        dev_free(ctx, bg);
+    }
+    got = dev_floats(ctx, bl, m * k);
+    char desc[256];
+    describe(r, desc, sizeof desc);
+    ck_assert_msg(memcmp(got, logits, m * k * 4) == 0, "%s: the logits changed", desc);
+    free(got);
+    dev_free(ctx, bl);
+    dev_free(ctx, blab);
+    dev_free(ctx, bs);
+    clcnn_ctx_free(ctx);
+    ref_release(&probs);
+    ref_release(&dlogits);
+    ref_release(&stats);
+    free(logits);
+    free(u);
+    free(labels);
+}
+
+static void run_adam(const row *r)
+{
+    const size_t n = r->n;
+    const unsigned seed = row_seed(r);
+    const float lr = 0.001f, b1 = 0.9f, b2 = 0.999f, eps = 1e-7f;
+    float *w = random_floats(n, seed, -1, 1), *m = random_floats(n, seed + 1, -0.1f, 0.1f);
+    float *v = random_floats(n, seed + 2, 0, 0.1f);
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *bw = dev_buf(ctx, w, n * 4), *bm = dev_buf(ctx, m, n * 4), *bv = dev_buf(ctx, v, n * 4);
+    clcnn_buf *bg = dev_buf(ctx, NULL, n * 4);
+    ref_out wn = ref_alloc(n), mn = ref_alloc(n), vn = ref_alloc(n);
+    for (size_t s = 0; s < r->k; s++) {
+        /* Each step from the backend's own state, with a fresh gradient. */
+        const double t = (double)(r->sh + s);
+        const float lr_t = (float)(lr * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t)));
+        float *g = random_floats(n, seed + 3 + (unsigned)s, -1, 1);
+        check_status(ctx, ctx->ops->write(ctx->bctx, bg, 0, g, n * 4), "write");
+        ref_adam(n, w, g, m, v, lr_t, b1, b2, eps, wn, mn, vn);
+        BE(ctx, adam_update, n, bw, bg, bm, bv, lr_t, b1, b2, eps);
+        free(w);
+        free(m);
+        free(v);
+        w = dev_floats(ctx, bw, n);
+        m = dev_floats(ctx, bm, n);
+        v = dev_floats(ctx, bv, n);
+        char what[32];
+        snprintf(what, sizeof what, "w step %zu", s + 1);
+        expect_close(r, what, w, wn, n);
+        snprintf(what, sizeof what, "m step %zu", s + 1);
+        expect_close(r, what, m, mn, n);
+        snprintf(what, sizeof what, "v step %zu", s + 1);
+        expect_close(r, what, v, vn, n);
+        free(g);
+    }
+    dev_free(ctx, bw);
+    dev_free(ctx, bm);
+    dev_free(ctx, bv);
+    dev_free(ctx, bg);
+    clcnn_ctx_free(ctx);
+    ref_release(&wn);
+    ref_release(&mn);
+    ref_release(&vn);
+    free(w);
+    free(m);
+    free(v);
+}
+
+static void run_gather(const row *r)
+{
+    const size_t count = r->n, len = r->c, m = r->k;
+    const size_t img_bytes = count * len * (r->mode ? 1 : sizeof(float));
+    unsigned char *img = xmalloc(img_bytes);
+    if (r->mode)
+        for (size_t i = 0; i < count * len; i++)
+            img[i] = (unsigned char)((i * 131u + 7u) & 0xffu);
+    else
+        tu_fill_random((float *)(void *)img, count * len, row_seed(r), 0, 1);
+    int32_t *labels = xmalloc(count * sizeof *labels), *idx = xmalloc(m * sizeof *idx);
+    int32_t *want_y = xmalloc(m * sizeof *want_y), *got_y = xmalloc(m * sizeof *got_y);
+    for (size_t i = 0; i < count; i++)
+        labels[i] = (int32_t)(i % 10);
+    for (size_t i = 0; i < m; i++)
+        idx[i] = (int32_t)((i * 17 + 3) % count);
+    ref_out x = ref_alloc(m * len);
+    ref_gather_batch(img, r->mode, len, labels, idx, m, x, want_y);
+
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *bimg = dev_buf(ctx, img, img_bytes), *blab = dev_buf(ctx, labels, count * 4);
+    clcnn_buf *bidx = dev_buf(ctx, idx, m * 4), *bx = dev_buf(ctx, NULL, m * len * 4);
+    clcnn_buf *by = r->variant ? dev_buf(ctx, NULL, m * 4) : NULL;
+    BE(ctx, gather_batch, bimg, r->mode, len, blab, bidx, m, bx, by);
+    float *got = dev_floats(ctx, bx, m * len);
+    expect_close(r, "x", got, x, m * len);
+    free(got);
+    if (by) {
+        dev_read(ctx, by, got_y, m * 4);
+        expect_equal_ints(r, "y", got_y, want_y, m);
+        dev_free(ctx, by);
+    }
+    dev_free(ctx, bimg);
+    dev_free(ctx, blab);
+    dev_free(ctx, bidx);
+    dev_free(ctx, bx);
+    clcnn_ctx_free(ctx);
+    ref_release(&x);
+    free(img);
+    free(labels);
+    free(idx);
+    free(want_y);
+    free(got_y);
+}
+
+/* fill sets the first count - 1 values and leaves the last one. */
+static void run_fill(const row *r)
+{
+    const size_t n = r->n;
+    float *x = random_floats(n, row_seed(r), -1, 1);
+    ref_out want = ref_alloc(n);
+    for (size_t i = 0; i < n; i++) {
+        want.v[i] = i + 1 < n ? (double)r->f : x[i];
+        want.err[i] = 0.0;
+    }
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *b = dev_buf(ctx, x, n * 4);
+    BE(ctx, fill, b, n - 1, r->f);
+    float *got = dev_floats(ctx, b, n);
+    expect_close(r, "x", got, want, n);
+    free(got);
+    dev_free(ctx, b);
+    clcnn_ctx_free(ctx);
+    ref_release(&want);
+    free(x);
+}
+
+/* ------------------------------------------------------------------- main */
+
+/* The rows this backend runs, grouped by family (one loop range each). */
+static size_t selected[TABLE_ROWS];
+
+START_TEST(backend_op)
+{
+    const row *r = &table[selected[_i]];
+    switch (r->fam) {
+    case F_CONV:
+        run_conv(r);
+        break;
+    case F_POOL:
+        run_pool(r);
+        break;
+    case F_DENSE:
+        run_dense(r);
+        break;
+    case F_ACT:
+        run_activation(r);
+        break;
+    case F_XENT:
+        run_xent(r);
+        break;
+    case F_ADAM:
+        run_adam(r);
+        break;
+    case F_GATHER:
+        run_gather(r);
+        break;
+    default:
+        run_fill(r);
+        break;
+    }
+}
+END_TEST
+
+/* The backend a context for CLCNN_DEVICE gets ("cpu", "opencl"), or NULL
+ * when there is no such device; found in a child, so that this process
+ * never initialises OpenCL before Check forks. */
+static const char *probe_backend(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        clcnn_ctx *ctx = NULL;
+        int st = clcnn_ctx_create_with_log(&ctx, tu_device(), NULL, NULL);
+        int code = st == CLCNN_ERR_NO_DEVICE ? 77 : st != CLCNN_OK ? 2 : strcmp(clcnn_ctx_backend(ctx), "cpu") ? 1 : 0;
+        if (st != CLCNN_OK)
+            fprintf(stderr, "%s: %s\n", tu_device(), clcnn_errmsg(ctx));
+        clcnn_ctx_free(ctx);
+        _exit(code);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return "?";
+    switch (WEXITSTATUS(status)) {
+    case 0:
+        return "cpu";
+    case 1:
+        return "opencl";
+    case 77:
+        return NULL;
+    default:
+        return "?"; /* the tests will fail with the message */
+    }
+}
+
+int main(void)
+{
+    const char *backend = probe_backend();
+    if (!backend) {
+        printf("1..0 # SKIP no %s device\n", tu_device());
+        return EXIT_SUCCESS;
+    }
+    Suite *s = suite_create("backend_ops");
+    size_t count = 0;
+    for (int f = 0; f < F_COUNT; f++) {
+        const int start = (int)count;
+        for (size_t i = 0; i < TABLE_ROWS; i++) {
+            const config *cf = &configs[table[i].cfg];
+            if (table[i].fam == (family)f && (!cf->backend || strcmp(cf->backend, backend) == 0))
+                selected[count++] = i;
+        }
+        TCase *tc = tcase_create(family_names[f]);
+        tcase_set_timeout(tc, 300);
+        tcase_add_loop_test(tc, backend_op, start, (int)count);
+        suite_add_tcase(s, tc);
+    }
+    SRunner *sr = srunner_create(s);
+    srunner_set_tap(sr, "-");
+    srunner_run_all(sr, CK_SILENT);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
