@@ -76,27 +76,55 @@ static void make_temp_dir(char *buf, size_t len, const char *what)
     ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp(%s): %s", buf, strerror(errno));
 }
 
-/* The environment every test starts from: no overrides, a given cache dir. */
+/* The settings every test's contexts get (the cache directory of env_reset;
+ * tests change fields of it instead of the environment). */
+static clcnn_ctx_options g_opts;
+
+/* The environment every test starts from: no overrides (whatever meson
+ * set), the suite's settings with a given cache dir (NULL: the default). */
 static void env_reset(const char *cache_dir)
 {
     unsetenv("CLCNN_DEVICE");
     unsetenv("CLCNN_KERNEL_DIR");
     unsetenv("CLCNN_CACHE");
+    unsetenv("CLCNN_CACHE_DIR");
     unsetenv("CLCNN_OCL_COL_LIMIT");
     unsetenv("CLCNN_OCL_DIRECT_CONV");
     unsetenv("CLCNN_OCL_CONV");
     unsetenv("CLCNN_OCL_DENSE");
     unsetenv("CLCNN_BUILD_OPTIONS");
-    if (cache_dir)
-        setenv("CLCNN_CACHE_DIR", cache_dir, 1);
+    g_opts = (clcnn_ctx_options){.cache_dir = cache_dir};
+}
+
+/* A context on device with settings o and a log hook; the status. */
+static int create_with(clcnn_ctx **ctx, const char *device, const clcnn_ctx_options *o, clcnn_log_fn log,
+                       void *user)
+{
+    clcnn_ctx_options with = *o;
+    with.device = device;
+    with.log = log;
+    with.log_user = user;
+    *ctx = NULL;
+    return clcnn_ctx_create_with_options(ctx, &with);
+}
+
+/* A context with the suite's settings and a log hook. */
+static int create_logged(clcnn_ctx **ctx, const char *device, clcnn_log_fn log, void *user)
+{
+    return create_with(ctx, device, &g_opts, log, user);
+}
+
+static clcnn_ctx *open_ctx_with(const char *device, const clcnn_ctx_options *o)
+{
+    clcnn_ctx *ctx = NULL;
+    int st = create_with(&ctx, device, o, NULL, NULL);
+    ck_assert_msg(st == CLCNN_OK, "context %s: %s (%s)", device, clcnn_status_str(st), ctx ? clcnn_errmsg(ctx) : "");
+    return ctx;
 }
 
 static clcnn_ctx *open_ctx(const char *device)
 {
-    clcnn_ctx *ctx = NULL;
-    int st = clcnn_ctx_create_with_log(&ctx, device, NULL, NULL);
-    ck_assert_msg(st == CLCNN_OK, "context %s: %s (%s)", device, clcnn_status_str(st), ctx ? clcnn_errmsg(ctx) : "");
-    return ctx;
+    return open_ctx_with(device, &g_opts);
 }
 
 /* Names of the *.bin entries of dir, sorted; returns how many (<= max). */
@@ -220,7 +248,7 @@ static int no_icd_child(void)
     env_reset(NULL);
     clcnn_ctx *ctx = NULL;
     notices n = {0, ""};
-    int st = clcnn_ctx_create_with_log(&ctx, "opencl", count_notice, &n);
+    int st = create_logged(&ctx, "opencl", count_notice, &n);
     if (st != CLCNN_ERR_NO_DEVICE) {
         fprintf(stderr, "\"opencl\" without an ICD: status %d (%s), want CLCNN_ERR_NO_DEVICE\n", st,
                 ctx ? clcnn_errmsg(ctx) : "");
@@ -237,7 +265,7 @@ static int no_icd_child(void)
 
     ctx = NULL;
     n.count = 0;
-    st = clcnn_ctx_create_with_log(&ctx, "auto", count_notice, &n);
+    st = create_logged(&ctx, "auto", count_notice, &n);
     if (st != CLCNN_OK || strcmp(clcnn_ctx_backend(ctx), "cpu") != 0) {
         fprintf(stderr, "\"auto\" without an ICD: status %d, backend %s (%s)\n", st, clcnn_ctx_backend(ctx),
                 ctx ? clcnn_errmsg(ctx) : "");
@@ -275,7 +303,7 @@ START_TEST(broken_kernel_is_a_build_error)
     make_temp_dir(cdir, sizeof cdir, "cache");
     env_reset(cdir);
     copy_kernels(kdir);
-    setenv("CLCNN_KERNEL_DIR", kdir, 1);
+    g_opts.kernel_dir = kdir;
 
     /* An intact copy builds and computes. */
     clcnn_ctx *ctx = open_ctx("opencl");
@@ -290,7 +318,7 @@ START_TEST(broken_kernel_is_a_build_error)
 
     ctx = NULL;
     notices n = {0, ""};
-    int st = clcnn_ctx_create_with_log(&ctx, "opencl", count_notice, &n);
+    int st = create_logged(&ctx, "opencl", count_notice, &n);
     ck_assert_msg(st == CLCNN_ERR_BUILD, "status %d (%s), want CLCNN_ERR_BUILD", st, clcnn_errmsg(ctx));
     const char *msg = clcnn_errmsg(ctx);
     ck_assert_msg(strstr(msg, "pool.cl") != NULL, "the message does not name the file: %s", msg);
@@ -299,7 +327,7 @@ START_TEST(broken_kernel_is_a_build_error)
     clcnn_ctx_free(ctx);
 
     ctx = NULL;
-    st = clcnn_ctx_create_with_log(&ctx, "auto", count_notice, &n);
+    st = create_logged(&ctx, "auto", count_notice, &n);
     ck_assert_msg(st == CLCNN_OK, "auto: %s", clcnn_errmsg(ctx));
     ck_assert_str_eq(clcnn_ctx_backend(ctx), "cpu");
     ck_assert_int_eq(n.count, 1);
@@ -309,7 +337,7 @@ START_TEST(broken_kernel_is_a_build_error)
     snprintf(path, sizeof path, "%s/data.cl", kdir);
     ck_assert_int_eq(remove(path), 0);
     ctx = NULL;
-    st = clcnn_ctx_create_with_log(&ctx, "opencl", NULL, NULL);
+    st = create_logged(&ctx, "opencl", NULL, NULL);
     ck_assert_int_ne(st, CLCNN_OK);
     ck_assert_msg(strstr(clcnn_errmsg(ctx), "data.cl") != NULL, "missing file not named: %s", clcnn_errmsg(ctx));
     clcnn_ctx_free(ctx);
@@ -444,15 +472,15 @@ START_TEST(cache_disabled_writes_nothing)
     make_temp_dir(cdir, sizeof cdir, "cache");
     snprintf(sub, sizeof sub, "%s/clcnn", cdir);
     env_reset(sub);
-    setenv("CLCNN_CACHE", "0", 1);
+    g_opts.cache = -1;
     clcnn_ctx *ctx = open_ctx("opencl");
     size_t n;
     free(conv_probe(ctx, &n));
     clcnn_ctx_free(ctx);
     ck_assert_int_eq(count_files(cdir), 0);
     /* The default locations are not used either. */
-    unsetenv("CLCNN_CACHE_DIR");
-    setenv("XDG_CACHE_HOME", cdir, 1);
+    g_opts.cache_dir = NULL;
+    setenv("XDG_CACHE_HOME", cdir, 1); /* the platform's location, not a clcnn setting */
     ctx = open_ctx("opencl");
     clcnn_ctx_free(ctx);
     ck_assert_int_eq(count_files(cdir), 0);
@@ -645,12 +673,11 @@ static void dense_cases(size_t m, size_t in, size_t out)
     }
 }
 
-/* Reopens the OpenCL context with environment variable name set to value. */
-static void reopen_with(const char *name, const char *value)
+/* Reopens the OpenCL context with settings o. */
+static void reopen_with(clcnn_ctx_options o)
 {
     clcnn_ctx_free(g_ocl);
-    setenv(name, value, 1);
-    g_ocl = open_ctx("opencl");
+    g_ocl = open_ctx_with("opencl", &o);
 }
 
 START_TEST(parity_dense)
@@ -665,14 +692,13 @@ END_TEST
 START_TEST(parity_dense_paths)
 {
     /* Each path forced, on sizes the rule would give to the other one. */
-    reopen_with("CLCNN_OCL_DENSE", "gemm");
+    reopen_with((clcnn_ctx_options){.dense_path = CLCNN_PATH_GEMM});
     dense_cases(33, 400, 120);
     dense_cases(1, 84, 10);
-    reopen_with("CLCNN_OCL_DENSE", "direct");
+    reopen_with((clcnn_ctx_options){.dense_path = CLCNN_PATH_DIRECT});
     dense_cases(300, 300, 200);
     dense_cases(1, 84, 10);
     dense_cases(7, 1, 13);
-    unsetenv("CLCNN_OCL_DENSE");
 }
 END_TEST
 
@@ -738,32 +764,29 @@ END_TEST
 START_TEST(parity_conv_gemm)
 {
     /* im2col + CLBlast forced on LeNet-sized layers (CLCNN_OCL_CONV=gemm). */
-    reopen_with("CLCNN_OCL_CONV", "gemm");
+    reopen_with((clcnn_ctx_options){.conv_path = CLCNN_PATH_GEMM});
     conv_case(8, 28, 28, 1, 5, 5, 6, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 21);
     conv_case(8, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 22);
     conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 23);
     conv_case(3, 7, 9, 4, 1, 1, 5, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 24);
-    unsetenv("CLCNN_OCL_CONV");
 }
 END_TEST
 
 START_TEST(parity_conv_direct)
 {
-    /* The direct forward kernel, chosen by CLCNN_OCL_DIRECT_CONV=1. */
-    reopen_with("CLCNN_OCL_DIRECT_CONV", "1");
+    /* The direct kernels, chosen by option (tests/test_config.c checks
+     * that CLCNN_OCL_DIRECT_CONV=1 and CLCNN_OCL_CONV=direct set it too). */
+    reopen_with((clcnn_ctx_options){.conv_path = CLCNN_PATH_DIRECT});
     conv_case(8, 28, 28, 1, 5, 5, 6, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 11);
     conv_case(8, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 12);
     conv_case(2, 8, 7, 3, 3, 2, 4, 2, 3, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX, 13);
     conv_case(2, 9, 9, 2, 4, 4, 3, 3, 2, CLCNN_PAD_VALID, CLCNN_ACT_SIGMOID, 14);
-    unsetenv("CLCNN_OCL_DIRECT_CONV");
-    /* CLCNN_OCL_CONV=direct: pointwise, large channel counts (several
-     * channel blocks in both directions), padding on every side. */
-    reopen_with("CLCNN_OCL_CONV", "direct");
+    /* Pointwise, large channel counts (several channel blocks in both
+     * directions), padding on every side. */
     conv_case(3, 7, 9, 4, 1, 1, 5, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 15);
     conv_case(2, 6, 6, 40, 3, 3, 48, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 16);
     conv_case(2, 7, 5, 17, 4, 3, 9, 2, 1, CLCNN_PAD_SAME, CLCNN_ACT_TANH, 17);
     conv_case(1, 5, 5, 3, 5, 5, 2, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH, 18);
-    unsetenv("CLCNN_OCL_CONV");
 }
 END_TEST
 
@@ -771,21 +794,19 @@ START_TEST(parity_direct_block_overrides)
 {
     /* Kernel block sizes other than the host's launch hints: the kernels
      * loop over the blocks the grid leaves. */
-    reopen_with("CLCNN_BUILD_OPTIONS", "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3");
+    reopen_with((clcnn_ctx_options){.build_options = "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3"});
     conv_case(4, 14, 14, 6, 5, 5, 16, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_RELU, 31);
     conv_case(2, 9, 8, 3, 3, 3, 7, 2, 2, CLCNN_PAD_SAME, CLCNN_ACT_IDENTITY, 32);
     dense_cases(9, 50, 11);
-    unsetenv("CLCNN_BUILD_OPTIONS");
 }
 END_TEST
 
 START_TEST(parity_conv_chunked)
 {
     /* A tiny im2col limit forces one image per chunk. */
-    reopen_with("CLCNN_OCL_COL_LIMIT", "4096");
+    reopen_with((clcnn_ctx_options){.col_limit = 4096});
     conv_case(5, 12, 10, 3, 3, 3, 4, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU, 7);
     conv_case(4, 9, 9, 2, 3, 3, 2, 2, 2, CLCNN_PAD_VALID, CLCNN_ACT_IDENTITY, 8);
-    unsetenv("CLCNN_OCL_COL_LIMIT");
 }
 END_TEST
 
@@ -870,7 +891,7 @@ END_TEST
 START_TEST(parity_tunables_from_build_options)
 {
     /* Work-group sizes set with -D: the host reads them back from the kernels. */
-    reopen_with("CLCNN_BUILD_OPTIONS", "-DCOLSUM_WG=16 -DXENT_WG=8");
+    reopen_with((clcnn_ctx_options){.build_options = "-DCOLSUM_WG=16 -DXENT_WG=8"});
     const size_t m = 45, k = 7;
     pair logits = pair_random(m * k, 9, -3, 3);
     int32_t labels[45];
@@ -887,7 +908,6 @@ START_TEST(parity_tunables_from_build_options)
     pair *all[] = {&logits, &lab, &stats, &db, &x, &w, &dw};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         pair_free(all[i]);
-    unsetenv("CLCNN_BUILD_OPTIONS");
 }
 END_TEST
 

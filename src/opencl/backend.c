@@ -81,12 +81,6 @@ static const struct {
 #define OCL_LOCAL_1D 64
 #endif
 
-/* Largest im2col scratch buffer; bigger batches are processed in chunks.
- * $CLCNN_OCL_COL_LIMIT (bytes) overrides it, for tuning and for tests. */
-#ifndef OCL_COL_LIMIT_BYTES
-#define OCL_COL_LIMIT_BYTES ((size_t)64 << 20)
-#endif
-
 /* Uploads up to this size go through a temporary buffer (no wait). */
 #define OCL_ASYNC_WRITE_LIMIT ((size_t)64 << 20)
 
@@ -123,8 +117,6 @@ static const struct {
 #define OCL_DENSE_RB 4
 #define OCL_DENSE_OB 8
 
-enum { PATH_AUTO, PATH_DIRECT, PATH_GEMM };
-
 enum { SCRATCH_COL, SCRATCH_DCOL, SCRATCH_GEMM, SCRATCH_COUNT };
 
 typedef struct ocl_backend {
@@ -137,8 +129,8 @@ typedef struct ocl_backend {
     size_t local[K_COUNT]; /* the work-group size each kernel is launched with */
     cl_mem scratch[SCRATCH_COUNT];
     size_t scratch_bytes[SCRATCH_COUNT];
-    size_t col_limit; /* bytes, see OCL_COL_LIMIT_BYTES */
-    int conv_path, dense_path; /* PATH_*, see OCL_DIRECT_CONV_MAX_CK */
+    size_t col_limit; /* bytes of the largest im2col chunk (clcnn_ctx_options.col_limit) */
+    clcnn_path conv_path, dense_path; /* never DEFAULT; see OCL_DIRECT_CONV_MAX_CK */
     struct {
         void *host;
         cl_event done; /* the upload from this slot, NULL when none pending */
@@ -354,18 +346,7 @@ static int choose_local(ocl_backend *b, int k)
 
 static const clcnn_backend_ops ocl_ops;
 
-/* PATH_DIRECT / PATH_GEMM when $name says "direct" / "gemm", else PATH_AUTO. */
-static int path_from_env(const char *name)
-{
-    const char *v = getenv(name);
-    if (v && strcmp(v, "direct") == 0)
-        return PATH_DIRECT;
-    if (v && strcmp(v, "gemm") == 0)
-        return PATH_GEMM;
-    return PATH_AUTO;
-}
-
-/* A backend with its settings from the environment, no device yet. */
+/* A backend with the context's settings, no device yet. */
 static int backend_new(clcnn_ctx *ctx, ocl_backend **out)
 {
     ocl_backend *b = clcnn_mem_calloc(&ctx->allocator, 1, sizeof *b);
@@ -373,20 +354,9 @@ static int backend_new(clcnn_ctx *ctx, ocl_backend **out)
     if (!b)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
     b->ctx = ctx;
-    b->col_limit = OCL_COL_LIMIT_BYTES;
-    const char *limit = getenv("CLCNN_OCL_COL_LIMIT");
-    if (limit && *limit) {
-        char *end;
-        unsigned long long v = strtoull(limit, &end, 10);
-        if (*end == '\0' && v > 0)
-            b->col_limit = (size_t)v;
-    }
-
-    b->conv_path = path_from_env("CLCNN_OCL_CONV");
-    b->dense_path = path_from_env("CLCNN_OCL_DENSE");
-    const char *direct = getenv("CLCNN_OCL_DIRECT_CONV");
-    if (direct && strcmp(direct, "1") == 0)
-        b->conv_path = PATH_DIRECT;
+    b->col_limit = ctx->config.col_limit;
+    b->conv_path = ctx->config.conv_path;
+    b->dense_path = ctx->config.dense_path;
     return CLCNN_OK;
 }
 
@@ -772,8 +742,8 @@ static int ocl_activation_backward(void *bctx, clcnn_activation act, size_t rows
 /* The direct kernels for a dense layer of this size (see OCL_DIRECT_DENSE_MAX_MACS). */
 static int dense_is_direct(const ocl_backend *b, size_t m, size_t in, size_t out)
 {
-    if (b->dense_path != PATH_AUTO)
-        return b->dense_path == PATH_DIRECT;
+    if (b->dense_path != CLCNN_PATH_AUTO)
+        return b->dense_path == CLCNN_PATH_DIRECT;
     return m * in * out <= OCL_DIRECT_DENSE_MAX_MACS;
 }
 
@@ -922,8 +892,8 @@ static int col2im(ocl_backend *b, const conv_geom *g, cl_mem dcol, cl_mem dx, si
 /* The direct kernels for a convolution of this size (see OCL_DIRECT_CONV_MAX_CK). */
 static int conv_is_direct(const ocl_backend *b, const conv_geom *g)
 {
-    if (b->conv_path != PATH_AUTO)
-        return b->conv_path == PATH_DIRECT;
+    if (b->conv_path != CLCNN_PATH_AUTO)
+        return b->conv_path == CLCNN_PATH_DIRECT;
     return g->c * g->k <= OCL_DIRECT_CONV_MAX_CK;
 }
 

@@ -58,10 +58,10 @@ extern const char *const ocl_program_files[OCL_PROG_COUNT];
 
 /*
  * Builds program id for dev in context: the sources come from the embedded
- * copy or from $CLCNN_KERNEL_DIR; the binary from the on-disk cache when a
- * valid entry exists, else from source (then written to the cache).
- * Errors: CLCNN_ERR_BUILD with the build log, CLCNN_ERR_IO (a file of
- * CLCNN_KERNEL_DIR unreadable), CLCNN_ERR_OPENCL, CLCNN_ERR_NOMEM.
+ * copy or from the kernel directory of the context's settings; the binary
+ * from the on-disk cache when a valid entry exists, else from source (then
+ * written to the cache).  Errors: CLCNN_ERR_BUILD with the build log,
+ * CLCNN_ERR_IO (a file of the kernel directory unreadable), CLCNN_ERR_OPENCL, CLCNN_ERR_NOMEM.
  */
 int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, ocl_program_id id,
                       cl_program *out);

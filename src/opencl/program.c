@@ -50,13 +50,13 @@ static void source_free(clcnn_ctx *ctx, source_text *src)
 static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
 {
     memset(out, 0, sizeof *out);
-    const char *dir = getenv("CLCNN_KERNEL_DIR");
-    if (dir && *dir) {
-        char path[4096];
+    const char *dir = ctx->config.kernel_dir;
+    if (*dir) {
+        char path[CLCNN_CONFIG_PATH_LEN + 64]; /* the directory and a file name of cl/ */
         snprintf(path, sizeof path, "%s/%s", dir, name);
         FILE *f = fopen(path, "rb");
         if (!f)
-            return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: CLCNN_KERNEL_DIR is set, but %s cannot be read: %s", path,
+            return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: a kernel directory is set (kernel_dir, CLCNN_KERNEL_DIR), but %s cannot be read: %s", path,
                                strerror(errno));
         size_t cap = 1 << 14, n = 0;
         char *buf = clcnn_mem_alloc(&ctx->allocator, cap);
@@ -96,14 +96,6 @@ static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
         }
     }
     return clcnn_error(ctx, CLCNN_ERR_BUILD, "OpenCL: kernel source %s is not embedded in this build", name);
-}
-
-/* Build options: none of our own (OpenCL C 1.x is the default), plus
- * $CLCNN_BUILD_OPTIONS for kernel development (e.g. -DCOLSUM_WG=128). */
-static const char *build_options(void)
-{
-    const char *extra = getenv("CLCNN_BUILD_OPTIONS");
-    return extra ? extra : "";
 }
 
 /* Sets the message for a failed clBuildProgram, with the device's log. */
@@ -198,10 +190,11 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
         src_hash = ocl_fnv1a(src_hash, &lens[i], sizeof lens[i]);
         src_hash = ocl_fnv1a(src_hash, parts[i], lens[i]);
     }
-    const char *options = build_options();
+    const char *options = ctx->config.build_options;
 
-    char dir[4096], path[4200];
-    int use_cache = ocl_cache_dir(dir, sizeof dir);
+    const char *dir = ctx->config.cache_dir;
+    char path[CLCNN_CONFIG_PATH_LEN + 64];
+    int use_cache = ocl_cache_dir(&ctx->config);
     if (use_cache) {
         const char *fmt = "clcnn program cache v%u\nplatform=%s\ndevice=%s\ndriver=%s\nfile=%s\nsource=%016llx\n"
                           "options=%s\n";
