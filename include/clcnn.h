@@ -205,11 +205,14 @@ typedef struct clcnn_ctx_options {
     /* OpenCL: the compiled-program cache, 1 on, -1 off.  0: $CLCNN_CACHE
      * ("0" off, "1" on), else on. */
     int cache;
-    /* OpenCL: extra options appended to every program build (up to 2047
-     * bytes), e.g. "-DCOLSUM_WG=128".  A -D of a tunable that sets a launch
-     * grid (conv.cl's CONV_PB, CONV_CB, CONV_KB; dense.cl's DENSE_RB,
-     * DENSE_OB) moves the grid with it; a malformed one of those is
-     * CLCNN_ERR_ARGUMENT.  NULL: $CLCNN_BUILD_OPTIONS, else none. */
+    /* OpenCL: extra options for every program build (up to 2047 bytes),
+     * e.g. "-DCOLSUM_WG=128 -cl-mad-enable".  A -D of one of the kernels'
+     * tunables (CONV_PB, CONV_CB, CONV_DW_WG, DENSE_RB, COLSUM_WG, XENT_WG)
+     * sets the value the host also sizes its launch grids with; it must be
+     * a whole number from 1 to 65536, a power of two for the work-group
+     * sizes (*_WG), else CLCNN_ERR_ARGUMENT.  CONV_KB and DENSE_OB, the
+     * float8 width of the kernels, cannot be set (CLCNN_ERR_ARGUMENT).
+     * NULL: $CLCNN_BUILD_OPTIONS, else none. */
     const char *build_options;
     /* OpenCL: convolutions' path.  CLCNN_PATH_DEFAULT: $CLCNN_OCL_CONV
      * ("auto", "direct", "gemm"; CLCNN_OCL_DIRECT_CONV=1 is an older

@@ -91,7 +91,7 @@ static int step_on_device(clcnn_model *m, size_t n)
     size_t k = clcnn_model_classes(m);
     int st = forward(m, m->input, n, 1);
     if (st == CLCNN_OK)
-        st = ctx->ops->softmax_xent(ctx->bctx, n, k, last_layer(m)->out, m->labels, (float)n, NULL, m->grad[0],
+        st = ctx->ops->softmax_xent(ctx->bctx, n, k, last_layer(m)->out, m->labels, (float)n, m->grad[0],
                                     m->stats);
     if (st == CLCNN_OK)
         st = backward(m, n);
@@ -365,7 +365,7 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
         size_t mb = n - done < batch_size ? n - done : batch_size;
         if ((st = load_batch(m, &d, order + done, mb)) || (st = forward(m, m->input, mb, 1)))
             break;
-        st = ctx->ops->softmax_xent(ctx->bctx, mb, k, last_layer(m)->out, m->labels, 1.0f, NULL, NULL, m->stats);
+        st = ctx->ops->softmax_xent(ctx->bctx, mb, k, last_layer(m)->out, m->labels, 1.0f, NULL, m->stats);
     }
     if (st == CLCNN_OK)
         st = read_stats(m, n, loss, accuracy, who);

@@ -165,19 +165,6 @@ int ocl_cache_load(const clcnn_allocator *a, const char *path, const char *key, 
     return 0;
 }
 
-int ocl_cache_entry_valid(const char *path)
-{
-    size_t len = 0;
-    unsigned char *data = read_file(NULL, path, HEADER_LEN + MAX_KEY_LEN + MAX_BINARY_LEN, &len);
-    if (!data)
-        return 0;
-    const unsigned char *k, *b;
-    size_t klen, blen;
-    int ok = parse_entry(data, len, &k, &klen, &b, &blen);
-    clcnn_mem_free(NULL, data, len);
-    return ok;
-}
-
 static int write_all(int fd, const void *buf, size_t len)
 {
     const unsigned char *p = buf;

@@ -41,8 +41,4 @@ int ocl_cache_load(const struct clcnn_allocator *a, const char *path, const char
 /* Writes an entry atomically; returns 1 on success, else 0. */
 int ocl_cache_store(const char *path, const char *key, const unsigned char *binary, size_t binary_len);
 
-/* 1 when the file at path is a whole, well-formed entry (any key); for
- * tests, so its memory is malloc's. */
-int ocl_cache_entry_valid(const char *path);
-
 #endif

@@ -10,15 +10,6 @@
 #include "opencl/ocl.h"
 #include "opencl/sources.h"
 
-const char *const ocl_program_files[OCL_PROG_COUNT] = {
-    [OCL_PROG_CONV] = "conv.cl",
-    [OCL_PROG_DATA] = "data.cl",
-    [OCL_PROG_DENSE] = "dense.cl",
-    [OCL_PROG_ELEMENTWISE] = "elementwise.cl",
-    [OCL_PROG_LOSS] = "loss.cl",
-    [OCL_PROG_POOL] = "pool.cl",
-};
-
 /* Put in front of every family's source. */
 #define COMMON_FILE "common.cl"
 
@@ -161,10 +152,10 @@ static void store_binary(const clcnn_allocator *a, cl_program prog, const char *
     clcnn_mem_free(a, bin, size);
 }
 
-int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, ocl_program_id id, cl_program *out)
+int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, const char *file,
+                      const char *options, cl_program *out)
 {
     const clcnn_allocator *a = &ctx->allocator;
-    const char *file = ocl_program_files[id];
     source_text common = {0}, body = {0};
     char *key = NULL;
     size_t key_size = 0;
@@ -190,7 +181,6 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
         src_hash = ocl_fnv1a(src_hash, &lens[i], sizeof lens[i]);
         src_hash = ocl_fnv1a(src_hash, parts[i], lens[i]);
     }
-    const char *options = ctx->config.build_options;
 
     const char *dir = ctx->config.cache_dir;
     char path[CLCNN_CONFIG_PATH_LEN + 64];
