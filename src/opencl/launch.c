@@ -182,11 +182,11 @@ static int create_kernel(ocl_backend *b, const ocl_family *f, int k, size_t *lim
     *limit = 0;
     err = clGetKernelWorkGroupInfo(kern->kernel, b->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof *limit, limit,
                                    NULL);
-    if (err == CL_SUCCESS)
-        err = clGetKernelWorkGroupInfo(kern->kernel, b->dev.device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof reqd,
-                                       reqd, NULL);
     if (err != CL_SUCCESS)
         return ocl_fail(b, err, "clGetKernelWorkGroupInfo");
+    if (clGetKernelWorkGroupInfo(kern->kernel, b->dev.device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof reqd, reqd,
+                                 NULL) != CL_SUCCESS)
+        reqd[0] = 0; /* not known: as if none were required */
     size_t local = OCL_LOCAL_1D;
     while (local > 1 && local > *limit)
         local /= 2;

@@ -1,5 +1,5 @@
-/* Kernel sources (embedded or $CLCNN_KERNEL_DIR), program builds, and the
- * binary cache around them. */
+/* Kernel sources (embedded, or from the kernel_dir setting), program
+ * builds, and the binary cache around them. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@ unsigned long long ocl_fnv1a(unsigned long long h, const void *data, size_t len)
 }
 
 /* A kernel source file's text: the embedded copy, or one read from
- * $CLCNN_KERNEL_DIR into owned, a block of owned_size bytes. */
+ * the kernel_dir setting into owned, a block of owned_size bytes. */
 typedef struct source_text {
     const char *text;
     size_t len;
@@ -47,8 +47,10 @@ static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
         snprintf(path, sizeof path, "%s/%s", dir, name);
         FILE *f = fopen(path, "rb");
         if (!f)
-            return clcnn_error(ctx, CLCNN_ERR_IO, "OpenCL: a kernel directory is set (kernel_dir, CLCNN_KERNEL_DIR), but %s cannot be read: %s", path,
-                               strerror(errno));
+            return clcnn_error(ctx, CLCNN_ERR_IO,
+                               "OpenCL: a kernel directory is set (kernel_dir, CLCNN_KERNEL_DIR), but %s cannot be "
+                               "read: %s",
+                               path, strerror(errno));
         size_t cap = 1 << 14, n = 0;
         char *buf = clcnn_mem_alloc(&ctx->allocator, cap);
         while (buf) {
