@@ -3,11 +3,10 @@
  * each family's source (one program per family).  OpenCL C 1.2, no
  * extensions.  Indices are 32-bit (the host checks that sizes fit).
  */
-#define ACT_IDENTITY 0
-#define ACT_RELU 1
-#define ACT_SIGMOID 2
-#define ACT_TANH 3
-#define ACT_SOFTMAX 4 /* handled row-wise by the callers */
+
+/* ACT_IDENTITY, ACT_RELU, ACT_SIGMOID, ACT_TANH and ACT_SOFTMAX are
+ * clcnn_activation's values, set by the host (src/opencl/launch.c);
+ * softmax is handled row-wise by the callers. */
 
 /* The element-wise activations, written as the CPU oracle writes them. */
 float act_apply(float z, int act)

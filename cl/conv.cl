@@ -28,6 +28,17 @@ __kernel void im2col(__global const float *x, uint x_off, __global float *col, u
     col[gid] = v;
 }
 
+/* Whether tap t (p or q, t <= pos) of some output's window lands on padded
+ * coordinate pos at stride st; that output's index (i or j) in *o, which
+ * must stay below count. */
+bool tap_output(uint pos, uint t, uint st, uint count, uint *o)
+{
+    if ((pos - t) % st)
+        return false;
+    *o = (pos - t) / st;
+    return *o < count;
+}
+
 /* dx[n,y,x,c] = sum of dcol over every (output pixel, kernel tap) that read
  * that cell; one work-item per element of dx. */
 __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off, uint nimg, uint h, uint w, uint c,
@@ -45,16 +56,12 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
     const uint yp = y + pad_top, xp = xx + pad_left;
     float s = 0.0f;
     for (uint p = 0; p < kh && p <= yp; p++) {
-        if ((yp - p) % sh)
-            continue;
-        const uint i = (yp - p) / sh;
-        if (i >= oh)
+        uint i;
+        if (!tap_output(yp, p, sh, oh, &i))
             continue;
         for (uint q = 0; q < kw && q <= xp; q++) {
-            if ((xp - q) % sw)
-                continue;
-            const uint j = (xp - q) / sw;
-            if (j >= ow)
+            uint j;
+            if (!tap_output(xp, q, sw, ow, &j))
                 continue;
             s += dcol[((n * oh + i) * ow + j) * kcols + (p * kw + q) * c + cc];
         }
@@ -62,26 +69,23 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
     dx[dx_off + gid] = s;
 }
 
-/* Output channels are handled 8 at a time as a float8 (AVX on a CPU
- * device, plain registers on a GPU); OCL_CONV_KB in the host matches it. */
-#define CONV_KB 8
-#ifndef CONV_CB
-#define CONV_CB 8 /* input channels per work-item (direct data gradient) */
-#endif
-#ifndef CONV_DW_WG
-#define CONV_DW_WG 64 /* work-group size of conv_filter_grad (a power of two) */
-#endif
-
-#ifndef CONV_PB
-#define CONV_PB 4 /* neighbouring output pixels of a row per work-item (direct forward) */
-#endif
+/*
+ * The tunables are set by the host, src/opencl/conv.c, which sizes the
+ * launch grids with the same values:
+ *   CONV_KB    output channels per work-item, 8: a float8 (AVX on a CPU
+ *              device, plain registers on a GPU);
+ *   CONV_PB    neighbouring output pixels of a row per work-item (direct
+ *              forward);
+ *   CONV_CB    input channels per work-item (direct data gradient);
+ *   CONV_DW_WG work-group size of conv_filter_grad (a power of two).
+ */
 
 /*
  * Direct convolution: work-item (item, kb) computes output channels
  * [kb*8, kb*8 + 8) of CONV_PB neighbouring output pixels (n, i, j..j+PB)
  * of one row, so that each weight vector loaded serves CONV_PB pixels:
  * y = act(b[k] + sum_{p,q,c} x_pad[n, i*sh+p, j*sw+q, c] * w[p,q,c,k]).
- * Softmax (act 4) is left to a row-wise pass; the kernel then writes z.
+ * Softmax (ACT_SOFTMAX) is left to a row-wise pass; the kernel then writes z.
  * Any grid works: items loop over pixel groups and channel blocks.
  */
 __kernel void conv_direct_forward(__global const float *x, __global const float *wt, __global const float *b,
@@ -235,16 +239,12 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
             acc[u] = 0.0f;
         }
         for (uint p = 0; p < kh && p <= yp; p++) {
-            if ((yp - p) % sh)
-                continue;
-            const uint i = (yp - p) / sh;
-            if (i >= oh)
+            uint i;
+            if (!tap_output(yp, p, sh, oh, &i))
                 continue;
             for (uint q = 0; q < kw && q <= xp; q++) {
-                if ((xp - q) % sw)
-                    continue;
-                const uint j = (xp - q) / sw;
-                if (j >= ow)
+                uint j;
+                if (!tap_output(xp, q, sw, ow, &j))
                     continue;
                 __global const float *dzr = dz + ((size_t)(nn * oh + i) * ow + j) * k;
                 __global const float *wr = wt + (size_t)(p * kw + q) * c * k;

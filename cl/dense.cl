@@ -4,9 +4,8 @@
  * layers and by convolution (im2col rows = output pixels).
  */
 
-#ifndef COLSUM_WG
-#define COLSUM_WG 64 /* work-group size of column_sums (a power of two) */
-#endif
+/* The tunables (COLSUM_WG, DENSE_RB, DENSE_OB) are set by the host,
+ * src/opencl/dense.c, which sizes the launch grids with the same values. */
 
 /* y[r,c] = act(y[r,c] + b[c]) for element-wise activations. */
 __kernel void bias_act(__global float *y, __global const float *b, uint rows, uint cols, int act)
@@ -29,8 +28,8 @@ __kernel void bias_softmax(__global float *y, __global const float *b, uint rows
     softmax_row(yr, cols);
 }
 
-/* out[c] = sum_r a[r,c]; one work-group of COLSUM_WG items per column (the
- * host reads the size back from the kernel). */
+/* out[c] = sum_r a[r,c]; one work-group of COLSUM_WG items (a power of
+ * two) per column. */
 __kernel __attribute__((reqd_work_group_size(COLSUM_WG, 1, 1))) void
 column_sums(__global const float *a, __global float *out, uint rows, uint cols)
 {
@@ -52,22 +51,21 @@ column_sums(__global const float *a, __global float *out, uint rows, uint cols)
 }
 
 /*
- * Small dense layers without CLBlast (y, dw and dx of a few hundred units at
- * small batch sizes, where GEMM libraries pad heavily).  Output units are
- * handled 8 at a time as a float8 (vectorised on CPU devices; OCL_DENSE_OB
- * in the host matches it); loops over blocks make any grid correct.
+ * Dense layers without CLBlast (y, dw and dx; the direct path, for every
+ * size in a build without CLBlast).  Output units are handled DENSE_OB = 8
+ * at a time as a float8 (vectorised on CPU devices), DENSE_RB rows
+ * (examples, or input units for dw) per work-item; loops over blocks make
+ * any grid correct.
  */
-#ifndef DENSE_RB
-#define DENSE_RB 4 /* rows (examples, or input units for dw) per work-item */
-#endif
 
 /* y[r,o] = act(b[o] + sum_i x[r,i] w[i,o]); item (ob, rb) does units
- * [ob*8, ob*8 + 8) of rows [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB).
- * Softmax (act 4) writes z. */
+ * [ob*DENSE_OB, ob*DENSE_OB + DENSE_OB) of rows
+ * [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB).
+ * Softmax (ACT_SOFTMAX) writes z. */
 __kernel void dense_forward(__global const float *x, __global const float *wt, __global const float *b,
                             __global float *y, uint m, uint in, uint out, int act)
 {
-    for (uint o0 = get_global_id(0) * 8; o0 < out; o0 += get_global_size(0) * 8) {
+    for (uint o0 = get_global_id(0) * DENSE_OB; o0 < out; o0 += get_global_size(0) * DENSE_OB) {
         const uint on = out - o0;
         /* Rows i < i_full can be read as whole vectors inside w. */
         const uint i_full = on >= 8 ? in : in * out < o0 + 8 ? 0 : min(in, (in * out - o0 - 8) / out + 1);
@@ -105,12 +103,13 @@ __kernel void dense_forward(__global const float *x, __global const float *wt, _
 }
 
 /* dw[i,o] = sum_r x[r,i] dz[r,o] and, as input unit i == in, db[o] =
- * sum_r dz[r,o]; item (ob, ib) does units [ob*8, ob*8 + 8) of input units
+ * sum_r dz[r,o]; item (ob, ib) does units
+ * [ob*DENSE_OB, ob*DENSE_OB + DENSE_OB) of input units
  * [ib*DENSE_RB, ib*DENSE_RB + DENSE_RB). */
 __kernel void dense_weight_grad(__global const float *x, __global const float *dz, __global float *dw,
                                 __global float *db, uint m, uint in, uint out, int want_dw, int want_db)
 {
-    for (uint o0 = get_global_id(0) * 8; o0 < out; o0 += get_global_size(0) * 8) {
+    for (uint o0 = get_global_id(0) * DENSE_OB; o0 < out; o0 += get_global_size(0) * DENSE_OB) {
         const uint on = out - o0;
         /* Rows r < r_full can be read as whole vectors inside dz. */
         const uint r_full = on >= 8 ? m : m * out < o0 + 8 ? 0 : min(m, (m * out - o0 - 8) / out + 1);

@@ -1,20 +1,17 @@
 /* Softmax cross-entropy on logits, with loss/accuracy statistics. */
 
-#ifndef XENT_WG
-#define XENT_WG 64 /* work-group size of softmax_xent (a power of two) */
-#endif
-
 /*
- * One work-group of XENT_WG items walks the m rows; per row: probabilities,
- * the gradient (p - onehot) / grad_scale, the loss log(sum exp(z - max)) -
- * (z[label] - max), and whether the first maximum of the logits is the
- * label.  The host reads the group size back from the kernel.  The group
- * reduces loss and hits and item 0 adds them to stats.
- * write_probs / write_grad say whether probs / dlogits are to be written.
+ * XENT_WG (a power of two) is set by the host, src/opencl/loss.c.
+ *
+ * One work-group of XENT_WG items walks the m rows; per row: the
+ * probabilities p, the gradient (p - onehot) / grad_scale, the loss
+ * log(sum exp(z - max)) - (z[label] - max), and whether the first maximum
+ * of the logits is the label.  The group reduces loss and hits and item 0
+ * adds them to stats.  write_grad says whether dlogits is to be written.
  */
 __kernel __attribute__((reqd_work_group_size(XENT_WG, 1, 1))) void
-softmax_xent(__global const float *logits, __global const int *labels, __global float *probs, __global float *dlogits,
-             __global float *stats, uint m, uint k, float grad_scale, int write_probs, int write_grad)
+softmax_xent(__global const float *logits, __global const int *labels, __global float *dlogits, __global float *stats,
+             uint m, uint k, float grad_scale, int write_grad)
 {
     __local float part_loss[XENT_WG];
     __local float part_hits[XENT_WG];
@@ -38,8 +35,6 @@ softmax_xent(__global const float *logits, __global const int *labels, __global 
         const float inv = 1.0f / sum;
         for (uint c = 0; c < k; c++) {
             const float p = exp(z[c] - mx) * inv;
-            if (write_probs)
-                probs[(size_t)r * k + c] = p;
             if (write_grad)
                 dlogits[(size_t)r * k + c] = (p - ((int)c == lab ? 1.0f : 0.0f)) / grad_scale;
         }

@@ -1,7 +1,7 @@
 /* Max and average pooling (no padding), forward and backward. */
 
-#define POOL_MAX 0
-#define POOL_AVG 1
+/* POOL_MAX and POOL_AVG are clcnn_pool_mode's values, set by the host
+ * (src/opencl/launch.c). */
 
 /* The offset in x (n,h,w,c) of the first cell of the window of output
  * element gid = ((nn*oh + i)*ow + j)*c + cc. */

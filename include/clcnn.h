@@ -26,9 +26,9 @@
  * - Host memory: every block the library allocates comes from the
  *   allocator hook of the context the call is on (clcnn_allocator; malloc
  *   and free when there is none, or no context).
- * - Environment: CLCNN_DEVICE (device for "auto"), CLCNN_THREADS (CPU
- *   backend threads), CLCNN_KERNEL_DIR, CLCNN_CACHE_DIR, CLCNN_CACHE=0
- *   (OpenCL kernels and their binary cache); see docs/api.md.
+ * - Environment: the settings of clcnn_ctx_options (device, threads,
+ *   kernels, cache, OpenCL paths) default to CLCNN_* variables, read once
+ *   when a context is created; see clcnn_ctx_options and docs/api.md.
  * - The library never calls exit(), abort() or assert() on run-time failures.
  */
 #ifndef CLCNN_H
@@ -93,8 +93,9 @@ typedef void (*clcnn_log_fn)(void *user, const char *msg);
  *   "cpu"            — the scalar CPU backend;
  *   "opencl"         — the device "auto" would pick, but never the fallback;
  *   "opencl:P:D"     — device D of platform P (indices as `clcnn devices`).
- * When device is NULL or "auto", the environment variable CLCNN_DEVICE, if
- * set and not empty, is used instead.  Notices go to stderr, as one line
+ * When device is NULL, "" or "auto", the environment variable CLCNN_DEVICE, if
+ * set and not empty, is used instead; the other settings also come from
+ * the environment, as for a zeroed clcnn_ctx_options.  Notices go to stderr, as one line
  * "clcnn: ...".  "auto" falls back to the CPU backend on any OpenCL failure
  * (no ICD, platform or device, a kernel that fails to build) except
  * running out of memory.
@@ -147,11 +148,35 @@ struct _cl_context;
 struct _cl_device_id;
 struct _cl_command_queue;
 
-/* Everything a context can be created with.  Zero-initialise it
+/* How the OpenCL backend computes convolutions or dense layers
+ * (clcnn_ctx_options.conv_path, .dense_path). */
+typedef enum clcnn_path {
+    CLCNN_PATH_DEFAULT = 0, /* the environment variable's choice, else auto */
+    CLCNN_PATH_AUTO = 1,    /* by size: clcnn's direct kernels for small layers
+                               (all of LeNet-5), GEMM for large ones */
+    CLCNN_PATH_DIRECT = 2,  /* always the direct kernels */
+    CLCNN_PATH_GEMM = 3     /* always im2col + CLBlast GEMM; in a build without
+                               CLBlast, the direct kernels */
+} clcnn_path;
+
+/*
+ * Everything a context can be created with.  Zero-initialise it
  * (`clcnn_ctx_options o = {0};`) and set what you need: fields added in
- * later versions are zero by default. */
+ * later versions are zero by default.
+ *
+ * Settings and the environment: a field left at zero (NULL, "") takes the
+ * value of the environment variable named with it, if that is set and not
+ * empty, else the default given there; a field that is set wins over the
+ * environment.  Variables are read once, when the context is created
+ * (clcnn_ctx_create and clcnn_ctx_create_with_log read them the same way;
+ * there, every field is zero).  A value that is not valid, set or from the
+ * environment (CLCNN_THREADS=abc, CLCNN_OCL_CONV=fast, a path longer than
+ * 4095 bytes), fails the creation with CLCNN_ERR_ARGUMENT and a message
+ * naming the field or the variable.
+ */
 typedef struct clcnn_ctx_options {
-    const char *device;               /* as for clcnn_ctx_create (NULL: "auto") */
+    const char *device;               /* as for clcnn_ctx_create; NULL, "" or
+                                         "auto": $CLCNN_DEVICE, else "auto" */
     clcnn_log_fn log;                 /* notices; NULL: none (not even stderr) */
     void *log_user;                   /* passed to log */
     const clcnn_allocator *allocator; /* NULL: malloc/free; copied, so the
@@ -162,6 +187,44 @@ typedef struct clcnn_ctx_options {
     struct _cl_context *cl_context;
     struct _cl_device_id *cl_device;
     struct _cl_command_queue *cl_queue;
+    /* 1: read no CLCNN_* variable; every field left at zero takes its
+     * default.  (The cache's default location still follows
+     * XDG_CACHE_HOME and HOME, the platform's convention.) */
+    int ignore_environment;
+    /* CPU backend: worker threads, 1 to 256.  0: $CLCNN_THREADS, else one
+     * per online CPU (at most 256). */
+    int threads;
+    /* OpenCL: read the kernel sources (common.cl, conv.cl, ...) from this
+     * directory instead of the copies embedded in the library (kernel
+     * development).  NULL: $CLCNN_KERNEL_DIR, else the embedded copies. */
+    const char *kernel_dir;
+    /* OpenCL: the directory of the compiled-program cache (created when
+     * missing).  NULL: $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else
+     * $HOME/.cache/clcnn, else no cache. */
+    const char *cache_dir;
+    /* OpenCL: the compiled-program cache, 1 on, -1 off.  0: $CLCNN_CACHE
+     * ("0" off, "1" on), else on. */
+    int cache;
+    /* OpenCL: extra options for every program build (up to 2047 bytes),
+     * e.g. "-DCOLSUM_WG=128 -cl-mad-enable".  A -D of one of the kernels'
+     * tunables (CONV_PB, CONV_CB, CONV_DW_WG, DENSE_RB, COLSUM_WG, XENT_WG)
+     * sets the value the host also sizes its launch grids with; it must be
+     * a whole number from 1 to 65536, a power of two for the work-group
+     * sizes (*_WG), else CLCNN_ERR_ARGUMENT.  CONV_KB and DENSE_OB, the
+     * float8 width of the kernels, cannot be set (CLCNN_ERR_ARGUMENT).
+     * NULL: $CLCNN_BUILD_OPTIONS, else none. */
+    const char *build_options;
+    /* OpenCL: convolutions' path.  CLCNN_PATH_DEFAULT: $CLCNN_OCL_CONV
+     * ("auto", "direct", "gemm"; CLCNN_OCL_DIRECT_CONV=1 is an older
+     * spelling of "direct"), else auto. */
+    clcnn_path conv_path;
+    /* OpenCL: dense layers' path.  CLCNN_PATH_DEFAULT: $CLCNN_OCL_DENSE
+     * (as for conv_path), else auto. */
+    clcnn_path dense_path;
+    /* OpenCL, GEMM path: the largest im2col scratch buffer in bytes; larger
+     * batches are processed in chunks of images.  0: $CLCNN_OCL_COL_LIMIT,
+     * else 64 MiB. */
+    size_t col_limit;
 } clcnn_ctx_options;
 
 /*

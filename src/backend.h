@@ -95,13 +95,12 @@ typedef struct clcnn_backend_ops {
 
     /*
      * Softmax cross-entropy on logits (m,k) with int32 labels (m):
-     * probs (m,k) = softmax(logits) (may be NULL);
-     * dlogits (m,k) = (probs - onehot) / grad_scale (may be NULL);
+     * dlogits (m,k) = (p - onehot) / grad_scale, p = softmax(logits) (may be NULL);
      * stats (float[2]) += { sum_n -log p[n,label_n] (computed stably, from
      * the logits), number of n with argmax_k p[n,k] == label_n (first maximum) }.
      */
     int (*softmax_xent)(void *bctx, size_t m, size_t k, const clcnn_buf *logits, const clcnn_buf *labels,
-                        float grad_scale, clcnn_buf *probs, clcnn_buf *dlogits, clcnn_buf *stats);
+                        float grad_scale, clcnn_buf *dlogits, clcnn_buf *stats);
 
     /* Adam (TensorFlow form) on count parameters, with the bias corrections
      * already folded into lr_t:  m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;

@@ -109,16 +109,11 @@ static int use_auto(clcnn_ctx *ctx)
     return use_cpu(ctx);
 }
 
-static int choose_device(clcnn_ctx *ctx, const char *device)
+/* The device of the context's settings ("" is "auto"). */
+static int choose_device(clcnn_ctx *ctx)
 {
-    if (!device || !*device || strcmp(device, "auto") == 0) {
-        const char *env = getenv("CLCNN_DEVICE");
-        if (env && *env && strcmp(env, "auto") != 0)
-            device = env;
-        else
-            return use_auto(ctx);
-    }
-    if (strcmp(device, "auto") == 0)
+    const char *device = ctx->config.device;
+    if (!*device || strcmp(device, "auto") == 0)
         return use_auto(ctx);
     if (strcmp(device, "cpu") == 0)
         return use_cpu(ctx);
@@ -166,9 +161,11 @@ static int ctx_create(clcnn_ctx **out, const clcnn_ctx_options *o, int shared)
     ctx->log = o->log;
     ctx->log_user = o->log_user;
     *out = ctx;
-    int st;
+    int st = clcnn_config_resolve(ctx, o, &ctx->config);
+    if (st != CLCNN_OK)
+        return ctx_settle(ctx, st);
     if (!shared)
-        st = choose_device(ctx, o->device);
+        st = choose_device(ctx);
     else if (o->device)
         st = clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_create_with_options: a device name (\"%s\") and OpenCL "
                          "handles cannot both be given", o->device);

@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "backend.h"
 #include "clcnn.h"
+#include "config.h"
 
 #define CLCNN_ERRMSG_LEN 8192
 
@@ -16,6 +17,7 @@ struct clcnn_ctx {
     clcnn_allocator allocator; /* all NULL: malloc/free; this struct is its block */
     clcnn_log_fn log;
     void *log_user;
+    clcnn_config config; /* the settings, resolved at creation (config.h) */
     char device_name[256];
     char errmsg[CLCNN_ERRMSG_LEN];
 };

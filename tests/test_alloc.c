@@ -144,7 +144,9 @@ static outcome run_everything(tu_counter *c)
     clcnn_model *m = NULL, *loaded = NULL, *resumed = NULL;
     float *npy = NULL;
 
-    const clcnn_ctx_options opts = {.device = tu_device(), .allocator = &c->hook};
+    /* Worker threads in the CPU backend, so that a hook called from one of
+     * them would be seen. */
+    const clcnn_ctx_options opts = {.device = tu_device(), .allocator = &c->hook, .threads = 3};
     r.status = clcnn_ctx_create_with_options(&ctx, &opts);
     if (r.status != CLCNN_OK) {
         r.where = "clcnn_ctx_create_with_options";
@@ -360,8 +362,5 @@ static Suite *alloc_suite(void)
 
 int main(void)
 {
-    /* Worker threads in the CPU backend, so that a hook called from one of
-     * them would be seen. */
-    setenv("CLCNN_THREADS", "3", 0);
     return tu_run(alloc_suite());
 }

@@ -30,6 +30,7 @@
 #include "clcnn_opencl.h"
 #include "internal.h"
 #include "opencl/cache.h"
+#include "opencl/ocl_backend.h"
 #include "testutil.h"
 
 #ifndef CLCNN_TEST_CL_DIR
@@ -75,27 +76,55 @@ static void make_temp_dir(char *buf, size_t len, const char *what)
     ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp(%s): %s", buf, strerror(errno));
 }
 
-/* The environment every test starts from: no overrides, a given cache dir. */
+/* The settings every test's contexts get (the cache directory of env_reset;
+ * tests change fields of it instead of the environment). */
+static clcnn_ctx_options g_opts;
+
+/* The environment every test starts from: no overrides (whatever meson
+ * set), the suite's settings with a given cache dir (NULL: the default). */
 static void env_reset(const char *cache_dir)
 {
     unsetenv("CLCNN_DEVICE");
     unsetenv("CLCNN_KERNEL_DIR");
     unsetenv("CLCNN_CACHE");
+    unsetenv("CLCNN_CACHE_DIR");
     unsetenv("CLCNN_OCL_COL_LIMIT");
     unsetenv("CLCNN_OCL_DIRECT_CONV");
     unsetenv("CLCNN_OCL_CONV");
     unsetenv("CLCNN_OCL_DENSE");
     unsetenv("CLCNN_BUILD_OPTIONS");
-    if (cache_dir)
-        setenv("CLCNN_CACHE_DIR", cache_dir, 1);
+    g_opts = (clcnn_ctx_options){.cache_dir = cache_dir};
+}
+
+/* A context on device with settings o and a log hook; the status. */
+static int create_with(clcnn_ctx **ctx, const char *device, const clcnn_ctx_options *o, clcnn_log_fn log,
+                       void *user)
+{
+    clcnn_ctx_options with = *o;
+    with.device = device;
+    with.log = log;
+    with.log_user = user;
+    *ctx = NULL;
+    return clcnn_ctx_create_with_options(ctx, &with);
+}
+
+/* A context with the suite's settings and a log hook. */
+static int create_logged(clcnn_ctx **ctx, const char *device, clcnn_log_fn log, void *user)
+{
+    return create_with(ctx, device, &g_opts, log, user);
+}
+
+static clcnn_ctx *open_ctx_with(const char *device, const clcnn_ctx_options *o)
+{
+    clcnn_ctx *ctx = NULL;
+    int st = create_with(&ctx, device, o, NULL, NULL);
+    ck_assert_msg(st == CLCNN_OK, "context %s: %s (%s)", device, clcnn_status_str(st), ctx ? clcnn_errmsg(ctx) : "");
+    return ctx;
 }
 
 static clcnn_ctx *open_ctx(const char *device)
 {
-    clcnn_ctx *ctx = NULL;
-    int st = clcnn_ctx_create_with_log(&ctx, device, NULL, NULL);
-    ck_assert_msg(st == CLCNN_OK, "context %s: %s (%s)", device, clcnn_status_str(st), ctx ? clcnn_errmsg(ctx) : "");
-    return ctx;
+    return open_ctx_with(device, &g_opts);
 }
 
 /* Names of the *.bin entries of dir, sorted; returns how many (<= max). */
@@ -149,6 +178,42 @@ static unsigned char *slurp(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)size;
     return data;
+}
+
+/* The key stored in a cache entry (malloc'd), or NULL when the header is
+ * too short to hold one (layout: src/opencl/cache.h). */
+static char *entry_key(const unsigned char *data, size_t len)
+{
+    if (len < 32)
+        return NULL;
+    uint32_t key_len = (uint32_t)data[12] | (uint32_t)data[13] << 8 | (uint32_t)data[14] << 16 |
+                       (uint32_t)data[15] << 24;
+    if ((size_t)key_len > len - 32)
+        return NULL;
+    char *key = malloc(key_len + 1);
+    ck_assert_ptr_nonnull(key);
+    memcpy(key, data + 32, key_len);
+    key[key_len] = '\0';
+    return key;
+}
+
+/* 1 when the entry at path is whole and well formed: the library's loader
+ * accepts it under the key it holds. */
+static int entry_valid(const char *path)
+{
+    size_t len;
+    unsigned char *data = slurp(path, &len);
+    char *key = entry_key(data, len);
+    free(data);
+    if (!key)
+        return 0;
+    unsigned char *bin = NULL;
+    size_t bin_len = 0, block = 0;
+    int ok = ocl_cache_load(NULL, path, key, &bin, &bin_len, &block);
+    if (ok)
+        clcnn_mem_free(NULL, bin, block);
+    free(key);
+    return ok;
 }
 
 static void spill(const char *path, const void *data, size_t len)
@@ -219,7 +284,7 @@ static int no_icd_child(void)
     env_reset(NULL);
     clcnn_ctx *ctx = NULL;
     notices n = {0, ""};
-    int st = clcnn_ctx_create_with_log(&ctx, "opencl", count_notice, &n);
+    int st = create_logged(&ctx, "opencl", count_notice, &n);
     if (st != CLCNN_ERR_NO_DEVICE) {
         fprintf(stderr, "\"opencl\" without an ICD: status %d (%s), want CLCNN_ERR_NO_DEVICE\n", st,
                 ctx ? clcnn_errmsg(ctx) : "");
@@ -236,7 +301,7 @@ static int no_icd_child(void)
 
     ctx = NULL;
     n.count = 0;
-    st = clcnn_ctx_create_with_log(&ctx, "auto", count_notice, &n);
+    st = create_logged(&ctx, "auto", count_notice, &n);
     if (st != CLCNN_OK || strcmp(clcnn_ctx_backend(ctx), "cpu") != 0) {
         fprintf(stderr, "\"auto\" without an ICD: status %d, backend %s (%s)\n", st, clcnn_ctx_backend(ctx),
                 ctx ? clcnn_errmsg(ctx) : "");
@@ -267,6 +332,49 @@ END_TEST
 
 /* ------------------------------------------------- (b) kernel build errors */
 
+/* The value the OpenCL context ctx built tunable name with. */
+static size_t tunable_of(clcnn_ctx *ctx, const ocl_family *f, const char *name)
+{
+    const ocl_backend *b = ctx->bctx;
+    for (int t = 0; t < f->tunable_count; t++)
+        if (strcmp(f->tunables[t].name, name) == 0)
+            return b->tunables[f->id][t];
+    ck_abort_msg("no tunable %s in %s", name, f->file);
+    return 0;
+}
+
+START_TEST(build_options_set_the_tunables)
+{
+    env_reset(NULL);
+    /* The host owns the values: defaults, and a -D moves them (and the grid). */
+    clcnn_ctx *ctx = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(ctx, &ocl_family_conv, "CONV_PB"), 4);
+    ck_assert_uint_eq(tunable_of(ctx, &ocl_family_dense, "DENSE_RB"), 4);
+    clcnn_ctx_free(ctx);
+    g_opts.build_options = "-DCONV_PB=8 -D DENSE_RB=2 -DUNRELATED=1 -cl-mad-enable";
+    ctx = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(ctx, &ocl_family_conv, "CONV_PB"), 8);
+    ck_assert_uint_eq(tunable_of(ctx, &ocl_family_dense, "DENSE_RB"), 2);
+    ck_assert_uint_eq(tunable_of(ctx, &ocl_family_conv, "CONV_CB"), 8);
+    clcnn_ctx_free(ctx);
+    /* Refused with a message naming the tunable: a fixed one, a value that
+     * is not a number, a work-group size that is not a power of two. */
+    static const char *const bad[][2] = {
+        {"-DCONV_KB=4", "CONV_KB"}, {"-DCONV_PB=abc", "CONV_PB"}, {"-DDENSE_RB", "DENSE_RB"},
+        {"-DCOLSUM_WG=48", "COLSUM_WG"}, {"-D XENT_WG=0", "XENT_WG"}, {"-DDENSE_OB=16", "DENSE_OB"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        g_opts.build_options = bad[i][0];
+        int st = create_logged(&ctx, "opencl", NULL, NULL);
+        ck_assert_msg(st == CLCNN_ERR_ARGUMENT, "%s: status %d (%s)", bad[i][0], st, clcnn_errmsg(ctx));
+        ck_assert_msg(strstr(clcnn_errmsg(ctx), bad[i][1]) != NULL, "%s: message \"%s\"", bad[i][0],
+                      clcnn_errmsg(ctx));
+        clcnn_ctx_free(ctx);
+    }
+}
+END_TEST
+
+
 START_TEST(broken_kernel_is_a_build_error)
 {
     char kdir[4096], cdir[4096], path[4200];
@@ -274,7 +382,7 @@ START_TEST(broken_kernel_is_a_build_error)
     make_temp_dir(cdir, sizeof cdir, "cache");
     env_reset(cdir);
     copy_kernels(kdir);
-    setenv("CLCNN_KERNEL_DIR", kdir, 1);
+    g_opts.kernel_dir = kdir;
 
     /* An intact copy builds and computes. */
     clcnn_ctx *ctx = open_ctx("opencl");
@@ -289,7 +397,7 @@ START_TEST(broken_kernel_is_a_build_error)
 
     ctx = NULL;
     notices n = {0, ""};
-    int st = clcnn_ctx_create_with_log(&ctx, "opencl", count_notice, &n);
+    int st = create_logged(&ctx, "opencl", count_notice, &n);
     ck_assert_msg(st == CLCNN_ERR_BUILD, "status %d (%s), want CLCNN_ERR_BUILD", st, clcnn_errmsg(ctx));
     const char *msg = clcnn_errmsg(ctx);
     ck_assert_msg(strstr(msg, "pool.cl") != NULL, "the message does not name the file: %s", msg);
@@ -298,7 +406,7 @@ START_TEST(broken_kernel_is_a_build_error)
     clcnn_ctx_free(ctx);
 
     ctx = NULL;
-    st = clcnn_ctx_create_with_log(&ctx, "auto", count_notice, &n);
+    st = create_logged(&ctx, "auto", count_notice, &n);
     ck_assert_msg(st == CLCNN_OK, "auto: %s", clcnn_errmsg(ctx));
     ck_assert_str_eq(clcnn_ctx_backend(ctx), "cpu");
     ck_assert_int_eq(n.count, 1);
@@ -308,7 +416,7 @@ START_TEST(broken_kernel_is_a_build_error)
     snprintf(path, sizeof path, "%s/data.cl", kdir);
     ck_assert_int_eq(remove(path), 0);
     ctx = NULL;
-    st = clcnn_ctx_create_with_log(&ctx, "opencl", NULL, NULL);
+    st = create_logged(&ctx, "opencl", NULL, NULL);
     ck_assert_int_ne(st, CLCNN_OK);
     ck_assert_msg(strstr(clcnn_errmsg(ctx), "data.cl") != NULL, "missing file not named: %s", clcnn_errmsg(ctx));
     clcnn_ctx_free(ctx);
@@ -338,7 +446,7 @@ START_TEST(corrupt_cache_entries_are_rebuilt)
     ck_assert_msg(n >= 5, "only %d cache entries written", n);
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
-        ck_assert_msg(ocl_cache_entry_valid(path), "entry %s is not valid after a cold start", names[i]);
+        ck_assert_msg(entry_valid(path), "entry %s is not valid after a cold start", names[i]);
     }
     ck_assert_int_eq(count_files(cdir), n); /* no temporary files left */
 
@@ -364,7 +472,7 @@ START_TEST(corrupt_cache_entries_are_rebuilt)
     data[len - len / 3] ^= 0x10;
     spill(path, data, len);
     free(data);
-    ck_assert(!ocl_cache_entry_valid(path));
+    ck_assert(!entry_valid(path));
     /* 2: a whole entry, but for another key (entry 3's). */
     snprintf(path, sizeof path, "%s/%s", cdir, names[2]);
     snprintf(other, sizeof other, "%s/%s", cdir, names[3]);
@@ -372,18 +480,12 @@ START_TEST(corrupt_cache_entries_are_rebuilt)
     /* 4: the right key and checksums, but a binary no driver accepts. */
     snprintf(path, sizeof path, "%s/%s", cdir, names[4]);
     data = slurp(path, &len);
-    ck_assert_uint_gt(len, 32);
-    uint32_t key_len = (uint32_t)data[12] | (uint32_t)data[13] << 8 | (uint32_t)data[14] << 16 |
-                       (uint32_t)data[15] << 24;
-    ck_assert_uint_lt(32 + (size_t)key_len, len);
-    char *key = malloc(key_len + 1);
+    char *key = entry_key(data, len);
     ck_assert_ptr_nonnull(key);
-    memcpy(key, data + 32, key_len);
-    key[key_len] = '\0';
     free(data);
     static const unsigned char garbage[] = "this is not a program binary";
     ck_assert(ocl_cache_store(path, key, garbage, sizeof garbage));
-    ck_assert(ocl_cache_entry_valid(path));
+    ck_assert(entry_valid(path));
     free(key);
 
     ctx = open_ctx("opencl");
@@ -398,7 +500,7 @@ START_TEST(corrupt_cache_entries_are_rebuilt)
     ck_assert_int_eq(list_entries(cdir, names, MAX_ENTRIES), n);
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/%s", cdir, names[i]);
-        ck_assert_msg(ocl_cache_entry_valid(path), "entry %s was not rewritten valid", names[i]);
+        ck_assert_msg(entry_valid(path), "entry %s was not rewritten valid", names[i]);
     }
     /* The entries with another key and with a rejected binary were rewritten. */
     size_t l2, l3, l4;
@@ -443,15 +545,15 @@ START_TEST(cache_disabled_writes_nothing)
     make_temp_dir(cdir, sizeof cdir, "cache");
     snprintf(sub, sizeof sub, "%s/clcnn", cdir);
     env_reset(sub);
-    setenv("CLCNN_CACHE", "0", 1);
+    g_opts.cache = -1;
     clcnn_ctx *ctx = open_ctx("opencl");
     size_t n;
     free(conv_probe(ctx, &n));
     clcnn_ctx_free(ctx);
     ck_assert_int_eq(count_files(cdir), 0);
     /* The default locations are not used either. */
-    unsetenv("CLCNN_CACHE_DIR");
-    setenv("XDG_CACHE_HOME", cdir, 1);
+    g_opts.cache_dir = NULL;
+    setenv("XDG_CACHE_HOME", cdir, 1); /* the platform's location, not a clcnn setting */
     ctx = open_ctx("opencl");
     clcnn_ctx_free(ctx);
     ck_assert_int_eq(count_files(cdir), 0);
@@ -872,6 +974,7 @@ static Suite *opencl_suite(void)
     TCase *tc = tcase_create("device");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, no_icd_falls_back_to_cpu);
+    tcase_add_test(tc, build_options_set_the_tunables);
     tcase_add_test(tc, broken_kernel_is_a_build_error);
     tcase_add_test(tc, corrupt_cache_entries_are_rebuilt);
     tcase_add_test(tc, unwritable_cache_is_not_an_error);

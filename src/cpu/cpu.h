@@ -63,7 +63,7 @@ int cpu_activation_forward(void *bctx, clcnn_activation act, size_t rows, size_t
 int cpu_activation_backward(void *bctx, clcnn_activation act, size_t rows, size_t cols, const clcnn_buf *y,
                             const clcnn_buf *dy, clcnn_buf *dz);
 int cpu_softmax_xent(void *bctx, size_t m, size_t k, const clcnn_buf *logits, const clcnn_buf *labels,
-                     float grad_scale, clcnn_buf *probs, clcnn_buf *dlogits, clcnn_buf *stats);
+                     float grad_scale, clcnn_buf *dlogits, clcnn_buf *stats);
 int cpu_adam_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
                     float lr_t, float b1, float b2, float eps);
 int cpu_gather_batch(void *bctx, const clcnn_buf *images, int images_u8, size_t row_len, const clcnn_buf *labels,

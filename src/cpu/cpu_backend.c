@@ -190,19 +190,12 @@ int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void
     if (!be)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");
     be->ctx = ctx;
-    /* CLCNN_THREADS caps the threads; by default one per online CPU. */
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("CLCNN_THREADS");
-    if (env && *env) {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end == '\0' && v >= 1)
-            threads = v;
-    }
+    /* The context's setting (validated there), by default one per online CPU. */
+    long threads = ctx->config.threads ? ctx->config.threads : sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
-    if (threads > 256)
-        threads = 256;
+    if (threads > CLCNN_CONFIG_MAX_THREADS)
+        threads = CLCNN_CONFIG_MAX_THREADS;
     if (cpu_pool_create(&be->pool, (int)threads, a) != 0) {
         clcnn_mem_free(a, be, sizeof *be);
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "out of host memory creating the CPU backend");

@@ -96,12 +96,12 @@ int cpu_activation_backward(void *bctx, clcnn_activation act, size_t rows, size_
 }
 
 int cpu_softmax_xent(void *bctx, size_t m, size_t k, const clcnn_buf *logitsb, const clcnn_buf *labelsb,
-                     float grad_scale, clcnn_buf *probsb, clcnn_buf *dlogitsb, clcnn_buf *statsb)
+                     float grad_scale, clcnn_buf *dlogitsb, clcnn_buf *statsb)
 {
     (void)bctx;
     const float *logits = CF32(logitsb);
     const int32_t *labels = (const int32_t *)(const void *)labelsb;
-    float *probs = F32(probsb), *dlogits = F32(dlogitsb), *stats = F32(statsb);
+    float *dlogits = F32(dlogitsb), *stats = F32(statsb);
     double loss = 0.0;
     float correct = 0.0f;
     for (size_t r = 0; r < m; r++) {
@@ -120,8 +120,6 @@ int cpu_softmax_xent(void *bctx, size_t m, size_t k, const clcnn_buf *logitsb, c
         const float inv = 1.0f / sum;
         for (size_t c = 0; c < k; c++) {
             float p = expf(z[c] - mx) * inv;
-            if (probs)
-                probs[r * k + c] = p;
             if (dlogits)
                 dlogits[r * k + c] = (p - (c == label ? 1.0f : 0.0f)) / grad_scale;
         }

@@ -40,25 +40,9 @@ static int make_dirs(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int ocl_cache_dir(char *buf, size_t len)
+int ocl_cache_dir(const clcnn_config *cfg)
 {
-    const char *off = getenv("CLCNN_CACHE");
-    if (off && strcmp(off, "0") == 0)
-        return 0;
-    const char *dir = getenv("CLCNN_CACHE_DIR");
-    int n;
-    if (dir && *dir) {
-        n = snprintf(buf, len, "%s", dir);
-    } else if ((dir = getenv("XDG_CACHE_HOME")) && *dir) {
-        n = snprintf(buf, len, "%s/clcnn", dir);
-    } else if ((dir = getenv("HOME")) && *dir) {
-        n = snprintf(buf, len, "%s/.cache/clcnn", dir);
-    } else {
-        return 0;
-    }
-    if (n < 0 || (size_t)n >= len)
-        return 0;
-    return make_dirs(buf);
+    return cfg->cache_dir[0] && make_dirs(cfg->cache_dir);
 }
 
 void ocl_cache_path(const char *dir, const char *key, char *buf, size_t len)
@@ -111,19 +95,6 @@ int ocl_cache_load(const clcnn_allocator *a, const char *path, const char *key, 
     }
     clcnn_mem_free(a, data, len);
     return 0;
-}
-
-int ocl_cache_entry_valid(const char *path)
-{
-    unsigned char *data;
-    size_t len;
-    if (clcnn_read_file_quiet(NULL, path, MAX_ENTRY_LEN, &data, &len))
-        return 0;
-    const unsigned char *k, *b;
-    size_t klen, blen;
-    int ok = parse_entry(data, len, &k, &klen, &b, &blen);
-    clcnn_mem_free(NULL, data, len);
-    return ok;
 }
 
 /* An entry's three parts, written in order. */

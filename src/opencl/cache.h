@@ -1,8 +1,8 @@
 /*
  * The on-disk cache of OpenCL program binaries.
  *
- * Directory: $CLCNN_CACHE_DIR, else $XDG_CACHE_HOME/clcnn, else
- * ~/.cache/clcnn; CLCNN_CACHE=0 disables the cache.  One file per program,
+ * Directory: the context's setting (clcnn_ctx_options.cache_dir and
+ * .cache, resolved in src/config.c).  One file per program,
  * named after a hash of its key; the key (format version, platform, device,
  * driver version, source hash, build options) is also stored in the entry
  * and compared on load.  Layout of an entry (integers little-endian):
@@ -22,9 +22,10 @@
 
 #define OCL_CACHE_FORMAT_VERSION 1u
 
-/* The cache directory in buf (created if missing); 0 when the cache is
- * disabled or no directory can be used. */
-int ocl_cache_dir(char *buf, size_t len);
+/* 1 when the cache of cfg is on and its directory exists (created if
+ * missing); 0 when the cache is off or the directory cannot be used. */
+struct clcnn_config;
+int ocl_cache_dir(const struct clcnn_config *cfg);
 
 /* The entry path for key in dir (dir/<hash of key>.bin). */
 void ocl_cache_path(const char *dir, const char *key, char *buf, size_t len);
@@ -39,9 +40,5 @@ int ocl_cache_load(const struct clcnn_allocator *a, const char *path, const char
 
 /* Writes an entry atomically; returns 1 on success, else 0. */
 int ocl_cache_store(const char *path, const char *key, const unsigned char *binary, size_t binary_len);
-
-/* 1 when the file at path is a whole, well-formed entry (any key); for
- * tests, so its memory is malloc's. */
-int ocl_cache_entry_valid(const char *path);
 
 #endif

@@ -78,17 +78,31 @@ static const char *type_name(cl_device_type t)
     return "OTHER";
 }
 
+/* clGetPlatformInfo or clGetDeviceInfo, on obj. */
+typedef cl_int (*info_fn)(const void *obj, cl_uint what, size_t len, void *buf, size_t *need);
+
+static cl_int platform_info(const void *obj, cl_uint what, size_t len, void *buf, size_t *need)
+{
+    return clGetPlatformInfo((cl_platform_id)obj, what, len, buf, need);
+}
+
+static cl_int device_info(const void *obj, cl_uint what, size_t len, void *buf, size_t *need)
+{
+    return clGetDeviceInfo((cl_device_id)obj, what, len, buf, need);
+}
+
 /* A string property, always NUL-terminated (truncated to len); one longer
  * than buf is fetched whole into a block from a and its start kept. */
-static cl_int platform_string(const clcnn_allocator *a, cl_platform_id p, cl_platform_info what, char *buf, size_t len)
+static cl_int info_string(const clcnn_allocator *a, info_fn get, const void *obj, cl_uint what, char *buf,
+                          size_t len)
 {
     buf[0] = '\0';
-    cl_int err = clGetPlatformInfo(p, what, len, buf, NULL);
+    cl_int err = get(obj, what, len, buf, NULL);
     if (err == CL_INVALID_VALUE) {
         size_t need = 0;
-        err = clGetPlatformInfo(p, what, 0, NULL, &need);
+        err = get(obj, what, 0, NULL, &need);
         char *tmp = err == CL_SUCCESS && need < SIZE_MAX ? clcnn_mem_alloc(a, need + 1) : NULL;
-        if (tmp && clGetPlatformInfo(p, what, need, tmp, NULL) == CL_SUCCESS) {
+        if (tmp && get(obj, what, need, tmp, NULL) == CL_SUCCESS) {
             tmp[need] = '\0';
             snprintf(buf, len, "%s", tmp);
         }
@@ -99,23 +113,14 @@ static cl_int platform_string(const clcnn_allocator *a, cl_platform_id p, cl_pla
     return err;
 }
 
+static cl_int platform_string(const clcnn_allocator *a, cl_platform_id p, cl_platform_info what, char *buf, size_t len)
+{
+    return info_string(a, platform_info, p, what, buf, len);
+}
+
 static cl_int device_string(const clcnn_allocator *a, cl_device_id d, cl_device_info what, char *buf, size_t len)
 {
-    buf[0] = '\0';
-    cl_int err = clGetDeviceInfo(d, what, len, buf, NULL);
-    if (err == CL_INVALID_VALUE) {
-        size_t need = 0;
-        err = clGetDeviceInfo(d, what, 0, NULL, &need);
-        char *tmp = err == CL_SUCCESS && need < SIZE_MAX ? clcnn_mem_alloc(a, need + 1) : NULL;
-        if (tmp && clGetDeviceInfo(d, what, need, tmp, NULL) == CL_SUCCESS) {
-            tmp[need] = '\0';
-            snprintf(buf, len, "%s", tmp);
-        }
-        clcnn_mem_free(a, tmp, need + 1);
-        err = CL_SUCCESS;
-    }
-    buf[len - 1] = '\0';
-    return err;
+    return info_string(a, device_info, d, what, buf, len);
 }
 
 void ocl_describe_device(const clcnn_allocator *a, cl_platform_id platform, cl_device_id device, ocl_device *e)

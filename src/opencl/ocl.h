@@ -43,28 +43,17 @@ const char *ocl_error_name(cl_int err);
 
 /* ---------------------------------------------------------------- programs */
 
-/* The kernel families, one program each (cl/<name>.cl after cl/common.cl). */
-typedef enum ocl_program_id {
-    OCL_PROG_CONV,
-    OCL_PROG_DATA,
-    OCL_PROG_DENSE,
-    OCL_PROG_ELEMENTWISE,
-    OCL_PROG_LOSS,
-    OCL_PROG_POOL,
-    OCL_PROG_COUNT
-} ocl_program_id;
-
-extern const char *const ocl_program_files[OCL_PROG_COUNT];
-
 /*
- * Builds program id for dev in context: the sources come from the embedded
- * copy or from $CLCNN_KERNEL_DIR; the binary from the on-disk cache when a
- * valid entry exists, else from source (then written to the cache).
- * Errors: CLCNN_ERR_BUILD with the build log, CLCNN_ERR_IO (a file of
- * CLCNN_KERNEL_DIR unreadable), CLCNN_ERR_OPENCL, CLCNN_ERR_NOMEM.
+ * Builds the program of cl/<file> (after cl/common.cl) for dev in context
+ * with the build options given: the sources come from the embedded copy or
+ * from the kernel directory of the context's settings; the binary from the
+ * on-disk cache when a valid entry exists, else from source (then written
+ * to the cache).  Errors: CLCNN_ERR_BUILD with the build log, CLCNN_ERR_IO
+ * (a file of the kernel directory unreadable), CLCNN_ERR_OPENCL,
+ * CLCNN_ERR_NOMEM.
  */
-int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, ocl_program_id id,
-                      cl_program *out);
+int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, const char *file,
+                      const char *options, cl_program *out);
 
 /* ----------------------------------------------------------------- hashing */
 

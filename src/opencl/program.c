@@ -1,5 +1,5 @@
-/* Kernel sources (embedded or $CLCNN_KERNEL_DIR), program builds, and the
- * binary cache around them. */
+/* Kernel sources (embedded, or from the kernel_dir setting), program
+ * builds, and the binary cache around them. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +9,6 @@
 #include "opencl/cache.h"
 #include "opencl/ocl.h"
 #include "opencl/sources.h"
-
-const char *const ocl_program_files[OCL_PROG_COUNT] = {
-    [OCL_PROG_CONV] = "conv.cl",
-    [OCL_PROG_DATA] = "data.cl",
-    [OCL_PROG_DENSE] = "dense.cl",
-    [OCL_PROG_ELEMENTWISE] = "elementwise.cl",
-    [OCL_PROG_LOSS] = "loss.cl",
-    [OCL_PROG_POOL] = "pool.cl",
-};
 
 /* Put in front of every family's source. */
 #define COMMON_FILE "common.cl"
@@ -36,7 +27,7 @@ unsigned long long ocl_fnv1a(unsigned long long h, const void *data, size_t len)
 }
 
 /* A kernel source file's text: the embedded copy, or one read from
- * $CLCNN_KERNEL_DIR into owned, a block of owned_size bytes. */
+ * the kernel_dir setting into owned, a block of owned_size bytes. */
 typedef struct source_text {
     const char *text;
     size_t len;
@@ -53,16 +44,16 @@ static void source_free(clcnn_ctx *ctx, source_text *src)
 static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
 {
     memset(out, 0, sizeof *out);
-    const char *dir = getenv("CLCNN_KERNEL_DIR");
-    if (dir && *dir) {
-        char path[4096];
+    const char *dir = ctx->config.kernel_dir;
+    if (*dir) {
+        char path[CLCNN_CONFIG_PATH_LEN + 64]; /* the directory and a file name of cl/ */
         snprintf(path, sizeof path, "%s/%s", dir, name);
         unsigned char *text;
         int st = clcnn_read_file(ctx, path, KERNEL_SOURCE_MAX_BYTES, &text, &out->owned_size);
         if (st) {
             char why[512];
             snprintf(why, sizeof why, "%s", clcnn_errmsg(ctx));
-            return clcnn_error(ctx, st, "OpenCL: CLCNN_KERNEL_DIR is set, but %s", why);
+            return clcnn_error(ctx, st, "OpenCL: a kernel directory is set (kernel_dir, CLCNN_KERNEL_DIR), but %s", why);
         }
         out->owned = (char *)text;
         out->text = out->owned;
@@ -77,14 +68,6 @@ static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
         }
     }
     return clcnn_error(ctx, CLCNN_ERR_BUILD, "OpenCL: kernel source %s is not embedded in this build", name);
-}
-
-/* Build options: none of our own (OpenCL C 1.x is the default), plus
- * $CLCNN_BUILD_OPTIONS for kernel development (e.g. -DCOLSUM_WG=128). */
-static const char *build_options(void)
-{
-    const char *extra = getenv("CLCNN_BUILD_OPTIONS");
-    return extra ? extra : "";
 }
 
 /* Sets the message for a failed clBuildProgram, with the device's log. */
@@ -150,10 +133,10 @@ static void store_binary(const clcnn_allocator *a, cl_program prog, const char *
     clcnn_mem_free(a, bin, size);
 }
 
-int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, ocl_program_id id, cl_program *out)
+int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, const char *file,
+                      const char *options, cl_program *out)
 {
     const clcnn_allocator *a = &ctx->allocator;
-    const char *file = ocl_program_files[id];
     source_text common = {0}, body = {0};
     char *key = NULL;
     size_t key_size = 0;
@@ -179,10 +162,10 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
         src_hash = ocl_fnv1a(src_hash, &lens[i], sizeof lens[i]);
         src_hash = ocl_fnv1a(src_hash, parts[i], lens[i]);
     }
-    const char *options = build_options();
 
-    char dir[4096], path[4200];
-    int use_cache = ocl_cache_dir(dir, sizeof dir);
+    const char *dir = ctx->config.cache_dir;
+    char path[CLCNN_CONFIG_PATH_LEN + 64];
+    int use_cache = ocl_cache_dir(&ctx->config);
     if (use_cache) {
         const char *fmt = "clcnn program cache v%u\nplatform=%s\ndevice=%s\ndriver=%s\nfile=%s\nsource=%016llx\n"
                           "options=%s\n";

@@ -103,11 +103,11 @@ void ref_activate(clcnn_activation act, size_t rows, size_t cols, const double *
 void ref_activation_backward(clcnn_activation act, size_t rows, size_t cols, const float *y, const float *dy,
                              ref_out dz);
 
-/* Softmax cross-entropy (backend.h): probs, dlogits = (p - onehot) /
+/* Softmax cross-entropy (backend.h): dlogits = (p - onehot) /
  * grad_scale, and stats (2 values) = stats0 + {the loss sum, the number of
  * rows whose first maximum is the label}. */
 void ref_softmax_xent(size_t m, size_t k, const float *logits, const int32_t *labels, float grad_scale,
-                      const float *stats0, ref_out probs, ref_out dlogits, ref_out stats);
+                      const float *stats0, ref_out dlogits, ref_out stats);
 
 /* One Adam step (TensorFlow's form, bias corrections folded into lr_t):
  * the new w, m, v from the old ones. */
