@@ -1,7 +1,7 @@
 /* libFuzzer target: the .npy parser on an in-memory buffer, then every
  * element read back (what clcnn_npy_read and the .npz loader do). */
 #include "fuzz_common.h"
-#include "npy.h"
+#include "data/npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
  * Context settings (clcnn_ctx_options and their environment variables,
- * src/config.c): defaults, the environment as default, options winning
+ * src/core/config.c): defaults, the environment as default, options winning
  * over it, ignore_environment, and clear errors for invalid values.  CPU
  * contexts only: the settings are resolved before any device is chosen.
  */

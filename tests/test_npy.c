@@ -1,6 +1,6 @@
 /*
  * .npy reading and writing, and the file layer and byte codecs under it
- * (src/io.c, src/bytes.h).  Fixtures in tests/golden/npy/ are made by
+ * (src/core/io.c, src/core/bytes.h).  Fixtures in tests/golden/npy/ are made by
  * tests/golden/make_golden.py (write_npy_fixtures says what each holds).
  */
 #include <dirent.h>

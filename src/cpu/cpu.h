@@ -10,7 +10,7 @@
 #define F32(buf) ((float *)(void *)(buf))
 #define CF32(buf) ((const float *)(const void *)(buf))
 
-#include "pool_threads.h"
+#include "threads.h"
 
 /* Threads the backend runs its parallel loops on. */
 int cpu_threads(void *bctx);

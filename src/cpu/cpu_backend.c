@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cpu.h"
-#include "pool_threads.h"
+#include "threads.h"
 
 typedef struct cpu_backend {
     clcnn_ctx *ctx;

@@ -7,7 +7,7 @@
 #include "data/dataset.h"
 #include "data/zip.h"
 #include "io.h"
-#include "npy.h"
+#include "data/npy.h"
 
 #define NPZ_MAX_MEMBER_BYTES ((size_t)1 << 31)
 

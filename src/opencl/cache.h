@@ -2,7 +2,7 @@
  * The on-disk cache of OpenCL program binaries.
  *
  * Directory: the context's setting (clcnn_ctx_options.cache_dir and
- * .cache, resolved in src/config.c).  One file per program,
+ * .cache, resolved in src/core/config.c).  One file per program,
  * named after a hash of its key; the key (format version, platform, device,
  * driver version, source hash, build options) is also stored in the entry
  * and compared on load.  Layout of an entry (integers little-endian):

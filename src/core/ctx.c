@@ -189,7 +189,7 @@ int clcnn_ctx_create_with_log(clcnn_ctx **out, const char *device, clcnn_log_fn 
 
 /* The handle types are spelled as the Khronos headers define cl_context,
  * cl_device_id and cl_command_queue, so that this file also builds without
- * OpenCL headers (src/opencl_none.c then answers CLCNN_ERR_NO_DEVICE). */
+ * OpenCL headers (src/core/opencl_none.c then answers CLCNN_ERR_NO_DEVICE). */
 int clcnn_ctx_create_opencl(clcnn_ctx **out, struct _cl_context *context, struct _cl_device_id *device,
                             struct _cl_command_queue *queue, clcnn_log_fn log, void *log_user)
 {

@@ -1,4 +1,4 @@
-#include "pool_threads.h"
+#include "threads.h"
 
 #include <pthread.h>
 #include <sched.h>

@@ -7,7 +7,7 @@
 
 #include "bytes.h"
 #include "io.h"
-#include "npy.h"
+#include "data/npy.h"
 
 static const struct {
     const char *descr;
