@@ -90,7 +90,7 @@ typedef void (*clcnn_log_fn)(void *user, const char *msg);
  * Creates a context on a device:
  *   "auto" (or NULL) — an OpenCL GPU, else any OpenCL device, else the CPU
  *                      backend with a one-line notice through the log hook;
- *   "cpu"            — the scalar CPU backend;
+ *   "cpu"            — the CPU backend (plain C);
  *   "opencl"         — the device "auto" would pick, but never the fallback;
  *   "opencl:P:D"     — device D of platform P (indices as `clcnn devices`).
  * When device is NULL, "" or "auto", the environment variable CLCNN_DEVICE, if

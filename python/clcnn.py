@@ -137,7 +137,7 @@ def _context():
 
 
 def device():
-    """The backend and device in use, e.g. "cpu: CPU backend (scalar C)"."""
+    """The backend and device in use, e.g. "cpu: CPU backend (C)"."""
     ctx = _context()
     return "%s: %s" % (_ctx_backend(ctx).decode("utf-8", "replace"),
                        _ctx_device_name(ctx).decode("utf-8", "replace"))

@@ -86,7 +86,7 @@ static void log_to_stderr(void *user, const char *msg)
 
 static int use_cpu(clcnn_ctx *ctx)
 {
-    snprintf(ctx->device_name, sizeof ctx->device_name, "CPU backend (scalar C)");
+    snprintf(ctx->device_name, sizeof ctx->device_name, "CPU backend (C)");
     return clcnn_cpu_backend_create(ctx, &ctx->ops, &ctx->bctx);
 }
 
