@@ -1,4 +1,6 @@
-/* Running models: forward, backward, Adam, epochs, evaluation, prediction.
+/* Running models: forward, backward, epochs and resumable runs, evaluation,
+ * prediction; the loss, the optimizer and batch assembly are families of
+ * src/ops/ (training.h).
  * Within a step every call is queued on the device; the host waits only
  * where it needs figures (loss reports, predictions). */
 #include <math.h>
