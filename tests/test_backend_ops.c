@@ -16,13 +16,13 @@
  *
  * Inputs come from a seeded generator (tu_fill_random); max pooling rows
  * marked "ties" quantise them to four levels so that windows hold several
- * equal maxima.  A row may carry a configuration (an environment setting
- * read when the context is created) that forces a path of one backend:
- * those rows run on that backend only.
+ * equal maxima.  A row may carry a configuration (context options) that
+ * forces a path of one backend: those rows run on that backend only.
  *
- * Convolution and pooling go through the public API; the other families
- * have no public op yet and go through the backend table, in the adapter
- * section below (the only code here that includes internal.h's view).
+ * Convolution, pooling and dense go through the public API; the other
+ * families have no public op yet and go through the backend table, in the
+ * adapter section below (the only code here that includes internal.h's
+ * view).
  */
 #include <math.h>
 #include <stdint.h>
@@ -608,36 +608,33 @@ static void run_dense(const row *r)
     ref_dense_backward(m, in, out, dz, x, w, dx, dw, db);
 
     clcnn_ctx *ctx = open_backend(r);
-    clcnn_buf *bx = dev_buf(ctx, x, m * in * 4), *bw = dev_buf(ctx, w, in * out * 4), *bb = dev_buf(ctx, b, out * 4);
-    clcnn_buf *bdz = dev_buf(ctx, dz, m * out * 4), *by = dev_buf(ctx, NULL, m * out * 4);
-    clcnn_buf *bdx = dev_buf(ctx, NULL, m * in * 4), *bdw = dev_buf(ctx, NULL, in * out * 4);
-    clcnn_buf *bdb = dev_buf(ctx, NULL, out * 4);
-    BE(ctx, dense_forward, m, in, out, bx, bw, bb, r->act, by);
-    float *got = dev_floats(ctx, by, m * out);
+    const size_t xs[2] = {m, in}, ws[2] = {in, out}, bs[1] = {out}, ys[2] = {m, out};
+    clcnn_tensor *tx = tu_tensor(ctx, 2, xs, x), *tw = tu_tensor(ctx, 2, ws, w), *tb = tu_tensor(ctx, 1, bs, b);
+    clcnn_tensor *tdz = tu_tensor(ctx, 2, ys, dz), *ty = NULL, *tdx = NULL, *tdw = NULL, *tdb = NULL;
+    check_status(ctx, clcnn_dense_forward(ctx, tx, tw, tb, r->act, &ty), "dense_forward");
+    float *got = tu_read(ty);
     expect_close(r, "y", got, y, m * out);
     free(got);
-    BE(ctx, dense_backward, m, in, out, bdz, bx, bw, bdx, bdw, bdb);
-    clcnn_buf *bufs[3] = {bdx, bdw, bdb};
+    check_status(ctx, clcnn_dense_backward(ctx, tdz, tx, tw, tb, &tdx, &tdw, &tdb), "dense_backward");
+    clcnn_tensor *outs[3] = {tdx, tdw, tdb};
     ref_out wants[3] = {dx, dw, db};
     const size_t counts[3] = {m * in, in * out, out};
     static const char *const names[3] = {"dx", "dw", "db"};
     for (int i = 0; i < 3; i++) {
-        got = dev_floats(ctx, bufs[i], counts[i]);
+        got = tu_read(outs[i]);
         expect_close(r, names[i], got, wants[i], counts[i]);
         free(got);
     }
-    /* dx not wanted: dw and db anew. */
-    BE(ctx, fill, bdw, in * out, 0.0f);
-    BE(ctx, fill, bdb, out, 0.0f);
-    BE(ctx, dense_backward, m, in, out, bdz, bx, bw, NULL, bdw, bdb);
+    /* dx not wanted: dw and db anew, into the same tensors. */
+    check_status(ctx, clcnn_dense_backward(ctx, tdz, tx, tw, tb, NULL, &tdw, &tdb), "dense_backward (no dx)");
     for (int i = 1; i < 3; i++) {
-        got = dev_floats(ctx, bufs[i], counts[i]);
+        got = tu_read(outs[i]);
         expect_close(r, i == 1 ? "dw without dx" : "db without dx", got, wants[i], counts[i]);
         free(got);
     }
-    clcnn_buf *all[] = {bx, bw, bb, bdz, by, bdx, bdw, bdb};
+    clcnn_tensor *all[] = {tx, tw, tb, tdz, ty, tdx, tdw, tdb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        dev_free(ctx, all[i]);
+        clcnn_tensor_free(all[i]);
     clcnn_ctx_free(ctx);
     ref_out *refs[] = {&y, &dx, &dw, &db};
     for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
