@@ -1,7 +1,9 @@
 #!/bin/bash
-# End-to-end tests of the clcnn program: train, eval, predict and their
-# error paths, on a small synthetic .npz made here (a learnable task: the
-# class is which horizontal band of a 28x28 image holds a bright bar).
+# End-to-end tests of the clcnn program: train, eval (with its per-class
+# report, checked against tests/check_eval_report.py's own count), predict,
+# info and their error paths, on a small synthetic .npz made here (a
+# learnable task: the class is which horizontal band of a 28x28 image holds
+# a bright bar).
 #
 #   tests/test_cli.sh path/to/clcnn
 #
@@ -116,6 +118,8 @@ check "info exits 0 (got $rc)" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || sed 's/^/    /' info.err
 "$CLCNN" summary m.model >summary.out 2>&1
 check "summary is info" cmp -s info.out summary.out
+"$CLCNN" info --model m.model >info-model.out 2>&1
+check "info --model FILE is info FILE" cmp -s info.out info-model.out
 total=$(sed -n 's/^Total params: //p' info.out | tr -d ,)
 want=$("$PY" "$CHECK" params "$LIB" m.model)
 check "info's total ($total) is clcnn_model_param_count ($want)" test -n "$total" -a "$total" = "$want"
@@ -197,6 +201,7 @@ expect_error "--errors with a bad number" "--errors" \
     "$CLCNN" eval --model m.model --data edge.npz --device cpu --errors -1
 expect_error "info without a file" "MODEL" "$CLCNN" info
 expect_error "info on a missing file" "absent.model" "$CLCNN" info absent.model
+expect_error "info on two files" "c.ck" "$CLCNN" info m.model c.ck
 expect_error "info on a truncated file" "corrupt.model" "$CLCNN" info corrupt.model
 
 # --------------------------------------------------------------- errors

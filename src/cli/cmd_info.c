@@ -8,7 +8,7 @@
 #include "common.h"
 
 static const char usage_text[] =
-    "usage: clcnn info [--json] MODEL   (or clcnn summary)\n"
+    "usage: clcnn info [--json] MODEL   (or clcnn summary; MODEL may be given as --model FILE)\n"
     "Prints a model's or checkpoint's layers (output shapes, parameters and their totals),\n"
     "its input shape and classes, its file format version and, for a checkpoint, the\n"
     "training state.\n\n"
@@ -151,28 +151,32 @@ static void print_json(const char *path, const clcnn_model *m, const clcnn_model
 
 int cmd_info(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_HELP };
+    enum { O_JSON = 1, O_MODEL, O_HELP };
     static const struct option longopts[] = {
         {"json", no_argument, 0, O_JSON},
+        {"model", required_argument, 0, O_MODEL}, /* as eval and predict take it */
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
     int json = 0;
+    const char *path = NULL;
     opterr = 0;
     optind = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case O_JSON: json = 1; break;
+        case O_MODEL: path = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         default: return cli_usage_error("info", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
+    if (!path && optind < argc)
+        path = argv[optind++];
+    if (!path)
         return cli_usage_error("info", "no MODEL file given");
-    if (optind + 1 < argc)
-        return cli_usage_error("info", "one MODEL file at a time, not '%s' too", argv[optind + 1]);
-    const char *path = argv[optind];
+    if (optind < argc)
+        return cli_usage_error("info", "one MODEL file at a time, not '%s' too", argv[optind]);
 
     /* Reading a file needs no accelerator: the CPU backend is always there
      * and starts at once. */
