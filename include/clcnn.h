@@ -571,6 +571,9 @@ CLCNN_API int clcnn_model_read_grad(clcnn_model *m, size_t i, int which, float *
 
 /* Adam settings (defaults: lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7). */
 CLCNN_API int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, float epsilon);
+/* The Adam settings in use (a loaded checkpoint's own); any pointer may be
+ * NULL.  Errors: CLCNN_ERR_ARGUMENT (m NULL; no message). */
+CLCNN_API int clcnn_model_get_adam(const clcnn_model *m, float *lr, float *beta1, float *beta2, float *epsilon);
 
 /* Probabilities (count x classes, into probs, which the caller provides)
  * for count >= 1 examples (count x h x w x c floats, NHWC).  Errors:
@@ -713,6 +716,20 @@ CLCNN_API int clcnn_model_save(clcnn_model *m, const char *path);
  * CLCNN_ERR_IO, CLCNN_ERR_FORMAT (not a model file, a bad checksum, an
  * unknown version), CLCNN_ERR_NOMEM. */
 CLCNN_API int clcnn_model_load(clcnn_ctx *ctx, clcnn_model **out, const char *path);
+
+/* What a model or checkpoint file holds besides the model itself. */
+typedef struct clcnn_model_file_info {
+    uint32_t version;        /* the file's format version (docs/model-format.md) */
+    int checkpoint;          /* 1: a checkpoint (with training state), 0: a model */
+    clcnn_train_state state; /* a checkpoint's training state; zero for a model */
+} clcnn_model_file_info;
+
+/* Loads a model file or a checkpoint, whichever path holds (as
+ * clcnn_model_load does), and fills *info (NULL: not wanted) with its
+ * version, its kind and a checkpoint's training state.  The caller owns
+ * *out.  Errors as clcnn_model_load. */
+CLCNN_API int clcnn_model_load_file(clcnn_ctx *ctx, clcnn_model **out, const char *path,
+                                    clcnn_model_file_info *info);
 
 #ifdef __cplusplus
 }

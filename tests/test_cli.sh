@@ -1,7 +1,9 @@
 #!/bin/bash
-# End-to-end tests of the clcnn program: train, eval, predict and their
-# error paths, on a small synthetic .npz made here (a learnable task: the
-# class is which horizontal band of a 28x28 image holds a bright bar).
+# End-to-end tests of the clcnn program: train, eval (with its per-class
+# report, checked against tests/check_eval_report.py's own count), predict,
+# info and their error paths, on a small synthetic .npz made here (a
+# learnable task: the class is which horizontal band of a 28x28 image holds
+# a bright bar).
 #
 #   tests/test_cli.sh path/to/clcnn
 #
@@ -106,10 +108,105 @@ check "progress lines on stderr" grep -Eq 'epoch 1/1: [0-9]+/600 images' prog.er
 check "no terminal control characters when not a TTY" test "$(tr -cd '\r\033' <prog.err | wc -c)" -eq 0
 check "an epoch summary with validation figures" grep -Eq 'val_loss [0-9.]+' prog.err
 
+# ----------------------------------------------------------------- info
+head -c 200 m.model >corrupt.model
+LIB=$(dirname "$CLCNN")/libclcnn.so
+CHECK="$HERE/check_eval_report.py"
+"$CLCNN" info m.model >info.out 2>info.err
+rc=$?
+check "info exits 0 (got $rc)" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/    /' info.err
+"$CLCNN" summary m.model >summary.out 2>&1
+check "summary is info" cmp -s info.out summary.out
+"$CLCNN" info --model m.model >info-model.out 2>&1
+check "info --model FILE is info FILE" cmp -s info.out info-model.out
+total=$(sed -n 's/^Total params: //p' info.out | tr -d ,)
+want=$("$PY" "$CHECK" params "$LIB" m.model)
+check "info's total ($total) is clcnn_model_param_count ($want)" test -n "$total" -a "$total" = "$want"
+rows=$(awk '/^=+$/ { inside = !inside; next } inside { gsub(",", "", $NF); sum += $NF } END { print sum }' info.out)
+check "the layer rows add up to the total ($rows)" test "$rows" = "$total"
+check "info: trainable = total" grep -qx "Trainable params: $(sed -n 's/^Total params: //p' info.out)" info.out
+check "info: 8 layer rows, from conv_1 (Conv2D) to dense_3 (Dense)" \
+    test "$(grep -cE '^ [a-z]+_[0-9]+ \(' info.out)" -eq 8 -a -n "$(grep -E '^ conv_1 \(Conv2D\) +\(None, 28, 28, 6\) +156$' info.out)" \
+    -a -n "$(grep -E '^ dense_3 \(Dense\) +\(None, 10\) +850$' info.out)"
+version=$("$PY" -c 'import struct, sys; print(struct.unpack_from("<I", open(sys.argv[1], "rb").read(), 8)[0])' m.model)
+check "info names the file's format version ($version) and kind" \
+    grep -qx "Model: \"m.model\" (format version $version, model)" info.out
+check "info: input shape and classes" grep -qx 'Input shape: (None, 28, 28, 1)' info.out
+check "a model file has no training state" test -z "$(grep 'Training state' info.out)"
+"$CLCNN" info --json m.model >info.json 2>&1
+check "info --json: totals, version, shapes" "$PY" -c '
+import json, sys
+j = json.load(open("info.json"))
+assert j["total_params"] == int(sys.argv[1]) == sum(l["params"] for l in j["layers"]), j
+assert j["trainable_params"] == j["total_params"] and j["non_trainable_params"] == 0
+assert j["format_version"] == int(sys.argv[2]) and j["file"] == "model" and "training_state" not in j
+assert j["input_shape"] == [28, 28, 1] and j["classes"] == 10 and len(j["layers"]) == 8
+assert j["layers"][2] == {"name": "conv_2", "kind": "conv", "type": "Conv2D", "output_shape": [10, 10, 16],
+                          "params": 2416}, j["layers"][2]' "$want" "$version"
+"$CLCNN" train --data data.npz --epochs 1 --batch-size 50 --seed 3 --checkpoint c.ck --device cpu --quiet >/dev/null 2>&1
+"$CLCNN" info c.ck >ck.out 2>&1
+check "info on a checkpoint: its training state" \
+    grep -qx 'Training state: epoch 2, 0 of 600 examples done' ck.out
+check "info on a checkpoint: step, seed, batch size, Adam" \
+    test -n "$(grep -x '  step 12, seed 3, batch size 50' ck.out)" \
+    -a -n "$(grep -x '  Adam: lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-07' ck.out)" \
+    -a -n "$(grep -x "Model: \"c.ck\" (format version $version, checkpoint)" ck.out)"
+"$CLCNN" info --json c.ck >ck.json 2>&1
+check "info --json on a checkpoint" "$PY" -c '
+import json, struct
+f32 = lambda x: struct.unpack("<f", struct.pack("<f", x))[0]
+s = json.load(open("ck.json"))["training_state"]
+assert (s["epoch"], s["examples_done"], s["examples_total"], s["step"], s["seed"], s["batch_size"]) == \
+    (2, 0, 600, 12, 3, 50), s
+adam = s["adam"]
+assert [f32(adam[k]) for k in ("lr", "beta1", "beta2", "epsilon")] == [f32(x) for x in (1e-3, 0.9, 0.999, 1e-7)], adam'
+
+# ------------------------------------------------------- eval's report
+# edge.npz: the same training data, a test split with mistakes, exact ties
+# and classes without examples or predictions; its images as edge.idx for
+# clcnn predict, whose classes the figures are worked out from.
+"$PY" "$CHECK" make data.npz edge.npz edge.idx
+"$CLCNN" predict --model m.model --top 1 --device cpu edge.idx >edge-pred.out 2>&1
+"$CLCNN" eval --model m.model --data edge.npz --device cpu --errors 8 --report r.csv >edge.out 2>edge.err
+rc=$?
+check "eval --errors 8 --report r.csv exits 0 (got $rc)" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/    /' edge.err
+check "the report's figures, matrix, CSV and mistakes against an independent count" \
+    "$PY" "$CHECK" check edge.npz edge-pred.out edge.out r.csv 8
+check "no temporary files beside the report" test "$(ls | grep -c 'r\.csv\.')" -eq 0
+read -r eloss eacc < <("$PY" "$CHECK" eval "$LIB" m.model edge.npz)
+check "eval's loss and accuracy are clcnn_model_evaluate's" \
+    grep -q "^test: loss $(printf %.4f "$eloss") accuracy $(printf %.4f "$eacc") " edge.out
+check "the report's accuracy (the matrix's diagonal) is clcnn_model_evaluate's exactly" "$PY" -c '
+import csv, sys
+rows = list(csv.reader(open("r.csv")))[1:11]
+n = sum(int(r[5]) for r in rows)
+assert sum(int(r[7 + i]) for i, r in enumerate(rows)) == round(float(sys.argv[1]) * n), sys.argv[1]' "$eacc"
+check "undefined figures print as -" grep -Eq '^9 +- +- +- +0$' edge.out
+"$CLCNN" eval --model m.model --data edge.npz --device cpu --errors 1000 >edge-all.out 2>&1
+check "--errors beyond the mistakes lists them all" "$PY" "$CHECK" check edge.npz edge-pred.out edge-all.out r.csv 1000
+"$CLCNN" eval --model m.model --data edge.npz --device cpu >edge-none.out 2>&1
+check "without --errors, no mistakes are listed" "$PY" "$CHECK" check edge.npz edge-pred.out edge-none.out r.csv 0
+"$CLCNN" eval --model m.model --data data.npz --device cpu --errors 3 >clean.out 2>&1
+check "a split without mistakes says so" grep -qx 'most confident mistakes (0 of 0)' clean.out
+cp r.csv r-before.csv
+mkdir -p adir
+expect_error "--report into a missing directory" "no/such/dir" \
+    "$CLCNN" eval --model m.model --data edge.npz --device cpu --report "$WORK/no/such/dir/r.csv"
+expect_error "--report onto a directory" "adir" \
+    "$CLCNN" eval --model m.model --data edge.npz --device cpu --report adir
+check "a failed --report leaves nothing behind" test "$(ls | grep -c '\.tmp\.')" -eq 0 -a -z "$(ls adir)"
+expect_error "--errors with a bad number" "--errors" \
+    "$CLCNN" eval --model m.model --data edge.npz --device cpu --errors -1
+expect_error "info without a file" "MODEL" "$CLCNN" info
+expect_error "info on a missing file" "absent.model" "$CLCNN" info absent.model
+expect_error "info on two files" "c.ck" "$CLCNN" info m.model c.ck
+expect_error "info on a truncated file" "corrupt.model" "$CLCNN" info corrupt.model
+
 # --------------------------------------------------------------- errors
 expect_error "missing --data path" "no-such-data.npz" \
     "$CLCNN" train --data "$WORK/no-such-data.npz" --epochs 1 --device cpu --quiet
-head -c 200 m.model >corrupt.model
 expect_error "truncated model file" "corrupt.model" \
     "$CLCNN" eval --model corrupt.model --data data.npz --device cpu
 cp m.model flipped.model

@@ -1,12 +1,15 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int cli_fail(const char *fmt, ...)
 {
@@ -91,6 +94,67 @@ int cli_load_data(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn
     if (clcnn_data_load(ctx, path, train, valid, test) != CLCNN_OK)
         return cli_fail("%s", clcnn_errmsg(ctx));
     return 0;
+}
+
+const char *cli_class_label(const clcnn_model *m, size_t i, char *buf, size_t len)
+{
+    (void)m; /* the model will hold the class names */
+    snprintf(buf, len, "%zu", i);
+    return buf;
+}
+
+int cli_atomic_open(cli_atomic_file *a, const char *path)
+{
+    a->f = NULL;
+    a->path = path;
+    size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
+    if (!(a->tmp = malloc(n)))
+        return cli_fail("%s: out of memory", path);
+    snprintf(a->tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(a->tmp);
+    if (fd < 0) {
+        int rc = cli_fail("%s: cannot write: %s", path, strerror(errno));
+        free(a->tmp);
+        a->tmp = NULL;
+        return rc;
+    }
+    if (fchmod(fd, 0644) != 0 || !(a->f = fdopen(fd, "w"))) {
+        int rc = cli_fail("%s: cannot write: %s", path, strerror(errno));
+        close(fd);
+        cli_atomic_discard(a);
+        return rc;
+    }
+    return 0;
+}
+
+int cli_atomic_commit(cli_atomic_file *a)
+{
+    int failed = ferror(a->f) || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0;
+    int err = errno;
+    if (fclose(a->f) != 0 && !failed)
+        failed = 1, err = errno;
+    a->f = NULL;
+    if (!failed && rename(a->tmp, a->path) != 0)
+        failed = 1, err = errno;
+    if (failed) {
+        cli_atomic_discard(a);
+        return cli_fail("%s: cannot write: %s", a->path, strerror(err ? err : EIO));
+    }
+    free(a->tmp);
+    a->tmp = NULL;
+    return 0;
+}
+
+void cli_atomic_discard(cli_atomic_file *a)
+{
+    if (!a || !a->tmp)
+        return;
+    if (a->f)
+        fclose(a->f);
+    a->f = NULL;
+    remove(a->tmp);
+    free(a->tmp);
+    a->tmp = NULL;
 }
 
 double cli_now(void)

@@ -3,6 +3,7 @@
 #define CLCNN_CLI_COMMON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "clcnn.h"
 
@@ -37,6 +38,29 @@ clcnn_ctx *cli_open_ctx(const char *device);
  * on failure. */
 int cli_load_data(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
                   clcnn_dataset **test);
+
+/* The label of class i wherever a command shows one: today its id ("7");
+ * once models hold class names, "name (id)".  The one place that decides
+ * it.  Returns buf. */
+const char *cli_class_label(const clcnn_model *m, size_t i, char *buf, size_t len);
+
+/* An output file written atomically: a temporary beside the target
+ * (PATH.tmp.XXXXXX) renamed over it once complete, so that readers never
+ * see a partial file and a failure leaves PATH as it was. */
+typedef struct cli_atomic_file {
+    FILE *f;          /* write here between open and commit */
+    const char *path; /* the target */
+    char *tmp;        /* the temporary's name */
+} cli_atomic_file;
+
+/* Creates the temporary (an unwritable PATH fails here, before any work);
+ * prints the error and returns non-zero on failure. */
+int cli_atomic_open(cli_atomic_file *a, const char *path);
+/* Flushes, fsyncs, closes and renames the temporary over PATH; on failure
+ * removes it, prints the error and returns non-zero. */
+int cli_atomic_commit(cli_atomic_file *a);
+/* Removes the temporary (a NULL or never opened file: nothing). */
+void cli_atomic_discard(cli_atomic_file *a);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);

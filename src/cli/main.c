@@ -11,8 +11,10 @@ static const struct {
     const char *what;
 } commands[] = {
     {"train", cmd_train, "train LeNet-5 on MNIST-format data"},
-    {"eval", cmd_eval, "loss and accuracy of a saved model on a data set"},
+    {"eval", cmd_eval, "loss, accuracy, per-class figures and confusion matrix"},
     {"predict", cmd_predict, "classify IDX or PGM images with a saved model"},
+    {"info", cmd_info, "a saved model's layers, parameters and training state"},
+    {"summary", cmd_info, "the same as info"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"bench", cmd_bench, "time every layer, training and inference"},
 };

@@ -320,7 +320,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
     return CLCNN_OK;
 }
 
-static int load(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_train_state *state)
+/* Loads path; with need_state, only a checkpoint. */
+static int load(clcnn_ctx *ctx, clcnn_model **out, const char *path, int need_state, clcnn_model_file_info *info)
 {
     if (!ctx || !out || !path)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "load: NULL argument");
@@ -330,26 +331,39 @@ static int load(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_train
     int st = clcnn_read_file(ctx, path, CLCNN_READ_ANY_SIZE, &buf, &len);
     if (st)
         return st;
-    int had_state = 0;
-    st = model_from_bytes(ctx, path, buf, len, out, state, &had_state);
+    clcnn_model_file_info f = {0};
+    st = model_from_bytes(ctx, path, buf, len, out, &f.state, &f.checkpoint);
+    if (st == CLCNN_OK)
+        f.version = get_le32(buf + 8); /* after the magic, in every version */
     clcnn_mem_free(&ctx->allocator, buf, len);
-    if (st == CLCNN_OK && state && !had_state) {
+    if (st == CLCNN_OK && need_state && !f.checkpoint) {
         clcnn_model_free(*out);
         *out = NULL;
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: a model file, not a checkpoint (it holds no training state)",
                            path);
     }
+    if (st == CLCNN_OK && info)
+        *info = f;
     return st;
 }
 
 int clcnn_model_load(clcnn_ctx *ctx, clcnn_model **out, const char *path)
 {
-    return load(ctx, out, path, NULL);
+    return load(ctx, out, path, 0, NULL);
+}
+
+int clcnn_model_load_file(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_model_file_info *info)
+{
+    return load(ctx, out, path, 0, info);
 }
 
 int clcnn_model_load_checkpoint(clcnn_ctx *ctx, clcnn_model **out, const char *path, clcnn_train_state *state)
 {
     if (!state)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_model_load_checkpoint: NULL state");
-    return load(ctx, out, path, state);
+    clcnn_model_file_info f;
+    int st = load(ctx, out, path, 1, &f);
+    if (st == CLCNN_OK)
+        *state = f.state;
+    return st;
 }

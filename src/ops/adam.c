@@ -36,3 +36,18 @@ int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, flo
     m->lr = lr, m->beta1 = beta1, m->beta2 = beta2, m->eps = epsilon;
     return CLCNN_OK;
 }
+
+int clcnn_model_get_adam(const clcnn_model *m, float *lr, float *beta1, float *beta2, float *epsilon)
+{
+    if (!m)
+        return CLCNN_ERR_ARGUMENT;
+    if (lr)
+        *lr = m->lr;
+    if (beta1)
+        *beta1 = m->beta1;
+    if (beta2)
+        *beta2 = m->beta2;
+    if (epsilon)
+        *epsilon = m->eps;
+    return CLCNN_OK;
+}
