@@ -542,6 +542,8 @@ CLCNN_API int clcnn_model_layer_describe(const clcnn_model *m, size_t i, char *b
  * through the public operations (clcnn bench does). */
 typedef struct clcnn_layer_config {
     clcnn_layer_kind kind;
+    const char *name;             /* the kind's name: "conv", "pool", ... (static) */
+    const char *type;             /* Keras's name for it: "Conv2D", "MaxPooling2D", ... (static) */
     size_t units;                 /* conv filters, dense units */
     int kernel_h, kernel_w;       /* conv, pool */
     int stride_h, stride_w;       /* conv, pool */

@@ -16,20 +16,6 @@ static const char usage_text[] =
     "  --help              show this help\n";
 
 /* A layer's kind as clcnn names it and as Keras would call its class. */
-static void kind_names(const clcnn_layer_config *c, const char **kind, const char **type)
-{
-    switch (c->kind) {
-    case CLCNN_LAYER_CONV: *kind = "conv", *type = "Conv2D"; return;
-    case CLCNN_LAYER_POOL:
-        *kind = "pool", *type = c->mode == CLCNN_POOL_AVG ? "AveragePooling2D" : "MaxPooling2D";
-        return;
-    case CLCNN_LAYER_FLATTEN: *kind = "flatten", *type = "Flatten"; return;
-    case CLCNN_LAYER_DENSE: *kind = "dense", *type = "Dense"; return;
-    case CLCNN_LAYER_ACTIVATION: *kind = "activation", *type = "Activation"; return;
-    }
-    *kind = "layer", *type = "Layer"; /* a kind this program does not know yet */
-}
-
 static size_t layer_params(const clcnn_model *m, size_t i)
 {
     return clcnn_model_param_size(m, i, 0) + clcnn_model_param_size(m, i, 1);
@@ -86,10 +72,9 @@ static void print_text(const char *path, const clcnn_model *m, const clcnn_model
     printf(" %-28s %-25s %s\n%s", "Layer (type)", "Output Shape", "Param #", double_rule);
     for (size_t i = 0; i < clcnn_model_layer_count(m); i++) {
         clcnn_layer_config c;
-        const char *kind, *type;
         if (clcnn_model_layer_config(m, i, &c) != CLCNN_OK)
             continue;
-        kind_names(&c, &kind, &type);
+        const char *kind = c.name, *type = c.type;
         size_t slot = (size_t)c.kind < sizeof counts / sizeof *counts ? (size_t)c.kind : 0;
         snprintf(name, sizeof name, "%s_%zu (%s)", kind, ++counts[slot], type);
         printf(" %-28s %-25s %s\n", name, shape_text(c.out_shape, shape, sizeof shape),
@@ -122,10 +107,9 @@ static void print_json(const char *path, const clcnn_model *m, const clcnn_model
            info->checkpoint ? "checkpoint" : "model", in[0], in[1], in[2]);
     for (size_t i = 0; i < clcnn_model_layer_count(m); i++) {
         clcnn_layer_config c;
-        const char *kind, *type;
         if (clcnn_model_layer_config(m, i, &c) != CLCNN_OK)
             continue;
-        kind_names(&c, &kind, &type);
+        const char *kind = c.name, *type = c.type;
         size_t slot = (size_t)c.kind < sizeof counts / sizeof *counts ? (size_t)c.kind : 0;
         printf("%s\n  {\"name\": \"%s_%zu\", \"kind\": \"%s\", \"type\": \"%s\", \"output_shape\": [%zu, %zu, %zu], "
                "\"params\": %zu}",

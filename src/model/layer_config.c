@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "ops/family.h"
 
 int clcnn_model_layer_config(const clcnn_model *m, size_t i, clcnn_layer_config *out)
 {
@@ -9,7 +10,7 @@ int clcnn_model_layer_config(const clcnn_model *m, size_t i, clcnn_layer_config 
         return CLCNN_ERR_ARGUMENT;
     const layer *l = &m->layers[i];
     const layer_config *c = &l->cfg;
-    *out = (clcnn_layer_config){.kind = c->kind, .units = c->units, .kernel_h = c->kh, .kernel_w = c->kw,
+    *out = (clcnn_layer_config){.kind = c->kind, .name = l->family->name, .type = l->family->type(c), .units = c->units, .kernel_h = c->kh, .kernel_w = c->kw,
                                 .stride_h = c->sh, .stride_w = c->sw, .padding = c->padding, .activation = c->act,
                                 .mode = c->mode};
     memcpy(out->in_shape, l->in_shape, sizeof out->in_shape);

@@ -90,12 +90,19 @@ static void activation_describe(const layer_config *c, char *buf, size_t len)
 
 /* No backward: the engine applies the derivative from the layer's output,
  * as for any layer's activation, and the gradient then passes through. */
+static const char *activation_type(const layer_config *c)
+{
+    (void)c;
+    return "Activation";
+}
+
 const layer_family clcnn_activation_family = {
     .name = "activation",
     .flags = FAMILY_APPLIES_ACTIVATION,
     .infer = activation_infer,
     .forward = activation_layer_forward,
     .describe = activation_describe,
+    .type = activation_type,
 };
 
 int clcnn_model_add_activation(clcnn_model *m, clcnn_activation activation)

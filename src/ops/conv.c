@@ -185,6 +185,12 @@ static void conv_describe(const layer_config *c, char *buf, size_t len)
              c->padding == CLCNN_PAD_SAME ? "same" : "valid", clcnn_activation_name(c->act));
 }
 
+static const char *conv_type(const layer_config *c)
+{
+    (void)c;
+    return "Conv2D";
+}
+
 const layer_family clcnn_conv_family = {
     .name = "conv",
     .flags = FAMILY_APPLIES_ACTIVATION,
@@ -192,6 +198,7 @@ const layer_family clcnn_conv_family = {
     .forward = conv_layer_forward,
     .backward = conv_layer_backward,
     .describe = conv_describe,
+    .type = conv_type,
 };
 
 int clcnn_model_add_conv(clcnn_model *m, size_t filters, int kernel_h, int kernel_w, int stride_h, int stride_w,

@@ -121,6 +121,12 @@ static void dense_describe(const layer_config *c, char *buf, size_t len)
     snprintf(buf, len, "dense %zu %s", c->units, clcnn_activation_name(c->act));
 }
 
+static const char *dense_type(const layer_config *c)
+{
+    (void)c;
+    return "Dense";
+}
+
 const layer_family clcnn_dense_family = {
     .name = "dense",
     .flags = FAMILY_APPLIES_ACTIVATION,
@@ -128,6 +134,7 @@ const layer_family clcnn_dense_family = {
     .forward = dense_layer_forward,
     .backward = dense_layer_backward,
     .describe = dense_describe,
+    .type = dense_type,
 };
 
 int clcnn_model_add_dense(clcnn_model *m, size_t units, clcnn_activation activation)

@@ -36,6 +36,8 @@ struct layer_family {
     int (*backward)(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, const clcnn_buf *dz, clcnn_buf *dx, size_t n);
     /* What the layer is, e.g. "conv 6 5x5 stride 1x1 same relu". */
     void (*describe)(const layer_config *c, char *buf, size_t len);
+    /* Keras's name for such a layer ("Conv2D", "MaxPooling2D"). */
+    const char *(*type)(const layer_config *c);
 };
 
 /* The family of a layer kind, or NULL for an unknown kind. */

@@ -26,11 +26,18 @@ static void flatten_describe(const layer_config *c, char *buf, size_t len)
     snprintf(buf, len, "flatten");
 }
 
+static const char *flatten_type(const layer_config *c)
+{
+    (void)c;
+    return "Flatten";
+}
+
 const layer_family clcnn_flatten_family = {
     .name = "flatten",
     .infer = flatten_infer,
     .forward = flatten_forward,
     .describe = flatten_describe,
+    .type = flatten_type,
 };
 
 int clcnn_model_add_flatten(clcnn_model *m)

@@ -122,12 +122,18 @@ static void pool_describe(const layer_config *c, char *buf, size_t len)
              c->sh, c->sw);
 }
 
+static const char *pool_type(const layer_config *c)
+{
+    return c->mode == CLCNN_POOL_AVG ? "AveragePooling2D" : "MaxPooling2D";
+}
+
 const layer_family clcnn_pool_family = {
     .name = "pool",
     .infer = pool_infer,
     .forward = pool_layer_forward,
     .backward = pool_layer_backward,
     .describe = pool_describe,
+    .type = pool_type,
 };
 
 int clcnn_model_add_pool(clcnn_model *m, int kernel_h, int kernel_w, int stride_h, int stride_w, clcnn_pool_mode mode)
