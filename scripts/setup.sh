@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd
           python3-numpy dataset-fashion-mnist
-          clang libclang-rt-dev valgrind "$@")
+          clang libclang-rt-dev valgrind
+          clang-15 rocm-device-libs "$@")  # scripts/kernel_resources.py: LLVM 15 bitcode
 
 missing=()
 for p in "${packages[@]}"; do

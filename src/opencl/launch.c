@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const ocl_family *const families[OCL_FAMILY_COUNT] = {
+const ocl_family *const ocl_families[OCL_FAMILY_COUNT] = {
 #define OCL_FAMILY_ENTRY(name) [OCL_FAMILY_##name] = &ocl_family_##name,
     OCL_FAMILIES(OCL_FAMILY_ENTRY)
 #undef OCL_FAMILY_ENTRY
@@ -69,15 +69,15 @@ static int take_tunable(ocl_backend *b, const char *def, size_t len, user_option
     while (name_len < len && def[name_len] != '=')
         name_len++;
     for (int f = 0; f < OCL_FAMILY_COUNT; f++) {
-        for (int t = 0; t < families[f]->tunable_count; t++) {
-            const ocl_tunable *tun = &families[f]->tunables[t];
+        for (int t = 0; t < ocl_families[f]->tunable_count; t++) {
+            const ocl_tunable *tun = &ocl_families[f]->tunables[t];
             if (strlen(tun->name) != name_len || strncmp(tun->name, def, name_len) != 0)
                 continue;
             if (tun->fixed)
                 return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT,
                                    "OpenCL build option -D%.*s: %s is the float8 width of the kernels of %s and "
                                    "stays %zu",
-                                   (int)len, def, tun->name, families[f]->file, tun->value);
+                                   (int)len, def, tun->name, ocl_families[f]->file, tun->value);
             size_t v = 0, i = name_len + 1;
             int ok = i < len;
             for (; ok && i < len; i++) {
@@ -137,20 +137,54 @@ static int parse_user_options(ocl_backend *b, const char *s, user_options *u)
     return CLCNN_OK;
 }
 
-/* The build options of family f: its tunables, the enums, the rest. */
-static int family_options(ocl_backend *b, const ocl_family *f, const user_options *u, char *buf, size_t len)
+int ocl_format_options(const ocl_family *f, const size_t *tunables, const char *rest, char *buf, size_t len)
 {
     size_t n = 0;
     int w = 0;
     for (int t = 0; t < f->tunable_count && w >= 0 && n < len; t++, n += (size_t)w)
-        w = snprintf(buf + n, len - n, "-D%s=%zu ", f->tunables[t].name, b->tunables[f->id][t]);
+        w = snprintf(buf + n, len - n, "-D%s=%zu ", f->tunables[t].name, tunables[t]);
     for (size_t e = 0; e < sizeof enum_defines / sizeof *enum_defines && w >= 0 && n < len; e++, n += (size_t)w)
         w = snprintf(buf + n, len - n, "-D%s=%d ", enum_defines[e].name, enum_defines[e].value);
     if (w >= 0 && n < len)
-        w = snprintf(buf + n, len - n, "%s", u->rest);
-    if (w < 0 || n + (size_t)w >= len)
+        w = snprintf(buf + n, len - n, "%s", rest);
+    return w < 0 || n + (size_t)w >= len ? -1 : 0;
+}
+
+/* The build options of family f: its tunables, the enums, the rest. */
+static int family_options(ocl_backend *b, const ocl_family *f, const user_options *u, char *buf, size_t len)
+{
+    if (ocl_format_options(f, b->tunables[f->id], u->rest, buf, len) < 0)
         return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT, "OpenCL: the build options of %s are too long", f->file);
     return CLCNN_OK;
+}
+
+/* The largest power of two below v (v > 1): where fit_work_groups lowers a
+ * work-group tunable whose kernel allows less than v. */
+static size_t next_lower_work_group(size_t v)
+{
+    size_t p = 1;
+    while (p * 2 < v)
+        p *= 2;
+    return p;
+}
+
+int ocl_tunable_variant(const ocl_family *f, size_t n, size_t *tunables)
+{
+    /* n in mixed radix, one digit per work-group tunable: how many times
+     * it is lowered from its default. */
+    for (int t = 0; t < f->tunable_count; t++) {
+        size_t v = f->tunables[t].value;
+        if (f->tunables[t].wg_of != OCL_NO_KERNEL) {
+            size_t levels = 1;
+            for (size_t x = v; x > 1; x = next_lower_work_group(x))
+                levels++;
+            for (size_t d = n % levels; d > 0; d--)
+                v = next_lower_work_group(v);
+            n /= levels;
+        }
+        tunables[t] = v;
+    }
+    return n == 0;
 }
 
 static void release_family(ocl_backend *b, const ocl_family *f)
@@ -246,14 +280,14 @@ int ocl_registry_build(ocl_backend *b)
     user_options u;
     int st = parse_user_options(b, b->ctx->config.build_options, &u);
     for (int f = 0; !st && f < OCL_FAMILY_COUNT; f++)
-        st = build_family(b, families[f], &u);
+        st = build_family(b, ocl_families[f], &u);
     return st;
 }
 
 void ocl_registry_release(ocl_backend *b)
 {
     for (int f = 0; f < OCL_FAMILY_COUNT; f++)
-        release_family(b, families[f]);
+        release_family(b, ocl_families[f]);
 }
 
 int ocl_launch(ocl_backend *b, const ocl_family *f, int k, const ocl_arg *args, int nargs, size_t items0,

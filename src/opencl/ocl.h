@@ -55,6 +55,33 @@ const char *ocl_error_name(cl_int err);
 int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, const char *file,
                       const char *options, cl_program *out);
 
+/* A kernel source file's text: the embedded copy, or one read from the
+ * kernel_dir setting into owned, a block of owned_size bytes. */
+typedef struct ocl_source_text {
+    const char *text;
+    size_t len;
+    char *owned;
+    size_t owned_size;
+} ocl_source_text;
+
+/* The program text of cl/<file> exactly as ocl_build_program hands it to
+ * clCreateProgramWithSource: OCL_PROGRAM_PARTS strings (parts, lens), a
+ * #line directive and cl/common.cl, a #line directive and cl/<file>.  Also
+ * what tests/kernel_programs.c writes out for offline compilers. */
+#define OCL_PROGRAM_PARTS 4
+typedef struct ocl_program_text {
+    const char *parts[OCL_PROGRAM_PARTS];
+    size_t lens[OCL_PROGRAM_PARTS];
+    char line_common[64], line_body[64];
+    ocl_source_text common, body;
+} ocl_program_text;
+
+/* Loads the text of cl/<file> (sources as for ocl_build_program; errors
+ * CLCNN_ERR_BUILD for a file not embedded, CLCNN_ERR_IO, CLCNN_ERR_NOMEM);
+ * free it with ocl_program_text_free (also after a failure). */
+int ocl_program_text_load(clcnn_ctx *ctx, const char *file, ocl_program_text *out);
+void ocl_program_text_free(clcnn_ctx *ctx, ocl_program_text *text);
+
 /* ----------------------------------------------------------------- hashing */
 
 /* 64-bit FNV-1a, continued from h (start with OCL_FNV_SEED). */

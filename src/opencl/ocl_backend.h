@@ -60,6 +60,23 @@ typedef struct ocl_family {
 OCL_FAMILIES(OCL_FAMILY_EXTERN)
 #undef OCL_FAMILY_EXTERN
 
+/* Every family, indexed by ocl_family_id (launch.c). */
+extern const ocl_family *const ocl_families[OCL_FAMILY_COUNT];
+
+/* Writes family f's build options for these tunable values (one per
+ * tunable of f) into buf: -D of each tunable, the host enums as -D values,
+ * then rest (the context's other build options).  -1 when len is too
+ * short.  The one source of the options every program is built with. */
+int ocl_format_options(const ocl_family *f, const size_t *tunables, const char *rest, char *buf, size_t len);
+
+/* Variant n (from 0) of the tunable values the registry can build family f
+ * with when no build option sets them: the defaults, with each work-group
+ * tunable lowered to every smaller power of two (as it is for a kernel
+ * whose limit on the device is lower).  1 with tunables[] set (one per
+ * tunable of f), 0 when n is past the last variant.  For offline builds of
+ * every program the library can make (tests/kernel_programs.c). */
+int ocl_tunable_variant(const ocl_family *f, size_t n, size_t *tunables);
+
 /* ---------------------------------------------------------------- backend */
 
 enum { OCL_SCRATCH_COL, OCL_SCRATCH_DCOL, OCL_SCRATCH_GEMM, OCL_SCRATCH_COUNT };

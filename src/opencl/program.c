@@ -26,22 +26,13 @@ unsigned long long ocl_fnv1a(unsigned long long h, const void *data, size_t len)
     return h;
 }
 
-/* A kernel source file's text: the embedded copy, or one read from
- * the kernel_dir setting into owned, a block of owned_size bytes. */
-typedef struct source_text {
-    const char *text;
-    size_t len;
-    char *owned;
-    size_t owned_size;
-} source_text;
-
-static void source_free(clcnn_ctx *ctx, source_text *src)
+static void source_free(clcnn_ctx *ctx, ocl_source_text *src)
 {
     clcnn_mem_free(&ctx->allocator, src->owned, src->owned_size);
     src->owned = NULL;
 }
 
-static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
+static int load_source(clcnn_ctx *ctx, const char *name, ocl_source_text *out)
 {
     memset(out, 0, sizeof *out);
     const char *dir = ctx->config.kernel_dir;
@@ -68,6 +59,33 @@ static int load_source(clcnn_ctx *ctx, const char *name, source_text *out)
         }
     }
     return clcnn_error(ctx, CLCNN_ERR_BUILD, "OpenCL: kernel source %s is not embedded in this build", name);
+}
+
+int ocl_program_text_load(clcnn_ctx *ctx, const char *file, ocl_program_text *out)
+{
+    memset(out, 0, sizeof *out);
+    int st = load_source(ctx, COMMON_FILE, &out->common);
+    if (!st)
+        st = load_source(ctx, file, &out->body);
+    if (st) {
+        ocl_program_text_free(ctx, out);
+        return st;
+    }
+    /* #line directives make the build log name the right file and line. */
+    snprintf(out->line_common, sizeof out->line_common, "#line 1 \"%s\"\n", COMMON_FILE);
+    snprintf(out->line_body, sizeof out->line_body, "\n#line 1 \"%s\"\n", file);
+    const char *parts[OCL_PROGRAM_PARTS] = {out->line_common, out->common.text, out->line_body, out->body.text};
+    const size_t lens[OCL_PROGRAM_PARTS] = {strlen(out->line_common), out->common.len, strlen(out->line_body),
+                                            out->body.len};
+    memcpy(out->parts, parts, sizeof parts);
+    memcpy(out->lens, lens, sizeof lens);
+    return CLCNN_OK;
+}
+
+void ocl_program_text_free(clcnn_ctx *ctx, ocl_program_text *text)
+{
+    source_free(ctx, &text->common);
+    source_free(ctx, &text->body);
 }
 
 /* Sets the message for a failed clBuildProgram, with the device's log. */
@@ -137,30 +155,19 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
                       const char *options, cl_program *out)
 {
     const clcnn_allocator *a = &ctx->allocator;
-    source_text common = {0}, body = {0};
+    ocl_program_text text;
     char *key = NULL;
     size_t key_size = 0;
     cl_program prog = NULL;
-    int st;
     *out = NULL;
 
-    st = load_source(ctx, COMMON_FILE, &common);
+    int st = ocl_program_text_load(ctx, file, &text);
     if (st)
-        goto fail;
-    st = load_source(ctx, file, &body);
-    if (st)
-        goto fail;
-
-    /* #line directives make the build log name the right file and line. */
-    char line_common[64], line_body[64];
-    snprintf(line_common, sizeof line_common, "#line 1 \"%s\"\n", COMMON_FILE);
-    snprintf(line_body, sizeof line_body, "\n#line 1 \"%s\"\n", file);
-    const char *parts[4] = {line_common, common.text, line_body, body.text};
-    size_t lens[4] = {strlen(line_common), common.len, strlen(line_body), body.len};
+        return st;
     unsigned long long src_hash = OCL_FNV_SEED;
-    for (int i = 0; i < 4; i++) {
-        src_hash = ocl_fnv1a(src_hash, &lens[i], sizeof lens[i]);
-        src_hash = ocl_fnv1a(src_hash, parts[i], lens[i]);
+    for (int i = 0; i < OCL_PROGRAM_PARTS; i++) {
+        src_hash = ocl_fnv1a(src_hash, &text.lens[i], sizeof text.lens[i]);
+        src_hash = ocl_fnv1a(src_hash, text.parts[i], text.lens[i]);
     }
 
     const char *dir = ctx->config.cache_dir;
@@ -185,7 +192,7 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
     }
 
     cl_int err;
-    prog = clCreateProgramWithSource(context, 4, parts, lens, &err);
+    prog = clCreateProgramWithSource(context, OCL_PROGRAM_PARTS, text.parts, text.lens, &err);
     if (err != CL_SUCCESS) {
         prog = NULL;
         st = clcnn_error(ctx, err == CL_OUT_OF_HOST_MEMORY ? CLCNN_ERR_NOMEM : CLCNN_ERR_OPENCL,
@@ -202,15 +209,13 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
 
 done:
     clcnn_mem_free(a, key, key_size);
-    source_free(ctx, &common);
-    source_free(ctx, &body);
+    ocl_program_text_free(ctx, &text);
     *out = prog;
     return CLCNN_OK;
 fail:
     if (prog)
         clReleaseProgram(prog);
     clcnn_mem_free(a, key, key_size);
-    source_free(ctx, &common);
-    source_free(ctx, &body);
+    ocl_program_text_free(ctx, &text);
     return st;
 }

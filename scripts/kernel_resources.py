@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Reports each OpenCL kernel's registers, scratch and occupancy on AMD GPUs,
+measured without a GPU: every program the library can build (the texts and
+build options tests/kernel_programs writes, from the library's own code) is
+compiled by clang for gfx900 (GCN/Vega, wave64) and gfx1030 (RDNA2, wave32)
+with the ROCm device libraries linked, as AMD's OpenCL driver would build
+it, and the figures are read from clang's kernel-resource-usage remarks,
+cross-checked against the AMDGPU metadata of the code object.
+
+usage: scripts/kernel_resources.py [--build DIR] [--clang CLANG]
+                                   [--device-libs DIR] [--check]
+
+Prints a markdown table (docs/gpu-targets.md holds today's).  A kernel
+whose figures differ between the builds the library can make (work-group
+sizes lowered for small devices) has one row per distinct result.  --check
+also tests the limits of issue 19 (no scratch on either target; the hot
+kernels at >= 2 waves per SIMD on gfx900) and of issue 12 (the hot kernels
+at >= 4 waves on gfx1030), prints each kernel that misses one and exits 1
+if any does.
+
+Needs clang 15 and Debian's rocm-device-libs (LLVM 15 bitcode, which clang
+14 cannot read); scripts/setup.sh installs both.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+TARGETS = ['gfx900', 'gfx1030']
+DEVICE_LIBS = '/usr/lib/x86_64-linux-gnu/amdgcn/bitcode'
+FLAGS = ['-x', 'cl', '-cl-std=CL1.2', '-O3', '-target', 'amdgcn-amd-amdhsa', '-S',
+         '-Rpass-analysis=kernel-resource-usage']
+# The kernels that carry the training time (issues 12 and 19).
+HOT = {'conv_direct_forward', 'conv_data_grad', 'conv_filter_grad',
+       'dense_forward', 'dense_data_grad', 'dense_weight_grad'}
+
+REMARK = re.compile(r'remark: +([^:]+): (\S+) \[-Rpass-analysis=kernel-resource-usage\]')
+META_KEY = re.compile(r'^    \.(\w+):\s+(\S+)')
+
+
+def remarks(log):
+    """{function: {field: int}} from clang's remarks; kernels only (the
+    remarks of other functions carry no LDS size)."""
+    out, cur = {}, None
+    for line in log.splitlines():
+        m = REMARK.search(line)
+        if not m:
+            continue
+        key, value = m.group(1).strip(), m.group(2)
+        if key == 'Function Name':
+            cur = out.setdefault(value, {})
+        elif cur is not None:
+            cur[key] = int(value)
+    return {k: v for k, v in out.items() if 'LDS Size [bytes/block]' in v}
+
+
+def metadata(asm):
+    """{kernel: {key: str}} from the amdhsa.kernels list of the assembly."""
+    out, cur, inside = {}, None, False
+    for line in asm.splitlines():
+        if line.startswith('amdhsa.kernels:'):
+            inside = True
+        elif inside and not line.startswith(' '):
+            inside = False
+        if not inside:
+            continue
+        if line.startswith('  - '):
+            cur = {}
+            line = '    ' + line[4:]
+        m = META_KEY.match(line)
+        if m and cur is not None:
+            cur[m.group(1)] = m.group(2)
+            if m.group(1) == 'name':
+                out[m.group(2)] = cur
+    return out
+
+
+def measure(clang, device_libs, path, options, target, work):
+    """{kernel: (vgprs, sgprs, scratch, vgpr spills, sgpr spills, waves)}."""
+    asm_path = os.path.join(work, 'out.s')
+    cmd = [clang] + FLAGS + ['-mcpu=' + target, '--rocm-device-lib-path=' + device_libs] + \
+        options.split() + [path, '-o', asm_path]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit('kernel_resources: %s failed:\n%s' % (' '.join(cmd), run.stderr))
+    with open(asm_path) as f:
+        meta = metadata(f.read())
+    rem = remarks(run.stderr)
+    if set(rem) != set(meta):
+        sys.exit('kernel_resources: remarks name %s, metadata %s (%s)' % (sorted(rem), sorted(meta), ' '.join(cmd)))
+    out = {}
+    for k, r in rem.items():
+        m = meta[k]
+        fig = (r['VGPRs'], r['SGPRs'], r['ScratchSize [bytes/lane]'], r['VGPRs Spill'], r['SGPRs Spill'],
+               r['Occupancy [waves/SIMD]'])
+        # the two accounts of the same build must agree
+        if (fig[0], fig[1], fig[2], fig[3], fig[4]) != (
+                int(m['vgpr_count']), int(m['sgpr_count']), int(m['private_segment_fixed_size']),
+                int(m['vgpr_spill_count']), int(m['sgpr_spill_count'])):
+            sys.exit('kernel_resources: %s on %s: remarks %s, metadata %s' % (k, target, fig, m))
+        out[k] = fig
+    return out
+
+
+def describe(variants, group):
+    """The builds of a group, by the -D values that vary between builds."""
+    if len(group) == len(variants):
+        return 'all (%d)' % len(variants)
+    split = [v.split() for v in variants]
+    varying = [i for i in range(len(split[0])) if len({s[i] for s in split}) > 1]
+    names = [split[0][i][2:].split('=')[0] for i in varying]
+    values = [','.join(split[g][i].split('=')[1] for i in varying) for g in group]
+    return '%s=%s' % (','.join(names), ' '.join(values))
+
+
+def misses(kernel, fig):
+    """The limits of issues 19 and 12 that one build's figures miss."""
+    out = ['%d B of scratch per lane on %s' % (f[2], t) for t, f in zip(TARGETS, fig) if f[2] > 0]
+    if kernel in HOT:
+        out += ['%d wave(s) per SIMD on %s (%d VGPRs), under %d' % (f[5], t, f[0], least)
+                for t, f, least in zip(TARGETS, fig, (2, 4)) if f[5] < least]
+    return out
+
+
+def cell(fig):
+    vgprs, sgprs, scratch, vspill, sspill, waves = fig
+    spills = ' (%d VGPR, %d SGPR spilled)' % (vspill, sspill) if vspill or sspill else ''
+    return '%d | %d | %d%s | %d' % (vgprs, sgprs, scratch, spills, waves)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--build', default='build', help='the meson build directory (default: build)')
+    p.add_argument('--clang', default='clang-15')
+    p.add_argument('--device-libs', default=DEVICE_LIBS, help='ROCm device library bitcode')
+    p.add_argument('--check', action='store_true', help='exit 1 when a kernel misses a limit')
+    a = p.parse_args()
+    if not os.path.exists(os.path.join(a.device_libs, 'opencl.bc')):
+        sys.exit('kernel_resources: no ROCm device libraries in %s (Debian: rocm-device-libs)' % a.device_libs)
+    programs = os.path.join(a.build, 'tests', 'kernel_programs')
+
+    with tempfile.TemporaryDirectory() as work:
+        run = subprocess.run([programs, work], capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit('kernel_resources: %s failed: %s' % (programs, run.stderr))
+        builds = [line.split('\t') for line in run.stdout.splitlines()]
+        # results[family][kernel][variant index] = (figures per target)
+        results, variants = {}, {}
+        for family, path, options in builds:
+            variants.setdefault(family, []).append(options)
+            per_target = [measure(a.clang, a.device_libs, path, options, t, work) for t in TARGETS]
+            for k in per_target[0]:
+                results.setdefault(family, {}).setdefault(k, []).append(tuple(t[k] for t in per_target))
+
+    version = subprocess.run([a.clang, '--version'], capture_output=True, text=True).stdout.splitlines()[0]
+    print('%s, -O3, ROCm device libraries; per target: VGPRs | SGPRs | scratch B/lane | waves/SIMD\n' % version)
+    print('| kernel | builds | ' + ' | '.join('%s VGPRs | SGPRs | scratch | waves' % t for t in TARGETS) + ' |')
+    print('|---|---|' + '---|---|---|---|' * len(TARGETS))
+    over = []
+    for family in results:
+        for k, figs in results[family].items():
+            distinct = []
+            for i, f in enumerate(figs):
+                for d in distinct:
+                    if d[0] == f:
+                        d[1].append(i)
+                        break
+                else:
+                    distinct.append((f, [i]))
+            for f, group in distinct:
+                builds = describe(variants[family], group)
+                print('| %s | %s | %s |' % (k, builds, ' | '.join(cell(t) for t in f)))
+                over += ['%s, builds %s: %s' % (k, builds, m) for m in misses(k, f)]
+    if a.check:
+        print()
+        for m in over:
+            print('over a limit: ' + m)
+        print('%d over a limit' % len(over) if over else 'every kernel within the limits')
+        return 1 if over else 0
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
