@@ -2,6 +2,13 @@
 # Installs the Debian packages clcnn needs (idempotent, no prompts), then
 # configures and builds it in build/.  Extra packages may be named as
 # arguments (bench/README.md's PyTorch comparison adds python3-torch).
+#
+# Then the OpenCL implementations the opencl suite also runs on, beside
+# PoCL: Intel's CPU runtime (PyPI, in a virtual environment under build/),
+# Mesa rusticl and Oclgrind (Debian).  Each gets a vendor directory
+# build/icd/NAME/ holding one .icd file with the absolute path of its
+# library, selected by OCL_ICD_VENDORS=build/icd/NAME (the test setups in
+# meson.build); nothing is written to /etc/OpenCL/vendors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +16,7 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd
           python3-numpy dataset-fashion-mnist
           clang libclang-rt-dev valgrind
+          mesa-opencl-icd oclgrind python3-venv
           clang-15 rocm-device-libs "$@")  # scripts/kernel_resources.py: LLVM 15 bitcode
 
 missing=()
@@ -29,3 +37,35 @@ else
   meson setup build --buildtype=release -Dwerror=true
 fi
 ninja -C build
+
+# One vendor directory per implementation: vendor NAME LIBRARY.
+vendor() {
+  [ -f "$2" ] || { echo "setup: $1: no OpenCL library at '$2'" >&2; exit 1; }
+  mkdir -p "build/icd/$1"
+  echo "$2" >"build/icd/$1/$1.icd"
+}
+# The first file of Debian package $1 whose path matches the regex $2.
+deb_file() { dpkg -L "$1" | grep -E -m1 "$2"; }
+
+pocl_lib_pkg=$(dpkg-query -W -f='${Depends}' pocl-opencl-icd | grep -o -m1 'libpocl[0-9]*' | head -1)
+vendor pocl "$(deb_file "$pocl_lib_pkg" '/libpocl\.so\.[0-9]+$')"
+vendor rusticl "$(deb_file mesa-opencl-icd '/libRusticlOpenCL\.so\.[0-9]+$')"
+vendor oclgrind "$(deb_file oclgrind '/liboclgrind-rt-icd\.so$')"
+
+# Intel's runtime and the compiler run time it links (libimf, libsvml: same
+# release); tbb comes as its dependency.  The environment sees Debian's
+# packages, and numpy is held at Debian's version so pip never replaces it.
+venv=build/intel-opencl-rt
+pip="$venv/bin/pip --disable-pip-version-check"
+if ! { $pip show intel-opencl-rt && $pip show intel-cmplr-lib-rt; } >/dev/null 2>&1; then
+  echo "setup: installing intel-opencl-rt into $venv"
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+  numpy=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
+  echo "numpy==$numpy" >"$venv/constraints.txt"
+  $pip install --quiet -c "$venv/constraints.txt" intel-opencl-rt
+  rt=$($pip show intel-opencl-rt | sed -n 's/^Version: //p')
+  $pip install --quiet -c "$venv/constraints.txt" "intel-cmplr-lib-rt==$rt"
+fi
+# pip show -f lists the files relative to the Location line.
+intel_lib=$($pip show -f intel-opencl-rt | awk '/^Location: /{loc=$2} $1 ~ /\/libintelocl\.so$/{print loc "/" $1; exit}')
+vendor intel "$(realpath "$intel_lib")"

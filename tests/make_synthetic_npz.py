@@ -2,7 +2,8 @@
 28x28 uint8 images) and img.pgm (the first test image) into the current
 directory: a small learnable task (the class is which horizontal band of the
 image holds a bright bar).  Standard library only, so tests need no numpy.
-An optional argument names another file and seed: other.npz 7."""
+Optional arguments name another file and seed, and the three split sizes:
+other.npz 7, or small.npz 1 9 3 3."""
 import random, struct, sys, zipfile
 
 def npy(dtype, shape, payload):
@@ -27,7 +28,8 @@ def split(n):
             npy("<i8", (n,), struct.pack("<%dq" % n, *labels)), pixels[:784])
 
 with zipfile.ZipFile(out, "w") as z:
-    for name, n in (("train", 600), ("valid", 100), ("test", 100)):
+    sizes = [int(a) for a in sys.argv[3:6]] or [600, 100, 100]
+    for name, n in zip(("train", "valid", "test"), sizes):
         x, y, first = split(n)
         z.writestr("X_%s.npy" % name, x)
         z.writestr("Y_%s.npy" % name, y)
