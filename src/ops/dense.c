@@ -121,8 +121,14 @@ static void dense_describe(const layer_config *c, char *buf, size_t len)
     snprintf(buf, len, "dense %zu %s", c->units, clcnn_activation_name(c->act));
 }
 
+static const layer_field dense_fields[] = {
+    LAYER_FIELD("units", LAYER_FIELD_U32, units, units, 1, LAYER_MAX_UNITS),
+    LAYER_FIELD_ACTIVATION,
+};
+
 const layer_family clcnn_dense_family = {
     .name = "dense",
+    LAYER_FIELDS(dense_fields),
     .flags = FAMILY_APPLIES_ACTIVATION,
     .infer = dense_infer,
     .forward = dense_layer_forward,

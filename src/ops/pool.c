@@ -122,8 +122,17 @@ static void pool_describe(const layer_config *c, char *buf, size_t len)
              c->sh, c->sw);
 }
 
+static const layer_field pool_fields[] = {
+    LAYER_FIELD("kh", LAYER_FIELD_U32, kh, kernel_h, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("kw", LAYER_FIELD_U32, kw, kernel_w, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sh", LAYER_FIELD_U32, sh, stride_h, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sw", LAYER_FIELD_U32, sw, stride_w, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("mode", LAYER_FIELD_U32, mode, mode, CLCNN_POOL_MAX, CLCNN_POOL_AVG),
+};
+
 const layer_family clcnn_pool_family = {
     .name = "pool",
+    LAYER_FIELDS(pool_fields),
     .infer = pool_infer,
     .forward = pool_layer_forward,
     .backward = pool_layer_backward,
