@@ -82,7 +82,7 @@ const layer_family *clcnn_layer_family(clcnn_layer_kind kind);
 
 /* The family descriptors (one per file of src/ops/). */
 extern const layer_family clcnn_conv_family, clcnn_pool_family, clcnn_flatten_family, clcnn_dense_family,
-    clcnn_activation_family;
+    clcnn_activation_family, clcnn_lrn_family;
 
 /* ---- fields (fields.c): the settings of a layer through its family's table */
 
