@@ -247,7 +247,7 @@ START_TEST(test_model_file)
     ck_assert_uint_eq(fwrite(c, 1, len, f), len);
     fclose(f);
     ck_assert_int_eq(clcnn_model_load(ctx, &l, path), CLCNN_ERR_FORMAT);
-    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 2 (lrn) has 3 fields, a lrn layer has 4"), "%s",
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 2 (lrn) has 3 fields, its family declares 4"), "%s",
                   clcnn_errmsg(ctx));
 
     unlink(path);

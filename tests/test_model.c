@@ -1187,7 +1187,7 @@ START_TEST(test_load_errors)
     fix_crc(b, len);
     spit(path, b, len);
     expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "wrong field count");
-    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 1 (conv) has 6 fields, a conv layer has 7") != NULL, "%s",
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 1 (conv) has 6 fields, its family declares 7") != NULL, "%s",
                   clcnn_errmsg(ctx));
     memcpy(b, orig, len);
     b[16] = 3; /* input 3x28x1: the second conv/pool no longer fit */

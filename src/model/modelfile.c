@@ -279,8 +279,8 @@ static int read_layer(clcnn_ctx *ctx, const char *path, uint32_t version, reader
         return st;
     }
     if (count != family->nfields)
-        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u (%s) has %u fields, a %s layer has %zu", path, i + 1,
-                           family->name, count, family->name, family->nfields);
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u (%s) has %u fields, its family declares %zu", path,
+                           i + 1, family->name, count, family->nfields);
     if (left < record_bytes(family))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated layer list (layer %u)", path, i + 1);
     for (size_t k = 0; k < family->nfields && st == CLCNN_OK; k++) {
