@@ -176,9 +176,10 @@ START_TEST(test_model_file)
 {
     clcnn_ctx *ctx = tu_ctx();
     clcnn_model *m = lrn_model(ctx);
-    char dir[] = "/tmp/clcnn-test-lrn-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/clcnn-test-lrn-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[128];
     snprintf(path, sizeof path, "%s/lrn.model", dir);
     ck_assert_int_eq(clcnn_model_save(m, path), CLCNN_OK);
 
