@@ -25,7 +25,18 @@ import zlib
 
 import numpy as np
 
-KINDS = {1: "conv", 2: "pool", 3: "flatten", 4: "dense", 5: "activation"}
+KINDS = {1: "conv", 2: "pool", 3: "flatten", 4: "dense", 5: "activation", 6: "lrn"}
+# Format version 2: each kind's fields in order ("f:" float32, else u32);
+# version 1: these eight u32 columns for every kind.
+FIELDS = {
+    "conv": ["units", "kh", "kw", "sh", "sw", "padding", "act"],
+    "pool": ["kh", "kw", "sh", "sw", "mode"],
+    "flatten": [],
+    "dense": ["units", "act"],
+    "activation": ["act"],
+    "lrn": ["size", "f:alpha", "f:beta", "f:k"],
+}
+V1_COLUMNS = ["units", "kh", "kw", "sh", "sw", "padding", "act", "mode"]
 BACKGROUND = (205, 214, 228)  # light grey-blue: tells tiles from black and white weights
 
 
@@ -35,19 +46,27 @@ def read_model(path):
     if len(data) < 40 or data[:8] != b"CLCNNMOD":
         raise ValueError(f"{path}: not a clcnn model file")
     version, flags, h, w, c, nlayers = struct.unpack_from("<6I", data, 8)
-    if version != 1:
-        raise ValueError(f"{path}: model format version {version} (this script reads 1)")
+    if version not in (1, 2):
+        raise ValueError(f"{path}: model format version {version} (this script reads 1 and 2)")
     if struct.unpack_from("<I", data, len(data) - 4)[0] != zlib.crc32(data[:-4]):
         raise ValueError(f"{path}: checksum mismatch")
     if flags != 0:
         raise ValueError(f"{path}: unknown flags {flags:#x}")
-    names = ("kind", "units", "kh", "kw", "sh", "sw", "padding", "act", "mode")
     layers, pos = [], 32
     for _ in range(nlayers):
-        layer = dict(zip(names, struct.unpack_from("<9I", data, pos)))
-        layer["kind"] = KINDS[layer["kind"]]
+        layer = {"kind": KINDS[struct.unpack_from("<I", data, pos)[0]]}
+        if version == 1:
+            layer.update(zip(V1_COLUMNS, struct.unpack_from("<8I", data, pos + 4)))
+            pos += 36
+        else:
+            names = FIELDS[layer["kind"]]
+            if struct.unpack_from("<I", data, pos + 4)[0] != len(names):
+                raise ValueError(f"{path}: a {layer['kind']} layer with another field count")
+            for i, name in enumerate(names):
+                fmt, name = ("<f", name[2:]) if name.startswith("f:") else ("<I", name)
+                layer[name] = struct.unpack_from(fmt, data, pos + 8 + 4 * i)[0]
+            pos += 8 + 4 * len(names)
         layers.append(layer)
-        pos += 36
     shape, params = (h, w, c), []
     for i, L in enumerate(layers):
         if L["kind"] == "conv":

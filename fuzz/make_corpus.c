@@ -25,6 +25,10 @@ static void save_model(clcnn_ctx *ctx, const char *dir, const char *name, int va
         st = clcnn_model_add_conv(m, 2, 3, 3, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU) ||
              clcnn_model_add_pool(m, 2, 2, 2, 2, CLCNN_POOL_MAX) || clcnn_model_add_flatten(m) ||
              clcnn_model_add_dense(m, 3, CLCNN_ACT_SOFTMAX);
+    } else if (variant == 3) { /* float fields (lrn) */
+        st = clcnn_model_add_conv(m, 3, 3, 3, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU) ||
+             clcnn_model_add_lrn(m, 5, 1e-4f, 0.75f, 2.0f) || clcnn_model_add_flatten(m) ||
+             clcnn_model_add_dense(m, 2, CLCNN_ACT_SOFTMAX);
     } else if (variant == 1) {
         st = clcnn_model_add_conv(m, 1, 2, 3, 2, 1, CLCNN_PAD_VALID, CLCNN_ACT_TANH) ||
              clcnn_model_add_pool(m, 2, 2, 1, 1, CLCNN_POOL_AVG) ||
@@ -83,6 +87,7 @@ int main(int argc, char **argv)
     save_model(ctx, argv[1], "conv_pool_dense.model", 0);
     save_model(ctx, argv[1], "valid_avg_activation.model", 1);
     save_model(ctx, argv[1], "dense_only.model", 2);
+    save_model(ctx, argv[1], "conv_lrn_dense.model", 3);
     clcnn_ctx_free(ctx);
 
     /* 3 images of 2x3, labels 0..2. */

@@ -381,6 +381,28 @@ CLCNN_API int clcnn_dense_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const
                                    const clcnn_tensor *W, const clcnn_tensor *b, clcnn_tensor **dA_prev,
                                    clcnn_tensor **dW, clcnn_tensor **db);
 
+/*
+ * Local response normalisation across channels (Krizhevsky et al. 2012,
+ * section 3.3), under the same rules for outputs and errors as the
+ * operations above.  For each example and pixel of A_prev (m, h, w, c):
+ *   A[c] = A_prev[c] / (k + alpha * sum_{c' in window(c)} A_prev[c']^2)^beta
+ * where window(c) is the channels c - size/2 .. c + (size-1)/2 (integer
+ * division) that exist: the paper's n = size channels centred on c (for an
+ * even size, one more below than above, as PyTorch has it).  alpha is the
+ * paper's (and TensorFlow's): PyTorch's LocalResponseNorm, Caffe and ONNX
+ * divide their alpha by size, so their alpha is clcnn's alpha * size
+ * (docs/alexnet.md).  The paper's values: size 5, alpha 1e-4, beta 0.75,
+ * k 2.  Ranges: size 1..4096, alpha 0..1e6, beta 0..4, k 1e-3..1e6
+ * (else CLCNN_ERR_ARGUMENT).
+ */
+CLCNN_API int clcnn_lrn_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, int size, float alpha, float beta,
+                                float k, clcnn_tensor **A_out);
+
+/* lrn_backward: dA_prev (the shape of A_prev) from dA, the gradient at the
+ * output (the shape of A_prev too). */
+CLCNN_API int clcnn_lrn_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tensor *A_prev, int size,
+                                 float alpha, float beta, float k, clcnn_tensor **dA_prev);
+
 /* ------------------------------------------------------------------- .npy */
 
 /* Reads a little-endian C-order .npy (float32/float64/uint8/int32/int64) as
@@ -494,7 +516,8 @@ typedef enum clcnn_layer_kind {
     CLCNN_LAYER_POOL = 2,
     CLCNN_LAYER_FLATTEN = 3,
     CLCNN_LAYER_DENSE = 4,
-    CLCNN_LAYER_ACTIVATION = 5
+    CLCNN_LAYER_ACTIVATION = 5,
+    CLCNN_LAYER_LRN = 6
 } clcnn_layer_kind;
 
 /* An empty model for examples of shape (h, w, c); the caller owns *out.
@@ -516,6 +539,9 @@ CLCNN_API int clcnn_model_add_flatten(clcnn_model *m);
 /* Dense layers take a flat input (after a flatten or a dense layer). */
 CLCNN_API int clcnn_model_add_dense(clcnn_model *m, size_t units, clcnn_activation activation);
 CLCNN_API int clcnn_model_add_activation(clcnn_model *m, clcnn_activation activation);
+/* Local response normalisation across channels (clcnn_lrn_forward); the
+ * shape is unchanged, no parameters. */
+CLCNN_API int clcnn_model_add_lrn(clcnn_model *m, int size, float alpha, float beta, float k);
 
 /* LeNet-5 of DESIGN.md §2 for 28x28x1 inputs and 10 classes (parameters
  * zero until clcnn_model_init). */
@@ -552,6 +578,10 @@ typedef struct clcnn_layer_config {
     clcnn_pool_mode mode;         /* pool */
     size_t in_shape[3];           /* (h, w, c); a flat shape has h = w = 1 */
     size_t out_shape[3];
+    struct {
+        int size;
+        float alpha, beta, k;
+    } lrn;                        /* lrn (clcnn_model_add_lrn) */
 } clcnn_layer_config;
 
 /* Fills *config for layer i.  Errors: CLCNN_ERR_ARGUMENT (NULL, i out of

@@ -19,7 +19,7 @@
  * equal maxima.  A row may carry a configuration (context options) that
  * forces a path of one backend: those rows run on that backend only.
  *
- * Convolution, pooling and dense go through the public API; the other
+ * Convolution, pooling, dense and LRN go through the public API; the other
  * families have no public op yet and go through the backend table, in the
  * adapter section below (the only code here that includes internal.h's
  * view).
@@ -38,10 +38,16 @@
 
 /* ---------------------------------------------------------------- the table */
 
-typedef enum family { F_CONV, F_POOL, F_DENSE, F_ACT, F_XENT, F_ADAM, F_GATHER, F_FILL, F_COUNT } family;
+typedef enum family { F_CONV, F_POOL, F_DENSE, F_ACT, F_XENT, F_ADAM, F_GATHER, F_FILL, F_LRN, F_COUNT } family;
 
 static const char *const family_names[F_COUNT] = {"conv", "pool", "dense", "activation", "xent", "adam", "gather",
-                                                  "fill"};
+                                                  "fill", "lrn"};
+
+/* LRN settings (alpha, beta, k) the rows pick by number: the paper's, and
+ * stronger ones under which the normalisation (and the second term of the
+ * gradient) is far from negligible for inputs in [-1, 1]. */
+static const float lrn_settings[][3] = {{1e-4f, 0.75f, 2.0f}, {0.5f, 0.75f, 1.0f}, {1.0f, 0.5f, 1.0f},
+                                        {2.0f, 1.0f, 0.5f}};
 
 /* Context options that select a backend's path (src/opencl/gemm.c's
  * routing, src/cpu/cpu_backend.c's threads); a row with one runs on that
@@ -94,7 +100,8 @@ typedef struct row {
     size_t sh, sw;     /* strides; adam: sh = the first step t */
     int mode;          /* conv: clcnn_padding; pool: clcnn_pool_mode; gather: uint8 images */
     clcnn_activation act;
-    int variant;       /* pool: ties; activation: in place; xent: dlogits too; gather: labels */
+    int variant;       /* pool: ties; activation: in place; xent: dlogits too; gather: labels;
+                          lrn: lrn_settings row (kh: the size) */
     float f;           /* xent: grad_scale; fill: the value */
     int cfg;
 } row;
@@ -122,6 +129,8 @@ typedef struct row {
 #define GATHER(images, row_len, m, u8, labels)                                                                    \
     {.fam = F_GATHER, .n = images, .c = row_len, .k = m, .mode = u8, .variant = labels}
 #define FILL(count, value) {.fam = F_FILL, .n = count, .f = value}
+#define LRN(n_, h_, w_, c_, size, settings, cfg_)                                                               \
+    {.fam = F_LRN, .n = n_, .h = h_, .w = w_, .c = c_, .kh = size, .variant = settings, .cfg = cfg_}
 
 /* Max and avg pooling on one shape. */
 #define POOL2(n, h, w, c, kh, kw, sh, sw, ties) POOL(n, h, w, c, kh, kw, sh, sw, MAX, ties), \
@@ -276,6 +285,22 @@ static const row table[] = {
 
     FILL(1001, 0.25f),
     FILL(1, -3.0f),
+
+    /* local response normalisation: the paper's settings on AlexNet-like
+     * channel counts, odd channel counts, even sizes, sizes above the
+     * channel count */
+    LRN(2, 5, 5, 16, 5, 0, CFG_NONE),
+    LRN(2, 3, 3, 96, 5, 1, CFG_NONE),
+    LRN(2, 3, 4, 7, 5, 1, CFG_NONE),
+    LRN(3, 2, 2, 5, 2, 2, CFG_NONE),
+    LRN(1, 2, 3, 9, 4, 1, CFG_NONE),
+    LRN(2, 4, 4, 33, 6, 3, CFG_NONE),
+    LRN(1, 3, 3, 3, 7, 1, CFG_NONE),
+    LRN(1, 2, 2, 4, 4096, 3, CFG_NONE),
+    LRN(1, 1, 1, 1, 1, 2, CFG_NONE),
+    LRN(2, 2, 3, 11, 3, 3, CFG_NONE),
+    LRN(5, 4, 3, 13, 5, 1, CFG_THREADS_1),
+    LRN(7, 4, 3, 13, 5, 1, CFG_THREADS_3),
 };
 
 #define TABLE_ROWS (sizeof table / sizeof table[0])
@@ -311,6 +336,11 @@ static void describe(const row *r, char *buf, size_t len)
     case F_GATHER:
         at = snprintf(buf, len, "gather %s %zu images of %zu, batch %zu%s", r->mode ? "uint8" : "float32", r->n,
                       r->c, r->k, r->variant ? " with labels" : "");
+        break;
+    case F_LRN:
+        at = snprintf(buf, len, "lrn n%zu %zux%zux%zu size %zu alpha %g beta %g k %g", r->n, r->h, r->w, r->c, r->kh,
+                      (double)lrn_settings[r->variant][0], (double)lrn_settings[r->variant][1],
+                      (double)lrn_settings[r->variant][2]);
         break;
     default:
         at = snprintf(buf, len, "fill count %zu value %g", r->n, (double)r->f);
@@ -588,6 +618,40 @@ static void run_pool(const row *r)
     free(got);
 
     clcnn_tensor *all[] = {tx, tdy, ty, tdx, tdx2};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        clcnn_tensor_free(all[i]);
+    clcnn_ctx_free(ctx);
+    ref_release(&y);
+    ref_release(&dx);
+    free(x);
+    free(dy);
+}
+
+static void run_lrn(const row *r)
+{
+    const float *set = lrn_settings[r->variant];
+    ref_lrn g = {.n = r->n, .h = r->h, .w = r->w, .c = r->c, .size = r->kh, .alpha = set[0], .beta = set[1],
+                 .k = set[2]};
+    const size_t nx = g.n * g.h * g.w * g.c;
+    const unsigned seed = row_seed(r);
+    float *x = random_floats(nx, seed, -1, 1), *dy = random_floats(nx, seed + 1, -1, 1);
+    ref_out y = ref_alloc(nx), dx = ref_alloc(nx);
+    ref_lrn_forward(&g, x, y);
+    ck_assert_int_eq(ref_lrn_backward(&g, dy, x, dx), 0);
+
+    clcnn_ctx *ctx = open_backend(r);
+    const size_t xs[4] = {g.n, g.h, g.w, g.c};
+    clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x), *tdy = tu_tensor(ctx, 4, xs, dy), *ty = NULL, *tdx = NULL;
+    check_status(ctx, clcnn_lrn_forward(ctx, tx, (int)g.size, g.alpha, g.beta, g.k, &ty), "lrn_forward");
+    float *got = tensor_floats(ty, nx, xs, r, "y");
+    expect_close(r, "y", got, y, nx);
+    free(got);
+    check_status(ctx, clcnn_lrn_backward(ctx, tdy, tx, (int)g.size, g.alpha, g.beta, g.k, &tdx), "lrn_backward");
+    got = tensor_floats(tdx, nx, xs, r, "dx");
+    expect_close(r, "dx", got, dx, nx);
+    free(got);
+
+    clcnn_tensor *all[] = {tx, tdy, ty, tdx};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         clcnn_tensor_free(all[i]);
     clcnn_ctx_free(ctx);
@@ -879,6 +943,9 @@ START_TEST(backend_op)
         break;
     case F_GATHER:
         run_gather(r);
+        break;
+    case F_LRN:
+        run_lrn(r);
         break;
     default:
         run_fill(r);

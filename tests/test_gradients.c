@@ -1,5 +1,6 @@
 /*
- * Finite-difference checks of conv_backward and pool_backward.
+ * Finite-difference checks of conv_backward, pool_backward and
+ * lrn_backward.
  *
  * For a fixed random R of the output's shape, L(inputs) = sum(R * Z) where Z
  * is computed by clcnn's forward op (float32) and the sum is taken on the
@@ -24,6 +25,13 @@
  *   e = 1e-3 < 1/N never changes which cell is a window's maximum, and the
  *   difference is again exact up to rounding.  Avg pooling is linear.  Same
  *   tolerance.
+ * - LRN is smooth but not linear: the central difference is off by
+ *   e^2/6 times a third derivative, of order 1 at most under the settings
+ *   below for inputs in [-1, 1], so e = 3e-3 keeps that near 1e-6 while the
+ *   rounding of L (at most ~100 outputs here) divided by 2e stays below
+ *   ~3e-4.  A real bug (a window off by one channel, the second term's
+ *   factor 2 or beta missed) moves gradients by 1e-2 or more under these
+ *   settings.
  */
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +70,20 @@ static const pool_cfg pool_cfgs[] = {
     {1, 5, 5, 2, 1, 1, 2, 2, CLCNN_POOL_MAX},
 };
 
+/* size, alpha, beta, k: the paper's, and strong settings with an even size
+ * and a size above the channel count. */
+typedef struct lrn_cfg {
+    size_t m, h, w, c;
+    int size;
+    float alpha, beta, k;
+} lrn_cfg;
+
+static const lrn_cfg lrn_cfgs[] = {
+    {1, 2, 2, 7, 5, 1e-4f, 0.75f, 2.0f}, {2, 2, 1, 6, 5, 1.0f, 0.75f, 1.0f}, {1, 2, 2, 9, 4, 0.5f, 0.5f, 1.0f},
+    {1, 1, 3, 3, 7, 2.0f, 1.0f, 0.5f},   {1, 2, 2, 5, 1, 1.0f, 0.75f, 1.0f},
+};
+
+#define N_LRN ((int)(sizeof lrn_cfgs / sizeof lrn_cfgs[0]))
 #define N_CONV ((int)(sizeof conv_cfgs / sizeof conv_cfgs[0]))
 #define N_POOL ((int)(sizeof pool_cfgs / sizeof pool_cfgs[0]))
 
@@ -271,6 +293,50 @@ START_TEST(pool_gradients)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ lrn */
+
+static double lrn_loss(clcnn_ctx *ctx, const lrn_cfg *g, clcnn_tensor *tx, const float *x, size_t nx,
+                       clcnn_tensor **ty, const float *R)
+{
+    ck_assert_int_eq(clcnn_tensor_write(tx, x, nx), CLCNN_OK);
+    int st = clcnn_lrn_forward(ctx, tx, g->size, g->alpha, g->beta, g->k, ty);
+    ck_assert_msg(st == CLCNN_OK, "lrn_forward: %s", clcnn_errmsg(ctx));
+    return dot_with(*ty, R);
+}
+
+START_TEST(lrn_gradients)
+{
+    const lrn_cfg *g = &lrn_cfgs[_i];
+    clcnn_ctx *ctx = tu_ctx();
+    size_t xs[4] = {g->m, g->h, g->w, g->c}, nx = g->m * g->h * g->w * g->c;
+    unsigned seed = 7000u + 13u * (unsigned)_i;
+    float *x = random_array(nx, seed, -1, 1), *R = random_array(nx, seed + 1, -1, 1);
+    clcnn_tensor *tx = tu_tensor(ctx, 4, xs, NULL), *tR = tu_tensor(ctx, 4, xs, R), *ty = NULL, *dx = NULL;
+    lrn_loss(ctx, g, tx, x, nx, &ty, R);
+    int st = clcnn_lrn_backward(ctx, tR, tx, g->size, g->alpha, g->beta, g->k, &dx);
+    ck_assert_msg(st == CLCNN_OK, "lrn_backward: %s", clcnn_errmsg(ctx));
+    float *gx = tu_read(dx);
+    const float eps = 3e-3f;
+    for (size_t i = 0; i < nx; i++) {
+        float orig = x[i], up = orig + eps, down = orig - eps;
+        x[i] = up;
+        double lu = lrn_loss(ctx, g, tx, x, nx, &ty, R);
+        x[i] = down;
+        double ld = lrn_loss(ctx, g, tx, x, nx, &ty, R);
+        x[i] = orig;
+        check_grad(gx[i], (lu - ld) / ((double)up - (double)down), "A_prev(lrn)", _i, i);
+    }
+    free(gx);
+    free(x);
+    free(R);
+    clcnn_tensor_free(dx);
+    clcnn_tensor_free(ty);
+    clcnn_tensor_free(tR);
+    clcnn_tensor_free(tx);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *gradients_suite(void)
 {
     Suite *s = suite_create("gradients");
@@ -278,6 +344,7 @@ static Suite *gradients_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, conv_gradients, 0, N_CONV);
     tcase_add_loop_test(tc, pool_gradients, 0, N_POOL);
+    tcase_add_loop_test(tc, lrn_gradients, 0, N_LRN);
     suite_add_tcase(s, tc);
     return s;
 }

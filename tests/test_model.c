@@ -1111,7 +1111,9 @@ START_TEST(test_load_errors)
     size_t len;
     unsigned char *orig = slurp(good, &len);
     unsigned char *b = xmalloc(len);
-    ck_assert_uint_eq(len, 8 + 4 * 6 + 4 * 9 * 8 + 4 * 61706 + 4);
+    /* Version 2 records: kind, field count, fields (conv 7, pool 5,
+     * flatten 0, dense 2). */
+    ck_assert_uint_eq(len, 8 + 4 * 6 + 4 * (9 + 7 + 9 + 7 + 2 + 4 + 4 + 4) + 4 * 61706 + 4);
 
     char missing[4300];
     snprintf(missing, sizeof missing, "%s/missing.model", dir);
@@ -1159,11 +1161,34 @@ START_TEST(test_load_errors)
     spit(path, b, len);
     expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "unknown layer kind");
     memcpy(b, orig, len);
-    b[32 + 4] = 0; /* conv 1 with 0 filters */
-    b[32 + 5] = 0;
+    b[32 + 8] = 0; /* conv 1 with 0 filters */
+    b[32 + 9] = 0;
     fix_crc(b, len);
     spit(path, b, len);
     expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "zero filters");
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 1 (conv): units = 0 is out of range") != NULL, "%s",
+                  clcnn_errmsg(ctx));
+    memcpy(b, orig, len);
+    b[32 + 12] = 0x88; /* conv 1 with a 5000-row kernel: refused by its declared range */
+    b[32 + 13] = 0x13;
+    fix_crc(b, len);
+    spit(path, b, len);
+    expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "kernel out of range");
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 1 (conv): kh = 5000 is out of range [1, 4096]") != NULL, "%s",
+                  clcnn_errmsg(ctx));
+    memcpy(b, orig, len);
+    b[32 + 36 + 8 + 16] = 2; /* pool 1 (layer 2) in mode 2 */
+    fix_crc(b, len);
+    spit(path, b, len);
+    expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "unknown pool mode");
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 2 (pool): mode = 2") != NULL, "%s", clcnn_errmsg(ctx));
+    memcpy(b, orig, len);
+    b[32 + 4] = 6; /* conv 1 claims 6 fields */
+    fix_crc(b, len);
+    spit(path, b, len);
+    expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "wrong field count");
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 1 (conv) has 6 fields, its family declares 7") != NULL, "%s",
+                  clcnn_errmsg(ctx));
     memcpy(b, orig, len);
     b[16] = 3; /* input 3x28x1: the second conv/pool no longer fit */
     fix_crc(b, len);
@@ -1188,6 +1213,114 @@ START_TEST(test_load_errors)
     free(orig);
     free(b);
     clcnn_model_free(m);
+    tmpdir_remove(dir);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
+/* A file of format version 1 (tests/fixtures/lenet5_v1.model: LeNet-5
+ * after `clcnn train --device cpu --seed 1 --epochs 1`, saved by the
+ * build before version 2) loads, holds the weights its bytes hold, and is
+ * saved again as version 2 with the same layers and weights. */
+START_TEST(test_load_version_1)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    const char *fixtures = getenv("CLCNN_FIXTURE_DIR");
+    ck_assert_ptr_nonnull(fixtures);
+    char v1[4200], path[4200];
+    snprintf(v1, sizeof v1, "%s/lenet5_v1.model", fixtures);
+    size_t len;
+    unsigned char *bytes = slurp(v1, &len);
+    const size_t records = 8 + 4 * 6 + 4 * 9 * 8; /* version 1: nine u32 per layer */
+    ck_assert_uint_eq(len, records + 4 * 61706 + 4);
+    ck_assert_uint_eq(bytes[8], 1);
+
+    clcnn_model *m = NULL;
+    model_ok(ctx, clcnn_model_load(ctx, &m, v1), "load version 1");
+    ck_assert_uint_eq(clcnn_model_layer_count(m), 8);
+    ck_assert_uint_eq(clcnn_model_param_count(m), 61706);
+    size_t n;
+    float *p = all_params(m, &n);
+    ck_assert_uint_eq(n, 61706);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = 0;
+        for (int k = 0; k < 4; k++)
+            bits |= (uint32_t)bytes[records + 4 * i + (size_t)k] << (8 * k);
+        float want;
+        memcpy(&want, &bits, sizeof want);
+        ck_assert_msg(memcmp(&p[i], &want, sizeof want) == 0, "parameter %zu differs from the file's bytes", i);
+    }
+    char buf[256];
+    model_ok(ctx, clcnn_model_layer_describe(m, 0, buf, sizeof buf), "describe");
+    ck_assert_msg(strncmp(buf, "conv 6 5x5 stride 1x1 same relu", 31) == 0, "%s", buf);
+    clcnn_layer_config c;
+    ck_assert_int_eq(clcnn_model_layer_config(m, 1, &c), CLCNN_OK);
+    ck_assert_int_eq(c.kind, CLCNN_LAYER_POOL);
+    ck_assert_uint_eq(c.units, 0); /* a setting pool does not have */
+    ck_assert_int_eq(c.kernel_h, 2);
+    ck_assert_int_eq(c.stride_w, 2);
+    ck_assert_int_eq(c.mode, CLCNN_POOL_MAX);
+    ck_assert_int_eq(clcnn_model_layer_config(m, 5, &c), CLCNN_OK);
+    ck_assert_int_eq(c.kind, CLCNN_LAYER_DENSE);
+    ck_assert_uint_eq(c.units, 120);
+    ck_assert_int_eq(c.activation, CLCNN_ACT_RELU);
+    ck_assert_int_eq(c.kernel_h, 0);
+
+    /* Saved again: version 2, the same weights and predictions. */
+    char *dir = tmpdir_make();
+    snprintf(path, sizeof path, "%s/v2.model", dir);
+    model_ok(ctx, clcnn_model_save(m, path), "save as version 2");
+    size_t len2;
+    unsigned char *bytes2 = slurp(path, &len2);
+    ck_assert_uint_eq(bytes2[8], 2);
+    ck_assert_uint_eq(len2, 8 + 4 * 6 + 4 * 46 + 4 * 61706 + 4);
+    ck_assert_msg(memcmp(bytes2 + len2 - 4 - 4 * 61706, bytes + records, 4 * 61706) == 0,
+                  "the version 2 file holds other weights");
+    clcnn_model *l = NULL;
+    model_ok(ctx, clcnn_model_load(ctx, &l, path), "load version 2");
+    for (size_t i = 0; i < 8; i++) {
+        char a[256], b[256];
+        clcnn_model_layer_describe(m, i, a, sizeof a);
+        clcnn_model_layer_describe(l, i, b, sizeof b);
+        ck_assert_str_eq(a, b);
+    }
+    float img[3 * 784], pa[30], pb[30];
+    tu_fill_random(img, 3 * 784, 5, 0.0f, 1.0f);
+    model_ok(ctx, clcnn_model_predict(m, img, 3, pa), "predict version 1");
+    model_ok(ctx, clcnn_model_predict(l, img, 3, pb), "predict version 2");
+    ck_assert_msg(memcmp(pa, pb, sizeof pa) == 0, "predictions differ");
+
+    /* Version 1's own checks still hold: its column guard, then the
+     * family's declared ranges. */
+    free(bytes2);
+    bytes2 = xmalloc(len);
+    memcpy(bytes2, bytes, len);
+    bytes2[32 + 4 + 3] = 2; /* conv 1 with 2^25 + 6 filters */
+    fix_crc(bytes2, len);
+    spit(path, bytes2, len);
+    expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "version 1, too many filters");
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "units =") != NULL, "%s", clcnn_errmsg(ctx));
+    memcpy(bytes2, bytes, len);
+    bytes2[32 + 36 + 32] = 3; /* pool 1 in mode 3 */
+    fix_crc(bytes2, len);
+    spit(path, bytes2, len);
+    expect_load_error(ctx, path, CLCNN_ERR_FORMAT, "version 1, unknown pool mode");
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 2 (pool): mode = 3") != NULL, "%s", clcnn_errmsg(ctx));
+    memcpy(bytes2, bytes, len);
+    bytes2[32 + 36 + 4] = 7; /* pool 1 with units 7: a column pool ignores */
+    fix_crc(bytes2, len);
+    spit(path, bytes2, len);
+    clcnn_model *x = NULL;
+    model_ok(ctx, clcnn_model_load(ctx, &x, path), "version 1, an ignored column set");
+    ck_assert_int_eq(clcnn_model_layer_config(x, 1, &c), CLCNN_OK);
+    ck_assert_uint_eq(c.units, 0);
+
+    free(p);
+    free(bytes);
+    free(bytes2);
+    clcnn_model_free(m);
+    clcnn_model_free(l);
+    clcnn_model_free(x);
     tmpdir_remove(dir);
     clcnn_ctx_free(ctx);
 }
@@ -1385,6 +1518,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_train_run_resume);
     tcase_add_test(tc, test_save_load);
     tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_load_version_1);
     tcase_add_test(tc, test_runtime_errors);
     tcase_add_test(tc, test_predict_batches);
     tcase_add_test(tc, test_fused_activation_layers);

@@ -43,6 +43,14 @@ typedef struct pool_geom {
     clcnn_pool_mode mode;
 } pool_geom;
 
+/* Local response normalisation across the c channels of each of the
+ * n*h*w pixels: window(c) = c - size/2 .. c + (size-1)/2, clipped. */
+typedef struct lrn_geom {
+    size_t n, h, w, c;
+    size_t size;
+    float alpha, beta, k;
+} lrn_geom;
+
 typedef struct clcnn_backend_ops {
     const char *name; /* "cpu" or "opencl" */
 
@@ -77,6 +85,13 @@ typedef struct clcnn_backend_ops {
      * or NULL. */
     int (*pool_backward)(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
                          clcnn_buf *dx);
+
+    /* y[c] = x[c] * s[c]^-beta, s[c] = k + alpha * sum_{c' in window(c)} x[c']^2,
+     * per pixel; x, y (n,h,w,c). */
+    int (*lrn_forward)(void *bctx, const lrn_geom *g, const clcnn_buf *x, clcnn_buf *y);
+    /* dx (n,h,w,c), overwritten, from dy: dx[j] = dy[j] s[j]^-beta
+     * - 2 alpha beta x[j] sum_{c: j in window(c)} dy[c] x[c] s[c]^(-beta-1). */
+    int (*lrn_backward)(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx);
 
     /* y (m,out) = act(x (m,in) @ w (in,out) + b (out)). */
     int (*dense_forward)(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,

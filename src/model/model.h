@@ -17,6 +17,10 @@ typedef struct layer_config {
     clcnn_padding padding;
     clcnn_activation act; /* conv, dense, activation */
     clcnn_pool_mode mode; /* pool */
+    struct {
+        int size;
+        float alpha, beta, k;
+    } lrn; /* lrn */
 } layer_config;
 
 /* One trainable tensor with its gradient and its optimizer's state. */

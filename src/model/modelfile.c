@@ -11,11 +11,32 @@
 #include "ops/training.h"
 
 #define MODEL_MAGIC "CLCNNMOD"
-#define MODEL_VERSION 1u
-#define HEADER_WORDS 6 /* version, flags, h, w, c, layer count */
-#define LAYER_WORDS 9  /* kind, units, kh, kw, sh, sw, padding, activation, pool mode */
+#define MODEL_VERSION 2u /* what save writes; load also reads version 1 */
+#define HEADER_WORDS 6   /* version, flags, h, w, c, layer count */
 #define MAX_LAYERS 1024u
 #define FLAG_TRAINING_STATE 1u /* optimiser state and run position follow the weights */
+
+/* Version 1's layer record: the kind, then these eight u32 columns for
+ * every kind (zero where the kind has no such setting), with the ranges
+ * version 1 guarded before anything was allocated; a kind's own fields
+ * are then taken from them and checked as its family declares. */
+static const layer_field v1_columns[] = {
+    LAYER_FIELD("units", LAYER_FIELD_U32, units, units, 0, LAYER_MAX_UNITS),
+    LAYER_FIELD("kh", LAYER_FIELD_U32, kh, kernel_h, 0, LAYER_MAX_WINDOW),
+    LAYER_FIELD("kw", LAYER_FIELD_U32, kw, kernel_w, 0, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sh", LAYER_FIELD_U32, sh, stride_h, 0, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sw", LAYER_FIELD_U32, sw, stride_w, 0, LAYER_MAX_WINDOW),
+    LAYER_FIELD("padding", LAYER_FIELD_U32, padding, padding, 0, 1),
+    LAYER_FIELD("activation", LAYER_FIELD_U32, act, activation, 0, INT32_MAX),
+    LAYER_FIELD("mode", LAYER_FIELD_U32, mode, mode, 0, INT32_MAX),
+};
+#define V1_COLUMNS (sizeof v1_columns / sizeof v1_columns[0])
+
+/* A version 2 layer record: kind, field count, then the family's fields. */
+static size_t record_bytes(const layer_family *family)
+{
+    return 4 * (2 + family->nfields);
+}
 
 /* --------------------------------------------------------------- writing */
 
@@ -73,7 +94,9 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     if (!path)
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "save: NULL path");
     size_t nparams = clcnn_model_param_count(m);
-    size_t len = 8 + 4 * HEADER_WORDS + 4 * LAYER_WORDS * m->nlayers + 4 * nparams + 4;
+    size_t len = 8 + 4 * HEADER_WORDS + 4 * nparams + 4;
+    for (size_t i = 0; i < m->nlayers; i++)
+        len += record_bytes(m->layers[i].family);
     if (state)
         len += training_state_bytes(m, nparams);
     writer w = {clcnn_mem_alloc(&ctx->allocator, len), NULL};
@@ -87,12 +110,17 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     for (int i = 0; i < HEADER_WORDS; i++)
         put_u32(&w, header[i]);
     for (size_t i = 0; i < m->nlayers; i++) {
-        const layer_config *c = &m->layers[i].cfg;
-        uint32_t f[LAYER_WORDS] = {(uint32_t)c->kind, (uint32_t)c->units, (uint32_t)c->kh, (uint32_t)c->kw,
-                                   (uint32_t)c->sh,   (uint32_t)c->sw,    (uint32_t)c->padding, (uint32_t)c->act,
-                                   (uint32_t)c->mode};
-        for (int k = 0; k < LAYER_WORDS; k++)
-            put_u32(&w, f[k]);
+        const layer *l = &m->layers[i];
+        put_u32(&w, (uint32_t)l->cfg.kind);
+        put_u32(&w, (uint32_t)l->family->nfields);
+        for (size_t k = 0; k < l->family->nfields; k++) {
+            const layer_field *f = &l->family->fields[k];
+            double v = clcnn_layer_field_get(&l->cfg, f);
+            if (f->type == LAYER_FIELD_F32)
+                put_lef32(advance(&w, 4), (float)v);
+            else
+                put_u32(&w, (uint32_t)v);
+        }
     }
     int st = CLCNN_OK;
     for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
@@ -211,6 +239,58 @@ static int layer_fits(clcnn_ctx *ctx, const char *path, const clcnn_model *m, co
     return CLCNN_OK;
 }
 
+/* Takes field f of layer i from the file's value v into *cfg, checking it
+ * against f's range first. */
+static int take_field(clcnn_ctx *ctx, const char *path, uint32_t i, const layer_family *family,
+                      const layer_field *f, double v, layer_config *cfg)
+{
+    char who[4200];
+    snprintf(who, sizeof who, "%s: layer %u (%s)", path, i + 1, family->name);
+    int st = clcnn_layer_field_check(ctx, CLCNN_ERR_FORMAT, who, f, v);
+    if (st == CLCNN_OK)
+        clcnn_layer_field_set(cfg, f, v);
+    return st;
+}
+
+/* Reads layer record i (of a file of this version) into *cfg, checking its
+ * kind and every field of its family's before anything is allocated from
+ * them; r moves past the record. */
+static int read_layer(clcnn_ctx *ctx, const char *path, uint32_t version, reader *r, uint32_t i, layer_config *cfg)
+{
+    const size_t left = (size_t)(r->end - r->p);
+    if (left < (version == 1 ? 4 * (1 + V1_COLUMNS) : 8))
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated layer list (layer %u)", path, i + 1);
+    memset(cfg, 0, sizeof *cfg);
+    const uint32_t kind = get_u32(r);
+    const uint32_t count = version == 1 ? 0 : get_u32(r);
+    const layer_family *family = clcnn_layer_family((clcnn_layer_kind)kind);
+    if (!family)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u: unknown layer kind %u", path, i + 1, kind);
+    cfg->kind = (clcnn_layer_kind)kind;
+    int st = CLCNN_OK;
+    if (version == 1) {
+        layer_config columns = {0};
+        for (size_t k = 0; k < V1_COLUMNS && st == CLCNN_OK; k++)
+            st = take_field(ctx, path, i, family, &v1_columns[k], get_u32(r), &columns);
+        for (size_t k = 0; k < family->nfields && st == CLCNN_OK; k++) {
+            const layer_field *f = &family->fields[k];
+            st = take_field(ctx, path, i, family, f, clcnn_layer_field_get(&columns, f), cfg);
+        }
+        return st;
+    }
+    if (count != family->nfields)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u (%s) has %u fields, its family declares %zu", path,
+                           i + 1, family->name, count, family->nfields);
+    if (left < record_bytes(family))
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated layer list (layer %u)", path, i + 1);
+    for (size_t k = 0; k < family->nfields && st == CLCNN_OK; k++) {
+        const layer_field *f = &family->fields[k];
+        double v = f->type == LAYER_FIELD_F32 ? get_lef32(consume(r, 4)) : get_u32(r);
+        st = take_field(ctx, path, i, family, f, v, cfg);
+    }
+    return st;
+}
+
 /* Builds the model described by a file image; *had_state tells whether a
  * training-state section was present (and, with state non-NULL, read). */
 static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned char *buf, size_t len,
@@ -221,9 +301,10 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: not a clcnn model file (bad magic)", path);
     reader r = {buf + 8, buf + len - 4};
     uint32_t version = get_u32(&r), flags = get_u32(&r);
-    if (version != MODEL_VERSION)
-        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: model format version %u is not supported (this build reads %u)",
-                           path, version, MODEL_VERSION);
+    if (version < 1 || version > MODEL_VERSION)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT,
+                           "%s: model format version %u is not supported (this build reads 1 to %u)", path, version,
+                           MODEL_VERSION);
     if (get_le32(buf + len - 4) != clcnn_crc32(0, buf, len - 4))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", path);
     if (flags & ~FLAG_TRAINING_STATE)
@@ -231,9 +312,17 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
     uint32_t h = get_u32(&r), w = get_u32(&r), c = get_u32(&r), nlayers = get_u32(&r);
     if (nlayers == 0 || nlayers > MAX_LAYERS)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %u layers (expected 1..%u)", path, nlayers, MAX_LAYERS);
-    if ((size_t)(r.end - r.p) / (4 * LAYER_WORDS) < nlayers)
-        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated layer list", path);
-    size_t param_bytes = (size_t)(r.end - r.p) - 4 * LAYER_WORDS * (size_t)nlayers, params_so_far = 0;
+    /* First every record, checked and skipped: the parameters start after
+     * the last one.  The records are then read again to build the model. */
+    const reader records = r;
+    layer_config cfg;
+    for (uint32_t i = 0; i < nlayers; i++) {
+        int st = read_layer(ctx, path, version, &r, i, &cfg);
+        if (st)
+            return st;
+    }
+    size_t param_bytes = (size_t)(r.end - r.p), params_so_far = 0;
+    r = records;
     int ovf = 0;
     clcnn_mul_size(clcnn_mul_size(h, w, &ovf), c, &ovf);
     if (ovf)
@@ -245,16 +334,9 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
     if (st)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: bad input shape %ux%ux%u", path, h, w, c);
     for (uint32_t i = 0; i < nlayers; i++) {
-        uint32_t f[LAYER_WORDS];
-        for (int k = 0; k < LAYER_WORDS; k++)
-            f[k] = get_u32(&r);
-        layer_config cfg = {.kind = (clcnn_layer_kind)f[0], .units = f[1], .kh = (int)f[2], .kw = (int)f[3],
-                            .sh = (int)f[4], .sw = (int)f[5], .padding = (clcnn_padding)f[6],
-                            .act = (clcnn_activation)f[7], .mode = (clcnn_pool_mode)f[8]};
-        /* Guard the layer sizes before anything is allocated from them. */
-        if (f[1] > (1u << 24) || f[2] > 4096 || f[3] > 4096 || f[4] > 4096 || f[5] > 4096 || f[6] > 1) {
+        if ((st = read_layer(ctx, path, version, &r, i, &cfg))) { /* cannot fail: checked above */
             clcnn_model_free(m);
-            return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u has out-of-range settings", path, i + 1);
+            return st;
         }
         /* Nothing may be allocated from a size the file cannot back: work
          * the layer's shape and parameter count out first, and stop before

@@ -88,6 +88,8 @@ static void activation_describe(const layer_config *c, char *buf, size_t len)
     snprintf(buf, len, "activation %s", clcnn_activation_name(c->act));
 }
 
+static const layer_field activation_fields[] = {LAYER_FIELD_ACTIVATION};
+
 /* No backward: the engine applies the derivative from the layer's output,
  * as for any layer's activation, and the gradient then passes through. */
 static const char *activation_type(const layer_config *c)
@@ -98,6 +100,7 @@ static const char *activation_type(const layer_config *c)
 
 const layer_family clcnn_activation_family = {
     .name = "activation",
+    LAYER_FIELDS(activation_fields),
     .flags = FAMILY_APPLIES_ACTIVATION,
     .infer = activation_infer,
     .forward = activation_layer_forward,

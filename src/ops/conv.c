@@ -191,8 +191,19 @@ static const char *conv_type(const layer_config *c)
     return "Conv2D";
 }
 
+static const layer_field conv_fields[] = {
+    LAYER_FIELD("units", LAYER_FIELD_U32, units, units, 1, LAYER_MAX_UNITS),
+    LAYER_FIELD("kh", LAYER_FIELD_U32, kh, kernel_h, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("kw", LAYER_FIELD_U32, kw, kernel_w, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sh", LAYER_FIELD_U32, sh, stride_h, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sw", LAYER_FIELD_U32, sw, stride_w, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("padding", LAYER_FIELD_U32, padding, padding, CLCNN_PAD_SAME, CLCNN_PAD_VALID),
+    LAYER_FIELD_ACTIVATION,
+};
+
 const layer_family clcnn_conv_family = {
     .name = "conv",
+    LAYER_FIELDS(conv_fields),
     .flags = FAMILY_APPLIES_ACTIVATION,
     .infer = conv_infer,
     .forward = conv_layer_forward,

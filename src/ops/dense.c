@@ -127,8 +127,14 @@ static const char *dense_type(const layer_config *c)
     return "Dense";
 }
 
+static const layer_field dense_fields[] = {
+    LAYER_FIELD("units", LAYER_FIELD_U32, units, units, 1, LAYER_MAX_UNITS),
+    LAYER_FIELD_ACTIVATION,
+};
+
 const layer_family clcnn_dense_family = {
     .name = "dense",
+    LAYER_FIELDS(dense_fields),
     .flags = FAMILY_APPLIES_ACTIVATION,
     .infer = dense_infer,
     .forward = dense_layer_forward,

@@ -12,7 +12,43 @@
 #ifndef CLCNN_OPS_FAMILY_H
 #define CLCNN_OPS_FAMILY_H
 
+#include <stddef.h>
+
 #include "model/model.h"
+
+/* One setting of a layer, declared once by its family: what the model file
+ * stores (format version 2, in the order of the family's table) and checks
+ * against [lo, hi], what clcnn_model_layer_config reports, and what a
+ * generic description prints. */
+typedef enum layer_field_type {
+    LAYER_FIELD_U32, /* member: size_t, int or an enum; stored as a u32 */
+    LAYER_FIELD_F32  /* member: float; stored as a float32 */
+} layer_field_type;
+
+typedef struct layer_field {
+    const char *name; /* "units", "alpha": messages say "alpha = nan" */
+    layer_field_type type;
+    size_t offset, size;  /* the member of layer_config */
+    size_t public_offset; /* the member of clcnn_layer_config, of the same size */
+    double lo, hi;        /* the valid range, both ends included */
+} layer_field;
+
+/* A field on member of layer_config, reported as member pub of
+ * clcnn_layer_config; the char array of negative size stops the build when
+ * the two members differ in size. */
+#define LAYER_FIELD(name_, type_, member, pub, lo_, hi_)                                                            \
+    {.name = name_, .type = type_, .offset = offsetof(layer_config, member),                                       \
+     .size = sizeof(((layer_config *)0)->member) +                                                                 \
+             0 * sizeof(char[sizeof(((layer_config *)0)->member) == sizeof(((clcnn_layer_config *)0)->pub) ? 1 : -1]), \
+     .public_offset = offsetof(clcnn_layer_config, pub), .lo = lo_, .hi = hi_}
+/* Limits the model file holds layers to (nothing is allocated from a size
+ * beyond them), and the activation field every family that applies one
+ * declares. */
+#define LAYER_MAX_UNITS (1u << 24)
+#define LAYER_MAX_WINDOW 4096u /* kernel, window and stride sizes */
+#define LAYER_FIELD_ACTIVATION                                                                                    \
+    LAYER_FIELD("activation", LAYER_FIELD_U32, act, activation, CLCNN_ACT_IDENTITY, CLCNN_ACT_SOFTMAX)
+#define LAYER_FIELDS(table) .fields = table, .nfields = sizeof table / sizeof table[0]
 
 /* The family applies the layer's activation (cfg.act) to its output, fused
  * into its forward operation; the engine then applies the activation's
@@ -38,6 +74,9 @@ struct layer_family {
     void (*describe)(const layer_config *c, char *buf, size_t len);
     /* Keras's name for such a layer ("Conv2D", "MaxPooling2D"). */
     const char *(*type)(const layer_config *c);
+    /* Its settings (none for flatten), declared once; LAYER_FIELDS(table). */
+    const layer_field *fields;
+    size_t nfields;
 };
 
 /* The family of a layer kind, or NULL for an unknown kind. */
@@ -45,7 +84,23 @@ const layer_family *clcnn_layer_family(clcnn_layer_kind kind);
 
 /* The family descriptors (one per file of src/ops/). */
 extern const layer_family clcnn_conv_family, clcnn_pool_family, clcnn_flatten_family, clcnn_dense_family,
-    clcnn_activation_family;
+    clcnn_activation_family, clcnn_lrn_family;
+
+/* ---- fields (fields.c): the settings of a layer through its family's table */
+
+/* The value of field f of *cfg (a u32 or a float, exactly). */
+double clcnn_layer_field_get(const layer_config *cfg, const layer_field *f);
+/* Sets field f of *cfg to v, which clcnn_layer_field_check accepted. */
+void clcnn_layer_field_set(layer_config *cfg, const layer_field *f, double v);
+/* CLCNN_OK when v lies in f's range (a whole number for a u32 field), else
+ * status with "who: NAME = v is out of range [lo, hi]". */
+int clcnn_layer_field_check(clcnn_ctx *ctx, int status, const char *who, const layer_field *f, double v);
+/* Checks every field of *cfg against its family's ranges (status
+ * CLCNN_ERR_ARGUMENT). */
+int clcnn_layer_check_fields(clcnn_ctx *ctx, const char *who, const layer_family *family, const layer_config *cfg);
+/* "lrn size 5 alpha 0.0001 beta 0.75 k 2": the family's name, then each
+ * field's name and value; a describe for families that need no other. */
+void clcnn_layer_describe_fields(const layer_family *family, const layer_config *cfg, char *buf, size_t len);
 
 /* ---- activation (activation.c): shared by every family that applies one */
 

@@ -127,8 +127,17 @@ static const char *pool_type(const layer_config *c)
     return c->mode == CLCNN_POOL_AVG ? "AveragePooling2D" : "MaxPooling2D";
 }
 
+static const layer_field pool_fields[] = {
+    LAYER_FIELD("kh", LAYER_FIELD_U32, kh, kernel_h, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("kw", LAYER_FIELD_U32, kw, kernel_w, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sh", LAYER_FIELD_U32, sh, stride_h, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("sw", LAYER_FIELD_U32, sw, stride_w, 1, LAYER_MAX_WINDOW),
+    LAYER_FIELD("mode", LAYER_FIELD_U32, mode, mode, CLCNN_POOL_MAX, CLCNN_POOL_AVG),
+};
+
 const layer_family clcnn_pool_family = {
     .name = "pool",
+    LAYER_FIELDS(pool_fields),
     .infer = pool_infer,
     .forward = pool_layer_forward,
     .backward = pool_layer_backward,

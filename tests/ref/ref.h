@@ -89,6 +89,18 @@ void ref_pool_forward(const ref_pool *g, const float *x, ref_out y);
  * gradient; avg: dy / (kh * kw) to every cell; overlaps add up. */
 int ref_pool_backward(const ref_pool *g, const float *dy, const float *x, ref_out dx);
 
+/* Local response normalisation across channels (clcnn_lrn_forward):
+ * per pixel, y[c] = x[c] / (k + alpha sum_{c' in window(c)} x[c']^2)^beta,
+ * window(c) = c - size/2 .. c + (size-1)/2, clipped to the channels. */
+typedef struct ref_lrn {
+    size_t n, h, w, c, size;
+    float alpha, beta, k;
+} ref_lrn;
+
+void ref_lrn_forward(const ref_lrn *g, const float *x, ref_out y);
+/* dx = J^T dy, J the Jacobian of the forward pass at x. */
+int ref_lrn_backward(const ref_lrn *g, const float *dy, const float *x, ref_out dx);
+
 /* y (m,out) = act(x (m,in) @ w (in,out) + b). */
 int ref_dense_forward(size_t m, size_t in, size_t out, const float *x, const float *w, const float *b,
                       clcnn_activation act, ref_out y);

@@ -1,0 +1,46 @@
+/* Local response normalisation across channels, forward and backward:
+ * per pixel, s[c] = k + alpha * sum of x^2 over window(c), the channels
+ * c - size/2 .. c + (size-1)/2 that exist, and y[c] = x[c] * s[c]^-beta. */
+
+/* s[cc] of the pixel whose channels start at px. */
+float lrn_scale(__global const float *px, uint cc, uint c, uint size, float alpha, float k)
+{
+    const uint lo = cc >= size / 2 ? cc - size / 2 : 0;
+    const uint hi = min(cc + (size - 1) / 2, c - 1);
+    float sum = 0.0f;
+    for (uint d = lo; d <= hi; d++)
+        sum += px[d] * px[d];
+    return k + alpha * sum;
+}
+
+/* One work-item per element of y. */
+__kernel void lrn_forward(__global const float *x, __global float *y, uint count, uint c, uint size, float alpha,
+                          float beta, float k)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= count)
+        return;
+    __global const float *px = x + (gid - gid % c);
+    y[gid] = x[gid] * pow(lrn_scale(px, gid % c, c, size, alpha, k), -beta);
+}
+
+/* One work-item per element i of dx:
+ *   dx[i] = dy[i] s[i]^-beta - 2 alpha beta x[i] sum_c dy[c] x[c] s[c]^(-beta-1)
+ * over the channels c whose window holds i (i - (size-1)/2 .. i + size/2). */
+__kernel void lrn_backward(__global const float *dy, __global const float *x, __global float *dx, uint count,
+                           uint c, uint size, float alpha, float beta, float k)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= count)
+        return;
+    const uint i = gid % c, base = gid - i;
+    __global const float *px = x + base;
+    const uint lo = i >= (size - 1) / 2 ? i - (size - 1) / 2 : 0;
+    const uint hi = min(i + size / 2, c - 1);
+    float sum = 0.0f;
+    for (uint cc = lo; cc <= hi; cc++) {
+        const float s = lrn_scale(px, cc, c, size, alpha, k);
+        sum += dy[base + cc] * px[cc] * pow(s, -beta) / s;
+    }
+    dx[gid] = dy[gid] * pow(lrn_scale(px, i, c, size, alpha, k), -beta) - 2.0f * alpha * beta * x[gid] * sum;
+}
