@@ -516,6 +516,20 @@ static float *tensor_floats(const clcnn_tensor *t, size_t want_count, const size
     return tu_read(t);
 }
 
+/* The end of a conv or dense case: its eight tensors (input, weights, bias,
+ * dz; y, dx, dw, db), the context, the four references and the four host
+ * inputs. */
+static void release_weighted(clcnn_ctx *ctx, clcnn_tensor *const *tensors, ref_out *const *refs, float *const *hosts)
+{
+    for (int i = 0; i < 8; i++)
+        clcnn_tensor_free(tensors[i]);
+    clcnn_ctx_free(ctx);
+    for (int i = 0; i < 4; i++) {
+        ref_release(refs[i]);
+        free(hosts[i]);
+    }
+}
+
 static void run_conv(const row *r)
 {
     ref_conv g = {.n = r->n, .h = r->h, .w = r->w, .c = r->c, .kh = r->kh, .kw = r->kw, .k = r->k, .sh = r->sh,
@@ -571,17 +585,8 @@ static void run_conv(const row *r)
     expect_close(r, "db alone", got, db, g.k);
     free(got);
 
-    clcnn_tensor *all[] = {tx, tw, tb, tdz, ty, tdx, tdw, tdb};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        clcnn_tensor_free(all[i]);
-    clcnn_ctx_free(ctx);
-    ref_out *refs[] = {&y, &dx, &dw, &db};
-    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
-        ref_release(refs[i]);
-    free(x);
-    free(w);
-    free(b);
-    free(dz);
+    release_weighted(ctx, (clcnn_tensor *[]){tx, tw, tb, tdz, ty, tdx, tdw, tdb}, (ref_out *[]){&y, &dx, &dw, &db},
+                     (float *[]){x, w, b, dz});
 }
 
 static void run_pool(const row *r)
@@ -696,17 +701,8 @@ static void run_dense(const row *r)
         expect_close(r, i == 1 ? "dw without dx" : "db without dx", got, wants[i], counts[i]);
         free(got);
     }
-    clcnn_tensor *all[] = {tx, tw, tb, tdz, ty, tdx, tdw, tdb};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        clcnn_tensor_free(all[i]);
-    clcnn_ctx_free(ctx);
-    ref_out *refs[] = {&y, &dx, &dw, &db};
-    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
-        ref_release(refs[i]);
-    free(x);
-    free(w);
-    free(b);
-    free(dz);
+    release_weighted(ctx, (clcnn_tensor *[]){tx, tw, tb, tdz, ty, tdx, tdw, tdb}, (ref_out *[]){&y, &dx, &dw, &db},
+                     (float *[]){x, w, b, dz});
 }
 
 static void run_activation(const row *r)

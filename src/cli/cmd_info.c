@@ -60,11 +60,22 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+/* Layers are named as Keras names them, by kind and a count per kind:
+ * conv_1, conv_2, ...  Reads layer i into *c; *ordinal is its number among
+ * the layers of its kind so far (counts: one per kind, 64 kinds). */
+static int numbered_layer(const clcnn_model *m, size_t i, size_t counts[64], clcnn_layer_config *c, size_t *ordinal)
+{
+    if (clcnn_model_layer_config(m, i, c) != CLCNN_OK)
+        return -1;
+    *ordinal = ++counts[(size_t)c->kind % 64];
+    return 0;
+}
+
 static void print_text(const char *path, const clcnn_model *m, const clcnn_model_file_info *info)
 {
     static const char rule[] = "_________________________________________________________________\n";
     static const char double_rule[] = "=================================================================\n";
-    size_t in[3], total = clcnn_model_param_count(m), counts[8] = {0};
+    size_t in[3], total = clcnn_model_param_count(m), counts[64] = {0}, ordinal;
     char name[64], shape[64], num[32];
     clcnn_model_input_shape(m, in);
     printf("Model: \"%s\" (format version %u, %s)\n", path, info->version, info->checkpoint ? "checkpoint" : "model");
@@ -72,11 +83,9 @@ static void print_text(const char *path, const clcnn_model *m, const clcnn_model
     printf(" %-28s %-25s %s\n%s", "Layer (type)", "Output Shape", "Param #", double_rule);
     for (size_t i = 0; i < clcnn_model_layer_count(m); i++) {
         clcnn_layer_config c;
-        if (clcnn_model_layer_config(m, i, &c) != CLCNN_OK)
+        if (numbered_layer(m, i, counts, &c, &ordinal))
             continue;
-        const char *kind = c.name, *type = c.type;
-        size_t slot = (size_t)c.kind < sizeof counts / sizeof *counts ? (size_t)c.kind : 0;
-        snprintf(name, sizeof name, "%s_%zu (%s)", kind, ++counts[slot], type);
+        snprintf(name, sizeof name, "%s_%zu (%s)", c.name, ordinal, c.type);
         printf(" %-28s %-25s %s\n", name, shape_text(c.out_shape, shape, sizeof shape),
                grouped(layer_params(m, i), num, sizeof num));
     }
@@ -99,7 +108,7 @@ static void print_text(const char *path, const clcnn_model *m, const clcnn_model
 
 static void print_json(const char *path, const clcnn_model *m, const clcnn_model_file_info *info)
 {
-    size_t in[3], counts[8] = {0};
+    size_t in[3], counts[64] = {0}, ordinal;
     clcnn_model_input_shape(m, in);
     printf("{\"path\": ");
     json_string(path);
@@ -107,13 +116,11 @@ static void print_json(const char *path, const clcnn_model *m, const clcnn_model
            info->checkpoint ? "checkpoint" : "model", in[0], in[1], in[2]);
     for (size_t i = 0; i < clcnn_model_layer_count(m); i++) {
         clcnn_layer_config c;
-        if (clcnn_model_layer_config(m, i, &c) != CLCNN_OK)
+        if (numbered_layer(m, i, counts, &c, &ordinal))
             continue;
-        const char *kind = c.name, *type = c.type;
-        size_t slot = (size_t)c.kind < sizeof counts / sizeof *counts ? (size_t)c.kind : 0;
         printf("%s\n  {\"name\": \"%s_%zu\", \"kind\": \"%s\", \"type\": \"%s\", \"output_shape\": [%zu, %zu, %zu], "
                "\"params\": %zu}",
-               i ? "," : "", kind, ++counts[slot], kind, type, c.out_shape[0], c.out_shape[1], c.out_shape[2],
+               i ? "," : "", c.name, ordinal, c.name, c.type, c.out_shape[0], c.out_shape[1], c.out_shape[2],
                layer_params(m, i));
     }
     size_t total = clcnn_model_param_count(m);
