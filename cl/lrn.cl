@@ -2,10 +2,18 @@
  * per pixel, s[c] = k + alpha * sum of x^2 over window(c), the channels
  * c - size/2 .. c + (size-1)/2 that exist, and y[c] = x[c] * s[c]^-beta. */
 
+/* a - b, or 0 when b > a.  Written with min() rather than a comparison,
+ * which LLVM turns into llvm.usub.sat, an intrinsic Oclgrind 21.10 cannot
+ * run. */
+uint sub_to_zero(uint a, uint b)
+{
+    return a - min(a, b);
+}
+
 /* s[cc] of the pixel whose channels start at px. */
 float lrn_scale(__global const float *px, uint cc, uint c, uint size, float alpha, float k)
 {
-    const uint lo = cc >= size / 2 ? cc - size / 2 : 0;
+    const uint lo = sub_to_zero(cc, size / 2);
     const uint hi = min(cc + (size - 1) / 2, c - 1);
     float sum = 0.0f;
     for (uint d = lo; d <= hi; d++)
@@ -35,7 +43,7 @@ __kernel void lrn_backward(__global const float *dy, __global const float *x, __
         return;
     const uint i = gid % c, base = gid - i;
     __global const float *px = x + base;
-    const uint lo = i >= (size - 1) / 2 ? i - (size - 1) / 2 : 0;
+    const uint lo = sub_to_zero(i, (size - 1) / 2);
     const uint hi = min(i + size / 2, c - 1);
     float sum = 0.0f;
     for (uint cc = lo; cc <= hi; cc++) {
