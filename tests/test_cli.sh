@@ -112,6 +112,14 @@ check "an epoch summary with validation figures" grep -Eq 'val_loss [0-9.]+' pro
 head -c 200 m.model >corrupt.model
 LIB=$(dirname "$CLCNN")/libclcnn.so
 CHECK="$HERE/check_eval_report.py"
+# The checks that call the library from python3 through ctypes cannot run
+# on a sanitizer build (an uninstrumented python3 cannot load it): they
+# say so and are left out there; every other run makes them.
+sanitized=0
+ldd "$LIB" 2>/dev/null | grep -Eq 'lib(a|ub)san' && sanitized=1
+ctypes_check() { # as check, on builds python3 can load
+    if [ "$sanitized" = 1 ]; then echo "skip - $1 (a sanitizer build: python3 cannot load the library)"; else check "$@"; fi
+}
 "$CLCNN" info m.model >info.out 2>info.err
 rc=$?
 check "info exits 0 (got $rc)" test "$rc" -eq 0
@@ -121,8 +129,9 @@ check "summary is info" cmp -s info.out summary.out
 "$CLCNN" info --model m.model >info-model.out 2>&1
 check "info --model FILE is info FILE" cmp -s info.out info-model.out
 total=$(sed -n 's/^Total params: //p' info.out | tr -d ,)
-want=$("$PY" "$CHECK" params "$LIB" m.model)
-check "info's total ($total) is clcnn_model_param_count ($want)" test -n "$total" -a "$total" = "$want"
+want=$total
+[ "$sanitized" = 1 ] || want=$("$PY" "$CHECK" params "$LIB" m.model)
+ctypes_check "info's total ($total) is clcnn_model_param_count ($want)" test -n "$total" -a "$total" = "$want"
 rows=$(awk '/^=+$/ { inside = !inside; next } inside { gsub(",", "", $NF); sum += $NF } END { print sum }' info.out)
 check "the layer rows add up to the total ($rows)" test "$rows" = "$total"
 check "info: trainable = total" grep -qx "Trainable params: $(sed -n 's/^Total params: //p' info.out)" info.out
@@ -175,10 +184,11 @@ check "eval --errors 8 --report r.csv exits 0 (got $rc)" test "$rc" -eq 0
 check "the report's figures, matrix, CSV and mistakes against an independent count" \
     "$PY" "$CHECK" check edge.npz edge-pred.out edge.out r.csv 8
 check "no temporary files beside the report" test "$(ls | grep -c 'r\.csv\.')" -eq 0
-read -r eloss eacc < <("$PY" "$CHECK" eval "$LIB" m.model edge.npz)
-check "eval's loss and accuracy are clcnn_model_evaluate's" \
+eloss=0 eacc=0
+[ "$sanitized" = 1 ] || read -r eloss eacc < <("$PY" "$CHECK" eval "$LIB" m.model edge.npz)
+ctypes_check "eval's loss and accuracy are clcnn_model_evaluate's" \
     grep -q "^test: loss $(printf %.4f "$eloss") accuracy $(printf %.4f "$eacc") " edge.out
-check "the report's accuracy (the matrix's diagonal) is clcnn_model_evaluate's exactly" "$PY" -c '
+ctypes_check "the report's accuracy (the matrix's diagonal) is clcnn_model_evaluate's exactly" "$PY" -c '
 import csv, sys
 rows = list(csv.reader(open("r.csv")))[1:11]
 n = sum(int(r[5]) for r in rows)
