@@ -516,18 +516,18 @@ static float *tensor_floats(const clcnn_tensor *t, size_t want_count, const size
     return tu_read(t);
 }
 
-/* The end of a conv or dense case: its eight tensors (input, weights, bias,
- * dz; y, dx, dw, db), the context, the four references and the four host
- * inputs. */
-static void release_weighted(clcnn_ctx *ctx, clcnn_tensor *const *tensors, ref_out *const *refs, float *const *hosts)
+/* The end of a case: its nt tensors, the context, its nr references and
+ * its nh host inputs. */
+static void release_case(clcnn_ctx *ctx, clcnn_tensor *const *tensors, int nt, ref_out *const *refs, int nr,
+                         float *const *hosts, int nh)
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < nt; i++)
         clcnn_tensor_free(tensors[i]);
     clcnn_ctx_free(ctx);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < nr; i++)
         ref_release(refs[i]);
+    for (int i = 0; i < nh; i++)
         free(hosts[i]);
-    }
 }
 
 static void run_conv(const row *r)
@@ -585,8 +585,8 @@ static void run_conv(const row *r)
     expect_close(r, "db alone", got, db, g.k);
     free(got);
 
-    release_weighted(ctx, (clcnn_tensor *[]){tx, tw, tb, tdz, ty, tdx, tdw, tdb}, (ref_out *[]){&y, &dx, &dw, &db},
-                     (float *[]){x, w, b, dz});
+    release_case(ctx, (clcnn_tensor *[]){tx, tw, tb, tdz, ty, tdx, tdw, tdb}, 8, (ref_out *[]){&y, &dx, &dw, &db}, 4,
+                 (float *[]){x, w, b, dz}, 4);
 }
 
 static void run_pool(const row *r)
@@ -622,14 +622,7 @@ static void run_pool(const row *r)
     expect_close(r, "dx from y", got, dx, nx);
     free(got);
 
-    clcnn_tensor *all[] = {tx, tdy, ty, tdx, tdx2};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        clcnn_tensor_free(all[i]);
-    clcnn_ctx_free(ctx);
-    ref_release(&y);
-    ref_release(&dx);
-    free(x);
-    free(dy);
+    release_case(ctx, (clcnn_tensor *[]){tx, tdy, ty, tdx, tdx2}, 5, (ref_out *[]){&y, &dx}, 2, (float *[]){x, dy}, 2);
 }
 
 static void run_lrn(const row *r)
@@ -656,14 +649,7 @@ static void run_lrn(const row *r)
     expect_close(r, "dx", got, dx, nx);
     free(got);
 
-    clcnn_tensor *all[] = {tx, tdy, ty, tdx};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        clcnn_tensor_free(all[i]);
-    clcnn_ctx_free(ctx);
-    ref_release(&y);
-    ref_release(&dx);
-    free(x);
-    free(dy);
+    release_case(ctx, (clcnn_tensor *[]){tx, tdy, ty, tdx}, 4, (ref_out *[]){&y, &dx}, 2, (float *[]){x, dy}, 2);
 }
 
 static void run_dense(const row *r)
@@ -701,8 +687,8 @@ static void run_dense(const row *r)
         expect_close(r, i == 1 ? "dw without dx" : "db without dx", got, wants[i], counts[i]);
         free(got);
     }
-    release_weighted(ctx, (clcnn_tensor *[]){tx, tw, tb, tdz, ty, tdx, tdw, tdb}, (ref_out *[]){&y, &dx, &dw, &db},
-                     (float *[]){x, w, b, dz});
+    release_case(ctx, (clcnn_tensor *[]){tx, tw, tb, tdz, ty, tdx, tdw, tdb}, 8, (ref_out *[]){&y, &dx, &dw, &db}, 4,
+                 (float *[]){x, w, b, dz}, 4);
 }
 
 static void run_activation(const row *r)
