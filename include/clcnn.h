@@ -763,6 +763,48 @@ typedef struct clcnn_model_file_info {
 CLCNN_API int clcnn_model_load_file(clcnn_ctx *ctx, clcnn_model **out, const char *path,
                                     clcnn_model_file_info *info);
 
+/* ------------------------------------------------------------ self-check */
+
+/* One line of a device check: an op family (and code path) over its cases. */
+typedef struct clcnn_check_row {
+    char name[32];      /* "build", "conv (direct)", "conv (gemm)", "pool", ... */
+    int passed;         /* 1: every case agreed with the CPU backend */
+    int skipped;        /* 1: not run (message says why); counts as passed */
+    unsigned cases;     /* cases run */
+    double worst_error; /* the largest max|got - want| / max|want| of any output */
+    double seconds;     /* the device's time for its cases (uploads and reads included) */
+    char message[256];  /* the first failure ("" when passed) */
+} clcnn_check_row;
+
+#define CLCNN_CHECK_MAX_ROWS 16
+
+typedef struct clcnn_check_report {
+    char backend[16];  /* "opencl" or "cpu" */
+    char device[256];  /* as clcnn_ctx_device_name */
+    int passed;        /* 1: every row passed (or was skipped) */
+    size_t count;      /* rows used */
+    clcnn_check_row rows[CLCNN_CHECK_MAX_ROWS];
+} clcnn_check_report;
+
+/*
+ * Checks a device: opens a context with options (NULL: defaults, device
+ * "auto"), builds its kernels (row "build"), then runs every op family on
+ * small cases (LeNet-5's layer shapes, odd sizes, strides, every
+ * activation; forward and backward) and compares each output with the CPU
+ * backend's on the same inputs: a case passes when max|got - want| is at
+ * most 1e-4 of max|want| for each of its outputs, and every value is
+ * finite.  On OpenCL, convolution and dense run once per path (direct
+ * kernels, and im2col + CLBlast GEMM where the build has CLBlast; options'
+ * conv_path/dense_path are overridden for those rows).  The families
+ * without a public operation (activation, loss, Adam, batch gather) go
+ * through the backend as the engine calls them; "training step" runs one
+ * LeNet-5 step and compares the loss and every gradient.
+ * Returns CLCNN_OK when the check ran (the verdict is report->passed; a
+ * context that cannot be created is a failed "build" row with its message),
+ * CLCNN_ERR_ARGUMENT when report is NULL.
+ */
+CLCNN_API int clcnn_device_check(const clcnn_ctx_options *options, clcnn_check_report *report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,21 +45,6 @@ static const char *shape_text(const size_t *s, char *buf, size_t len)
     return buf;
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 /* Layers are named as Keras names them, by kind and a count per kind:
  * conv_1, conv_2, ...  Reads layer i into *c; *ordinal is its number among
  * the layers of its kind so far (counts: one per kind, 64 kinds). */
@@ -111,7 +96,7 @@ static void print_json(const char *path, const clcnn_model *m, const clcnn_model
     size_t in[3], counts[64] = {0}, ordinal;
     clcnn_model_input_shape(m, in);
     printf("{\"path\": ");
-    json_string(path);
+    cli_json_string(path);
     printf(", \"format_version\": %u, \"file\": \"%s\", \"input_shape\": [%zu, %zu, %zu], \"layers\": [", info->version,
            info->checkpoint ? "checkpoint" : "model", in[0], in[1], in[2]);
     for (size_t i = 0; i < clcnn_model_layer_count(m); i++) {

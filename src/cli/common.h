@@ -62,6 +62,9 @@ int cli_atomic_commit(cli_atomic_file *a);
 /* Removes the temporary (a NULL or never opened file: nothing). */
 void cli_atomic_discard(cli_atomic_file *a);
 
+/* Prints s to stdout as a JSON string (quoted, escaped). */
+void cli_json_string(const char *s);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 
