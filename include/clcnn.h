@@ -225,6 +225,26 @@ typedef struct clcnn_ctx_options {
      * batches are processed in chunks of images.  0: $CLCNN_OCL_COL_LIMIT,
      * else 64 MiB. */
     size_t col_limit;
+    /* OpenCL: limits below the device's own, so that the code paths of a
+     * smaller device run on this one (testing on a CPU what a GPU's limits
+     * require).  Each is the smaller of the setting and the device's figure:
+     * the work-group size (CL_DEVICE_MAX_WORK_GROUP_SIZE and
+     * CL_DEVICE_MAX_WORK_ITEM_SIZES[0]; every kernel's own
+     * CL_KERNEL_WORK_GROUP_SIZE applies too), local memory per work-group
+     * in bytes (CL_DEVICE_LOCAL_MEM_SIZE) and the largest single buffer in
+     * bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE; larger im2col work is chunked,
+     * a larger tensor or data set is CLCNN_ERR_NOMEM with a message).
+     * 0: $CLCNN_OCL_MAX_WORK_GROUP, $CLCNN_OCL_MAX_LOCAL_MEM,
+     * $CLCNN_OCL_MAX_ALLOC, else the device's own. */
+    size_t max_work_group;
+    size_t max_local_mem;
+    size_t max_alloc;
+    /* OpenCL: the kernel tunables clcnn_tune stored for this device (in the
+     * cache directory, keyed by platform, device, driver and kernel
+     * sources), 1 used, -1 ignored (the built-in defaults).  A tunable the
+     * build options set wins over both; with kernel_dir set they are never
+     * used.  0: $CLCNN_TUNED ("0" ignored, "1" used), else used. */
+    int tuned;
 } clcnn_ctx_options;
 
 /*

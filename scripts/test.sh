@@ -42,7 +42,9 @@ if [ "${CLCNN_TEST_QUICK:-0}" != 1 ]; then
   # 22.3's rusticl aborts the process on a corrupt binary of its own
   # (opencl-backend's corrupt-cache case) and trains at about 100 images/s,
   # too slow for the suite in CI's time; README.md, "OpenCL implementations".
-  for run in "intel opencl" "oclgrind oclgrind"; do
+  # Then the opencl suite once more on PoCL with a small GPU's limits
+  # forced (setup limits: work-groups of 32, 512 bytes of local memory).
+  for run in "intel opencl" "oclgrind oclgrind" "limits opencl"; do
     read -r impl suite <<<"$run"
     echo "== $impl: the $suite suite on build/icd/$impl"
     rm -f "build/meson-logs/testlog-$impl.json"

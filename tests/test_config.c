@@ -16,7 +16,8 @@
 static const char *const variables[] = {
     "CLCNN_DEVICE",        "CLCNN_THREADS",  "CLCNN_KERNEL_DIR",      "CLCNN_CACHE",
     "CLCNN_CACHE_DIR",     "CLCNN_OCL_CONV", "CLCNN_OCL_DIRECT_CONV", "CLCNN_OCL_DENSE",
-    "CLCNN_OCL_COL_LIMIT", "CLCNN_BUILD_OPTIONS",
+    "CLCNN_OCL_COL_LIMIT", "CLCNN_BUILD_OPTIONS", "CLCNN_OCL_MAX_WORK_GROUP", "CLCNN_OCL_MAX_LOCAL_MEM",
+    "CLCNN_OCL_MAX_ALLOC",
 };
 
 static void clear_environment(void)
@@ -67,6 +68,7 @@ START_TEST(defaults)
     ck_assert_int_eq(c->conv_path, CLCNN_PATH_AUTO);
     ck_assert_int_eq(c->dense_path, CLCNN_PATH_AUTO);
     ck_assert_uint_eq(c->col_limit, (size_t)64 << 20);
+    ck_assert_uint_eq(c->max_work_group + c->max_local_mem + c->max_alloc, 0); /* the device's own */
     clcnn_ctx_free(ctx);
     setenv("XDG_CACHE_HOME", "/xdg", 1);
     ctx = open_ok((clcnn_ctx_options){0});
@@ -85,6 +87,9 @@ START_TEST(environment_is_the_default)
     setenv("CLCNN_OCL_CONV", "gemm", 1);
     setenv("CLCNN_OCL_DENSE", "direct", 1);
     setenv("CLCNN_OCL_COL_LIMIT", "4096", 1);
+    setenv("CLCNN_OCL_MAX_WORK_GROUP", "32", 1);
+    setenv("CLCNN_OCL_MAX_LOCAL_MEM", "16384", 1);
+    setenv("CLCNN_OCL_MAX_ALLOC", "67108864", 1);
     /* clcnn_ctx_create reads the environment as a zeroed options struct. */
     clcnn_ctx *ctx = NULL;
     ck_assert_int_eq(clcnn_ctx_create_with_log(&ctx, "cpu", NULL, NULL), CLCNN_OK);
@@ -96,6 +101,16 @@ START_TEST(environment_is_the_default)
     ck_assert_int_eq(c->conv_path, CLCNN_PATH_GEMM);
     ck_assert_int_eq(c->dense_path, CLCNN_PATH_DIRECT);
     ck_assert_uint_eq(c->col_limit, 4096);
+    ck_assert_uint_eq(c->max_work_group, 32);
+    ck_assert_uint_eq(c->max_local_mem, 16384);
+    ck_assert_uint_eq(c->max_alloc, 67108864);
+    clcnn_ctx_free(ctx);
+
+    /* An option wins over its variable. */
+    ctx = open_ok((clcnn_ctx_options){.max_work_group = 8, .max_alloc = 1024});
+    ck_assert_uint_eq(ctx->config.max_work_group, 8);
+    ck_assert_uint_eq(ctx->config.max_local_mem, 16384);
+    ck_assert_uint_eq(ctx->config.max_alloc, 1024);
     clcnn_ctx_free(ctx);
 
     /* CLCNN_CACHE=0 turns the cache off whatever the directory. */
@@ -159,7 +174,8 @@ START_TEST(invalid_values_are_errors)
         {"CLCNN_THREADS", "abc"},       {"CLCNN_THREADS", "0"},     {"CLCNN_THREADS", "257"},
         {"CLCNN_THREADS", "-2"},        {"CLCNN_OCL_CONV", "fast"}, {"CLCNN_OCL_DENSE", "Direct"},
         {"CLCNN_OCL_COL_LIMIT", "1k"},  {"CLCNN_CACHE", "no"},      {"CLCNN_OCL_DIRECT_CONV", "yes"},
-        {"CLCNN_OCL_COL_LIMIT", "0"},
+        {"CLCNN_OCL_COL_LIMIT", "0"},   {"CLCNN_OCL_MAX_WORK_GROUP", "0"}, {"CLCNN_OCL_MAX_LOCAL_MEM", "16k"},
+        {"CLCNN_OCL_MAX_ALLOC", "-1"},
     };
     for (size_t i = 0; i < sizeof bad_env / sizeof *bad_env; i++) {
         clear_environment();

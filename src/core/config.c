@@ -90,27 +90,39 @@ static int resolve_threads(clcnn_ctx *ctx, const clcnn_ctx_options *o, clcnn_con
     return st;
 }
 
+/* An on/off field: 1 on, -1 off, 0: the variable ("0" off, "1" on), else on. */
+static int resolve_switch(clcnn_ctx *ctx, const clcnn_ctx_options *o, int set, const char *field, const char *var,
+                          int *out)
+{
+    if (set != 0 && set != 1 && set != -1)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_options.%s = %d: expected 1 (on), -1 (off) or 0", field,
+                           set);
+    const char *v = env(o, var);
+    if (!set && v) {
+        if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "%s=\"%s\": expected 0 (off) or 1 (on)", var, v);
+        set = strcmp(v, "1") == 0 ? 1 : -1;
+    }
+    *out = set >= 0;
+    return CLCNN_OK;
+}
+
 /* The cache directory: the option, $CLCNN_CACHE_DIR, $XDG_CACHE_HOME/clcnn
  * or $HOME/.cache/clcnn (the last two are platform conventions, read even
  * with ignore_environment); "" when the cache is off. */
 static int resolve_cache(clcnn_ctx *ctx, const clcnn_ctx_options *o, clcnn_config *cfg)
 {
-    if (o->cache < -1 || o->cache > 1)
-        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_options.cache: %d, expected 0 (default), 1 or -1",
-                           o->cache);
-    int on = o->cache;
-    const char *v = env(o, "CLCNN_CACHE");
-    if (!on && v) {
-        if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-            return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "CLCNN_CACHE=\"%s\": expected 0 (off) or 1 (on)", v);
-        on = strcmp(v, "1") == 0 ? 1 : -1;
-    }
+    int on = 0;
+    int st = resolve_switch(ctx, o, o->cache, "cache", "CLCNN_CACHE", &on);
+    if (st)
+        return st;
     cfg->cache_dir[0] = '\0';
-    if (on < 0)
+    if (!on)
         return CLCNN_OK;
     if (o->cache_dir && *o->cache_dir)
         return copy_string(ctx, cfg->cache_dir, sizeof cfg->cache_dir, o->cache_dir, "clcnn_ctx_options.cache_dir");
-    if ((v = env(o, "CLCNN_CACHE_DIR")) != NULL)
+    const char *v = env(o, "CLCNN_CACHE_DIR");
+    if (v)
         return copy_string(ctx, cfg->cache_dir, sizeof cfg->cache_dir, v, "CLCNN_CACHE_DIR");
     const char *base = getenv("XDG_CACHE_HOME"), *sub = "clcnn";
     if (!base || !*base) {
@@ -134,6 +146,22 @@ static int resolve_string(clcnn_ctx *ctx, const clcnn_ctx_options *o, char *dst,
         return copy_string(ctx, dst, len, set, field);
     const char *v = env(o, var);
     return v ? copy_string(ctx, dst, len, v, var) : CLCNN_OK;
+}
+
+/* A size field: the option when set (non-zero), else the variable (a whole
+ * number >= 1), else fallback. */
+static int resolve_size(clcnn_ctx *ctx, const clcnn_ctx_options *o, size_t set, const char *var, size_t fallback,
+                        size_t *out)
+{
+    *out = set ? set : fallback;
+    const char *v = env(o, var);
+    if (set || !v)
+        return CLCNN_OK;
+    unsigned long long n = 0;
+    int st = parse_count(ctx, var, v, 1, SIZE_MAX, &n);
+    if (!st)
+        *out = (size_t)n;
+    return st;
 }
 
 int clcnn_config_resolve(clcnn_ctx *ctx, const clcnn_ctx_options *o, clcnn_config *cfg)
@@ -167,13 +195,15 @@ int clcnn_config_resolve(clcnn_ctx *ctx, const clcnn_ctx_options *o, clcnn_confi
     if (!st)
         st = resolve_path(ctx, o->dense_path, "dense_path", env(o, "CLCNN_OCL_DENSE"), "CLCNN_OCL_DENSE",
                           &cfg->dense_path);
-    cfg->col_limit = o->col_limit ? o->col_limit : CLCNN_CONFIG_COL_LIMIT;
-    const char *limit = env(o, "CLCNN_OCL_COL_LIMIT");
-    if (!st && !o->col_limit && limit) {
-        unsigned long long n = 0;
-        st = parse_count(ctx, "CLCNN_OCL_COL_LIMIT", limit, 1, SIZE_MAX, &n);
-        if (!st)
-            cfg->col_limit = (size_t)n;
-    }
+    if (!st)
+        st = resolve_size(ctx, o, o->col_limit, "CLCNN_OCL_COL_LIMIT", CLCNN_CONFIG_COL_LIMIT, &cfg->col_limit);
+    if (!st)
+        st = resolve_size(ctx, o, o->max_work_group, "CLCNN_OCL_MAX_WORK_GROUP", 0, &cfg->max_work_group);
+    if (!st)
+        st = resolve_size(ctx, o, o->max_local_mem, "CLCNN_OCL_MAX_LOCAL_MEM", 0, &cfg->max_local_mem);
+    if (!st)
+        st = resolve_size(ctx, o, o->max_alloc, "CLCNN_OCL_MAX_ALLOC", 0, &cfg->max_alloc);
+    if (!st)
+        st = resolve_switch(ctx, o, o->tuned, "tuned", "CLCNN_TUNED", &cfg->tuned);
     return st;
 }

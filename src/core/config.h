@@ -20,6 +20,8 @@ typedef struct clcnn_config {
     char build_options[CLCNN_CONFIG_OPTIONS_LEN];  /* extra OpenCL build options, "" = none */
     clcnn_path conv_path, dense_path;              /* never CLCNN_PATH_DEFAULT */
     size_t col_limit;                              /* bytes, > 0 */
+    size_t max_work_group, max_local_mem, max_alloc; /* 0 = the device's own */
+    int tuned;                                     /* 1: use clcnn_tune's stored values, 0: not */
 } clcnn_config;
 
 /* The built-in im2col scratch limit of the OpenCL backend. */

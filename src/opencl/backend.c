@@ -5,6 +5,7 @@
  */
 #include "opencl/ocl_backend.h" /* first: it picks the OpenCL API version */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,11 +41,43 @@ static int backend_new(clcnn_ctx *ctx, ocl_backend **out)
     return CLCNN_OK;
 }
 
+/* The smaller of the device's figure and a setting (0: none). */
+static size_t lower(size_t device, size_t setting)
+{
+    return setting && setting < device ? setting : device;
+}
+
+/* b->limits from the device and the context's settings; the im2col chunk
+ * within the largest allocation. */
+static int read_limits(ocl_backend *b)
+{
+    size_t wg = 0, items[3] = {0, 0, 0};
+    cl_ulong local = 0, alloc = 0;
+    cl_device_id d = b->dev.device;
+    cl_int err = clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
+    if (err != CL_SUCCESS)
+        return ocl_fail(b, err, "reading the device's limits");
+    const clcnn_config *c = &b->ctx->config;
+    b->limits.work_group = lower(lower(wg, items[0]), c->max_work_group);
+    b->limits.local_mem = lower(local > SIZE_MAX ? SIZE_MAX : (size_t)local, c->max_local_mem);
+    b->limits.alloc = lower(alloc > SIZE_MAX ? SIZE_MAX : (size_t)alloc, c->max_alloc);
+    b->col_limit = lower(b->col_limit, b->limits.alloc);
+    return CLCNN_OK;
+}
+
 /* The setup both constructors share, once b has its device, context and
- * queue: programs and kernels.  On failure b is destroyed. */
+ * queue: limits, programs and kernels.  On failure b is destroyed. */
 static int backend_setup(ocl_backend *b, const clcnn_backend_ops **ops, void **bctx)
 {
-    int st = ocl_registry_build(b);
+    int st = read_limits(b);
+    if (!st)
+        st = ocl_registry_build(b);
     if (st) {
         backend_destroy(b);
         return st;

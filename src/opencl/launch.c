@@ -199,10 +199,16 @@ static void release_family(ocl_backend *b, const ocl_family *f)
     b->programs[f->id] = NULL;
 }
 
+/* What a built kernel may have on this device. */
+typedef struct kernel_fit {
+    size_t work_group; /* its CL_KERNEL_WORK_GROUP_SIZE within the device's limit */
+    size_t local_mem;  /* the local memory it uses (CL_KERNEL_LOCAL_MEM_SIZE) */
+} kernel_fit;
+
 /* Creates kernel k of family f and chooses its work-group size: the one it
  * requires (reqd_work_group_size), else OCL_LOCAL_1D, halved until the
- * kernel's CL_KERNEL_WORK_GROUP_SIZE allows it.  *limit is that limit. */
-static int create_kernel(ocl_backend *b, const ocl_family *f, int k, size_t *limit)
+ * kernel's CL_KERNEL_WORK_GROUP_SIZE and the device's limit allow it. */
+static int create_kernel(ocl_backend *b, const ocl_family *f, int k, kernel_fit *fit)
 {
     ocl_kernel *kern = &b->kernels[f->id][k];
     cl_int err;
@@ -212,41 +218,68 @@ static int create_kernel(ocl_backend *b, const ocl_family *f, int k, size_t *lim
         return clcnn_error(b->ctx, CLCNN_ERR_BUILD, "OpenCL: kernel %s missing from %s: %s (%d)", f->kernels[k],
                            f->file, ocl_error_name(err), (int)err);
     }
-    size_t reqd[3] = {0, 0, 0};
-    *limit = 0;
-    err = clGetKernelWorkGroupInfo(kern->kernel, b->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof *limit, limit,
+    size_t reqd[3] = {0, 0, 0}, limit = 0;
+    cl_ulong local_mem = 0;
+    err = clGetKernelWorkGroupInfo(kern->kernel, b->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit,
                                    NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(kern->kernel, b->dev.device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local_mem,
+                                       &local_mem, NULL);
     if (err != CL_SUCCESS)
         return ocl_fail(b, err, "clGetKernelWorkGroupInfo");
     if (clGetKernelWorkGroupInfo(kern->kernel, b->dev.device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof reqd, reqd,
                                  NULL) != CL_SUCCESS)
         reqd[0] = 0; /* not known: as if none were required */
+    fit->work_group = limit < b->limits.work_group ? limit : b->limits.work_group;
+    fit->local_mem = local_mem > SIZE_MAX ? SIZE_MAX : (size_t)local_mem;
     size_t local = OCL_LOCAL_1D;
-    while (local > 1 && local > *limit)
+    while (local > 1 && local > fit->work_group)
         local /= 2;
     kern->local = reqd[0] > 0 ? reqd[0] : local;
     return CLCNN_OK;
 }
 
-/* Lowers the work-group tunables whose kernel requires more than it may
- * have on this device; 1 when one was lowered (rebuild), 0 when all fit,
- * negative when one the options set does not fit. */
-static int fit_work_groups(ocl_backend *b, const ocl_family *f, const user_options *u, const size_t *limits)
+/* The work-group tunable of family f that sizes kernel k, or -1. */
+static int work_group_tunable(const ocl_family *f, int k)
+{
+    for (int t = 0; t < f->tunable_count; t++)
+        if (f->tunables[t].wg_of == k)
+            return t;
+    return -1;
+}
+
+/* Lowers the work-group tunables whose kernel requires more work-items
+ * than it may have on this device (to the largest power of two within the
+ * limit), or more local memory than the device has (halved: its local
+ * arrays are sized by it).  1 when one was lowered (rebuild), 0 when all
+ * fit, negative (an error) when a kernel cannot fit: its size is set by
+ * the build options, or it has no such tunable. */
+static int fit_work_groups(ocl_backend *b, const ocl_family *f, const user_options *u, const kernel_fit *fits)
 {
     int lowered = 0;
-    for (int t = 0; t < f->tunable_count; t++) {
-        const int k = f->tunables[t].wg_of;
-        if (k == OCL_NO_KERNEL || b->kernels[f->id][k].local <= limits[k])
+    for (int k = 0; k < f->kernel_count; k++) {
+        const kernel_fit *fit = &fits[k];
+        const int over_items = b->kernels[f->id][k].local > fit->work_group;
+        const int over_mem = fit->local_mem > b->limits.local_mem;
+        if (!over_items && !over_mem)
             continue;
-        if (u->set[f->id][t] || limits[k] < 1)
+        const int t = work_group_tunable(f, k);
+        const size_t v = t < 0 ? 0 : b->tunables[f->id][t];
+        if (t < 0 || u->set[f->id][t] || fit->work_group < 1 || (over_mem && !over_items && v == 1)) {
+            if (over_items)
+                return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT,
+                                   "OpenCL: kernel %s needs work-groups of %zu (%s) but %s allows %zu", f->kernels[k],
+                                   b->kernels[f->id][k].local, t < 0 ? "required" : f->tunables[t].name,
+                                   b->dev.device_name, fit->work_group);
             return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT,
-                               "OpenCL: %s=%zu exceeds the work-group limit (%zu) of kernel %s on %s",
-                               f->tunables[t].name, b->tunables[f->id][t], limits[k], f->kernels[k],
-                               b->dev.device_name);
-        size_t v = 1;
-        while (v * 2 <= limits[k])
-            v *= 2;
-        b->tunables[f->id][t] = v;
+                               "OpenCL: kernel %s uses %zu bytes of local memory (%s) but %s has %zu", f->kernels[k],
+                               fit->local_mem, t < 0 ? "fixed" : f->tunables[t].name, b->dev.device_name,
+                               b->limits.local_mem);
+        }
+        size_t w = 1;
+        while (w * 2 <= fit->work_group)
+            w *= 2;
+        b->tunables[f->id][t] = over_items ? w : v / 2;
         lowered = 1;
     }
     return lowered;
@@ -256,20 +289,23 @@ static int build_family(ocl_backend *b, const ocl_family *f, const user_options 
 {
     for (int t = 0; t < f->tunable_count; t++)
         b->tunables[f->id][t] = u->set[f->id][t] ? u->set[f->id][t] : f->tunables[t].value;
+    /* Each rebuild lowers a tunable at least by half, so the loop ends:
+     * 64 halvings take any size_t to 1, and a tunable at 1 that still does
+     * not fit is an error. */
     for (int attempt = 0;; attempt++) {
         char options[CLCNN_CONFIG_OPTIONS_LEN + 512];
-        size_t limits[OCL_MAX_KERNELS];
+        kernel_fit fits[OCL_MAX_KERNELS];
         int st = family_options(b, f, u, options, sizeof options);
         if (!st)
             st = ocl_build_program(b->ctx, &b->dev, b->context, f->file, options, &b->programs[f->id]);
         for (int k = 0; !st && k < f->kernel_count; k++)
-            st = create_kernel(b, f, k, &limits[k]);
+            st = create_kernel(b, f, k, &fits[k]);
         if (!st)
-            st = fit_work_groups(b, f, u, limits);
+            st = fit_work_groups(b, f, u, fits);
         if (st <= 0)
             return st;
         release_family(b, f);
-        if (attempt > 0) /* lowered to the limits once: they do not move */
+        if (attempt >= 64 * OCL_MAX_TUNABLES)
             return clcnn_error(b->ctx, CLCNN_ERR_OPENCL, "OpenCL: the work-group sizes of %s do not fit %s", f->file,
                                b->dev.device_name);
     }

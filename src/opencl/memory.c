@@ -9,12 +9,29 @@
  * temporary device buffer, without waiting; larger ones block. */
 #define OCL_ASYNC_WRITE_LIMIT ((size_t)64 << 20)
 
+/* CLCNN_ERR_NOMEM with a message when one buffer of bytes exceeds the
+ * device's largest allocation (or the context's lower max_alloc). */
+static int check_alloc_limit(ocl_backend *b, size_t bytes, const char *what)
+{
+    if (bytes <= b->limits.alloc)
+        return CLCNN_OK;
+    return clcnn_error(b->ctx, CLCNN_ERR_NOMEM,
+                       "OpenCL: %s of %zu bytes exceeds the largest single allocation of %s (%zu bytes%s)", what,
+                       bytes, b->dev.device_name, b->limits.alloc,
+                       b->ctx->config.max_alloc ? ", the context's max_alloc" : ", CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+}
+
 /* Makes scratch buffer i hold at least bytes (contents not kept). */
 int ocl_ensure_scratch(ocl_backend *b, int i, size_t bytes)
 {
     if (b->scratch_bytes[i] >= bytes)
         return CLCNN_OK;
+    int st = check_alloc_limit(b, bytes, "a scratch buffer");
+    if (st)
+        return st;
     size_t want = bytes + bytes / 4; /* some headroom against slow growth */
+    if (want > b->limits.alloc || want < bytes)
+        want = bytes;
     if (b->scratch[i])
         clReleaseMemObject(b->scratch[i]); /* deferred by OpenCL until queued users finish */
     b->scratch[i] = NULL;
@@ -54,6 +71,11 @@ int ocl_alloc(void *bctx, size_t bytes, clcnn_buf **out)
     /* Round up to whole floats (and at least one) so fills and CLBlast see
      * a well-formed buffer. */
     size_t size = bytes < 4 ? 4 : (bytes + 3) / 4 * 4;
+    int st = check_alloc_limit(b, size, "a device buffer");
+    if (st) {
+        clcnn_mem_free(&b->ctx->allocator, buf, sizeof *buf);
+        return st;
+    }
     cl_int err;
     buf->mem = clCreateBuffer(b->context, CL_MEM_READ_WRITE, size, NULL, &err);
     if (err != CL_SUCCESS) {

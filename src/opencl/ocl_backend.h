@@ -92,6 +92,13 @@ typedef struct ocl_kernel {
     size_t local; /* the work-group size it is launched with */
 } ocl_kernel;
 
+/* What the device allows, each lowered by the context's max_* setting. */
+typedef struct ocl_limits {
+    size_t work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE, MAX_WORK_ITEM_SIZES[0] */
+    size_t local_mem;  /* CL_DEVICE_LOCAL_MEM_SIZE, bytes */
+    size_t alloc;      /* CL_DEVICE_MAX_MEM_ALLOC_SIZE, bytes */
+} ocl_limits;
+
 typedef struct ocl_backend {
     clcnn_ctx *ctx;
     ocl_device dev;
@@ -102,7 +109,8 @@ typedef struct ocl_backend {
     size_t tunables[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES]; /* the values the programs were built with */
     cl_mem scratch[OCL_SCRATCH_COUNT];
     size_t scratch_bytes[OCL_SCRATCH_COUNT];
-    size_t col_limit;                 /* bytes of the largest im2col chunk (config) */
+    ocl_limits limits;
+    size_t col_limit;                 /* bytes of the largest im2col chunk (config, within limits.alloc) */
     clcnn_path conv_path, dense_path; /* never CLCNN_PATH_DEFAULT (config) */
     struct {
         void *host;
