@@ -825,6 +825,53 @@ typedef struct clcnn_check_report {
  */
 CLCNN_API int clcnn_device_check(const clcnn_ctx_options *options, clcnn_check_report *report);
 
+/* ------------------------------------------------------------------ tuning */
+
+/* Called after each measured candidate: the tunable, the value tried, its
+ * training images/s (median of the rounds; 0 when not measured) and the
+ * verdict ("default", "kept", "slower", "wrong results", "does not build"). */
+typedef void (*clcnn_tune_progress_fn)(void *user, const char *tunable, size_t value, double images_per_s,
+                                       const char *verdict);
+
+typedef struct clcnn_tune_options {
+    const char *model; /* a model file whose layers set the shapes; NULL: LeNet-5 */
+    size_t batch;      /* training batch; 0: 32 */
+    int rounds;        /* interleaved rounds per candidate; 0: 3 */
+    double seconds;    /* the least timed training per measurement; 0: 0.25 */
+    int dry_run;       /* 1: measure and report, store nothing */
+    const char *only;  /* tune only these tunables ("XENT_WG,COLSUM_WG"); NULL: all */
+    clcnn_tune_progress_fn progress; /* NULL: none */
+    void *user;
+} clcnn_tune_options;
+
+typedef struct clcnn_tune_report {
+    char options[512];   /* the chosen values as build options, "-DCONV_PB=8 ..." */
+    double default_rate; /* training images/s with the defaults (median of interleaved rounds) */
+    double tuned_rate;   /* with the chosen values, in the same rounds */
+    unsigned measured;   /* candidate values measured */
+    unsigned rejected;   /* candidates that did not build or whose step disagreed */
+    int stored;          /* 1: written to the cache; new contexts on the device use it */
+} clcnn_tune_report;
+
+/*
+ * Tunes the OpenCL kernels of ctx's device for a training workload: for
+ * each kernel tunable (work-group sizes and register blocks; not those the
+ * build options fix), one at a time, builds a context per candidate value
+ * (others at their best so far), checks that one training step from the
+ * same weights gives the default's loss and gradients (clcnn_device_check's
+ * tolerance) and measures training images/s in interleaved rounds; keeps a
+ * value that is at least 3% faster than the best so far.  Last, the
+ * defaults and the choice are measured side by side, and the defaults are
+ * kept unless the choice wins there too.  Then stores the choice in the
+ * program cache, keyed by platform, device, driver and the
+ * kernel sources; every context created afterwards on that device uses it
+ * (clcnn_ctx_options.tuned).  ctx itself keeps the values it was built with.
+ * Errors: CLCNN_ERR_ARGUMENT (NULL, not an OpenCL context, or an
+ * application's shared one), CLCNN_ERR_IO (no cache to store in, unless
+ * dry_run), the errors of loading the model, with the message on ctx.
+ */
+CLCNN_API int clcnn_tune(clcnn_ctx *ctx, const clcnn_tune_options *options, clcnn_tune_report *report);
+
 #ifdef __cplusplus
 }
 #endif

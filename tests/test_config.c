@@ -17,7 +17,7 @@ static const char *const variables[] = {
     "CLCNN_DEVICE",        "CLCNN_THREADS",  "CLCNN_KERNEL_DIR",      "CLCNN_CACHE",
     "CLCNN_CACHE_DIR",     "CLCNN_OCL_CONV", "CLCNN_OCL_DIRECT_CONV", "CLCNN_OCL_DENSE",
     "CLCNN_OCL_COL_LIMIT", "CLCNN_BUILD_OPTIONS", "CLCNN_OCL_MAX_WORK_GROUP", "CLCNN_OCL_MAX_LOCAL_MEM",
-    "CLCNN_OCL_MAX_ALLOC",
+    "CLCNN_OCL_MAX_ALLOC", "CLCNN_TUNED",
 };
 
 static void clear_environment(void)
@@ -69,6 +69,7 @@ START_TEST(defaults)
     ck_assert_int_eq(c->dense_path, CLCNN_PATH_AUTO);
     ck_assert_uint_eq(c->col_limit, (size_t)64 << 20);
     ck_assert_uint_eq(c->max_work_group + c->max_local_mem + c->max_alloc, 0); /* the device's own */
+    ck_assert_int_eq(c->tuned, 1);
     clcnn_ctx_free(ctx);
     setenv("XDG_CACHE_HOME", "/xdg", 1);
     ctx = open_ok((clcnn_ctx_options){0});
@@ -90,6 +91,7 @@ START_TEST(environment_is_the_default)
     setenv("CLCNN_OCL_MAX_WORK_GROUP", "32", 1);
     setenv("CLCNN_OCL_MAX_LOCAL_MEM", "16384", 1);
     setenv("CLCNN_OCL_MAX_ALLOC", "67108864", 1);
+    setenv("CLCNN_TUNED", "0", 1);
     /* clcnn_ctx_create reads the environment as a zeroed options struct. */
     clcnn_ctx *ctx = NULL;
     ck_assert_int_eq(clcnn_ctx_create_with_log(&ctx, "cpu", NULL, NULL), CLCNN_OK);
@@ -104,6 +106,7 @@ START_TEST(environment_is_the_default)
     ck_assert_uint_eq(c->max_work_group, 32);
     ck_assert_uint_eq(c->max_local_mem, 16384);
     ck_assert_uint_eq(c->max_alloc, 67108864);
+    ck_assert_int_eq(c->tuned, 0);
     clcnn_ctx_free(ctx);
 
     /* An option wins over its variable. */
@@ -175,7 +178,7 @@ START_TEST(invalid_values_are_errors)
         {"CLCNN_THREADS", "-2"},        {"CLCNN_OCL_CONV", "fast"}, {"CLCNN_OCL_DENSE", "Direct"},
         {"CLCNN_OCL_COL_LIMIT", "1k"},  {"CLCNN_CACHE", "no"},      {"CLCNN_OCL_DIRECT_CONV", "yes"},
         {"CLCNN_OCL_COL_LIMIT", "0"},   {"CLCNN_OCL_MAX_WORK_GROUP", "0"}, {"CLCNN_OCL_MAX_LOCAL_MEM", "16k"},
-        {"CLCNN_OCL_MAX_ALLOC", "-1"},
+        {"CLCNN_OCL_MAX_ALLOC", "-1"},  {"CLCNN_TUNED", "yes"},
     };
     for (size_t i = 0; i < sizeof bad_env / sizeof *bad_env; i++) {
         clear_environment();
@@ -186,6 +189,7 @@ START_TEST(invalid_values_are_errors)
     expect_error((clcnn_ctx_options){.threads = -1}, "threads");
     expect_error((clcnn_ctx_options){.threads = 1000}, "threads");
     expect_error((clcnn_ctx_options){.cache = 2}, "cache");
+    expect_error((clcnn_ctx_options){.tuned = 5}, "tuned");
     expect_error((clcnn_ctx_options){.conv_path = (clcnn_path)7}, "conv_path");
     expect_error((clcnn_ctx_options){.dense_path = (clcnn_path)-1}, "dense_path");
     static char long_path[5000];

@@ -642,6 +642,109 @@ START_TEST(cache_disabled_writes_nothing)
 }
 END_TEST
 
+/* clcnn_tune's stored values: the first file under dir whose bytes hold
+ * "clcnn tuned v1" into path (1), or 0 when there is none. */
+static int find_tuned_entry(const char *dir, char *path, size_t len)
+{
+    char names[64][256];
+    int n = list_entries(dir, names, 64);
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(path, len, "%s/%.255s", dir, names[i]);
+        FILE *f = w > 0 && (size_t)w < len ? fopen(path, "rb") : NULL;
+        char buf[4096];
+        size_t got = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f)
+            fclose(f);
+        for (size_t j = 0; j + 14 <= got; j++)
+            if (memcmp(buf + j, "clcnn tuned v1", 14) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+START_TEST(tuned_values_are_stored_and_used)
+{
+    char cdir[4096], entry[4400];
+    make_temp_dir(cdir, sizeof cdir, "tune");
+    env_reset(cdir);
+
+    /* A quick tuning of one tunable: stored, and new contexts use it. */
+    clcnn_ctx *ctx = open_ctx("opencl");
+    clcnn_tune_options o = {.batch = 8, .rounds = 1, .seconds = 0.02, .only = "XENT_WG"};
+    clcnn_tune_report r;
+    int st = clcnn_tune(ctx, &o, &r);
+    ck_assert_msg(st == CLCNN_OK, "clcnn_tune: %s", clcnn_errmsg(ctx));
+    ck_assert_int_eq(r.stored, 1);
+    ck_assert_uint_eq(r.measured, 4); /* 16, 32, 128, 256 beside the default 64 */
+    ck_assert(r.default_rate > 0.0 && r.tuned_rate >= r.default_rate);
+    ck_assert_ptr_nonnull(strstr(r.options, "-DCONV_PB=4 ")); /* not tuned: the default */
+    const char *x = strstr(r.options, "-DXENT_WG=");
+    ck_assert_ptr_nonnull(x);
+    size_t chosen = (size_t)strtoul(x + 10, NULL, 10);
+    clcnn_ctx *again = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(again, &ocl_family_loss, "XENT_WG"), chosen);
+    clcnn_ctx_free(again);
+    ck_assert(find_tuned_entry(cdir, entry, sizeof entry));
+
+    /* A stored value that is not the default: used; ignored with tuned = -1
+     * and with a kernel directory; lowered, not refused, under a smaller
+     * work-group limit; a -D wins over it. */
+    size_t values[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES];
+    memcpy(values, ((ocl_backend *)ctx->bctx)->tunables, sizeof values);
+    values[OCL_FAMILY_loss][0] = 32;
+    ck_assert_int_eq(ocl_tuned_write(ctx->bctx, (const size_t(*)[OCL_MAX_TUNABLES])values, "a test"), CLCNN_OK);
+    again = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(again, &ocl_family_loss, "XENT_WG"), 32);
+    clcnn_ctx_free(again);
+    g_opts.tuned = -1;
+    again = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(again, &ocl_family_loss, "XENT_WG"), 64);
+    clcnn_ctx_free(again);
+    g_opts.tuned = 0;
+    g_opts.kernel_dir = CLCNN_TEST_CL_DIR;
+    again = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(again, &ocl_family_loss, "XENT_WG"), 64);
+    clcnn_ctx_free(again);
+    g_opts.kernel_dir = NULL;
+    g_opts.max_work_group = 16;
+    again = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(again, &ocl_family_loss, "XENT_WG"), 16);
+    clcnn_ctx_free(again);
+    g_opts.max_work_group = 0;
+    g_opts.build_options = "-DXENT_WG=128";
+    again = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(again, &ocl_family_loss, "XENT_WG"), 128);
+    clcnn_ctx_free(again);
+    g_opts.build_options = NULL;
+
+    /* A damaged entry is ignored: the defaults serve. */
+    ck_assert(find_tuned_entry(cdir, entry, sizeof entry));
+    ck_assert_int_eq(truncate(entry, 40), 0);
+    again = open_ctx("opencl");
+    ck_assert_uint_eq(tunable_of(again, &ocl_family_loss, "XENT_WG"), 64);
+    clcnn_ctx_free(again);
+
+    /* Refusals, with messages. */
+    o.only = "XENT_WG,NOPE";
+    st = clcnn_tune(ctx, &o, &r);
+    ck_assert_msg(st == CLCNN_ERR_ARGUMENT && strstr(clcnn_errmsg(ctx), "'NOPE' is not a tunable"), "%s",
+                  clcnn_errmsg(ctx));
+    clcnn_ctx *cpu = open_ctx_with("cpu", &(clcnn_ctx_options){.ignore_environment = 1});
+    st = clcnn_tune(cpu, NULL, &r);
+    ck_assert_msg(st == CLCNN_ERR_ARGUMENT && strstr(clcnn_errmsg(cpu), "not on an OpenCL device"), "%s",
+                  clcnn_errmsg(cpu));
+    clcnn_ctx_free(cpu);
+    clcnn_ctx_free(ctx);
+    g_opts.cache = -1;
+    ctx = open_ctx("opencl");
+    o.only = "XENT_WG";
+    st = clcnn_tune(ctx, &o, &r);
+    ck_assert_msg(st == CLCNN_ERR_IO && strstr(clcnn_errmsg(ctx), "cache"), "%s", clcnn_errmsg(ctx));
+    clcnn_ctx_free(ctx);
+    rm_tree(cdir);
+}
+END_TEST
+
 /* ------------------------------------------------------ (e) device listing */
 
 START_TEST(devices_list_marks_one_auto_choice)
@@ -1075,6 +1178,7 @@ static Suite *opencl_suite(void)
     tcase_add_test(tc, corrupt_cache_entries_are_rebuilt);
     tcase_add_test(tc, unwritable_cache_is_not_an_error);
     tcase_add_test(tc, cache_disabled_writes_nothing);
+    tcase_add_test(tc, tuned_values_are_stored_and_used);
     tcase_add_test(tc, devices_list_marks_one_auto_choice);
     tcase_add_test(tc, shared_context_runs_ops_on_application_buffers);
     tcase_add_test(tc, shared_context_errors);

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "check/compare.h"
 #include "internal.h"
 
 #define MAX_OUTPUTS 12 /* the training step's loss and ten gradients */
-#define TOLERANCE 1e-4 /* of each output's largest magnitude (clcnn.h) */
 
 /* The host copies of a case's results. */
 typedef struct outputs {
@@ -542,15 +542,10 @@ static double worst_error(const outputs *a, const outputs *b)
     for (int i = 0; i < a->count; i++) {
         if (a->n[i] != b->n[i])
             return NAN;
-        double diff = 0.0, scale = 0.0;
-        for (size_t j = 0; j < a->n[i]; j++) {
-            if (!isfinite(a->v[i][j]) || !isfinite(b->v[i][j]))
-                return NAN;
-            diff = fmax(diff, fabs((double)a->v[i][j] - (double)b->v[i][j]));
-            scale = fmax(scale, fabs((double)b->v[i][j]));
-        }
-        if (diff > 0.0)
-            worst = fmax(worst, diff / (scale > 0.0 ? scale : 1.0));
+        double e = clcnn_scaled_error(a->v[i], b->v[i], a->n[i]);
+        if (isnan(e))
+            return NAN;
+        worst = fmax(worst, e);
     }
     return worst;
 }
@@ -573,8 +568,9 @@ static void check_family(clcnn_ctx *dev, clcnn_ctx *ref, const family_check *f, 
             double e = worst_error(&got, &want);
             if (isnan(e))
                 row_fail(row, "case %zu: a value is not finite, or the outputs differ in size", i + 1);
-            else if (e > TOLERANCE)
-                row_fail(row, "case %zu: error %.3g of the output's magnitude (tolerance %g)", i + 1, e, TOLERANCE);
+            else if (e > CLCNN_CHECK_TOLERANCE)
+                row_fail(row, "case %zu: error %.3g of the output's magnitude (tolerance %g)", i + 1, e,
+                         CLCNN_CHECK_TOLERANCE);
             if (!isnan(e))
                 row->worst_error = fmax(row->worst_error, e);
         }

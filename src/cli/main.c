@@ -17,6 +17,7 @@ static const struct {
     {"summary", cmd_info, "the same as info"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"bench", cmd_bench, "time every layer, training and inference"},
+    {"tune", cmd_tune, "measure and store the fastest kernel settings for a device"},
 };
 
 static void usage(FILE *f)

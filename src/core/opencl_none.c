@@ -1,4 +1,6 @@
 /* Stand-in for the OpenCL backend in builds without OpenCL. */
+#include <string.h>
+
 #include "internal.h"
 
 int clcnn_opencl_backend_create(clcnn_ctx *ctx, const char *spec, const clcnn_backend_ops **ops, void **bctx,
@@ -35,4 +37,12 @@ int clcnn_devices_list(clcnn_ctx *ctx, clcnn_device_info *list, size_t max, size
         return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_devices_list: NULL count");
     *count = 0;
     return CLCNN_OK;
+}
+
+int clcnn_tune(clcnn_ctx *ctx, const clcnn_tune_options *options, clcnn_tune_report *report)
+{
+    (void)options;
+    if (report)
+        memset(report, 0, sizeof *report);
+    return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_tune: this build of clcnn has no OpenCL backend");
 }

@@ -19,9 +19,6 @@ const ocl_family *const ocl_families[OCL_FAMILY_COUNT] = {
  * kernel's limit). */
 #define OCL_LOCAL_1D 64
 
-/* The largest value a tunable may be set to. */
-#define OCL_TUNABLE_MAX 65536
-
 /* The host enums the kernels compare against, as -D values, so that the
  * kernels never restate them. */
 static const struct {
@@ -285,10 +282,12 @@ static int fit_work_groups(ocl_backend *b, const ocl_family *f, const user_optio
     return lowered;
 }
 
-static int build_family(ocl_backend *b, const ocl_family *f, const user_options *u)
+/* Builds family f with each tunable as the build options set it, else as
+ * clcnn_tune stored it (tuned, 0 where not), else its default. */
+static int build_family(ocl_backend *b, const ocl_family *f, const user_options *u, const size_t *tuned)
 {
     for (int t = 0; t < f->tunable_count; t++)
-        b->tunables[f->id][t] = u->set[f->id][t] ? u->set[f->id][t] : f->tunables[t].value;
+        b->tunables[f->id][t] = u->set[f->id][t] ? u->set[f->id][t] : tuned[t] ? tuned[t] : f->tunables[t].value;
     /* Each rebuild lowers a tunable at least by half, so the loop ends:
      * 64 halvings take any size_t to 1, and a tunable at 1 that still does
      * not fit is an error. */
@@ -314,9 +313,12 @@ static int build_family(ocl_backend *b, const ocl_family *f, const user_options 
 int ocl_registry_build(ocl_backend *b)
 {
     user_options u;
+    size_t tuned[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES];
     int st = parse_user_options(b, b->ctx->config.build_options, &u);
+    if (!st)
+        ocl_tuned_read(b, tuned);
     for (int f = 0; !st && f < OCL_FAMILY_COUNT; f++)
-        st = build_family(b, ocl_families[f], &u);
+        st = build_family(b, ocl_families[f], &u, tuned[f]);
     return st;
 }
 

@@ -34,6 +34,7 @@ typedef enum ocl_family_id {
 #define OCL_MAX_KERNELS 8  /* per family */
 #define OCL_MAX_TUNABLES 4 /* per family */
 #define OCL_NO_KERNEL (-1)
+#define OCL_TUNABLE_MAX 65536 /* the largest value a tunable may be set to */
 
 /* A value of a family's kernels set by -DNAME=VALUE, the host's copy of
  * which sizes the launch grid. */
@@ -135,6 +136,20 @@ int ocl_check_u32(ocl_backend *b, const char *op, size_t v);
  * CLCNN_ERR_ARGUMENT for an invalid -D of a tunable. */
 int ocl_registry_build(ocl_backend *b);
 void ocl_registry_release(ocl_backend *b);
+
+/* ------------------------------------------------------------- tuned.c */
+
+/* The tunable values clcnn_tune stored for b's device (0 where none), when
+ * the context uses them (config.tuned, no kernel_dir, a cache directory)
+ * and a valid entry exists: 1; else 0 with every value 0. */
+int ocl_tuned_read(ocl_backend *b, size_t values[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES]);
+/* Stores values (one per tunable; the fixed ones are left out) and a line
+ * of note for b's device.  CLCNN_ERR_IO with the message when it cannot. */
+int ocl_tuned_write(ocl_backend *b, const size_t values[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES], const char *note);
+/* "NAME=V NAME=V ..." of every tunable that is not fixed, each name after
+ * prefix ("-D" makes build options); -1 when len is too short. */
+int ocl_tuned_format(const size_t values[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES], const char *prefix, char *buf,
+                     size_t len);
 
 /* The value family f's tunable t was built with. */
 static inline size_t ocl_tunable_value(const ocl_backend *b, const ocl_family *f, int t)
