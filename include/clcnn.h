@@ -309,7 +309,9 @@ typedef enum clcnn_activation {
     CLCNN_ACT_SOFTMAX = 4 /* over the last (channel) axis */
 } clcnn_activation;
 
-typedef enum clcnn_padding { CLCNN_PAD_SAME = 0, CLCNN_PAD_VALID = 1 } clcnn_padding;
+/* CLCNN_PAD_EXPLICIT: the pads of a clcnn_conv_params (clcnn_conv2d_*);
+ * the seed calls take same or valid only. */
+typedef enum clcnn_padding { CLCNN_PAD_SAME = 0, CLCNN_PAD_VALID = 1, CLCNN_PAD_EXPLICIT = 2 } clcnn_padding;
 
 typedef enum clcnn_pool_mode { CLCNN_POOL_MAX = 0, CLCNN_POOL_AVG = 1 } clcnn_pool_mode;
 
@@ -582,6 +584,10 @@ typedef struct clcnn_layer_config {
         int size;
         float alpha, beta, k;
     } lrn;                        /* lrn (clcnn_model_add_lrn) */
+    struct {
+        int pad_top, pad_bottom, pad_left, pad_right; /* padding CLCNN_PAD_EXPLICIT; else 0 */
+        int dilation_h, dilation_w, groups;
+    } conv; /* conv (clcnn_model_add_conv2d; 0 pads, 1, 1, 1 for clcnn_model_add_conv) */
 } clcnn_layer_config;
 
 /* Fills *config for layer i.  Errors: CLCNN_ERR_ARGUMENT (NULL, i out of
@@ -762,6 +768,52 @@ typedef struct clcnn_model_file_info {
  * *out.  Errors as clcnn_model_load. */
 CLCNN_API int clcnn_model_load_file(clcnn_ctx *ctx, clcnn_model **out, const char *path,
                                     clcnn_model_file_info *info);
+
+
+/* ------------------------------------- convolution: padding, dilation, groups */
+
+/*
+ * Every setting of a convolution, as PyTorch's Conv2d and ONNX's Conv define
+ * them.  padding: CLCNN_PAD_SAME or CLCNN_PAD_VALID as in the seed calls
+ * (TensorFlow's rules, with the dilated kernel's extent under same), or
+ * CLCNN_PAD_EXPLICIT: pad_top, pad_bottom, pad_left, pad_right zero rows and
+ * columns (asymmetric allowed; they must be 0 under same and valid).  Tap
+ * (p, q) of output (i, j) reads the padded input at (i*stride_h +
+ * p*dilation_h, j*stride_w + q*dilation_w), so under explicit padding
+ *   out_h = floor((h + pad_top + pad_bottom - dilation_h*(kh-1) - 1) / stride_h) + 1
+ * (the same for w).  groups splits the c_prev input channels and the c_new
+ * filters into groups of c_prev/groups and c_new/groups: filter f sees only
+ * the input channels of its group, f / (c_new/groups), and W is
+ * (kh, kw, c_prev/groups, c_new) (HWIO; groups = c_prev is depthwise).
+ * A field left 0 among stride_*, dilation_*, groups means 1, so
+ * (clcnn_conv_params){.groups = 2} is a same-padded, stride-1 grouped
+ * convolution.  Errors (besides those of clcnn_conv_forward):
+ * CLCNN_ERR_ARGUMENT for a negative pad, stride, dilation or groups, pads
+ * with same or valid padding, or groups that do not divide c_prev and
+ * c_new; CLCNN_ERR_SHAPE for a dilated kernel larger than the padded input
+ * or W of the wrong shape.
+ */
+typedef struct clcnn_conv_params {
+    clcnn_padding padding;
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int stride_h, stride_w;
+    int dilation_h, dilation_w;
+    int groups;
+} clcnn_conv_params;
+
+/* clcnn_conv_forward and clcnn_conv_backward with every setting of p (NULL:
+ * same padding, stride 1, no dilation, one group); the same rules for
+ * outputs and errors. */
+CLCNN_API int clcnn_conv2d_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, const clcnn_tensor *W,
+                                   const clcnn_tensor *b, clcnn_activation activation, const clcnn_conv_params *p,
+                                   clcnn_tensor **A_out);
+CLCNN_API int clcnn_conv2d_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tensor *A_prev,
+                                    const clcnn_tensor *W, const clcnn_tensor *b, const clcnn_conv_params *p,
+                                    clcnn_tensor **dA_prev, clcnn_tensor **dW, clcnn_tensor **db);
+/* A conv layer with every setting of p (as clcnn_conv2d_forward); its
+ * weights are (kh, kw, c_prev/groups, filters). */
+CLCNN_API int clcnn_model_add_conv2d(clcnn_model *m, size_t filters, int kernel_h, int kernel_w,
+                                     clcnn_activation activation, const clcnn_conv_params *p);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,11 @@ typedef struct conv_geom {
     size_t sh, sw;            /* strides */
     size_t oh, ow;            /* output height, width */
     size_t pad_top, pad_left; /* zero padding before row 0 / column 0 */
+    /* Tap p of an output row reads padded row i*sh + p*dh; filter f sees
+     * input channels [(f / (k/groups)) * (c/groups), ... + c/groups), and w
+     * is (kh, kw, c/groups, k).  dh = dw = groups = 1 is the plain case. */
+    size_t dh, dw;
+    size_t groups;
 } conv_geom;
 
 /* Geometry of a pooling window sweep (no padding). */
