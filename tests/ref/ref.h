@@ -60,12 +60,16 @@ double ref_acc_err(const ref_acc *a);
 /* An array of count zeroed accumulators (calloc; NULL when out of memory). */
 ref_acc *ref_acc_array(size_t count);
 
-/* Convolution geometry (DESIGN.md section 1); ref_conv_shape fills
- * oh, ow, pad_top, pad_left from the rest. */
+/* Convolution geometry (DESIGN.md section 1, with PyTorch's dilation and
+ * groups); ref_conv_shape fills oh, ow and, for same or valid padding,
+ * pad_top, pad_left from the rest.  Explicit padding (CLCNN_PAD_EXPLICIT)
+ * takes pad_top, pad_left, pad_bottom, pad_right as given.  dh, dw, groups:
+ * 0 counts as 1; the weights are (kh, kw, c/groups, k). */
 typedef struct ref_conv {
     size_t n, h, w, c, kh, kw, k, sh, sw;
     clcnn_padding padding;
     size_t oh, ow, pad_top, pad_left;
+    size_t pad_bottom, pad_right, dh, dw, groups;
 } ref_conv;
 
 void ref_conv_shape(ref_conv *g);
