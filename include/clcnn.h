@@ -588,6 +588,9 @@ typedef struct clcnn_layer_config {
         int pad_top, pad_bottom, pad_left, pad_right; /* padding CLCNN_PAD_EXPLICIT; else 0 */
         int dilation_h, dilation_w, groups;
     } conv; /* conv (clcnn_model_add_conv2d; 0 pads, 1, 1, 1 for clcnn_model_add_conv) */
+    struct {
+        int pad_top, pad_bottom, pad_left, pad_right, ceil_mode, count_include_pad;
+    } pool; /* pool (clcnn_model_add_pool2d; all 0 for clcnn_model_add_pool) */
 } clcnn_layer_config;
 
 /* Fills *config for layer i.  Errors: CLCNN_ERR_ARGUMENT (NULL, i out of
@@ -814,6 +817,43 @@ CLCNN_API int clcnn_conv2d_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, cons
  * weights are (kh, kw, c_prev/groups, filters). */
 CLCNN_API int clcnn_model_add_conv2d(clcnn_model *m, size_t filters, int kernel_h, int kernel_w,
                                      clcnn_activation activation, const clcnn_conv_params *p);
+
+/* ------------------------------------------ pooling: padding, ceil mode */
+
+/*
+ * The settings of pooling beyond window, stride and mode, as PyTorch's
+ * MaxPool2d/AvgPool2d and ONNX's MaxPool/AveragePool define them (ONNX's
+ * asymmetric pads included).  Window (i, j) covers the input rows
+ * i*stride_h - pad_top .. + kernel_h - 1 (columns alike), and
+ *   out_h = floor_or_ceil((h + pad_top + pad_bottom - kernel_h) / stride_h) + 1
+ * where ceil_mode rounds up (the partial last window counts), less one when
+ * that last window would start beyond the input and pad_top (PyTorch's
+ * rule).  Max: padded cells never win; the tie rule is the seed's (every
+ * input cell equal to its window's maximum receives the full gradient).
+ * Avg: the sum of the window's input cells divided by their number, or with
+ * count_include_pad by the number of its cells within the padded input
+ * (h + pad_top + pad_bottom rows).  Every pad must be smaller than the
+ * window (so that each window holds an input cell): else, or for a negative
+ * pad, CLCNN_ERR_ARGUMENT; a window larger than the padded input is
+ * CLCNN_ERR_SHAPE.  All zero is the seed's pooling.
+ */
+typedef struct clcnn_pool_params {
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int ceil_mode;         /* 0 floor, 1 ceil */
+    int count_include_pad; /* avg: 0 divides by the input cells, 1 by the padded window's */
+} clcnn_pool_params;
+
+/* clcnn_pool_forward and clcnn_pool_backward with the settings of p (NULL:
+ * all zero); the same rules for outputs and errors. */
+CLCNN_API int clcnn_pool2d_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, int kernel_h, int kernel_w,
+                                   int stride_h, int stride_w, clcnn_pool_mode mode, const clcnn_pool_params *p,
+                                   clcnn_tensor **A_out);
+CLCNN_API int clcnn_pool2d_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tensor *A_prev,
+                                    int kernel_h, int kernel_w, int stride_h, int stride_w, clcnn_pool_mode mode,
+                                    const clcnn_pool_params *p, clcnn_tensor **dA_prev);
+/* A pool layer with the settings of p. */
+CLCNN_API int clcnn_model_add_pool2d(clcnn_model *m, int kernel_h, int kernel_w, int stride_h, int stride_w,
+                                     clcnn_pool_mode mode, const clcnn_pool_params *p);
 
 #ifdef __cplusplus
 }

@@ -80,17 +80,23 @@ int ref_conv_forward(const ref_conv *g, const float *x, const float *w, const fl
 int ref_conv_backward(const ref_conv *g, const float *dz, const float *x, const float *w, ref_out dx, ref_out dw,
                       ref_out db);
 
-/* Pooling geometry (no padding); ref_pool_shape fills oh, ow. */
+/* Pooling geometry; ref_pool_shape fills oh, ow.  Pads, ceil_mode and
+ * include_pad as clcnn_pool_params (PyTorch's): padded cells never win a
+ * max; an avg divides by the window's input cells, or with include_pad by
+ * its cells within the padded input. */
 typedef struct ref_pool {
     size_t n, h, w, c, kh, kw, sh, sw;
     clcnn_pool_mode mode;
     size_t oh, ow;
+    size_t pad_top, pad_bottom, pad_left, pad_right;
+    int ceil_mode, include_pad;
 } ref_pool;
 
 void ref_pool_shape(ref_pool *g);
 void ref_pool_forward(const ref_pool *g, const float *x, ref_out y);
 /* Max: every cell equal to its window's maximum gets the window's full
- * gradient; avg: dy / (kh * kw) to every cell; overlaps add up. */
+ * gradient; avg: dy / the divisor to every input cell of the window;
+ * overlaps add up. */
 int ref_pool_backward(const ref_pool *g, const float *dy, const float *x, ref_out dx);
 
 /* Local response normalisation across channels (clcnn_lrn_forward):
