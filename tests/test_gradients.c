@@ -1,6 +1,7 @@
 /*
  * Finite-difference checks of conv_backward (and conv2d_backward: explicit
- * pads, dilation, groups), pool_backward and lrn_backward.
+ * pads, dilation, groups), pool_backward (and pool2d_backward: pads, ceil
+ * mode, count_include_pad) and lrn_backward.
  *
  * For a fixed random R of the output's shape, L(inputs) = sum(R * Z) where Z
  * is computed by clcnn's forward op (float32) and the sum is taken on the
@@ -91,6 +92,25 @@ static const pool_cfg pool_cfgs[] = {
     {1, 6, 7, 3, 3, 2, 1, 2, CLCNN_POOL_MAX}, {1, 6, 7, 3, 2, 3, 2, 1, CLCNN_POOL_AVG},
     {1, 5, 5, 2, 1, 1, 2, 2, CLCNN_POOL_MAX},
 };
+
+/* Shapes run through clcnn_pool2d_* with p: pads (top, bottom, left,
+ * right), ceil mode, count_include_pad. */
+typedef struct pool2d_cfg {
+    pool_cfg shape;
+    clcnn_pool_params p;
+} pool2d_cfg;
+
+static const pool2d_cfg pool2d_cfgs[] = {
+    {{1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_MAX}, {1, 1, 1, 1, 0, 0}},
+    {{1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_AVG}, {1, 1, 1, 1, 0, 0}},
+    {{1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_AVG}, {1, 1, 1, 1, 0, 1}},
+    {{2, 6, 6, 1, 3, 3, 2, 2, CLCNN_POOL_MAX}, {0, 0, 0, 0, 1, 0}},
+    {{2, 6, 6, 1, 3, 3, 2, 2, CLCNN_POOL_AVG}, {0, 0, 0, 0, 1, 1}},
+    {{1, 8, 9, 2, 3, 2, 2, 3, CLCNN_POOL_MAX}, {2, 0, 1, 1, 1, 0}},
+    {{1, 8, 9, 2, 3, 2, 2, 3, CLCNN_POOL_AVG}, {2, 0, 1, 1, 1, 0}},
+    {{1, 8, 9, 2, 3, 2, 2, 3, CLCNN_POOL_AVG}, {2, 0, 1, 1, 1, 1}},
+};
+#define N_POOL2D ((int)(sizeof pool2d_cfgs / sizeof pool2d_cfgs[0]))
 
 /* size, alpha, beta, k: the paper's, and strong settings with an even size
  * and a size above the channel count. */
@@ -272,6 +292,7 @@ static float *distinct_values(size_t n, unsigned seed)
 typedef struct pool_state {
     clcnn_ctx *ctx;
     const pool_cfg *g;
+    const clcnn_pool_params *p; /* NULL: the seed calls */
     float *x, *R;
     size_t nx;
     clcnn_tensor *tx, *ty;
@@ -280,17 +301,21 @@ typedef struct pool_state {
 static double pool_loss(pool_state *s)
 {
     ck_assert_int_eq(clcnn_tensor_write(s->tx, s->x, s->nx), CLCNN_OK);
-    int st = clcnn_pool_forward(s->ctx, s->tx, s->g->kh, s->g->kw, s->g->sh, s->g->sw, s->g->mode, &s->ty);
+    const pool_cfg *g = s->g;
+    int st = s->p ? clcnn_pool2d_forward(s->ctx, s->tx, g->kh, g->kw, g->sh, g->sw, g->mode, s->p, &s->ty)
+                  : clcnn_pool_forward(s->ctx, s->tx, g->kh, g->kw, g->sh, g->sw, g->mode, &s->ty);
     ck_assert_msg(st == CLCNN_OK, "pool_forward: %s", clcnn_errmsg(s->ctx));
     return s->R ? dot_with(s->ty, s->R) : 0.0;
 }
 
-START_TEST(pool_gradients)
+/* Case _i of a table: shape g, through the seed calls (p NULL) or
+ * clcnn_pool2d_* with p. */
+static void check_pool(const pool_cfg *g, const clcnn_pool_params *p, int _i)
 {
-    const pool_cfg *g = &pool_cfgs[_i];
     pool_state s = {0};
     s.ctx = tu_ctx();
     s.g = g;
+    s.p = p;
     size_t xs[4] = {g->m, g->h, g->w, g->c};
     s.nx = g->m * g->h * g->w * g->c;
     unsigned seed = 5000u + 31u * (unsigned)_i;
@@ -304,7 +329,8 @@ START_TEST(pool_gradients)
     pool_loss(&s);
 
     clcnn_tensor *dx = NULL;
-    int st = clcnn_pool_backward(s.ctx, tR, s.tx, g->kh, g->kw, g->sh, g->sw, g->mode, &dx);
+    int st = p ? clcnn_pool2d_backward(s.ctx, tR, s.tx, g->kh, g->kw, g->sh, g->sw, g->mode, p, &dx)
+               : clcnn_pool_backward(s.ctx, tR, s.tx, g->kh, g->kw, g->sh, g->sw, g->mode, &dx);
     ck_assert_msg(st == CLCNN_OK, "pool_backward: %s", clcnn_errmsg(s.ctx));
     float *gx = tu_read(dx);
 
@@ -330,6 +356,18 @@ START_TEST(pool_gradients)
     free(s.x);
     free(s.R);
     clcnn_ctx_free(s.ctx);
+}
+
+START_TEST(pool_gradients)
+{
+    check_pool(&pool_cfgs[_i], NULL, _i);
+}
+END_TEST
+
+/* Numbered after the seed calls' cases in messages. */
+START_TEST(pool2d_gradients)
+{
+    check_pool(&pool2d_cfgs[_i].shape, &pool2d_cfgs[_i].p, N_POOL + _i);
 }
 END_TEST
 
@@ -385,6 +423,7 @@ static Suite *gradients_suite(void)
     tcase_add_loop_test(tc, conv_gradients, 0, N_CONV);
     tcase_add_loop_test(tc, conv2d_gradients, 0, N_CONV2D);
     tcase_add_loop_test(tc, pool_gradients, 0, N_POOL);
+    tcase_add_loop_test(tc, pool2d_gradients, 0, N_POOL2D);
     tcase_add_loop_test(tc, lrn_gradients, 0, N_LRN);
     suite_add_tcase(s, tc);
     return s;
