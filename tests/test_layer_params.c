@@ -1,12 +1,13 @@
 /*
- * Convolution with explicit pads, dilation and groups beyond the backend
- * table (tests/test_backend_ops.c) and the finite differences
- * (tests/test_gradients.c): the argument checks of clcnn_conv2d_* and
- * clcnn_model_add_conv2d, such a layer in a model (its description,
- * settings and training through it), and its record in a model file: the
- * settings added after format version 2's first files are stored only up to
- * the last one not at its default, so a LeNet-5 record is as it was, and a
- * record that ends early loads with the defaults.
+ * Convolution with explicit pads, dilation and groups, and pooling with
+ * pads, ceil mode and count_include_pad, beyond the backend table
+ * (tests/test_backend_ops.c) and the finite differences
+ * (tests/test_gradients.c): the argument checks of clcnn_conv2d_*,
+ * clcnn_pool2d_* and their clcnn_model_add_* calls, such layers in a model
+ * (descriptions, settings, training through them), and their records in a
+ * model file: the settings added after format version 2's first files are
+ * stored only up to the last one not at its default, so a LeNet-5 record is
+ * as it was, and a record that ends early loads with the defaults.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +299,7 @@ START_TEST(test_model_file)
     ck_assert_int_eq(clcnn_model_lenet5(ctx, &m), CLCNN_OK);
     len = saved_bytes(m, path, b, sizeof b);
     ck_assert_uint_eq(b[32 + 4], 7);
+    ck_assert_uint_eq(b[32 + 36 + 4], 5); /* its first pool */
     ck_assert_uint_eq(b[8], 2);
     ck_assert_int_eq(clcnn_model_load(ctx, &l, path), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_layer_config(l, 0, &cfg), CLCNN_OK);
@@ -319,19 +321,155 @@ START_TEST(test_model_file)
 }
 END_TEST
 
-static Suite *conv2d_suite(void)
+START_TEST(test_pool_errors)
 {
-    Suite *s = suite_create("conv2d");
-    TCase *tc = tcase_create("conv2d");
+    clcnn_ctx *ctx = tu_ctx();
+    const size_t xs[4] = {2, 5, 4, 3};
+    clcnn_tensor *x = tu_tensor(ctx, 4, xs, NULL);
+    const struct {
+        int kh, kw;
+        clcnn_pool_params p;
+        int status;
+        const char *msg;
+    } bad[] = {
+        {3, 3, {-1, 0, 0, 0, 0, 0}, CLCNN_ERR_ARGUMENT, "pads (top -1, bottom 0, left 0, right 0) must not be negative"},
+        {3, 3, {0, 3, 0, 0, 0, 0}, CLCNN_ERR_ARGUMENT, "must be smaller than the window 3x3"},
+        {2, 3, {0, 0, 0, 3, 0, 0}, CLCNN_ERR_ARGUMENT, "right 3) must be smaller than the window 2x3"},
+        {2, 2, {0, 0, 0, 0, 2, 0}, CLCNN_ERR_ARGUMENT, "ceil_mode (2) and count_include_pad (0) must be 0 or 1"},
+        {2, 2, {0, 0, 0, 0, 0, -1}, CLCNN_ERR_ARGUMENT, "ceil_mode (0) and count_include_pad (-1) must be 0 or 1"},
+        {7, 6, {1, 0, 1, 0, 0, 0}, CLCNN_ERR_SHAPE, "pooling window 7x6 is larger than the padded input 6x5"},
+        {6, 4, {0, 0, 0, 0, 1, 0}, CLCNN_ERR_SHAPE, "pooling window 6x4 is larger than the input 5x4"},
+        {6, 4, {1, 0, 0, 0, 1, 1}, CLCNN_OK, ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "case %zu", i);
+        clcnn_tensor *y = NULL;
+        int st = clcnn_pool2d_forward(ctx, x, bad[i].kh, bad[i].kw, 1, 1, CLCNN_POOL_AVG, &bad[i].p, &y);
+        if (bad[i].status == CLCNN_OK) {
+            ck_assert_msg(st == CLCNN_OK, "%s: %s", what, clcnn_errmsg(ctx));
+            clcnn_tensor_free(y);
+            continue;
+        }
+        expect_error(ctx, st, bad[i].status, bad[i].msg, y, what);
+        ck_assert_msg(strncmp(clcnn_errmsg(ctx), "pool2d_forward: ", 16) == 0, "%s: %s", what, clcnn_errmsg(ctx));
+        clcnn_tensor *dx = NULL;
+        st = clcnn_pool2d_backward(ctx, x, x, bad[i].kh, bad[i].kw, 1, 1, CLCNN_POOL_MAX, &bad[i].p, &dx);
+        expect_error(ctx, st, bad[i].status, bad[i].msg, dx, what);
+    }
+    /* Ceil mode's last window must start inside the input or the padding
+     * before it: 5 rows, window 2, stride 3, pad 1 gives 2 rows, not 3. */
+    const clcnn_pool_params ceil = {.pad_top = 1, .pad_left = 1, .ceil_mode = 1};
+    clcnn_tensor *y = NULL;
+    ck_assert_int_eq(clcnn_pool2d_forward(ctx, x, 2, 2, 3, 3, CLCNN_POOL_MAX, &ceil, &y), CLCNN_OK);
+    size_t shape[CLCNN_MAX_RANK];
+    clcnn_tensor_shape(y, shape);
+    ck_assert_msg(shape[1] == 2 && shape[2] == 2, "%zux%zu", shape[1], shape[2]);
+    clcnn_tensor_free(y);
+
+    clcnn_model *m = NULL;
+    ck_assert_int_eq(clcnn_model_create(ctx, &m, 5, 4, 3), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_add_pool2d(m, 2, 2, 2, 2, CLCNN_POOL_MAX, &bad[1].p), CLCNN_ERR_ARGUMENT);
+    ck_assert_msg(strstr(clcnn_errmsg(ctx), "layer 1 (pool)") && strstr(clcnn_errmsg(ctx), "smaller than the window"),
+                  "%s", clcnn_errmsg(ctx));
+    ck_assert_uint_eq(clcnn_model_layer_count(m), 0);
+    clcnn_model_free(m);
+    clcnn_tensor_free(x);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
+/* 7x7x2 inputs, 3 classes: padded ceil-mode max pooling, a padded average
+ * counting its pads, then dense. */
+static clcnn_model *pool_model(clcnn_ctx *ctx)
+{
+    clcnn_model *m = NULL;
+    ck_assert_int_eq(clcnn_model_create(ctx, &m, 7, 7, 2), CLCNN_OK);
+    const clcnn_pool_params a = {1, 1, 1, 1, 1, 0}, b = {1, 0, 0, 1, 0, 1};
+    const clcnn_conv_params same = {.padding = CLCNN_PAD_SAME};
+    int st = clcnn_model_add_conv2d(m, 4, 3, 3, CLCNN_ACT_RELU, &same) ||
+             clcnn_model_add_pool2d(m, 3, 3, 2, 2, CLCNN_POOL_MAX, &a) ||
+             clcnn_model_add_pool2d(m, 2, 2, 1, 1, CLCNN_POOL_AVG, &b) || clcnn_model_add_flatten(m) ||
+             clcnn_model_add_dense(m, 3, CLCNN_ACT_SOFTMAX);
+    ck_assert_msg(st == CLCNN_OK, "building the model: %s", clcnn_errmsg(ctx));
+    ck_assert_int_eq(clcnn_model_init(m, 6), CLCNN_OK);
+    return m;
+}
+
+START_TEST(test_pool_layer)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    clcnn_model *m = pool_model(ctx);
+    char buf[256];
+    /* (7 + 2 - 3) / 2 rounded up, + 1 = 4 */
+    ck_assert_int_eq(clcnn_model_layer_describe(m, 1, buf, sizeof buf), CLCNN_OK);
+    ck_assert_msg(strstr(buf, "max pool 3x3 stride 2x2 pad 1,1,1,1 ceil ") == buf, "%s", buf);
+    ck_assert_msg(strstr(buf, "-> 4x4x4") != NULL, "%s", buf);
+    ck_assert_int_eq(clcnn_model_layer_describe(m, 2, buf, sizeof buf), CLCNN_OK);
+    ck_assert_msg(strstr(buf, "avg pool 2x2 stride 1x1 pad 1,0,0,1 include_pad ") == buf, "%s", buf);
+    clcnn_layer_config c;
+    ck_assert_int_eq(clcnn_model_layer_config(m, 2, &c), CLCNN_OK);
+    ck_assert(c.pool.pad_top == 1 && c.pool.pad_bottom == 0 && c.pool.pad_left == 0 && c.pool.pad_right == 1);
+    ck_assert(c.pool.ceil_mode == 0 && c.pool.count_include_pad == 1);
+    ck_assert(c.out_shape[0] == 4 && c.out_shape[1] == 4);
+
+    float batch[6 * 98];
+    int32_t lab[6] = {0, 1, 2, 0, 1, 2};
+    tu_fill_random(batch, 6 * 98, 9, 0.0f, 1.0f);
+    for (int i = 0; i < 6; i++)
+        for (int q = 0; q < 28; q++)
+            batch[i * 98 + lab[i] * 32 + q] = 3.0f;
+    float first = 0, loss = 0;
+    ck_assert_int_eq(clcnn_model_set_adam(m, 0.01f, 0.9f, 0.999f, 1e-7f), CLCNN_OK);
+    for (int step = 0; step < 40; step++) {
+        ck_assert_int_eq(clcnn_model_train_step(m, batch, lab, 6, &loss, NULL), CLCNN_OK);
+        if (step == 0)
+            first = loss;
+    }
+    ck_assert_msg(loss < 0.5f * first, "loss %g after 40 steps, %g at first", loss, first);
+
+    /* Saved: the pools' records end at their last setting not at its
+     * default (ceil_mode: 10 fields; count_include_pad: 11), the conv's
+     * (same padding only) at its seventh; loaded, the same predictions. */
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/clcnn-test-pool2d-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/pool2d.model", dir);
+    static unsigned char b[65536];
+    saved_bytes(m, path, b, sizeof b);
+    ck_assert_uint_eq(b[32 + 4], 7);
+    ck_assert_uint_eq(b[32 + 36 + 4], 10);
+    ck_assert_uint_eq(b[32 + 36 + 48 + 4], 11);
+    clcnn_model *l = NULL;
+    ck_assert_int_eq(clcnn_model_load(ctx, &l, path), CLCNN_OK);
+    float pa[6], pb[6];
+    ck_assert_int_eq(clcnn_model_predict(m, batch, 2, pa), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_predict(l, batch, 2, pb), CLCNN_OK);
+    ck_assert_msg(memcmp(pa, pb, sizeof pa) == 0, "the loaded model predicts otherwise");
+    clcnn_model_free(l);
+    unlink(path);
+    rmdir(dir);
+    clcnn_model_free(m);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
+static Suite *layer_params_suite(void)
+{
+    Suite *s = suite_create("layer_params");
+    TCase *tc = tcase_create("layer_params");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_argument_errors);
     tcase_add_test(tc, test_layer);
     tcase_add_test(tc, test_model_file);
+    tcase_add_test(tc, test_pool_errors);
+    tcase_add_test(tc, test_pool_layer);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    return tu_run(conv2d_suite());
+    return tu_run(layer_params_suite());
 }
