@@ -269,3 +269,106 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
                 dr[c0 + u] = acc[u] + hsum8(acc8[u]);
     }
 }
+
+/*
+ * Dilated or grouped convolution (dh, dw or groups above 1), plainly: tap
+ * (p, q) of output (i, j) reads the padded input at (i*sh + p*dh,
+ * j*sw + q*dw), and filter f sees only the cg = c/groups input channels of
+ * its group f / (k/groups), with wt (kh, kw, cg, k).  One work-item per
+ * element of the result, each summing in a fixed order; the bias
+ * gradient is the host's column sums of dz.
+ */
+__kernel void conv_general_forward(__global const float *x, __global const float *wt, __global const float *b,
+                                   __global float *y, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k,
+                                   uint sh, uint sw, uint oh, uint ow, uint pad_top, uint pad_left, uint dh, uint dw,
+                                   uint groups, int act)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * oh * ow * k)
+        return;
+    const uint f = gid % k, pix = gid / k;
+    const uint j = pix % ow, t = pix / ow;
+    const uint i = t % oh, nn = t / oh;
+    const uint cg = c / groups, c0 = f / (k / groups) * cg;
+    float acc = 0.0f;
+    for (uint p = 0; p < kh; p++) {
+        const int yy = (int)(i * sh + p * dh) - (int)pad_top;
+        if (yy < 0 || yy >= (int)h)
+            continue;
+        for (uint q = 0; q < kw; q++) {
+            const int xx = (int)(j * sw + q * dw) - (int)pad_left;
+            if (xx < 0 || xx >= (int)w)
+                continue;
+            __global const float *xr = x + ((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c + c0;
+            __global const float *wr = wt + (size_t)(p * kw + q) * cg * k + f;
+            for (uint u = 0; u < cg; u++)
+                acc += xr[u] * wr[(size_t)u * k];
+        }
+    }
+    acc += b[f];
+    y[gid] = act == ACT_SOFTMAX ? acc : act_apply(acc, act);
+}
+
+/* dw[p,q,u,f] = sum_{n,i,j} x_pad[n, i*sh + p*dh, j*sw + q*dw, c0(f) + u] * dz[n,i,j,f]. */
+__kernel void conv_general_filter_grad(__global const float *x, __global const float *dz, __global float *dwt,
+                                       uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw,
+                                       uint oh, uint ow, uint pad_top, uint pad_left, uint dh, uint dw, uint groups)
+{
+    const uint gid = get_global_id(0);
+    const uint cg = c / groups;
+    if (gid >= kh * kw * cg * k)
+        return;
+    const uint f = gid % k, t = gid / k;
+    const uint u = t % cg, pq = t / cg;
+    const uint q = pq % kw, p = pq / kw;
+    const uint cc = f / (k / groups) * cg + u;
+    float acc = 0.0f;
+    for (uint nn = 0; nn < n; nn++)
+        for (uint i = 0; i < oh; i++) {
+            const int yy = (int)(i * sh + p * dh) - (int)pad_top;
+            if (yy < 0 || yy >= (int)h)
+                continue;
+            for (uint j = 0; j < ow; j++) {
+                const int xx = (int)(j * sw + q * dw) - (int)pad_left;
+                if (xx < 0 || xx >= (int)w)
+                    continue;
+                acc += x[((size_t)(nn * h + (uint)yy) * w + (uint)xx) * c + cc] *
+                       dz[((size_t)(nn * oh + i) * ow + j) * k + f];
+            }
+        }
+    dwt[gid] = acc;
+}
+
+/* dx[n,y,x,cc] = sum over the taps (p, q) and outputs (i, j) that read it
+ * (y + pad_top = i*sh + p*dh, x + pad_left = j*sw + q*dw) of
+ * sum_{f in cc's group} dz[n,i,j,f] * w[p,q,cc % cg,f]. */
+__kernel void conv_general_data_grad(__global const float *dz, __global const float *wt, __global float *dx,
+                                     uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw,
+                                     uint oh, uint ow, uint pad_top, uint pad_left, uint dh, uint dw, uint groups)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * h * w * c)
+        return;
+    const uint cc = gid % c, cell = gid / c;
+    const uint xx = cell % w, t = cell / w;
+    const uint yy = t % h, nn = t / h;
+    const uint cg = c / groups, kg = k / groups;
+    const uint f0 = cc / cg * kg, u = cc % cg;
+    const uint yp = yy + pad_top, xp = xx + pad_left;
+    float acc = 0.0f;
+    for (uint p = 0; p < kh && p * dh <= yp; p++) {
+        uint i;
+        if (!tap_output(yp, p * dh, sh, oh, &i))
+            continue;
+        for (uint q = 0; q < kw && q * dw <= xp; q++) {
+            uint j;
+            if (!tap_output(xp, q * dw, sw, ow, &j))
+                continue;
+            __global const float *dzr = dz + ((size_t)(nn * oh + i) * ow + j) * k + f0;
+            __global const float *wr = wt + ((size_t)(p * kw + q) * cg + u) * k + f0;
+            for (uint f = 0; f < kg; f++)
+                acc += dzr[f] * wr[f];
+        }
+    }
+    dx[gid] = acc;
+}

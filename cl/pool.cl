@@ -1,4 +1,5 @@
-/* Max and average pooling (no padding), forward and backward. */
+/* Max and average pooling, forward and backward: the seed's (windows inside
+ * the input), then windows reaching beyond it (pool_padded_*). */
 
 /* POOL_MAX and POOL_AVG are clcnn_pool_mode's values, set by the host
  * (src/opencl/launch.c). */
@@ -108,4 +109,99 @@ __kernel void pool_backward_tiled(__global const float *dy, __global const float
             for (uint q = 0; q < kw; q++)
                 dx[base + ((size_t)p * w + q) * c] = v;
     }
+}
+
+/*
+ * Windows that reach beyond the input (pads, ceil mode): window (i, j)
+ * covers rows i*sh - pad_top .. + kh - 1, clipped to the input for its
+ * cells (padded cells never win a max) and, for avg with include_pad, to
+ * the padded input (h + pad_top + pad_bottom rows) for its divisor.
+ */
+
+/* Along one axis: the input range [*lo, *hi) of window i, and the window's
+ * extent within the padded input. */
+uint pool_clip(uint i, uint s, uint k, uint before, uint after, uint in, uint *lo, uint *hi)
+{
+    const int start = (int)(i * s) - (int)before, end = start + (int)k;
+    *lo = start > 0 ? (uint)start : 0u;
+    *hi = end < (int)in ? (uint)end : in;
+    return (uint)(min(end, (int)(in + after)) - start);
+}
+
+/* The divisor of an avg window whose input cells are rows [r0, r1) and
+ * columns [s0, s1). */
+float pool_divisor(uint eh, uint ew, uint r0, uint r1, uint s0, uint s1, int include_pad)
+{
+    return (float)(include_pad ? eh * ew : (r1 - r0) * (s1 - s0));
+}
+
+/* One work-item per output element y[n,i,j,c]. */
+__kernel void pool_padded_forward(__global const float *x, __global float *y, uint n, uint h, uint w, uint c,
+                                  uint kh, uint kw, uint sh, uint sw, uint oh, uint ow, int mode, uint pad_top,
+                                  uint pad_bottom, uint pad_left, uint pad_right, int include_pad)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * oh * ow * c)
+        return;
+    const uint cc = gid % c, t = gid / c;
+    const uint j = t % ow, t2 = t / ow;
+    const uint i = t2 % oh, nn = t2 / oh;
+    uint r0, r1, s0, s1;
+    const uint eh = pool_clip(i, sh, kh, pad_top, pad_bottom, h, &r0, &r1);
+    const uint ew = pool_clip(j, sw, kw, pad_left, pad_right, w, &s0, &s1);
+    __global const float *img = x + (size_t)nn * h * w * c + cc;
+    float acc = mode == POOL_MAX ? img[((size_t)r0 * w + s0) * c] : 0.0f; /* every window holds a cell */
+    for (uint r = r0; r < r1; r++)
+        for (uint q = s0; q < s1; q++) {
+            const float v = img[((size_t)r * w + q) * c];
+            if (mode == POOL_MAX)
+                acc = v > acc ? v : acc;
+            else
+                acc += v;
+        }
+    y[gid] = mode == POOL_MAX ? acc : acc / pool_divisor(eh, ew, r0, r1, s0, s1, include_pad);
+}
+
+/* Gather per input cell x[n,y,x,c] over the windows that cover it, with
+ * pool_backward's rules.  One work-item per element of dx. */
+__kernel void pool_padded_backward(__global const float *dy, __global const float *x, __global float *dx, uint n,
+                                   uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw, uint oh, uint ow,
+                                   int mode, uint pad_top, uint pad_bottom, uint pad_left, uint pad_right,
+                                   int include_pad)
+{
+    const uint gid = get_global_id(0);
+    if (gid >= n * h * w * c)
+        return;
+    const uint cc = gid % c;
+    uint t = gid / c;
+    const uint xx = t % w;
+    t /= w;
+    const uint yy = t % h, nn = t / h;
+    /* windows i with i*sh <= yy + pad_top <= i*sh + kh - 1 */
+    const uint yp = yy + pad_top, xp = xx + pad_left;
+    const uint i_lo = yp + 1 >= kh ? (yp + 1 - kh + sh - 1) / sh : 0, i_hi = min(yp / sh + 1, oh);
+    const uint j_lo = xp + 1 >= kw ? (xp + 1 - kw + sw - 1) / sw : 0, j_hi = min(xp / sw + 1, ow);
+    __global const float *img = x + (size_t)nn * h * w * c + cc;
+    const float v = x[gid];
+    float s = 0.0f;
+    for (uint i = i_lo; i < i_hi; i++)
+        for (uint j = j_lo; j < j_hi; j++) {
+            const float g = dy[((size_t)(nn * oh + i) * ow + j) * c + cc];
+            uint r0, r1, s0, s1;
+            const uint eh = pool_clip(i, sh, kh, pad_top, pad_bottom, h, &r0, &r1);
+            const uint ew = pool_clip(j, sw, kw, pad_left, pad_right, w, &s0, &s1);
+            if (mode == POOL_MAX) {
+                float mx = img[((size_t)r0 * w + s0) * c];
+                for (uint r = r0; r < r1; r++)
+                    for (uint q = s0; q < s1; q++) {
+                        const float u = img[((size_t)r * w + q) * c];
+                        mx = u > mx ? u : mx;
+                    }
+                if (v == mx)
+                    s += g;
+            } else {
+                s += g / pool_divisor(eh, ew, r0, r1, s0, s1, include_pad);
+            }
+        }
+    dx[gid] = s;
 }

@@ -329,7 +329,9 @@ typedef enum clcnn_activation {
     CLCNN_ACT_SOFTMAX = 4 /* over the last (channel) axis */
 } clcnn_activation;
 
-typedef enum clcnn_padding { CLCNN_PAD_SAME = 0, CLCNN_PAD_VALID = 1 } clcnn_padding;
+/* CLCNN_PAD_EXPLICIT: the pads of a clcnn_conv_params (clcnn_conv2d_*);
+ * the seed calls take same or valid only. */
+typedef enum clcnn_padding { CLCNN_PAD_SAME = 0, CLCNN_PAD_VALID = 1, CLCNN_PAD_EXPLICIT = 2 } clcnn_padding;
 
 typedef enum clcnn_pool_mode { CLCNN_POOL_MAX = 0, CLCNN_POOL_AVG = 1 } clcnn_pool_mode;
 
@@ -602,6 +604,13 @@ typedef struct clcnn_layer_config {
         int size;
         float alpha, beta, k;
     } lrn;                        /* lrn (clcnn_model_add_lrn) */
+    struct {
+        int pad_top, pad_bottom, pad_left, pad_right; /* padding CLCNN_PAD_EXPLICIT; else 0 */
+        int dilation_h, dilation_w, groups;
+    } conv; /* conv (clcnn_model_add_conv2d; 0 pads, 1, 1, 1 for clcnn_model_add_conv) */
+    struct {
+        int pad_top, pad_bottom, pad_left, pad_right, ceil_mode, count_include_pad;
+    } pool; /* pool (clcnn_model_add_pool2d; all 0 for clcnn_model_add_pool) */
 } clcnn_layer_config;
 
 /* Fills *config for layer i.  Errors: CLCNN_ERR_ARGUMENT (NULL, i out of
@@ -871,6 +880,88 @@ typedef struct clcnn_tune_report {
  * dry_run), the errors of loading the model, with the message on ctx.
  */
 CLCNN_API int clcnn_tune(clcnn_ctx *ctx, const clcnn_tune_options *options, clcnn_tune_report *report);
+
+/* ------------------------------------- convolution: padding, dilation, groups */
+
+/*
+ * Every setting of a convolution, as PyTorch's Conv2d and ONNX's Conv define
+ * them.  padding: CLCNN_PAD_SAME or CLCNN_PAD_VALID as in the seed calls
+ * (TensorFlow's rules, with the dilated kernel's extent under same), or
+ * CLCNN_PAD_EXPLICIT: pad_top, pad_bottom, pad_left, pad_right zero rows and
+ * columns (asymmetric allowed; they must be 0 under same and valid).  Tap
+ * (p, q) of output (i, j) reads the padded input at (i*stride_h +
+ * p*dilation_h, j*stride_w + q*dilation_w), so under explicit padding
+ *   out_h = floor((h + pad_top + pad_bottom - dilation_h*(kh-1) - 1) / stride_h) + 1
+ * (the same for w).  groups splits the c_prev input channels and the c_new
+ * filters into groups of c_prev/groups and c_new/groups: filter f sees only
+ * the input channels of its group, f / (c_new/groups), and W is
+ * (kh, kw, c_prev/groups, c_new) (HWIO; groups = c_prev is depthwise).
+ * A field left 0 among stride_*, dilation_*, groups means 1, so
+ * (clcnn_conv_params){.groups = 2} is a same-padded, stride-1 grouped
+ * convolution.  Errors (besides those of clcnn_conv_forward):
+ * CLCNN_ERR_ARGUMENT for a negative pad, stride, dilation or groups, pads
+ * with same or valid padding, or groups that do not divide c_prev and
+ * c_new; CLCNN_ERR_SHAPE for a dilated kernel larger than the padded input
+ * or W of the wrong shape.
+ */
+typedef struct clcnn_conv_params {
+    clcnn_padding padding;
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int stride_h, stride_w;
+    int dilation_h, dilation_w;
+    int groups;
+} clcnn_conv_params;
+
+/* clcnn_conv_forward and clcnn_conv_backward with every setting of p (NULL:
+ * same padding, stride 1, no dilation, one group); the same rules for
+ * outputs and errors. */
+CLCNN_API int clcnn_conv2d_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, const clcnn_tensor *W,
+                                   const clcnn_tensor *b, clcnn_activation activation, const clcnn_conv_params *p,
+                                   clcnn_tensor **A_out);
+CLCNN_API int clcnn_conv2d_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_tensor *A_prev,
+                                    const clcnn_tensor *W, const clcnn_tensor *b, const clcnn_conv_params *p,
+                                    clcnn_tensor **dA_prev, clcnn_tensor **dW, clcnn_tensor **db);
+/* A conv layer with every setting of p (as clcnn_conv2d_forward); its
+ * weights are (kh, kw, c_prev/groups, filters). */
+CLCNN_API int clcnn_model_add_conv2d(clcnn_model *m, size_t filters, int kernel_h, int kernel_w,
+                                     clcnn_activation activation, const clcnn_conv_params *p);
+
+/* ------------------------------------------ pooling: padding, ceil mode */
+
+/*
+ * The settings of pooling beyond window, stride and mode, as PyTorch's
+ * MaxPool2d/AvgPool2d and ONNX's MaxPool/AveragePool define them (ONNX's
+ * asymmetric pads included).  Window (i, j) covers the input rows
+ * i*stride_h - pad_top .. + kernel_h - 1 (columns alike), and
+ *   out_h = floor_or_ceil((h + pad_top + pad_bottom - kernel_h) / stride_h) + 1
+ * where ceil_mode rounds up (the partial last window counts), less one when
+ * that last window would start beyond the input and pad_top (PyTorch's
+ * rule).  Max: padded cells never win; the tie rule is the seed's (every
+ * input cell equal to its window's maximum receives the full gradient).
+ * Avg: the sum of the window's input cells divided by their number, or with
+ * count_include_pad by the number of its cells within the padded input
+ * (h + pad_top + pad_bottom rows).  Every pad must be smaller than the
+ * window (so that each window holds an input cell): else, or for a negative
+ * pad, CLCNN_ERR_ARGUMENT; a window larger than the padded input is
+ * CLCNN_ERR_SHAPE.  All zero is the seed's pooling.
+ */
+typedef struct clcnn_pool_params {
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int ceil_mode;         /* 0 floor, 1 ceil */
+    int count_include_pad; /* avg: 0 divides by the input cells, 1 by the padded window's */
+} clcnn_pool_params;
+
+/* clcnn_pool_forward and clcnn_pool_backward with the settings of p (NULL:
+ * all zero); the same rules for outputs and errors. */
+CLCNN_API int clcnn_pool2d_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, int kernel_h, int kernel_w,
+                                   int stride_h, int stride_w, clcnn_pool_mode mode, const clcnn_pool_params *p,
+                                   clcnn_tensor **A_out);
+CLCNN_API int clcnn_pool2d_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, const clcnn_tensor *A_prev,
+                                    int kernel_h, int kernel_w, int stride_h, int stride_w, clcnn_pool_mode mode,
+                                    const clcnn_pool_params *p, clcnn_tensor **dA_prev);
+/* A pool layer with the settings of p. */
+CLCNN_API int clcnn_model_add_pool2d(clcnn_model *m, int kernel_h, int kernel_w, int stride_h, int stride_w,
+                                     clcnn_pool_mode mode, const clcnn_pool_params *p);
 
 #ifdef __cplusplus
 }

@@ -104,10 +104,18 @@ typedef struct row {
                           lrn: lrn_settings row (kh: the size) */
     float f;           /* xent: grad_scale; fill: the value */
     int cfg;
+    /* with_params: through clcnn_conv2d_* or clcnn_pool2d_* with pads
+     * (top, bottom, left, right; conv: with mode EXPL), conv's dilation
+     * (h, w) and groups, pool's ceil mode and count_include_pad; a row
+     * without them (CONV, POOL) takes the seed calls. */
+    int with_params;
+    size_t pad[4], dil[2], groups;
+    int ceil_mode, include_pad;
 } row;
 
 #define SAME CLCNN_PAD_SAME
 #define VALID CLCNN_PAD_VALID
+#define EXPL CLCNN_PAD_EXPLICIT
 #define MAX CLCNN_POOL_MAX
 #define AVG CLCNN_POOL_AVG
 #define ID CLCNN_ACT_IDENTITY
@@ -119,6 +127,11 @@ typedef struct row {
 #define CONV(n_, h_, w_, c_, kh_, kw_, k_, sh_, sw_, pad, act_, cfg_)                                             \
     {.fam = F_CONV, .n = n_, .h = h_, .w = w_, .c = c_, .kh = kh_, .kw = kw_, .k = k_, .sh = sh_, .sw = sw_,        \
      .mode = pad, .act = act_, .cfg = cfg_}
+/* A convolution with every setting of clcnn_conv_params. */
+#define CONVX(n_, h_, w_, c_, kh_, kw_, k_, sh_, sw_, padding, pt, pb, pl, pr, dh, dw, groups_, act_, cfg_)          \
+    {.fam = F_CONV, .n = n_, .h = h_, .w = w_, .c = c_, .kh = kh_, .kw = kw_, .k = k_, .sh = sh_, .sw = sw_,        \
+     .mode = padding, .act = act_, .cfg = cfg_, .with_params = 1, .pad = {pt, pb, pl, pr}, .dil = {dh, dw},                 \
+     .groups = groups_}
 #define POOL(n_, h_, w_, c_, kh_, kw_, sh_, sw_, mode_, ties)                                                     \
     {.fam = F_POOL, .n = n_, .h = h_, .w = w_, .c = c_, .kh = kh_, .kw = kw_, .sh = sh_, .sw = sw_, .mode = mode_,  \
      .variant = ties}
@@ -132,6 +145,10 @@ typedef struct row {
 #define LRN(n_, h_, w_, c_, size, settings, cfg_)                                                               \
     {.fam = F_LRN, .n = n_, .h = h_, .w = w_, .c = c_, .kh = size, .variant = settings, .cfg = cfg_}
 
+/* Pooling with pads (top, bottom, left, right), ceil mode, count_include_pad. */
+#define POOLX(n_, h_, w_, c_, kh_, kw_, sh_, sw_, mode_, ties, pt, pb, pl, pr, ceil_, include)                      \
+    {.fam = F_POOL, .n = n_, .h = h_, .w = w_, .c = c_, .kh = kh_, .kw = kw_, .sh = sh_, .sw = sw_, .mode = mode_,  \
+     .variant = ties, .with_params = 1, .pad = {pt, pb, pl, pr}, .ceil_mode = ceil_, .include_pad = include}
 /* Max and avg pooling on one shape. */
 #define POOL2(n, h, w, c, kh, kw, sh, sw, ties) POOL(n, h, w, c, kh, kw, sh, sw, MAX, ties), \
                                                 POOL(n, h, w, c, kh, kw, sh, sw, AVG, ties)
@@ -198,6 +215,30 @@ static const row table[] = {
     CONV(2, 5, 7, 37, 1, 1, 29, 1, 1, VALID, SMAX, CFG_CONV_DIRECT),
     /* far above the size rule: the direct kernels serve every size without CLBlast */
     CONV(4, 32, 32, 64, 3, 3, 128, 1, 1, SAME, RELU, CFG_CONV_DIRECT),
+    /* explicit pads (top, bottom, left, right), dilation, groups: the CPU's
+     * wide path at stride 1 and im2col otherwise, group by group; on
+     * OpenCL explicit pads alone take the direct or CLBlast paths, and
+     * dilation or groups the general kernels */
+    CONVX(2, 7, 8, 3, 3, 3, 4, 1, 1, EXPL, 0, 2, 1, 0, 1, 1, 1, RELU, CFG_NONE),   /* asymmetric */
+    CONVX(3, 9, 7, 2, 3, 2, 5, 2, 3, EXPL, 1, 0, 2, 1, 1, 1, 1, TANH, CFG_NONE),   /* strided, odd */
+    CONVX(1, 4, 5, 2, 2, 2, 3, 1, 1, EXPL, 3, 1, 0, 4, 1, 1, 1, ID, CFG_NONE),     /* pads beyond the kernel */
+    CONVX(5, 6, 6, 1, 3, 3, 2, 1, 1, EXPL, 0, 0, 0, 0, 1, 1, 1, SIGM, CFG_NONE),   /* explicit zero pads */
+    CONVX(2, 10, 10, 16, 3, 3, 65, 1, 1, EXPL, 1, 0, 0, 1, 1, 1, 1, RELU, CFG_NONE), /* CLBlast */
+    CONVX(2, 7, 8, 3, 3, 3, 4, 2, 1, EXPL, 0, 2, 1, 0, 1, 1, 1, SMAX, CFG_CONV_GEMM),
+    CONVX(2, 7, 8, 3, 3, 3, 4, 2, 1, EXPL, 0, 2, 1, 0, 1, 1, 1, SMAX, CFG_CONV_CHUNKED),
+    CONVX(2, 7, 8, 3, 3, 3, 4, 2, 1, EXPL, 0, 2, 1, 0, 1, 1, 1, SMAX, CFG_CONV_DIRECT),
+    CONVX(2, 10, 9, 3, 3, 3, 4, 1, 1, EXPL, 2, 2, 2, 2, 2, 2, 1, RELU, CFG_NONE),  /* dilation 2 */
+    CONVX(2, 11, 8, 2, 3, 2, 3, 1, 1, SAME, 0, 0, 0, 0, 2, 3, 1, SIGM, CFG_NONE),  /* dilated, same */
+    CONVX(3, 13, 12, 3, 3, 3, 5, 2, 2, VALID, 0, 0, 0, 0, 2, 2, 1, ID, CFG_NONE),  /* dilated, strided */
+    CONVX(2, 8, 8, 4, 3, 3, 6, 1, 1, SAME, 0, 0, 0, 0, 1, 1, 2, RELU, CFG_NONE),   /* groups 2 */
+    CONVX(5, 9, 11, 6, 5, 3, 4, 2, 1, EXPL, 2, 1, 1, 1, 1, 1, 2, TANH, CFG_NONE),  /* a block and one */
+    CONVX(2, 7, 7, 5, 3, 3, 5, 1, 1, SAME, 0, 0, 0, 0, 1, 1, 5, ID, CFG_NONE),     /* depthwise */
+    CONVX(3, 12, 10, 4, 3, 3, 8, 2, 2, EXPL, 1, 2, 2, 1, 2, 2, 4, SMAX, CFG_NONE), /* depthwise x2, dilated */
+    CONVX(2, 9, 7, 3, 2, 3, 6, 1, 2, EXPL, 0, 1, 1, 0, 2, 1, 3, RELU, CFG_NONE),   /* dilation (2, 1) */
+    CONVX(3, 5, 6, 6, 1, 1, 9, 1, 1, VALID, 0, 0, 0, 0, 1, 1, 3, ID, CFG_NONE),    /* pointwise, grouped */
+    CONVX(2, 13, 13, 16, 3, 3, 16, 1, 1, EXPL, 1, 1, 1, 1, 1, 1, 2, RELU, CFG_NONE), /* AlexNet's split */
+    CONVX(5, 9, 11, 6, 5, 3, 4, 2, 1, EXPL, 2, 1, 1, 1, 2, 1, 2, TANH, CFG_THREADS_3),
+    CONVX(5, 9, 11, 6, 5, 3, 4, 2, 1, EXPL, 2, 1, 1, 1, 2, 1, 2, TANH, CFG_CONV_GEMM),
     CONV(2, 21, 19, 96, 5, 5, 80, 2, 2, VALID, ID, CFG_CONV_DIRECT),
     CONV(5, 12, 10, 3, 3, 3, 4, 1, 1, SAME, RELU, CFG_CONV_CHUNKED),
     CONV(4, 9, 9, 2, 3, 3, 2, 2, 2, VALID, ID, CFG_CONV_CHUNKED),
@@ -221,6 +262,21 @@ static const row table[] = {
     POOL2(2, 12, 12, 4, 2, 2, 2, 2, 1),
     POOL2(1, 6, 9, 3, 1, 3, 1, 3, 0),
     POOL2(2, 9, 8, 2, 3, 3, 1, 2, 0),
+    /* pads, ceil mode, count_include_pad: the padded paths */
+    POOLX(2, 7, 8, 3, 3, 3, 2, 2, MAX, 0, 1, 1, 1, 1, 0, 0),  /* AlexNet-style 3x3/2, padded */
+    POOLX(2, 7, 8, 3, 3, 3, 2, 2, AVG, 0, 1, 1, 1, 1, 0, 0),
+    POOLX(2, 7, 8, 3, 3, 3, 2, 2, AVG, 0, 1, 1, 1, 1, 0, 1),
+    POOLX(3, 6, 6, 2, 3, 3, 2, 2, MAX, 1, 0, 0, 0, 0, 1, 0),  /* ceil mode alone: 3x3 outputs, not 2x2 */
+    POOLX(3, 6, 6, 2, 3, 3, 2, 2, AVG, 0, 0, 0, 0, 0, 1, 0),
+    POOLX(3, 6, 6, 2, 3, 3, 2, 2, AVG, 0, 0, 0, 0, 0, 1, 1),  /* include_pad: windows past the input still clip */
+    POOLX(2, 9, 11, 5, 3, 2, 2, 3, MAX, 1, 2, 0, 1, 1, 1, 0), /* asymmetric, ceil, ties */
+    POOLX(2, 9, 11, 5, 3, 2, 2, 3, AVG, 0, 2, 0, 1, 1, 1, 1),
+    POOLX(2, 9, 11, 5, 3, 2, 2, 3, AVG, 0, 2, 0, 1, 1, 1, 0),
+    POOLX(1, 13, 13, 4, 3, 3, 2, 2, MAX, 0, 0, 0, 0, 0, 1, 0), /* exact fit: ceil changes nothing */
+    POOLX(2, 5, 4, 3, 2, 2, 3, 3, MAX, 0, 1, 1, 1, 0, 1, 0),  /* gaps between windows */
+    POOLX(2, 5, 4, 3, 2, 2, 3, 3, AVG, 0, 1, 1, 1, 0, 1, 1),
+    POOLX(2, 1, 1, 2, 2, 2, 1, 1, AVG, 0, 1, 0, 0, 1, 0, 1),  /* one cell, padded to a window */
+    POOLX(5, 8, 8, 6, 2, 2, 2, 2, MAX, 1, 1, 1, 1, 1, 0, 0),
 
     /* dense: LeNet-5's, batch 32 and 1 */
     DENSE(32, 400, 120, RELU, CFG_NONE),
@@ -313,12 +369,19 @@ static void describe(const row *r, char *buf, size_t len)
     switch (r->fam) {
     case F_CONV:
         at = snprintf(buf, len, "conv n%zu %zux%zux%zu kernel %zux%zux%zu stride %zu,%zu %s %s", r->n, r->h, r->w,
-                      r->c, r->kh, r->kw, r->k, r->sh, r->sw, r->mode == SAME ? "same" : "valid", acts[r->act]);
+                      r->c, r->kh, r->kw, r->k, r->sh, r->sw,
+                      r->mode == SAME ? "same" : r->mode == VALID ? "valid" : "explicit", acts[r->act]);
+        if (r->with_params && at > 0 && (size_t)at < len)
+            at += snprintf(buf + at, len - (size_t)at, " pads %zu,%zu,%zu,%zu dilation %zux%zu groups %zu", r->pad[0],
+                           r->pad[1], r->pad[2], r->pad[3], r->dil[0], r->dil[1], r->groups);
         break;
     case F_POOL:
         at = snprintf(buf, len, "pool %s n%zu %zux%zux%zu window %zux%zu stride %zu,%zu%s",
                       r->mode == MAX ? "max" : "avg", r->n, r->h, r->w, r->c, r->kh, r->kw, r->sh, r->sw,
                       r->variant ? " ties" : "");
+        if (r->with_params && at > 0 && (size_t)at < len)
+            at += snprintf(buf + at, len - (size_t)at, " pads %zu,%zu,%zu,%zu%s%s", r->pad[0], r->pad[1], r->pad[2],
+                           r->pad[3], r->ceil_mode ? " ceil" : "", r->include_pad ? " include_pad" : "");
         break;
     case F_DENSE:
         at = snprintf(buf, len, "dense m%zu in%zu out%zu %s", r->n, r->c, r->k, acts[r->act]);
@@ -489,7 +552,11 @@ static void be_pool_backward_kept(clcnn_ctx *ctx, const ref_pool *p, const clcnn
                                   const clcnn_tensor *y, clcnn_tensor *dx)
 {
     pool_geom g = {.n = p->n, .h = p->h, .w = p->w, .c = p->c, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
-                   .oh = p->oh, .ow = p->ow, .mode = p->mode};
+                   .oh = p->oh, .ow = p->ow, .mode = p->mode, .pad_top = p->pad_top, .pad_bottom = p->pad_bottom,
+                   .pad_left = p->pad_left, .pad_right = p->pad_right, .include_pad = p->include_pad};
+    /* src/ops/pool.c's rule: some window reaches beyond the input */
+    g.padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right || (g.oh - 1) * g.sh + g.kh > g.h ||
+               (g.ow - 1) * g.sw + g.kw > g.w;
     check_status(ctx, ctx->ops->pool_backward(ctx->bctx, &g, dy->buf, x->buf, y->buf, dx->buf), "pool_backward");
 }
 
@@ -530,12 +597,40 @@ static void release_case(clcnn_ctx *ctx, clcnn_tensor *const *tensors, int nt, r
         free(hosts[i]);
 }
 
+/* The row's convolution: through clcnn_conv2d_* for a CONVX row, else the
+ * seed calls. */
+static int conv_fwd(clcnn_ctx *ctx, const row *r, const clcnn_tensor *x, const clcnn_tensor *w,
+                    const clcnn_tensor *b, clcnn_tensor **y)
+{
+    if (!r->with_params)
+        return clcnn_conv_forward(ctx, x, w, b, r->act, (clcnn_padding)r->mode, (int)r->sh, (int)r->sw, y);
+    const clcnn_conv_params p = {(clcnn_padding)r->mode, (int)r->pad[0], (int)r->pad[1], (int)r->pad[2],
+                                 (int)r->pad[3], (int)r->sh, (int)r->sw, (int)r->dil[0], (int)r->dil[1],
+                                 (int)r->groups};
+    return clcnn_conv2d_forward(ctx, x, w, b, r->act, &p, y);
+}
+
+static int conv_bwd(clcnn_ctx *ctx, const row *r, const clcnn_tensor *dz, const clcnn_tensor *x,
+                    const clcnn_tensor *w, const clcnn_tensor *b, clcnn_tensor **dx, clcnn_tensor **dw,
+                    clcnn_tensor **db)
+{
+    if (!r->with_params)
+        return clcnn_conv_backward(ctx, dz, x, w, b, (clcnn_padding)r->mode, (int)r->sh, (int)r->sw, dx, dw, db);
+    const clcnn_conv_params p = {(clcnn_padding)r->mode, (int)r->pad[0], (int)r->pad[1], (int)r->pad[2],
+                                 (int)r->pad[3], (int)r->sh, (int)r->sw, (int)r->dil[0], (int)r->dil[1],
+                                 (int)r->groups};
+    return clcnn_conv2d_backward(ctx, dz, x, w, b, &p, dx, dw, db);
+}
+
 static void run_conv(const row *r)
 {
     ref_conv g = {.n = r->n, .h = r->h, .w = r->w, .c = r->c, .kh = r->kh, .kw = r->kw, .k = r->k, .sh = r->sh,
-                  .sw = r->sw, .padding = (clcnn_padding)r->mode};
+                  .sw = r->sw, .padding = (clcnn_padding)r->mode, .pad_top = r->pad[0], .pad_bottom = r->pad[1],
+                  .pad_left = r->pad[2], .pad_right = r->pad[3], .dh = r->dil[0], .dw = r->dil[1],
+                  .groups = r->groups};
     ref_conv_shape(&g);
-    const size_t nx = g.n * g.h * g.w * g.c, nw = g.kh * g.kw * g.c * g.k, ny = g.n * g.oh * g.ow * g.k;
+    const size_t cg = g.c / g.groups;
+    const size_t nx = g.n * g.h * g.w * g.c, nw = g.kh * g.kw * cg * g.k, ny = g.n * g.oh * g.ow * g.k;
     const unsigned seed = row_seed(r);
     float *x = random_floats(nx, seed, -1, 1), *w = random_floats(nw, seed + 1, -0.5f, 0.5f);
     float *b = random_floats(g.k, seed + 2, -0.5f, 0.5f), *dz = random_floats(ny, seed + 3, -1, 1);
@@ -544,17 +639,15 @@ static void run_conv(const row *r)
     ck_assert_int_eq(ref_conv_backward(&g, dz, x, w, dx, dw, db), 0);
 
     clcnn_ctx *ctx = open_backend(r);
-    const size_t xs[4] = {g.n, g.h, g.w, g.c}, ws[4] = {g.kh, g.kw, g.c, g.k}, bs[4] = {g.k, 0, 0, 0};
+    const size_t xs[4] = {g.n, g.h, g.w, g.c}, ws[4] = {g.kh, g.kw, cg, g.k}, bs[4] = {g.k, 0, 0, 0};
     const size_t ys[4] = {g.n, g.oh, g.ow, g.k};
     clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x), *tw = tu_tensor(ctx, 4, ws, w), *tb = tu_tensor(ctx, 1, bs, b);
     clcnn_tensor *tdz = tu_tensor(ctx, 4, ys, dz), *ty = NULL, *tdx = NULL, *tdw = NULL, *tdb = NULL;
-    check_status(ctx, clcnn_conv_forward(ctx, tx, tw, tb, r->act, g.padding, (int)g.sh, (int)g.sw, &ty),
-                 "conv_forward");
+    check_status(ctx, conv_fwd(ctx, r, tx, tw, tb, &ty), "conv_forward");
     float *got = tensor_floats(ty, ny, ys, r, "y");
     expect_close(r, "y", got, y, ny);
     free(got);
-    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, &tdx, &tdw, &tdb),
-                 "conv_backward");
+    check_status(ctx, conv_bwd(ctx, r, tdz, tx, tw, tb, &tdx, &tdw, &tdb), "conv_backward");
     struct {
         clcnn_tensor *t;
         ref_out want;
@@ -569,18 +662,15 @@ static void run_conv(const row *r)
         free(o);
     }
     /* Each gradient alone (the others NULL), into the same tensors. */
-    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, &tdx, NULL, NULL),
-                 "conv_backward (dx only)");
+    check_status(ctx, conv_bwd(ctx, r, tdz, tx, tw, tb, &tdx, NULL, NULL), "conv_backward (dx only)");
     got = tu_read(tdx);
     expect_close(r, "dx alone", got, dx, nx);
     free(got);
-    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, NULL, &tdw, NULL),
-                 "conv_backward (dw only)");
+    check_status(ctx, conv_bwd(ctx, r, tdz, tx, tw, tb, NULL, &tdw, NULL), "conv_backward (dw only)");
     got = tu_read(tdw);
     expect_close(r, "dw alone", got, dw, nw);
     free(got);
-    check_status(ctx, clcnn_conv_backward(ctx, tdz, tx, tw, tb, g.padding, (int)g.sh, (int)g.sw, NULL, NULL, &tdb),
-                 "conv_backward (db only)");
+    check_status(ctx, conv_bwd(ctx, r, tdz, tx, tw, tb, NULL, NULL, &tdb), "conv_backward (db only)");
     got = tu_read(tdb);
     expect_close(r, "db alone", got, db, g.k);
     free(got);
@@ -592,7 +682,11 @@ static void run_conv(const row *r)
 static void run_pool(const row *r)
 {
     ref_pool g = {.n = r->n, .h = r->h, .w = r->w, .c = r->c, .kh = r->kh, .kw = r->kw, .sh = r->sh, .sw = r->sw,
-                  .mode = (clcnn_pool_mode)r->mode};
+                  .mode = (clcnn_pool_mode)r->mode, .pad_top = r->pad[0], .pad_bottom = r->pad[1],
+                  .pad_left = r->pad[2], .pad_right = r->pad[3], .ceil_mode = r->ceil_mode,
+                  .include_pad = r->include_pad};
+    const clcnn_pool_params pp = {(int)r->pad[0], (int)r->pad[1], (int)r->pad[2], (int)r->pad[3], r->ceil_mode,
+                                  r->include_pad};
     ref_pool_shape(&g);
     const size_t nx = g.n * g.h * g.w * g.c, ny = g.n * g.oh * g.ow * g.c;
     const unsigned seed = row_seed(r);
@@ -608,11 +702,17 @@ static void run_pool(const row *r)
     const size_t xs[4] = {g.n, g.h, g.w, g.c}, ys[4] = {g.n, g.oh, g.ow, g.c};
     clcnn_tensor *tx = tu_tensor(ctx, 4, xs, x), *tdy = tu_tensor(ctx, 4, ys, dy), *ty = NULL, *tdx = NULL;
     const int kh = (int)g.kh, kw = (int)g.kw, sh = (int)g.sh, sw = (int)g.sw;
-    check_status(ctx, clcnn_pool_forward(ctx, tx, kh, kw, sh, sw, g.mode, &ty), "pool_forward");
+    check_status(ctx,
+                 r->with_params ? clcnn_pool2d_forward(ctx, tx, kh, kw, sh, sw, g.mode, &pp, &ty)
+                                : clcnn_pool_forward(ctx, tx, kh, kw, sh, sw, g.mode, &ty),
+                 "pool_forward");
     float *got = tensor_floats(ty, ny, ys, r, "y");
     expect_close(r, "y", got, y, ny);
     free(got);
-    check_status(ctx, clcnn_pool_backward(ctx, tdy, tx, kh, kw, sh, sw, g.mode, &tdx), "pool_backward");
+    check_status(ctx,
+                 r->with_params ? clcnn_pool2d_backward(ctx, tdy, tx, kh, kw, sh, sw, g.mode, &pp, &tdx)
+                                : clcnn_pool_backward(ctx, tdy, tx, kh, kw, sh, sw, g.mode, &tdx),
+                 "pool_backward");
     got = tensor_floats(tdx, nx, xs, r, "dx");
     expect_close(r, "dx", got, dx, nx);
     free(got);

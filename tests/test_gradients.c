@@ -1,6 +1,7 @@
 /*
- * Finite-difference checks of conv_backward, pool_backward and
- * lrn_backward.
+ * Finite-difference checks of conv_backward (and conv2d_backward: explicit
+ * pads, dilation, groups), pool_backward (and pool2d_backward: pads, ceil
+ * mode, count_include_pad) and lrn_backward.
  *
  * For a fixed random R of the output's shape, L(inputs) = sum(R * Z) where Z
  * is computed by clcnn's forward op (float32) and the sum is taken on the
@@ -56,6 +57,28 @@ static const conv_cfg conv_cfgs[] = {
     {2, 8, 7, 2, 1, 2, 2, CLCNN_PAD_SAME, 3, 3},  {1, 6, 5, 2, 2, 3, 2, CLCNN_PAD_VALID, 3, 1},
 };
 
+/* Shapes run through clcnn_conv2d_* with p (its padding and strides, not
+ * the shape's). */
+typedef struct conv2d_cfg {
+    conv_cfg shape;
+    clcnn_conv_params p;
+} conv2d_cfg;
+
+/* Explicit pads (top, bottom, left, right), strides, dilations, groups. */
+#define CONV2D(m, h, w, c, k, kh, kw, pt, pb, pl, pr, sh, sw, dh, dw, groups)                                     \
+    {{m, h, w, c, k, kh, kw, CLCNN_PAD_EXPLICIT, sh, sw}, {CLCNN_PAD_EXPLICIT, pt, pb, pl, pr, sh, sw, dh, dw, groups}}
+
+static const conv2d_cfg conv2d_cfgs[] = {
+    CONV2D(1, 5, 6, 2, 3, 3, 3, 0, 2, 1, 0, 1, 1, 1, 1, 1), /* asymmetric pads */
+    CONV2D(2, 7, 6, 2, 2, 3, 2, 1, 0, 2, 1, 2, 3, 1, 1, 1), /* and strides */
+    CONV2D(1, 8, 7, 2, 2, 3, 3, 2, 2, 1, 2, 1, 1, 2, 2, 1), /* dilation 2 */
+    CONV2D(2, 9, 8, 1, 2, 2, 3, 1, 0, 0, 1, 2, 1, 3, 2, 1), /* dilation (3, 2), stride 2 */
+    CONV2D(1, 6, 6, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2), /* groups 2 */
+    CONV2D(2, 7, 6, 3, 6, 3, 2, 0, 1, 1, 0, 2, 1, 2, 1, 3), /* depthwise x2, dilated, strided */
+    {{1, 7, 7, 2, 2, 3, 3, CLCNN_PAD_SAME, 1, 1}, {CLCNN_PAD_SAME, 0, 0, 0, 0, 1, 1, 2, 2, 2}}, /* same, dilated */
+};
+#define N_CONV2D ((int)(sizeof conv2d_cfgs / sizeof conv2d_cfgs[0]))
+
 typedef struct pool_cfg {
     size_t m, h, w, c;
     int kh, kw, sh, sw;
@@ -69,6 +92,25 @@ static const pool_cfg pool_cfgs[] = {
     {1, 6, 7, 3, 3, 2, 1, 2, CLCNN_POOL_MAX}, {1, 6, 7, 3, 2, 3, 2, 1, CLCNN_POOL_AVG},
     {1, 5, 5, 2, 1, 1, 2, 2, CLCNN_POOL_MAX},
 };
+
+/* Shapes run through clcnn_pool2d_* with p: pads (top, bottom, left,
+ * right), ceil mode, count_include_pad. */
+typedef struct pool2d_cfg {
+    pool_cfg shape;
+    clcnn_pool_params p;
+} pool2d_cfg;
+
+static const pool2d_cfg pool2d_cfgs[] = {
+    {{1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_MAX}, {1, 1, 1, 1, 0, 0}},
+    {{1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_AVG}, {1, 1, 1, 1, 0, 0}},
+    {{1, 7, 7, 2, 3, 3, 2, 2, CLCNN_POOL_AVG}, {1, 1, 1, 1, 0, 1}},
+    {{2, 6, 6, 1, 3, 3, 2, 2, CLCNN_POOL_MAX}, {0, 0, 0, 0, 1, 0}},
+    {{2, 6, 6, 1, 3, 3, 2, 2, CLCNN_POOL_AVG}, {0, 0, 0, 0, 1, 1}},
+    {{1, 8, 9, 2, 3, 2, 2, 3, CLCNN_POOL_MAX}, {2, 0, 1, 1, 1, 0}},
+    {{1, 8, 9, 2, 3, 2, 2, 3, CLCNN_POOL_AVG}, {2, 0, 1, 1, 1, 0}},
+    {{1, 8, 9, 2, 3, 2, 2, 3, CLCNN_POOL_AVG}, {2, 0, 1, 1, 1, 1}},
+};
+#define N_POOL2D ((int)(sizeof pool2d_cfgs / sizeof pool2d_cfgs[0]))
 
 /* size, alpha, beta, k: the paper's, and strong settings with an even size
  * and a size above the channel count. */
@@ -118,6 +160,7 @@ static void check_grad(double analytic, double fd, const char *what, int cfg, si
 typedef struct conv_state {
     clcnn_ctx *ctx;
     const conv_cfg *g;
+    const clcnn_conv_params *p; /* NULL: the seed calls with g's padding and strides */
     float *x, *w, *b, *R;
     size_t nx, nw, nb, nz;
     clcnn_tensor *tx, *tw, *tb, *tz;
@@ -128,8 +171,9 @@ static double conv_loss(conv_state *s)
     ck_assert_int_eq(clcnn_tensor_write(s->tx, s->x, s->nx), CLCNN_OK);
     ck_assert_int_eq(clcnn_tensor_write(s->tw, s->w, s->nw), CLCNN_OK);
     ck_assert_int_eq(clcnn_tensor_write(s->tb, s->b, s->nb), CLCNN_OK);
-    int st = clcnn_conv_forward(s->ctx, s->tx, s->tw, s->tb, CLCNN_ACT_IDENTITY, s->g->pad, s->g->sh, s->g->sw,
-                                &s->tz);
+    int st = s->p ? clcnn_conv2d_forward(s->ctx, s->tx, s->tw, s->tb, CLCNN_ACT_IDENTITY, s->p, &s->tz)
+                  : clcnn_conv_forward(s->ctx, s->tx, s->tw, s->tb, CLCNN_ACT_IDENTITY, s->g->pad, s->g->sh,
+                                       s->g->sw, &s->tz);
     ck_assert_msg(st == CLCNN_OK, "conv_forward: %s", clcnn_errmsg(s->ctx));
     return s->R ? dot_with(s->tz, s->R) : 0.0;
 }
@@ -147,15 +191,18 @@ static double conv_fd(conv_state *s, float *v, size_t i, float eps)
     return (lu - ld) / ((double)up - (double)down);
 }
 
-START_TEST(conv_gradients)
+/* Case _i of a table: shape g, through the seed calls (p NULL) or
+ * clcnn_conv2d_* with p. */
+static void check_conv(const conv_cfg *g, const clcnn_conv_params *p, int _i)
 {
-    const conv_cfg *g = &conv_cfgs[_i];
     conv_state s = {0};
     s.ctx = tu_ctx();
     s.g = g;
-    size_t xs[4] = {g->m, g->h, g->w, g->c}, ws[4] = {g->kh, g->kw, g->c, g->k}, bs[4] = {1, 1, 1, g->k};
+    s.p = p;
+    const size_t cg = g->c / (size_t)(p ? p->groups : 1);
+    size_t xs[4] = {g->m, g->h, g->w, g->c}, ws[4] = {g->kh, g->kw, cg, g->k}, bs[4] = {1, 1, 1, g->k};
     s.nx = g->m * g->h * g->w * g->c;
-    s.nw = g->kh * g->kw * g->c * g->k;
+    s.nw = g->kh * g->kw * cg * g->k;
     s.nb = g->k;
     unsigned seed = 1000u + 17u * (unsigned)_i;
     s.x = random_array(s.nx, seed, -1, 1);
@@ -175,7 +222,8 @@ START_TEST(conv_gradients)
     /* restore the unperturbed inputs, then the analytic gradients */
     conv_loss(&s);
     clcnn_tensor *dx = NULL, *dw = NULL, *db = NULL;
-    int st = clcnn_conv_backward(s.ctx, tR, s.tx, s.tw, s.tb, g->pad, g->sh, g->sw, &dx, &dw, &db);
+    int st = p ? clcnn_conv2d_backward(s.ctx, tR, s.tx, s.tw, s.tb, p, &dx, &dw, &db)
+               : clcnn_conv_backward(s.ctx, tR, s.tx, s.tw, s.tb, g->pad, g->sh, g->sw, &dx, &dw, &db);
     ck_assert_msg(st == CLCNN_OK, "conv_backward: %s", clcnn_errmsg(s.ctx));
     float *gx = tu_read(dx), *gw = tu_read(dw), *gb = tu_read(db);
     ck_assert_uint_eq(clcnn_tensor_count(dx), s.nx);
@@ -207,6 +255,18 @@ START_TEST(conv_gradients)
     free(s.R);
     clcnn_ctx_free(s.ctx);
 }
+
+START_TEST(conv_gradients)
+{
+    check_conv(&conv_cfgs[_i], NULL, _i);
+}
+END_TEST
+
+/* Numbered after the seed calls' cases in messages. */
+START_TEST(conv2d_gradients)
+{
+    check_conv(&conv2d_cfgs[_i].shape, &conv2d_cfgs[_i].p, N_CONV + _i);
+}
 END_TEST
 
 /* ----------------------------------------------------------------- pool */
@@ -232,6 +292,7 @@ static float *distinct_values(size_t n, unsigned seed)
 typedef struct pool_state {
     clcnn_ctx *ctx;
     const pool_cfg *g;
+    const clcnn_pool_params *p; /* NULL: the seed calls */
     float *x, *R;
     size_t nx;
     clcnn_tensor *tx, *ty;
@@ -240,17 +301,21 @@ typedef struct pool_state {
 static double pool_loss(pool_state *s)
 {
     ck_assert_int_eq(clcnn_tensor_write(s->tx, s->x, s->nx), CLCNN_OK);
-    int st = clcnn_pool_forward(s->ctx, s->tx, s->g->kh, s->g->kw, s->g->sh, s->g->sw, s->g->mode, &s->ty);
+    const pool_cfg *g = s->g;
+    int st = s->p ? clcnn_pool2d_forward(s->ctx, s->tx, g->kh, g->kw, g->sh, g->sw, g->mode, s->p, &s->ty)
+                  : clcnn_pool_forward(s->ctx, s->tx, g->kh, g->kw, g->sh, g->sw, g->mode, &s->ty);
     ck_assert_msg(st == CLCNN_OK, "pool_forward: %s", clcnn_errmsg(s->ctx));
     return s->R ? dot_with(s->ty, s->R) : 0.0;
 }
 
-START_TEST(pool_gradients)
+/* Case _i of a table: shape g, through the seed calls (p NULL) or
+ * clcnn_pool2d_* with p. */
+static void check_pool(const pool_cfg *g, const clcnn_pool_params *p, int _i)
 {
-    const pool_cfg *g = &pool_cfgs[_i];
     pool_state s = {0};
     s.ctx = tu_ctx();
     s.g = g;
+    s.p = p;
     size_t xs[4] = {g->m, g->h, g->w, g->c};
     s.nx = g->m * g->h * g->w * g->c;
     unsigned seed = 5000u + 31u * (unsigned)_i;
@@ -264,7 +329,8 @@ START_TEST(pool_gradients)
     pool_loss(&s);
 
     clcnn_tensor *dx = NULL;
-    int st = clcnn_pool_backward(s.ctx, tR, s.tx, g->kh, g->kw, g->sh, g->sw, g->mode, &dx);
+    int st = p ? clcnn_pool2d_backward(s.ctx, tR, s.tx, g->kh, g->kw, g->sh, g->sw, g->mode, p, &dx)
+               : clcnn_pool_backward(s.ctx, tR, s.tx, g->kh, g->kw, g->sh, g->sw, g->mode, &dx);
     ck_assert_msg(st == CLCNN_OK, "pool_backward: %s", clcnn_errmsg(s.ctx));
     float *gx = tu_read(dx);
 
@@ -290,6 +356,18 @@ START_TEST(pool_gradients)
     free(s.x);
     free(s.R);
     clcnn_ctx_free(s.ctx);
+}
+
+START_TEST(pool_gradients)
+{
+    check_pool(&pool_cfgs[_i], NULL, _i);
+}
+END_TEST
+
+/* Numbered after the seed calls' cases in messages. */
+START_TEST(pool2d_gradients)
+{
+    check_pool(&pool2d_cfgs[_i].shape, &pool2d_cfgs[_i].p, N_POOL + _i);
 }
 END_TEST
 
@@ -343,7 +421,9 @@ static Suite *gradients_suite(void)
     TCase *tc = tcase_create("finite differences");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, conv_gradients, 0, N_CONV);
+    tcase_add_loop_test(tc, conv2d_gradients, 0, N_CONV2D);
     tcase_add_loop_test(tc, pool_gradients, 0, N_POOL);
+    tcase_add_loop_test(tc, pool2d_gradients, 0, N_POOL2D);
     tcase_add_loop_test(tc, lrn_gradients, 0, N_LRN);
     suite_add_tcase(s, tc);
     return s;

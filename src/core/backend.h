@@ -33,14 +33,25 @@ typedef struct conv_geom {
     size_t sh, sw;            /* strides */
     size_t oh, ow;            /* output height, width */
     size_t pad_top, pad_left; /* zero padding before row 0 / column 0 */
+    /* Tap p of an output row reads padded row i*sh + p*dh; filter f sees
+     * input channels [(f / (k/groups)) * (c/groups), ... + c/groups), and w
+     * is (kh, kw, c/groups, k).  dh = dw = groups = 1 is the plain case. */
+    size_t dh, dw;
+    size_t groups;
 } conv_geom;
 
-/* Geometry of a pooling window sweep (no padding). */
+/* Geometry of a pooling window sweep.  Window (i, j) covers padded rows
+ * i*sh - pad_top .. + kh - 1 (columns alike); padded cells never win a max,
+ * and an average divides by the window's input cells, or with include_pad
+ * by its cells within the padded input (h + pad_top + pad_bottom).
+ * padded = 0 (no pads, every window inside the input) is the plain case. */
 typedef struct pool_geom {
     size_t n, h, w, c;
     size_t kh, kw, sh, sw;
     size_t oh, ow;
     clcnn_pool_mode mode;
+    size_t pad_top, pad_bottom, pad_left, pad_right;
+    int include_pad, padded;
 } pool_geom;
 
 /* Local response normalisation across the c channels of each of the

@@ -13,6 +13,10 @@
  * and out, so that the taps are contiguous runs of a plane (plain copies at
  * stride 1) rather than gathers across channels.  The forward pass at
  * stride 1 needs no colT at all (forward_wide).
+ * Dilation spaces the taps (p*dh, q*dw); groups split colT's rows, the
+ * filters and the weights' columns into g independent convolutions of C/g
+ * channels and K/g filters, each written where its filters go, so that one
+ * group is exactly the plain convolution.
  * Blocks are shared out between the backend's threads as they come free
  * (a thread the OS holds back does not hold the others up); each thread has
  * its own scratch, and each block its own filter-gradient partial sums,
@@ -60,62 +64,78 @@ static void from_planes(const float *restrict planes, size_t hw, size_t C, float
             x[s * C + c] = planes[c * hw + s];
 }
 
+/* Input channels per group, and the rows of colT (taps) one group has. */
+static size_t group_c(const conv_geom *g)
+{
+    return g->c / g->groups;
+}
+
+static size_t group_rows(const conv_geom *g)
+{
+    return g->kh * g->kw * group_c(g);
+}
+
 /* One image's taps, read from its planes, into columns [0, oh*ow) of colT's
- * rows (row stride ld).  At stride 1 every piece is a contiguous copy. */
+ * rows (row stride ld): group gr's rows (p*kw + q)*Cg + c follow the rows of
+ * the groups before it.  At stride 1 every piece is a contiguous copy. */
 static void im2col_t(const conv_geom *g, const float *restrict planes, float *restrict colT, size_t ld)
 {
-    const size_t C = g->c, sw = g->sw, hw = g->h * g->w;
-    for (size_t p = 0; p < g->kh; p++)
-        for (size_t q = 0; q < g->kw; q++) {
-            size_t j0, j1;
-            valid_range(g->ow, sw, q, g->pad_left, g->w, &j0, &j1);
-            for (size_t c = 0; c < C; c++) {
-                float *restrict row = colT + ((p * g->kw + q) * C + c) * ld;
-                for (size_t i = 0; i < g->oh; i++) {
-                    long r = tap(i, g->sh, p, g->pad_top, g->h);
-                    float *restrict out = row + i * g->ow;
-                    if (r < 0) {
-                        memset(out, 0, g->ow * sizeof *out);
-                        continue;
+    const size_t C = group_c(g), sw = g->sw, hw = g->h * g->w;
+    for (size_t gr = 0; gr < g->groups; gr++)
+        for (size_t p = 0; p < g->kh; p++)
+            for (size_t q = 0; q < g->kw; q++) {
+                size_t j0, j1;
+                valid_range(g->ow, sw, q * g->dw, g->pad_left, g->w, &j0, &j1);
+                for (size_t c = 0; c < C; c++) {
+                    float *restrict row = colT + (gr * group_rows(g) + (p * g->kw + q) * C + c) * ld;
+                    for (size_t i = 0; i < g->oh; i++) {
+                        long r = tap(i, g->sh, p * g->dh, g->pad_top, g->h);
+                        float *restrict out = row + i * g->ow;
+                        if (r < 0) {
+                            memset(out, 0, g->ow * sizeof *out);
+                            continue;
+                        }
+                        for (size_t j = 0; j < j0; j++)
+                            out[j] = 0.0f;
+                        const float *restrict in =
+                            planes + (gr * C + c) * hw + (size_t)r * g->w + j0 * sw + q * g->dw - g->pad_left;
+                        for (size_t j = j0; j < j1; j++)
+                            out[j] = in[(j - j0) * sw];
+                        for (size_t j = j1; j < g->ow; j++)
+                            out[j] = 0.0f;
                     }
-                    for (size_t j = 0; j < j0; j++)
-                        out[j] = 0.0f;
-                    const float *restrict in = planes + c * hw + (size_t)r * g->w + j0 * sw + q - g->pad_left;
-                    for (size_t j = j0; j < j1; j++)
-                        out[j] = in[(j - j0) * sw];
-                    for (size_t j = j1; j < g->ow; j++)
-                        out[j] = 0.0f;
                 }
             }
-        }
 }
 
 /* Adds columns [0, oh*ow) of dcolT's rows (row stride ld) into an image's
  * input-gradient planes (zeroed by the caller). */
 static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, size_t ld, float *restrict planes)
 {
-    const size_t C = g->c, sw = g->sw, hw = g->h * g->w;
-    for (size_t p = 0; p < g->kh; p++)
-        for (size_t q = 0; q < g->kw; q++) {
-            size_t j0, j1;
-            valid_range(g->ow, sw, q, g->pad_left, g->w, &j0, &j1);
-            for (size_t c = 0; c < C; c++) {
-                const float *restrict row = dcolT + ((p * g->kw + q) * C + c) * ld;
-                for (size_t i = 0; i < g->oh; i++) {
-                    long r = tap(i, g->sh, p, g->pad_top, g->h);
-                    if (r < 0 || j0 == j1)
-                        continue;
-                    float *restrict d = planes + c * hw + (size_t)r * g->w + j0 * sw + q - g->pad_left;
-                    const float *restrict src = row + i * g->ow + j0;
-                    if (sw == 1)
-                        for (size_t j = 0; j < j1 - j0; j++)
-                            d[j] += src[j];
-                    else
-                        for (size_t j = 0; j < j1 - j0; j++)
-                            d[j * sw] += src[j];
+    const size_t C = group_c(g), sw = g->sw, hw = g->h * g->w;
+    for (size_t gr = 0; gr < g->groups; gr++)
+        for (size_t p = 0; p < g->kh; p++)
+            for (size_t q = 0; q < g->kw; q++) {
+                size_t j0, j1;
+                valid_range(g->ow, sw, q * g->dw, g->pad_left, g->w, &j0, &j1);
+                for (size_t c = 0; c < C; c++) {
+                    const float *restrict row = dcolT + (gr * group_rows(g) + (p * g->kw + q) * C + c) * ld;
+                    for (size_t i = 0; i < g->oh; i++) {
+                        long r = tap(i, g->sh, p * g->dh, g->pad_top, g->h);
+                        if (r < 0 || j0 == j1)
+                            continue;
+                        float *restrict d =
+                            planes + (gr * C + c) * hw + (size_t)r * g->w + j0 * sw + q * g->dw - g->pad_left;
+                        const float *restrict src = row + i * g->ow + j0;
+                        if (sw == 1)
+                            for (size_t j = 0; j < j1 - j0; j++)
+                                d[j] += src[j];
+                        else
+                            for (size_t j = 0; j < j1 - j0; j++)
+                                d[j * sw] += src[j];
+                    }
                 }
             }
-        }
 }
 
 /* One image's taps into colT, through its planes (a one-channel image is
@@ -130,11 +150,11 @@ static void image_to_cols(const conv_geom *g, const float *x, float *planes, flo
 }
 
 /* Stride 1 needs no im2col: over a "wide" grid of oh rows of
- * wp = ow + kw - 1 columns, tap (p, q, c) of output i*wp + j is the
- * zero-padded plane c at (i + p)*wp + q + j, so the tap rows are the padded
- * planes themselves, read from offsets c*plane + p*wp + q (a grid of rows
- * for cpu_combine_rows).  The wp - ow extra columns of each output row are
- * computed and dropped. */
+ * wp = ow + (kw - 1)*dw columns, tap (p, q, c) of output i*wp + j is the
+ * zero-padded plane c at (i + p*dh)*wp + q*dw + j, so the tap rows are the
+ * padded planes themselves, read from offsets c*plane + p*dh*wp + q*dw (a
+ * grid of rows for cpu_combine_rows; a group's from its first plane).  The
+ * wp - ow extra columns of each output row are computed and dropped. */
 static int wide_ok(const conv_geom *g)
 {
     return g->sh == 1 && g->sw == 1;
@@ -142,14 +162,20 @@ static int wide_ok(const conv_geom *g)
 
 static size_t wide_w(const conv_geom *g)
 {
-    return g->ow + g->kw - 1;
+    return g->ow + (g->kw - 1) * g->dw;
 }
 
-/* The padded planes, plus the kw - 1 floats the last tap row reads past
- * them (into the dropped columns). */
+/* Rows of a padded plane. */
+static size_t wide_h(const conv_geom *g)
+{
+    return g->oh + (g->kh - 1) * g->dh;
+}
+
+/* The padded planes, plus the (kw - 1)*dw floats the last tap row reads past
+ * them (into the dropped columns), and one. */
 static size_t padded_floats(const conv_geom *g)
 {
-    return g->c * (g->oh + g->kh - 1) * wide_w(g) + g->kw;
+    return g->c * wide_h(g) * wide_w(g) + (g->kw - 1) * g->dw + 1;
 }
 
 /* Scratch floats one thread needs: colT, zT or dzT, dcolT, one image's
@@ -186,7 +212,7 @@ static void forward_wide(const conv_job *j, size_t image, float *scratch)
 {
     const conv_geom *g = j->g;
     const size_t C = g->c, K = g->k, wp = wide_w(g);
-    const size_t plane = (g->oh + g->kh - 1) * wp, Mw = g->oh * wp, M = g->oh * g->ow;
+    const size_t plane = wide_h(g) * wp, Mw = g->oh * wp, M = g->oh * g->ow, Cg = group_c(g), Kg = K / g->groups;
     float *pp = scratch, *zW = pp + padded_floats(g);
     const float *restrict x = j->x + image * g->h * g->w * C;
     memset(pp, 0, padded_floats(g) * sizeof *pp);
@@ -194,9 +220,12 @@ static void forward_wide(const conv_job *j, size_t image, float *scratch)
         for (size_t s = 0; s < g->w; s++)
             for (size_t c = 0; c < C; c++)
                 pp[c * plane + (r + g->pad_top) * wp + s + g->pad_left] = x[(r * g->w + s) * C + c];
-    cpu_combination zc = {.rows = pp, .nrows = g->kh, .ld = wp, .n1 = g->kw, .ld1 = 1, .n2 = C, .ld2 = plane,
-                          .coef = j->w, .coef_r = K, .coef_o = 1, .bias = j->b};
-    cpu_combine_rows(&zc, K, Mw, zW, Mw);
+    for (size_t gr = 0; gr < g->groups; gr++) {
+        cpu_combination zc = {.rows = pp + gr * Cg * plane, .nrows = g->kh, .ld = g->dh * wp, .n1 = g->kw,
+                              .ld1 = g->dw, .n2 = Cg, .ld2 = plane, .coef = j->w + gr * Kg, .coef_r = K,
+                              .coef_o = 1, .bias = j->b + gr * Kg};
+        cpu_combine_rows(&zc, Kg, Mw, zW + gr * Kg * Mw, Mw);
+    }
     float *restrict out = j->y + image * M * K;
     for (size_t i = 0; i < g->oh; i++)
         for (size_t jj = 0; jj < g->ow; jj++)
@@ -210,6 +239,7 @@ static void forward_block(void *arg, size_t blk, int thread)
     const conv_job *j = arg;
     const conv_geom *g = j->g;
     const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, in_size = g->h * g->w * g->c;
+    const size_t Rg = group_rows(g), Kg = K / g->groups;
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
     float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * L, *planes = zT + K * L + R * L;
     if (wide_ok(g)) {
@@ -219,9 +249,11 @@ static void forward_block(void *arg, size_t blk, int thread)
     }
     for (size_t b = 0; b < nb; b++)
         image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
-    cpu_combination zc = {.rows = colT, .ld = L, .nrows = R, .coef = j->w, .coef_r = K, .coef_o = 1,
-                          .bias = j->b};
-    cpu_combine_rows(&zc, K, L, zT, L);
+    for (size_t gr = 0; gr < g->groups; gr++) {
+        cpu_combination zc = {.rows = colT + gr * Rg * L, .ld = L, .nrows = Rg, .coef = j->w + gr * Kg,
+                              .coef_r = K, .coef_o = 1, .bias = j->b + gr * Kg};
+        cpu_combine_rows(&zc, Kg, L, zT + gr * Kg * L, L);
+    }
     float *restrict out = j->y + first * M * K;
     for (size_t m = 0; m < L; m++)
         for (size_t k = 0; k < K; k++)
@@ -245,6 +277,7 @@ static void backward_block(void *arg, size_t blk, int thread)
     const conv_job *j = arg;
     const conv_geom *g = j->g;
     const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, in_size = g->h * g->w * g->c;
+    const size_t Rg = group_rows(g), Kg = K / g->groups;
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
     float *colT = cpu_scratch_of(j->bctx, thread), *dzT = colT + R * L, *dcolT = dzT + K * L;
     float *planes = dcolT + R * L;
@@ -255,11 +288,17 @@ static void backward_block(void *arg, size_t blk, int thread)
     if (j->dw_parts) {
         for (size_t b = 0; b < nb; b++)
             image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
-        cpu_dots(j->dw_parts + blk * R * K, K, colT, L, R, dzT, L, K, L);
+        /* dw (Rg, K): each group's rows against its own filters' columns. */
+        for (size_t gr = 0; gr < g->groups; gr++)
+            cpu_dots(j->dw_parts + blk * Rg * K + gr * Kg, K, colT + gr * Rg * L, L, Rg, dzT + gr * Kg * L, L, Kg,
+                     L);
     }
     if (j->dx) {
-        cpu_combination dc = {.rows = dzT, .ld = L, .nrows = K, .coef = j->w, .coef_r = 1, .coef_o = K};
-        cpu_combine_rows(&dc, R, L, dcolT, L);
+        for (size_t gr = 0; gr < g->groups; gr++) {
+            cpu_combination dc = {.rows = dzT + gr * Kg * L, .ld = L, .nrows = Kg, .coef = j->w + gr * Kg,
+                                  .coef_r = 1, .coef_o = K};
+            cpu_combine_rows(&dc, Rg, L, dcolT + gr * Rg * L, L);
+        }
         for (size_t b = 0; b < nb; b++) {
             memset(planes, 0, in_size * sizeof *planes);
             col2im_t_add(g, dcolT + b * M, L, planes);
@@ -273,7 +312,8 @@ int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, cons
 {
     const float *dz = CF32(dzb);
     float *dx = F32(dxb), *dw = F32(dwb), *db = F32(dbb);
-    const size_t M = g->oh * g->ow, R = g->kh * g->kw * g->c, K = g->k, blocks = block_count(g);
+    /* dw is (kh*kw*c/groups, K) */
+    const size_t M = g->oh * g->ow, R = group_rows(g), K = g->k, blocks = block_count(g);
     int st = cpu_scratch_reserve(bctx, scratch_floats(g));
     if (st)
         return st;

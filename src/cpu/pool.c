@@ -1,5 +1,7 @@
 /* Max and average pooling, forward and backward, one image per task; the
- * inner loops run over the contiguous channel axis. */
+ * inner loops run over the contiguous channel axis.  Windows that reach
+ * beyond the input (pads, ceil mode: g->padded) take the *_padded
+ * functions, which clip each window to the input. */
 #include <string.h>
 
 #include "cpu.h"
@@ -45,10 +47,61 @@ static void forward_image(void *arg, size_t n, int thread)
         }
 }
 
+/* The input rows [*lo, *hi) of window i along one axis, and the window's
+ * extent within the padded input (avg's divisor with include_pad). */
+static size_t clip_window(size_t i, size_t s, size_t k, size_t before, size_t after, size_t in, size_t *lo,
+                          size_t *hi)
+{
+    const long start = (long)(i * s) - (long)before, end = start + (long)k;
+    const long padded_end = (long)(in + after);
+    *lo = start > 0 ? (size_t)start : 0;
+    *hi = end < (long)in ? (size_t)end : in;
+    return (size_t)((end < padded_end ? end : padded_end) - start);
+}
+
+/* The input cells of window (i, jj): rows [r0, r1), columns [s0, s1); its
+ * divisor for avg. */
+static float window_of(const pool_geom *g, size_t i, size_t jj, size_t *r0, size_t *r1, size_t *s0, size_t *s1)
+{
+    size_t eh = clip_window(i, g->sh, g->kh, g->pad_top, g->pad_bottom, g->h, r0, r1);
+    size_t ew = clip_window(jj, g->sw, g->kw, g->pad_left, g->pad_right, g->w, s0, s1);
+    return (float)(g->include_pad ? eh * ew : (*r1 - *r0) * (*s1 - *s0));
+}
+
+static void forward_image_padded(void *arg, size_t n, int thread)
+{
+    (void)thread;
+    const pool_job *j = arg;
+    const pool_geom *g = j->g;
+    const size_t C = g->c;
+    for (size_t i = 0; i < g->oh; i++)
+        for (size_t jj = 0; jj < g->ow; jj++) {
+            size_t r0, r1, s0, s1;
+            const float inv = 1.0f / window_of(g, i, jj, &r0, &r1, &s0, &s1);
+            float *restrict out = j->y + ((n * g->oh + i) * g->ow + jj) * C;
+            const float *first = j->x + ((n * g->h + r0) * g->w + s0) * C; /* every window holds a cell */
+            for (size_t c = 0; c < C; c++)
+                out[c] = g->mode == CLCNN_POOL_MAX ? first[c] : 0.0f;
+            for (size_t r = r0; r < r1; r++)
+                for (size_t q = s0; q < s1; q++) {
+                    const float *restrict in = j->x + ((n * g->h + r) * g->w + q) * C;
+                    if (g->mode == CLCNN_POOL_MAX)
+                        for (size_t c = 0; c < C; c++)
+                            out[c] = in[c] > out[c] ? in[c] : out[c];
+                    else
+                        for (size_t c = 0; c < C; c++)
+                            out[c] += in[c];
+                }
+            if (g->mode == CLCNN_POOL_AVG)
+                for (size_t c = 0; c < C; c++)
+                    out[c] *= inv;
+        }
+}
+
 int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *xb, clcnn_buf *yb)
 {
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .y = F32(yb)};
-    cpu_parallel(bctx, g->n, forward_image, &j);
+    cpu_parallel(bctx, g->n, g->padded ? forward_image_padded : forward_image, &j);
     return CLCNN_OK;
 }
 
@@ -94,6 +147,48 @@ static void backward_image(void *arg, size_t n, int thread)
         }
 }
 
+/* backward_image over windows clipped to the input; the maxima, padded
+ * cells left out, are those of forward_image_padded. */
+static void backward_image_padded(void *arg, size_t n, int thread)
+{
+    const pool_job *j = arg;
+    const pool_geom *g = j->g;
+    const size_t C = g->c;
+    const float *restrict x = j->x;
+    float *restrict dx = j->dx, *restrict scratch = cpu_scratch_of(j->bctx, thread);
+    memset(dx + n * g->h * g->w * C, 0, g->h * g->w * C * sizeof *dx);
+    for (size_t i = 0; i < g->oh; i++)
+        for (size_t jj = 0; jj < g->ow; jj++) {
+            size_t r0, r1, s0, s1;
+            const float inv = 1.0f / window_of(g, i, jj, &r0, &r1, &s0, &s1);
+            const size_t out = ((n * g->oh + i) * g->ow + jj) * C;
+            const float *restrict d = j->dy + out;
+            const float *mx = j->ymax ? j->ymax + out : scratch;
+            if (g->mode == CLCNN_POOL_MAX && !j->ymax) {
+                float *m = scratch;
+                const float *first = x + ((n * g->h + r0) * g->w + s0) * C;
+                for (size_t c = 0; c < C; c++)
+                    m[c] = first[c];
+                for (size_t r = r0; r < r1; r++)
+                    for (size_t q = s0; q < s1; q++) {
+                        const float *restrict in = x + ((n * g->h + r) * g->w + q) * C;
+                        for (size_t c = 0; c < C; c++)
+                            m[c] = in[c] > m[c] ? in[c] : m[c];
+                    }
+            }
+            for (size_t r = r0; r < r1; r++)
+                for (size_t q = s0; q < s1; q++) {
+                    const size_t at = ((n * g->h + r) * g->w + q) * C;
+                    if (g->mode == CLCNN_POOL_AVG)
+                        for (size_t c = 0; c < C; c++)
+                            dx[at + c] += d[c] * inv;
+                    else
+                        for (size_t c = 0; c < C; c++)
+                            dx[at + c] += x[at + c] == mx[c] ? d[c] : 0.0f;
+                }
+        }
+}
+
 int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dyb, const clcnn_buf *xb, const clcnn_buf *yb,
                       clcnn_buf *dxb)
 {
@@ -101,6 +196,6 @@ int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dyb, cons
     if (st)
         return st;
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .dy = CF32(dyb), .ymax = yb ? CF32(yb) : NULL, .dx = F32(dxb)};
-    cpu_parallel(bctx, g->n, backward_image, &j);
+    cpu_parallel(bctx, g->n, g->padded ? backward_image_padded : backward_image, &j);
     return CLCNN_OK;
 }

@@ -16,6 +16,13 @@ typedef struct layer_config {
     int kh, kw, sh, sw;   /* conv/pool kernel and strides */
     clcnn_padding padding;
     clcnn_activation act; /* conv, dense, activation */
+    struct {
+        int pad_top, pad_bottom, pad_left, pad_right; /* CLCNN_PAD_EXPLICIT only */
+        int dh, dw, groups;
+    } conv; /* conv: the settings of clcnn_conv_params */
+    struct {
+        int pad_top, pad_bottom, pad_left, pad_right, ceil_mode, count_include_pad;
+    } pool; /* pool: the settings of clcnn_pool_params */
     clcnn_pool_mode mode; /* pool */
     struct {
         int size;

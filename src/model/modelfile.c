@@ -33,9 +33,9 @@ static const layer_field v1_columns[] = {
 #define V1_COLUMNS (sizeof v1_columns / sizeof v1_columns[0])
 
 /* A version 2 layer record: kind, field count, then the family's fields. */
-static size_t record_bytes(const layer_family *family)
+static size_t record_bytes(size_t nfields)
 {
-    return 4 * (2 + family->nfields);
+    return 4 * (2 + nfields);
 }
 
 /* --------------------------------------------------------------- writing */
@@ -96,7 +96,7 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     size_t nparams = clcnn_model_param_count(m);
     size_t len = 8 + 4 * HEADER_WORDS + 4 * nparams + 4;
     for (size_t i = 0; i < m->nlayers; i++)
-        len += record_bytes(m->layers[i].family);
+        len += record_bytes(clcnn_layer_fields_stored(m->layers[i].family, &m->layers[i].cfg));
     if (state)
         len += training_state_bytes(m, nparams);
     writer w = {clcnn_mem_alloc(&ctx->allocator, len), NULL};
@@ -112,8 +112,9 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     for (size_t i = 0; i < m->nlayers; i++) {
         const layer *l = &m->layers[i];
         put_u32(&w, (uint32_t)l->cfg.kind);
-        put_u32(&w, (uint32_t)l->family->nfields);
-        for (size_t k = 0; k < l->family->nfields; k++) {
+        const size_t nfields = clcnn_layer_fields_stored(l->family, &l->cfg); /* trailing defaults left out */
+        put_u32(&w, (uint32_t)nfields);
+        for (size_t k = 0; k < nfields; k++) {
             const layer_field *f = &l->family->fields[k];
             double v = clcnn_layer_field_get(&l->cfg, f);
             if (f->type == LAYER_FIELD_F32)
@@ -267,9 +268,11 @@ static int read_layer(clcnn_ctx *ctx, const char *path, uint32_t version, reader
     if (!family)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u: unknown layer kind %u", path, i + 1, kind);
     cfg->kind = (clcnn_layer_kind)kind;
+    clcnn_layer_set_defaults(family, cfg); /* for the fields a record ends before */
     int st = CLCNN_OK;
     if (version == 1) {
         layer_config columns = {0};
+        clcnn_layer_set_defaults(family, &columns);
         for (size_t k = 0; k < V1_COLUMNS && st == CLCNN_OK; k++)
             st = take_field(ctx, path, i, family, &v1_columns[k], get_u32(r), &columns);
         for (size_t k = 0; k < family->nfields && st == CLCNN_OK; k++) {
@@ -278,12 +281,20 @@ static int read_layer(clcnn_ctx *ctx, const char *path, uint32_t version, reader
         }
         return st;
     }
-    if (count != family->nfields)
-        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u (%s) has %u fields, its family declares %zu", path,
-                           i + 1, family->name, count, family->nfields);
-    if (left < record_bytes(family))
+    /* A record may end before fields that have defaults (written before
+     * the family had them). */
+    const size_t required = clcnn_layer_fields_required(family);
+    if (count < required || count > family->nfields) {
+        if (required == family->nfields)
+            return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: layer %u (%s) has %u fields, its family declares %zu",
+                               path, i + 1, family->name, count, family->nfields);
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT,
+                           "%s: layer %u (%s) has %u fields, its family declares %zu (and %zu more with defaults)",
+                           path, i + 1, family->name, count, required, family->nfields - required);
+    }
+    if (left < record_bytes(count))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated layer list (layer %u)", path, i + 1);
-    for (size_t k = 0; k < family->nfields && st == CLCNN_OK; k++) {
+    for (size_t k = 0; k < count && st == CLCNN_OK; k++) {
         const layer_field *f = &family->fields[k];
         double v = f->type == LAYER_FIELD_F32 ? get_lef32(consume(r, 4)) : get_u32(r);
         st = take_field(ctx, path, i, family, f, v, cfg);

@@ -3,10 +3,23 @@
  * GEMM (col2im for the data gradient), processed in chunks of images so
  * that the im2col scratch buffer stays within the col_limit setting.  1x1
  * kernels at stride 1 skip im2col: x itself is the column matrix.
+ * Dilated and grouped convolutions take kernels of their own (general_*),
+ * whatever the path setting; every other one, explicit pads included,
+ * takes the path it took before they existed.
  */
 #include "opencl/ocl_backend.h" /* first: it picks the OpenCL API version */
 
-enum { K_IM2COL, K_COL2IM, K_DIRECT_FORWARD, K_FILTER_GRAD, K_DATA_GRAD, K_COUNT };
+enum {
+    K_IM2COL,
+    K_COL2IM,
+    K_DIRECT_FORWARD,
+    K_FILTER_GRAD,
+    K_DATA_GRAD,
+    K_GENERAL_FORWARD,
+    K_GENERAL_FILTER_GRAD,
+    K_GENERAL_DATA_GRAD,
+    K_COUNT
+};
 enum { T_CONV_KB, T_CONV_PB, T_CONV_CB, T_CONV_DW_WG, T_COUNT };
 
 static const char *const kernels[K_COUNT] = {
@@ -15,6 +28,9 @@ static const char *const kernels[K_COUNT] = {
     [K_DIRECT_FORWARD] = "conv_direct_forward",
     [K_FILTER_GRAD] = "conv_filter_grad",
     [K_DATA_GRAD] = "conv_data_grad",
+    [K_GENERAL_FORWARD] = "conv_general_forward",
+    [K_GENERAL_FILTER_GRAD] = "conv_general_filter_grad",
+    [K_GENERAL_DATA_GRAD] = "conv_general_data_grad",
 };
 
 /* What each one means: cl/conv.cl. */
@@ -122,6 +138,39 @@ static int direct_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *
     return st;
 }
 
+/* Dilation or groups: the general kernels. */
+static int conv_is_general(const conv_geom *g)
+{
+    return g->dh != 1 || g->dw != 1 || g->groups != 1;
+}
+
+#define GENERAL_GEOMETRY(g) DIRECT_GEOMETRY(g), OCL_U32((g)->dh), OCL_U32((g)->dw), OCL_U32((g)->groups)
+
+static int general_forward(ocl_backend *b, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w,
+                           const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y)
+{
+    int st = OCL_LAUNCH(b, F, K_GENERAL_FORWARD, g->n * g->oh * g->ow * g->k, 0, OCL_MEM(x->mem), OCL_MEM(w->mem),
+                        OCL_MEM(bias->mem), OCL_MEM(y->mem), GENERAL_GEOMETRY(g), OCL_I32(act));
+    if (st || act != CLCNN_ACT_SOFTMAX)
+        return st;
+    return ocl_softmax_rows(b, y->mem, y->mem, g->n * g->oh * g->ow, g->k);
+}
+
+static int general_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
+                            const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
+{
+    int st = CLCNN_OK;
+    if (db)
+        st = ocl_column_sums(b, dz->mem, g->n * g->oh * g->ow, g->k, db->mem);
+    if (!st && dw)
+        st = OCL_LAUNCH(b, F, K_GENERAL_FILTER_GRAD, g->kh * g->kw * (g->c / g->groups) * g->k, 0, OCL_MEM(x->mem),
+                        OCL_MEM(dz->mem), OCL_MEM(dw->mem), GENERAL_GEOMETRY(g));
+    if (!st && dx)
+        st = OCL_LAUNCH(b, F, K_GENERAL_DATA_GRAD, g->n * g->h * g->w * g->c, 0, OCL_MEM(dz->mem), OCL_MEM(w->mem),
+                        OCL_MEM(dx->mem), GENERAL_GEOMETRY(g));
+    return st;
+}
+
 static int use_gemm(const ocl_backend *b, const conv_geom *g)
 {
     return ocl_route_gemm(b->conv_path, g->c * g->k, DIRECT_CONV_MAX_CK);
@@ -134,6 +183,8 @@ int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
     int st = check_conv(b, "conv_forward", g);
     if (st)
         return st;
+    if (conv_is_general(g))
+        return general_forward(b, g, x, w, bias, act, y);
     if (!use_gemm(b, g))
         return direct_forward(b, g, x, w, bias, act, y);
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;
@@ -162,6 +213,8 @@ int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const
     int st = check_conv(b, "conv_backward", g);
     if (st)
         return st;
+    if (conv_is_general(g))
+        return general_backward(b, g, dz, x, w, dx, dw, db);
     if (!use_gemm(b, g))
         return direct_backward(b, g, dz, x, w, dx, dw, db);
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;

@@ -31,16 +31,24 @@ typedef struct layer_field {
     size_t offset, size;  /* the member of layer_config */
     size_t public_offset; /* the member of clcnn_layer_config, of the same size */
     double lo, hi;        /* the valid range, both ends included */
+    /* A field added to a family after files were written without it: a
+     * record that ends before it loads with dflt (LAYER_FIELD_DEFAULT). */
+    int has_default;
+    double dflt;
 } layer_field;
 
 /* A field on member of layer_config, reported as member pub of
  * clcnn_layer_config; the char array of negative size stops the build when
  * the two members differ in size. */
-#define LAYER_FIELD(name_, type_, member, pub, lo_, hi_)                                                            \
-    {.name = name_, .type = type_, .offset = offsetof(layer_config, member),                                       \
+#define LAYER_FIELD_INIT(name_, type_, member, pub, lo_, hi_)                                                       \
+    .name = name_, .type = type_, .offset = offsetof(layer_config, member),                                        \
      .size = sizeof(((layer_config *)0)->member) +                                                                 \
              0 * sizeof(char[sizeof(((layer_config *)0)->member) == sizeof(((clcnn_layer_config *)0)->pub) ? 1 : -1]), \
-     .public_offset = offsetof(clcnn_layer_config, pub), .lo = lo_, .hi = hi_}
+     .public_offset = offsetof(clcnn_layer_config, pub), .lo = lo_, .hi = hi_
+#define LAYER_FIELD(name_, type_, member, pub, lo_, hi_) {LAYER_FIELD_INIT(name_, type_, member, pub, lo_, hi_)}
+/* A field with a default, after every field without one. */
+#define LAYER_FIELD_DEFAULT(name_, type_, member, pub, lo_, hi_, dflt_)                                             \
+    {LAYER_FIELD_INIT(name_, type_, member, pub, lo_, hi_), .has_default = 1, .dflt = dflt_}
 /* Limits the model file holds layers to (nothing is allocated from a size
  * beyond them), and the activation field every family that applies one
  * declares. */
@@ -95,6 +103,15 @@ void clcnn_layer_field_set(layer_config *cfg, const layer_field *f, double v);
 /* CLCNN_OK when v lies in f's range (a whole number for a u32 field), else
  * status with "who: NAME = v is out of range [lo, hi]". */
 int clcnn_layer_field_check(clcnn_ctx *ctx, int status, const char *who, const layer_field *f, double v);
+/* The fields a record of the family must hold: those up to the last one
+ * without a default. */
+size_t clcnn_layer_fields_required(const layer_family *family);
+/* The fields a record of *cfg holds: all but the trailing ones at their
+ * defaults (a layer that uses none of the later settings is written as
+ * before they existed). */
+size_t clcnn_layer_fields_stored(const layer_family *family, const layer_config *cfg);
+/* Sets every field of *cfg that has a default to it. */
+void clcnn_layer_set_defaults(const layer_family *family, layer_config *cfg);
 /* Checks every field of *cfg against its family's ranges (status
  * CLCNN_ERR_ARGUMENT). */
 int clcnn_layer_check_fields(clcnn_ctx *ctx, const char *who, const layer_family *family, const layer_config *cfg);

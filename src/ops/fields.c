@@ -46,6 +46,30 @@ int clcnn_layer_field_check(clcnn_ctx *ctx, int status, const char *who, const l
     return clcnn_error(ctx, status, "%s: %s = %g is out of range [%g, %g]", who, f->name, v, f->lo, f->hi);
 }
 
+size_t clcnn_layer_fields_required(const layer_family *family)
+{
+    size_t n = family->nfields;
+    while (n > 0 && family->fields[n - 1].has_default)
+        n--;
+    return n;
+}
+
+size_t clcnn_layer_fields_stored(const layer_family *family, const layer_config *cfg)
+{
+    size_t n = family->nfields;
+    while (n > 0 && family->fields[n - 1].has_default &&
+           clcnn_layer_field_get(cfg, &family->fields[n - 1]) == family->fields[n - 1].dflt)
+        n--;
+    return n;
+}
+
+void clcnn_layer_set_defaults(const layer_family *family, layer_config *cfg)
+{
+    for (size_t i = 0; i < family->nfields; i++)
+        if (family->fields[i].has_default)
+            clcnn_layer_field_set(cfg, &family->fields[i], family->fields[i].dflt);
+}
+
 int clcnn_layer_check_fields(clcnn_ctx *ctx, const char *who, const layer_family *family, const layer_config *cfg)
 {
     for (size_t i = 0; i < family->nfields; i++) {

@@ -60,12 +60,16 @@ double ref_acc_err(const ref_acc *a);
 /* An array of count zeroed accumulators (calloc; NULL when out of memory). */
 ref_acc *ref_acc_array(size_t count);
 
-/* Convolution geometry (DESIGN.md section 1); ref_conv_shape fills
- * oh, ow, pad_top, pad_left from the rest. */
+/* Convolution geometry (DESIGN.md section 1, with PyTorch's dilation and
+ * groups); ref_conv_shape fills oh, ow and, for same or valid padding,
+ * pad_top, pad_left from the rest.  Explicit padding (CLCNN_PAD_EXPLICIT)
+ * takes pad_top, pad_left, pad_bottom, pad_right as given.  dh, dw, groups:
+ * 0 counts as 1; the weights are (kh, kw, c/groups, k). */
 typedef struct ref_conv {
     size_t n, h, w, c, kh, kw, k, sh, sw;
     clcnn_padding padding;
     size_t oh, ow, pad_top, pad_left;
+    size_t pad_bottom, pad_right, dh, dw, groups;
 } ref_conv;
 
 void ref_conv_shape(ref_conv *g);
@@ -76,17 +80,23 @@ int ref_conv_forward(const ref_conv *g, const float *x, const float *w, const fl
 int ref_conv_backward(const ref_conv *g, const float *dz, const float *x, const float *w, ref_out dx, ref_out dw,
                       ref_out db);
 
-/* Pooling geometry (no padding); ref_pool_shape fills oh, ow. */
+/* Pooling geometry; ref_pool_shape fills oh, ow.  Pads, ceil_mode and
+ * include_pad as clcnn_pool_params (PyTorch's): padded cells never win a
+ * max; an avg divides by the window's input cells, or with include_pad by
+ * its cells within the padded input. */
 typedef struct ref_pool {
     size_t n, h, w, c, kh, kw, sh, sw;
     clcnn_pool_mode mode;
     size_t oh, ow;
+    size_t pad_top, pad_bottom, pad_left, pad_right;
+    int ceil_mode, include_pad;
 } ref_pool;
 
 void ref_pool_shape(ref_pool *g);
 void ref_pool_forward(const ref_pool *g, const float *x, ref_out y);
 /* Max: every cell equal to its window's maximum gets the window's full
- * gradient; avg: dy / (kh * kw) to every cell; overlaps add up. */
+ * gradient; avg: dy / the divisor to every input cell of the window;
+ * overlaps add up. */
 int ref_pool_backward(const ref_pool *g, const float *dy, const float *x, ref_out dx);
 
 /* Local response normalisation across channels (clcnn_lrn_forward):
