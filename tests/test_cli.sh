@@ -278,6 +278,19 @@ expect_error "predict --top 4097" "--top" "$CLCNN" predict --model n.model --dev
 check "eval's report names the classes" \
     test -n "$(grep -E '^the "third" \(2\) +[01]\.[0-9]{4} ' neval.out)" -a -n "$(grep -E '^band 0 \(0\) +[0-9]+ ' neval.out)"
 
+# docs/model-format.md's Python reader (numpy) reads version 3 and older.
+if "$PY" -c 'import numpy' 2>/dev/null; then
+    awk '/^```python/ { f = 1; next } /^```/ { f = 0 } f' "$HERE/../docs/model-format.md" >reader.py
+    check "docs/model-format.md's reader: names, layers and parameters of versions 3, 2 and 1" "$PY" -c "$NAMES_PY
+exec(open('reader.py').read())
+shape, layers, params, names = read_model('n.model')
+assert shape == (28, 28, 1) and len(layers) == 8 and sum(p.size for p in params) == 61706 and names == NAMES
+assert read_model('m.model')[3] == []
+assert read_model('$HERE/fixtures/small_v2.model')[3] == [] and read_model('$HERE/fixtures/lenet5_v1.model')[3] == []"
+else
+    echo "skip - docs/model-format.md's reader (no numpy for $PY)"
+fi
+
 # --class-names FILE: one name per line, overriding the data's.
 printf 'zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n' >names.txt
 "$CLCNN" train --data names.npz --epochs 1 --batch-size 50 --class-names names.txt --save f.model \
