@@ -290,6 +290,10 @@ assert read_model('$HERE/fixtures/small_v2.model')[3] == [] and read_model('$HER
 else
     echo "skip - docs/model-format.md's reader (no numpy for $PY)"
 fi
+check "eval's columns line up in characters, names beyond ASCII too" "$PY" -c '
+rows = [l for l in open("neval.out", encoding="utf-8") if l.startswith(("band 0 (0)", "b\u00e4nd 4 (4)"))]
+assert len(rows) == 4 and rows[0].index("1.0000") == rows[1].index("1.0000"), rows
+assert rows[2].index(" 17 ") < len(rows[2]) and len(rows[2].rstrip()) == len(rows[3].rstrip()), rows'
 
 # --class-names FILE: one name per line, overriding the data's.
 printf 'zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n' >names.txt
@@ -308,6 +312,12 @@ printf 'a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj' >crlf.txt
 "$CLCNN" info --json crlf.model >crlf.json 2>&1
 check "--class-names: CRLF line ends and no final newline" "$PY" -c '
 import json; assert json.load(open("crlf.json"))["class_names"] == list("abcdefghij")'
+(head -n 9 names.txt; printf '%0255d\n' 9) >longest.txt
+"$CLCNN" train --data data.npz --epochs 1 --batch-size 50 --class-names longest.txt --save longest.model \
+    --device cpu --quiet >/dev/null 2>&1
+"$CLCNN" eval --model longest.model --data data.npz --device cpu --report longest.csv >longest.out 2>&1
+check "a name of 255 bytes, whole in eval's report and its CSV" \
+    test "$(grep -c "^$(printf '%0255d' 9) (9) " longest.out)" -eq 2 -a -n "$(grep "^9,$(printf '%0255d' 9) (9)," longest.csv)"
 printf 'zero\none\n\nthree\n' >empty-line.txt
 expect_error "--class-names: an empty line" "empty-line.txt: line 3: class name is empty" \
     "$CLCNN" train --data data.npz --epochs 1 --class-names empty-line.txt --device cpu --quiet

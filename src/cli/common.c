@@ -116,6 +116,21 @@ const char *cli_class_label(const clcnn_model *m, size_t i, char *buf, size_t le
     return buf;
 }
 
+int cli_text_width(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80; /* continuation bytes add none */
+    return n;
+}
+
+void cli_pad(FILE *f, const char *s, int width)
+{
+    fputs(s, f);
+    for (int n = cli_text_width(s); n < width; n++)
+        fputc(' ', f);
+}
+
 int cli_read_class_names(clcnn_ctx *ctx, clcnn_model *m, const char *path)
 {
     FILE *f = fopen(path, "r");

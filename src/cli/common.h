@@ -47,6 +47,11 @@ const char *cli_class_label(const clcnn_model *m, size_t i, char *buf, size_t le
 /* Room for any label cli_class_label makes. */
 #define CLI_LABEL_MAX (CLCNN_CLASS_NAME_MAX + 32)
 
+/* Characters (UTF-8 code points) in s, for aligning columns of labels;
+ * and s written to f padded with spaces to width characters. */
+int cli_text_width(const char *s);
+void cli_pad(FILE *f, const char *s, int width);
+
 /* Gives m the class names of path, one per line (a final newline and
  * CRLF line ends are allowed); prints an error naming path and the line
  * (an empty or bad name, a count other than the model's classes, an
