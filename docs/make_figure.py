@@ -26,8 +26,8 @@ import zlib
 import numpy as np
 
 KINDS = {1: "conv", 2: "pool", 3: "flatten", 4: "dense", 5: "activation", 6: "lrn"}
-# Format version 2: each kind's fields in order ("f:" float32, else u32);
-# version 1: these eight u32 columns for every kind.
+# Format versions 2 and 3: each kind's fields in order ("f:" float32, else
+# u32); version 1: these eight u32 columns for every kind.
 FIELDS = {
     "conv": ["units", "kh", "kw", "sh", "sw", "padding", "act"],
     "pool": ["kh", "kw", "sh", "sw", "mode"],
@@ -46,8 +46,8 @@ def read_model(path):
     if len(data) < 40 or data[:8] != b"CLCNNMOD":
         raise ValueError(f"{path}: not a clcnn model file")
     version, flags, h, w, c, nlayers = struct.unpack_from("<6I", data, 8)
-    if version not in (1, 2):
-        raise ValueError(f"{path}: model format version {version} (this script reads 1 and 2)")
+    if version not in (1, 2, 3):
+        raise ValueError(f"{path}: model format version {version} (this script reads 1 to 3)")
     if struct.unpack_from("<I", data, len(data) - 4)[0] != zlib.crc32(data[:-4]):
         raise ValueError(f"{path}: checksum mismatch")
     if flags != 0:
@@ -67,6 +67,11 @@ def read_model(path):
                 layer[name] = struct.unpack_from(fmt, data, pos + 8 + 4 * i)[0]
             pos += 8 + 4 * len(names)
         layers.append(layer)
+    if version >= 3:  # the class names: a count, then each as a length and its bytes
+        count = struct.unpack_from("<I", data, pos)[0]
+        pos += 4
+        for _ in range(count):
+            pos += 4 + struct.unpack_from("<I", data, pos)[0]
     shape, params = (h, w, c), []
     for i, L in enumerate(layers):
         if L["kind"] == "conv":

@@ -15,13 +15,14 @@ static void fail(clcnn_ctx *ctx, const char *what)
     exit(1);
 }
 
+/* Variant 4 is variant 0 with class names (format version 3's section). */
 static void save_model(clcnn_ctx *ctx, const char *dir, const char *name, int variant)
 {
     clcnn_model *m = NULL;
     if (clcnn_model_create(ctx, &m, variant == 2 ? 1 : 6, variant == 2 ? 1 : 6, variant == 2 ? 5 : 1))
         fail(ctx, name);
     int st = 0;
-    if (variant == 0) {
+    if (variant == 0 || variant == 4) {
         st = clcnn_model_add_conv(m, 2, 3, 3, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU) ||
              clcnn_model_add_pool(m, 2, 2, 2, 2, CLCNN_POOL_MAX) || clcnn_model_add_flatten(m) ||
              clcnn_model_add_dense(m, 3, CLCNN_ACT_SOFTMAX);
@@ -37,7 +38,8 @@ static void save_model(clcnn_ctx *ctx, const char *dir, const char *name, int va
     } else {
         st = clcnn_model_add_flatten(m) || clcnn_model_add_dense(m, 2, CLCNN_ACT_SOFTMAX);
     }
-    if (st || clcnn_model_init(m, 7))
+    static const char *const names[3] = {"T-shirt/top", "b\xc3\xa4nd", "the \"third\""};
+    if (st || clcnn_model_init(m, 7) || (variant == 4 && clcnn_model_set_class_names(m, names, 3)))
         fail(ctx, name);
     char path[1024];
     snprintf(path, sizeof path, "%s/model/%s", dir, name);
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
     save_model(ctx, argv[1], "valid_avg_activation.model", 1);
     save_model(ctx, argv[1], "dense_only.model", 2);
     save_model(ctx, argv[1], "conv_lrn_dense.model", 3);
+    save_model(ctx, argv[1], "class_names.model", 4);
     clcnn_ctx_free(ctx);
 
     /* 3 images of 2x3, labels 0..2. */

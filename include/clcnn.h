@@ -962,6 +962,45 @@ CLCNN_API int clcnn_pool2d_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, cons
 /* A pool layer with the settings of p. */
 CLCNN_API int clcnn_model_add_pool2d(clcnn_model *m, int kernel_h, int kernel_w, int stride_h, int stride_w,
                                      clcnn_pool_mode mode, const clcnn_pool_params *p);
+/* ------------------------------------------------------------ class names */
+
+/* A model or a data set may hold one name per class ("T-shirt/top",
+ * "Trouser", ...): the model file keeps a model's (docs/model-format.md),
+ * and clcnn_data_load gives a data set those of its source (an .npz's
+ * class_names array).  A name is 1 to CLCNN_CLASS_NAME_MAX bytes of UTF-8
+ * with no control characters (U+0000 to U+001F, U+007F: so no newline or
+ * tab); names need not be distinct. */
+#define CLCNN_CLASS_NAME_MAX 255
+
+/* Checks one NUL-terminated name as the setters below do.  Errors:
+ * CLCNN_ERR_ARGUMENT with a message on ctx (may be NULL) that starts
+ * "class name" ("class name is empty", "class name is 300 bytes long (at
+ * most 255)", "... holds the control character 0x09 (byte 4)", "... is not
+ * valid UTF-8 (byte 5)"). */
+CLCNN_API int clcnn_class_name_check(clcnn_ctx *ctx, const char *name);
+
+/* Gives m the names names[0 .. count-1], copied (the caller keeps its
+ * strings); count must equal clcnn_model_classes(m).  count 0 (names may
+ * then be NULL) removes them.  Adding a layer that changes the number of
+ * classes removes them too.  Errors: CLCNN_ERR_ARGUMENT (NULL, a count
+ * that is not the model's classes, a bad name: the message numbers it
+ * from 1), CLCNN_ERR_NOMEM; the model keeps its names on failure. */
+CLCNN_API int clcnn_model_set_class_names(clcnn_model *m, const char *const *names, size_t count);
+/* The name of class i; NULL when the model has none or i is not a class.
+ * The string belongs to m, valid until its names change or it is freed. */
+CLCNN_API const char *clcnn_model_class_name(const clcnn_model *m, size_t i);
+
+/* The same for a data set: count must be at least clcnn_dataset_classes(ds)
+ * (a name for every label; a split may lack some classes), and at most
+ * CLCNN_MAX_CLASS_NAMES.  Messages go to ctx (may be NULL); the copy comes
+ * from the data set's allocator.  clcnn_dataset_split_tail gives the tail
+ * the same names. */
+#define CLCNN_MAX_CLASS_NAMES 256
+CLCNN_API int clcnn_dataset_set_class_names(clcnn_ctx *ctx, clcnn_dataset *ds, const char *const *names,
+                                            size_t count);
+/* How many names ds holds (0: none), and name i (NULL when there is none). */
+CLCNN_API size_t clcnn_dataset_class_name_count(const clcnn_dataset *ds);
+CLCNN_API const char *clcnn_dataset_class_name(const clcnn_dataset *ds, size_t i);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,23 @@
 directory: a small learnable task (the class is which horizontal band of the
 image holds a bright bar).  Standard library only, so tests need no numpy.
 Optional arguments name another file and seed, and the three split sizes:
-other.npz 7, or small.npz 1 9 3 3."""
-import random, struct, sys, zipfile
+other.npz 7, or small.npz 1 9 3 3.  --names=U or --names=S (anywhere) adds
+class_names.npy, the NAMES below as a '<U' or a '|S' (UTF-8 bytes) array;
+--print-names prints them as JSON and writes nothing."""
+import json, random, struct, sys, zipfile
+
+# One name per band; quotes, a backslash and non-ASCII letters exercise
+# the JSON and UTF-8 paths.
+NAMES = ["band 0", "band 1", 'the "third"', "back\\slash", "b\u00e4nd 4", "band 5", "band 6",
+         "band 7", "band 8", "\u30d0\u30f3\u30c9 9"]
+if "--print-names" in sys.argv:
+    print(json.dumps(NAMES))
+    sys.exit(0)
+names_dtype = None
+for a in list(sys.argv):
+    if a.startswith("--names="):
+        names_dtype = a[len("--names="):]
+        sys.argv.remove(a)
 
 def npy(dtype, shape, payload):
     header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
@@ -36,3 +51,11 @@ with zipfile.ZipFile(out, "w") as z:
         if name == "test":
             with open("img.pgm", "wb") as f:
                 f.write(b"P5\n28 28\n255\n" + bytes(first))
+    if names_dtype == "U":
+        n = max(len(s) for s in NAMES)
+        payload = b"".join(s.ljust(n, "\0").encode("utf-32-le") for s in NAMES)
+        z.writestr("class_names.npy", npy("<U%d" % n, (len(NAMES),), payload))
+    elif names_dtype == "S":
+        raw = [s.encode() for s in NAMES]
+        n = max(len(b) for b in raw)
+        z.writestr("class_names.npy", npy("|S%d" % n, (len(raw),), b"".join(b.ljust(n, b"\0") for b in raw)))

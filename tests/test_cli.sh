@@ -214,6 +214,143 @@ expect_error "info on a missing file" "absent.model" "$CLCNN" info absent.model
 expect_error "info on two files" "c.ck" "$CLCNN" info m.model c.ck
 expect_error "info on a truncated file" "corrupt.model" "$CLCNN" info corrupt.model
 
+# ---------------------------------------------------------- class names
+# names.npz: data.npz's images with make_synthetic_npz.py's NAMES as a
+# class_names array (quotes, a backslash, UTF-8); predict, info and eval
+# show them, the model file and checkpoints keep them.
+"$PY" "$HERE/make_synthetic_npz.py" names.npz --names=U
+"$PY" "$HERE/make_synthetic_npz.py" names_s.npz --names=S
+"$PY" "$HERE/make_synthetic_npz.py" --print-names >names.json
+NAMES_PY="import json; NAMES = json.load(open('names.json'))"
+"$CLCNN" train --data names.npz --epochs 1 --batch-size 32 --save n.model --checkpoint n.ck --device cpu --quiet \
+    >/dev/null 2>ntrain.err
+check "train on an .npz with class_names" test -s n.model -a ! -s ntrain.err
+"$CLCNN" info --json n.model >ninfo.json 2>&1
+check "info --json: the .npz's class names, in the model file" "$PY" -c "$NAMES_PY
+import json
+j = json.load(open('ninfo.json'))
+assert j['class_names'] == NAMES and j['format_version'] == 3, j.get('class_names')"
+"$CLCNN" info --json n.ck >nck.json 2>&1
+check "the checkpoint keeps the class names" "$PY" -c "$NAMES_PY
+import json
+assert json.load(open('nck.json'))['class_names'] == NAMES"
+"$CLCNN" info n.model >ninfo.out 2>&1
+check "info lists the class names by id" \
+    test -n "$(grep -x '    2  the "third"' ninfo.out)" -a -n "$(grep -x '    0  band 0' ninfo.out)"
+check "info --json: class_names null without names" "$PY" -c '
+import json; assert json.load(open("info.json"))["class_names"] is None'
+"$CLCNN" train --data names_s.npz --epochs 1 --batch-size 32 --save ns.model --device cpu --quiet >/dev/null 2>&1
+"$CLCNN" info --json ns.model >ns.json 2>&1
+check "a '|S' class_names array gives the same names" "$PY" -c "$NAMES_PY
+import json
+assert json.load(open('ns.json'))['class_names'] == NAMES"
+
+"$CLCNN" predict --model n.model --device cpu img.pgm >npred.out 2>&1
+check "predict with names: 'name (id) probability', three by default" \
+    grep -Eq '^img\.pgm: [^,]+ \([0-9]\) [01]\.[0-9]{4}(, [^,]+ \([0-9]\) [01]\.[0-9]{4}){2}$' npred.out
+"$CLCNN" predict --model n.model --device cpu --top 2 --json img.pgm edge.idx >npred.json 2>&1
+check "predict --json: one object per image, top 2, names escaped, probabilities of predict" "$PY" -c "$NAMES_PY
+import json
+lines = open('npred.json').read().splitlines()
+text = open('npred.out').read().split(': ', 1)[1].split(', ')
+objs = [json.loads(l) for l in lines]
+assert len(objs) == 1 + sum(1 for l in open('edge-pred.out')), len(objs)
+assert objs[0]['input'] == 'img.pgm' and objs[0]['index'] == 0 and objs[1]['input'] == 'edge.idx'
+assert [o['index'] for o in objs[1:]] == list(range(len(objs) - 1))
+for o in objs:
+    assert len(o['top']) == 2 and o['top'][0]['probability'] >= o['top'][1]['probability'], o
+    for t in o['top']:
+        assert t['name'] == NAMES[t['class']], t
+for t, shown in zip(objs[0]['top'], text):  # the text output's first two
+    assert shown == '%s (%d) %.4f' % (t['name'], t['class'], t['probability']), (shown, t)"
+"$CLCNN" predict --model m.model --device cpu --json --top 50 img.pgm >pred.json 2>&1
+check "predict --json without names: name null; --top above the classes shows them all" "$PY" -c '
+import json
+o = json.loads(open("pred.json").read())
+assert len(o["top"]) == 10 and all(t["name"] is None for t in o["top"]), o
+assert sorted(t["class"] for t in o["top"]) == list(range(10))
+assert abs(sum(t["probability"] for t in o["top"]) - 1) < 1e-5'
+"$CLCNN" predict --model m.model --device cpu --top 2 img.pgm >pred2.out 2>&1
+check "predict without names keeps 'id (probability)'" grep -Eq '^img\.pgm: [0-9] \([01]\.[0-9]{4}\), [0-9] \([01]\.[0-9]{4}\)$' pred2.out
+expect_error "predict --top 0" "--top" "$CLCNN" predict --model n.model --device cpu --top 0 img.pgm
+expect_error "predict --top 4097" "--top" "$CLCNN" predict --model n.model --device cpu --top 4097 img.pgm
+"$CLCNN" eval --model n.model --data names.npz --device cpu --errors 3 >neval.out 2>&1
+check "eval's report names the classes" \
+    test -n "$(grep -E '^the "third" \(2\) +[01]\.[0-9]{4} ' neval.out)" -a -n "$(grep -E '^band 0 \(0\) +[0-9]+ ' neval.out)"
+
+# docs/model-format.md's Python reader (numpy) reads version 3 and older.
+if "$PY" -c 'import numpy' 2>/dev/null; then
+    awk '/^```python/ { f = 1; next } /^```/ { f = 0 } f' "$HERE/../docs/model-format.md" >reader.py
+    check "docs/model-format.md's reader: names, layers and parameters of versions 3, 2 and 1" "$PY" -c "$NAMES_PY
+exec(open('reader.py').read())
+shape, layers, params, names = read_model('n.model')
+assert shape == (28, 28, 1) and len(layers) == 8 and sum(p.size for p in params) == 61706 and names == NAMES
+assert read_model('m.model')[3] == []
+assert read_model('$HERE/fixtures/small_v2.model')[3] == [] and read_model('$HERE/fixtures/lenet5_v1.model')[3] == []"
+else
+    echo "skip - docs/model-format.md's reader (no numpy for $PY)"
+fi
+check "eval's columns line up in characters, names beyond ASCII too" "$PY" -c '
+rows = [l for l in open("neval.out", encoding="utf-8") if l.startswith(("band 0 (0)", "b\u00e4nd 4 (4)"))]
+assert len(rows) == 4 and rows[0].index("1.0000") == rows[1].index("1.0000"), rows
+assert rows[2].index(" 17 ") < len(rows[2]) and len(rows[2].rstrip()) == len(rows[3].rstrip()), rows'
+
+# --class-names FILE: one name per line, overriding the data's.
+printf 'zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n' >names.txt
+"$CLCNN" train --data names.npz --epochs 1 --batch-size 50 --class-names names.txt --save f.model \
+    --checkpoint f.ck --device cpu --quiet >/dev/null 2>&1
+"$CLCNN" info --json f.model >f.json 2>&1
+"$CLCNN" info --json f.ck >fck.json 2>&1
+check "--class-names FILE: the model and its checkpoint hold the file's names" "$PY" -c '
+import json
+want = "zero one two three four five six seven eight nine".split()
+assert json.load(open("f.json"))["class_names"] == want
+assert json.load(open("fck.json"))["class_names"] == want'
+printf 'a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj' >crlf.txt
+"$CLCNN" train --data data.npz --epochs 1 --batch-size 50 --class-names crlf.txt --save crlf.model \
+    --device cpu --quiet >/dev/null 2>&1
+"$CLCNN" info --json crlf.model >crlf.json 2>&1
+check "--class-names: CRLF line ends and no final newline" "$PY" -c '
+import json; assert json.load(open("crlf.json"))["class_names"] == list("abcdefghij")'
+(head -n 9 names.txt; printf '%0255d\n' 9) >longest.txt
+"$CLCNN" train --data data.npz --epochs 1 --batch-size 50 --class-names longest.txt --save longest.model \
+    --device cpu --quiet >/dev/null 2>&1
+"$CLCNN" eval --model longest.model --data data.npz --device cpu --report longest.csv >longest.out 2>&1
+check "a name of 255 bytes, whole in eval's report and its CSV" \
+    test "$(grep -c "^$(printf '%0255d' 9) (9) " longest.out)" -eq 2 -a -n "$(grep "^9,$(printf '%0255d' 9) (9)," longest.csv)"
+printf 'zero\none\n\nthree\n' >empty-line.txt
+expect_error "--class-names: an empty line" "empty-line.txt: line 3: class name is empty" \
+    "$CLCNN" train --data data.npz --epochs 1 --class-names empty-line.txt --device cpu --quiet
+head -n 9 names.txt >nine.txt
+expect_error "--class-names: too few names" "nine.txt: 9 class names (lines), the model has 10 classes" \
+    "$CLCNN" train --data data.npz --epochs 1 --class-names nine.txt --device cpu --quiet
+(cat names.txt; echo ten) >eleven.txt
+expect_error "--class-names: too many names" "eleven.txt: more than the model's 10 classes (line 11)" \
+    "$CLCNN" train --data data.npz --epochs 1 --class-names eleven.txt --device cpu --quiet
+(head -n 4 names.txt; printf '%0256d\n' 0; tail -n 5 names.txt) >long.txt
+expect_error "--class-names: an over-long name" "long.txt: line 5: class name is 256 bytes long (at most 255)" \
+    "$CLCNN" train --data data.npz --epochs 1 --class-names long.txt --device cpu --quiet
+(head -n 6 names.txt; printf 'tab\there\n'; tail -n 3 names.txt) >tab.txt
+expect_error "--class-names: a control character" "tab.txt: line 7: class name holds the control character 0x09" \
+    "$CLCNN" train --data data.npz --epochs 1 --class-names tab.txt --device cpu --quiet
+expect_error "--class-names: a missing file" "absent.txt: cannot read the class names" \
+    "$CLCNN" train --data data.npz --epochs 1 --class-names absent.txt --device cpu --quiet
+expect_error "--class-names: a directory" "adir: cannot read the class names" \
+    "$CLCNN" train --data data.npz --epochs 1 --class-names adir --device cpu --quiet
+
+# The default data (Fashion-MNIST) names its ten classes; a short run (100
+# training images) is enough to see them kept.
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+    "$CLCNN" train --epochs 1 --valid-size 59900 --save fashion.model --device cpu --quiet >/dev/null 2>&1
+    "$CLCNN" info --json fashion.model >fashion.json 2>&1
+    check "the default data's class names are Fashion-MNIST's" "$PY" -c '
+import json
+assert json.load(open("fashion.json"))["class_names"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]'
+else
+    echo "skip - the default data's class names (Fashion-MNIST is not installed)"
+fi
+
 # --------------------------------------------------------------- errors
 expect_error "missing --data path" "no-such-data.npz" \
     "$CLCNN" train --data "$WORK/no-such-data.npz" --epochs 1 --device cpu --quiet

@@ -3,7 +3,7 @@
  * of PyTorch and TensorFlow (tests/golden/make_lrn_golden.py, which says
  * how each framework's alpha maps to clcnn's), the argument checks, and the
  * LRN layer in a model: its description and settings, training through it,
- * and its record in a model file (format version 2).
+ * and its record in a model file (format version 3).
  */
 #include <math.h>
 #include <stdio.h>
@@ -190,8 +190,9 @@ START_TEST(test_model_file)
     fclose(f);
     /* conv 7 fields, lrn 4, pool 5, conv 7, lrn 4, flatten 0, dense 2 */
     const size_t records = 4 * (9 + 6 + 7 + 9 + 6 + 2 + 4);
-    ck_assert_uint_eq(len, 32 + records + 4 * clcnn_model_param_count(m) + 4);
-    ck_assert_uint_eq(b[8], 2);
+    /* version 3: the records, a class-name count (0), the parameters */
+    ck_assert_uint_eq(len, 32 + records + 4 + 4 * clcnn_model_param_count(m) + 4);
+    ck_assert_uint_eq(b[8], 3);
     const unsigned char *lrn = b + 32 + 36; /* layer 2's record, after conv's nine words */
     float alpha, beta, k;
     memcpy(&alpha, lrn + 12, 4), memcpy(&beta, lrn + 16, 4), memcpy(&k, lrn + 20, 4); /* little-endian host */

@@ -1111,9 +1111,9 @@ START_TEST(test_load_errors)
     size_t len;
     unsigned char *orig = slurp(good, &len);
     unsigned char *b = xmalloc(len);
-    /* Version 2 records: kind, field count, fields (conv 7, pool 5,
-     * flatten 0, dense 2). */
-    ck_assert_uint_eq(len, 8 + 4 * 6 + 4 * (9 + 7 + 9 + 7 + 2 + 4 + 4 + 4) + 4 * 61706 + 4);
+    /* Version 2 and 3 records: kind, field count, fields (conv 7, pool 5,
+     * flatten 0, dense 2); version 3's class names: a count, 0. */
+    ck_assert_uint_eq(len, 8 + 4 * 6 + 4 * (9 + 7 + 9 + 7 + 2 + 4 + 4 + 4) + 4 + 4 * 61706 + 4);
 
     char missing[4300];
     snprintf(missing, sizeof missing, "%s/missing.model", dir);
@@ -1221,7 +1221,7 @@ END_TEST
 /* A file of format version 1 (tests/fixtures/lenet5_v1.model: LeNet-5
  * after `clcnn train --device cpu --seed 1 --epochs 1`, saved by the
  * build before version 2) loads, holds the weights its bytes hold, and is
- * saved again as version 2 with the same layers and weights. */
+ * saved again in the current version (3) with the same layers and weights. */
 START_TEST(test_load_version_1)
 {
     clcnn_ctx *ctx = tu_ctx();
@@ -1266,14 +1266,16 @@ START_TEST(test_load_version_1)
     ck_assert_int_eq(c.activation, CLCNN_ACT_RELU);
     ck_assert_int_eq(c.kernel_h, 0);
 
-    /* Saved again: version 2, the same weights and predictions. */
+    /* Saved again: version 3 (no class names), the same weights and
+     * predictions. */
     char *dir = tmpdir_make();
     snprintf(path, sizeof path, "%s/v2.model", dir);
     model_ok(ctx, clcnn_model_save(m, path), "save as version 2");
     size_t len2;
     unsigned char *bytes2 = slurp(path, &len2);
-    ck_assert_uint_eq(bytes2[8], 2);
-    ck_assert_uint_eq(len2, 8 + 4 * 6 + 4 * 46 + 4 * 61706 + 4);
+    ck_assert_uint_eq(bytes2[8], 3);
+    ck_assert_uint_eq(len2, 8 + 4 * 6 + 4 * 46 + 4 + 4 * 61706 + 4);
+    ck_assert_ptr_null(clcnn_model_class_name(m, 0));
     ck_assert_msg(memcmp(bytes2 + len2 - 4 - 4 * 61706, bytes + records, 4 * 61706) == 0,
                   "the version 2 file holds other weights");
     clcnn_model *l = NULL;

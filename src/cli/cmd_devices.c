@@ -122,21 +122,21 @@ static void print_report_text(const char *device, const clcnn_check_report *r)
 static void print_report_json(const char *device, const clcnn_check_report *r)
 {
     printf("{\"device\": ");
-    cli_json_string(device);
+    cli_json_string(stdout, device);
     printf(", \"name\": ");
-    cli_json_string(r->device);
+    cli_json_string(stdout, r->device);
     printf(", \"backend\": ");
-    cli_json_string(r->backend);
+    cli_json_string(stdout, r->backend);
     printf(", \"passed\": %s, \"checks\": [", r->passed ? "true" : "false");
     for (size_t i = 0; i < r->count; i++) {
         const clcnn_check_row *row = &r->rows[i];
         printf("%s{\"name\": ", i ? ", " : "");
-        cli_json_string(row->name);
+        cli_json_string(stdout, row->name);
         printf(", \"passed\": %s, \"skipped\": %s, \"cases\": %u, \"worst_error\": %.6g, \"seconds\": %.6f, "
                "\"message\": ",
                row->passed ? "true" : "false", row->skipped ? "true" : "false", row->cases, row->worst_error,
                row->seconds);
-        cli_json_string(row->message);
+        cli_json_string(stdout, row->message);
         printf("}");
     }
     printf("]}");

@@ -10,8 +10,8 @@
 static const char usage_text[] =
     "usage: clcnn info [--json] MODEL   (or clcnn summary; MODEL may be given as --model FILE)\n"
     "Prints a model's or checkpoint's layers (output shapes, parameters and their totals),\n"
-    "its input shape and classes, its file format version and, for a checkpoint, the\n"
-    "training state.\n\n"
+    "its input shape, classes and class names, its file format version and, for a\n"
+    "checkpoint, the training state.\n\n"
     "  --json              the same as one JSON object, for programs\n"
     "  --help              show this help\n";
 
@@ -77,6 +77,8 @@ static void print_text(const char *path, const clcnn_model *m, const clcnn_model
     printf("%sTotal params: %s\n", double_rule, grouped(total, num, sizeof num));
     printf("Trainable params: %s\nNon-trainable params: 0\n%s", num, rule);
     printf("Classes: %zu\n", clcnn_model_classes(m));
+    for (size_t k = 0; clcnn_model_class_name(m, k); k++)
+        printf("  %3zu  %s\n", k, clcnn_model_class_name(m, k));
     if (!info->checkpoint)
         return;
     const clcnn_train_state *s = &info->state;
@@ -96,7 +98,7 @@ static void print_json(const char *path, const clcnn_model *m, const clcnn_model
     size_t in[3], counts[64] = {0}, ordinal;
     clcnn_model_input_shape(m, in);
     printf("{\"path\": ");
-    cli_json_string(path);
+    cli_json_string(stdout, path);
     printf(", \"format_version\": %u, \"file\": \"%s\", \"input_shape\": [%zu, %zu, %zu], \"layers\": [", info->version,
            info->checkpoint ? "checkpoint" : "model", in[0], in[1], in[2]);
     for (size_t i = 0; i < clcnn_model_layer_count(m); i++) {
@@ -111,6 +113,15 @@ static void print_json(const char *path, const clcnn_model *m, const clcnn_model
     size_t total = clcnn_model_param_count(m);
     printf("],\n \"total_params\": %zu, \"trainable_params\": %zu, \"non_trainable_params\": 0, \"classes\": %zu",
            total, total, clcnn_model_classes(m));
+    printf(",\n \"class_names\": ");
+    if (!clcnn_model_class_name(m, 0))
+        printf("null");
+    for (size_t k = 0; clcnn_model_class_name(m, k); k++) {
+        printf(k ? ", " : "[");
+        cli_json_string(stdout, clcnn_model_class_name(m, k));
+        if (!clcnn_model_class_name(m, k + 1))
+            printf("]");
+    }
     if (info->checkpoint) {
         const clcnn_train_state *s = &info->state;
         float lr, b1, b2, eps;

@@ -1,4 +1,4 @@
-/* clcnn predict: the top classes of IDX or PGM images. */
+/* clcnn predict: the top classes of IDX or PGM images, as text or JSON. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,32 +9,76 @@
 
 static const char usage_text[] =
     "usage: clcnn predict --model FILE [OPTIONS] INPUT...\n"
-    "Prints the most likely classes of each image, with their probabilities.\n"
+    "Prints the most likely classes of each image, with their probabilities:\n"
+    "  img.pgm: Ankle boot (9) 0.9985, Sandal (5) 0.0009, Sneaker (7) 0.0004\n"
+    "for a model that holds class names, else \"img.pgm: 9 (0.9985), 5 (0.0009), ...\".\n"
     "An INPUT is a PGM image (P2/P5) or an IDX image file (raw or .gz, every image).\n\n"
     "  --model FILE        the model (from clcnn train --save)\n"
-    "  --top K             classes shown per image (default 3)\n"
+    "  --top K             classes shown per image, 1 to 4096 (default 3; at most\n"
+    "                      the model's classes are shown)\n"
+    "  --json              one JSON object per image and line, for programs:\n"
+    "                      {\"input\": ..., \"index\": ..., \"top\": [{\"class\": 9,\n"
+    "                      \"name\": \"Ankle boot\", \"probability\": 0.9985}, ...]}\n"
+    "                      (\"name\" is null for a model without class names)\n"
     "  --device D          auto, cpu, opencl or opencl:P:D (default auto)\n"
     "  --help              show this help\n";
 
-static void print_top(const char *name, size_t index, int indexed, const float *p, size_t classes, size_t top)
+/* The top classes of one image, most likely first (ties: the lower id),
+ * into order[0 .. top-1]; top is at most classes. */
+static int rank_classes(const float *p, size_t classes, size_t top, size_t *order)
 {
-    if (indexed)
-        printf("%s[%zu]:", name, index);
-    else
-        printf("%s:", name);
     char *shown = calloc(classes, 1);
     if (!shown)
-        return;
-    for (size_t t = 0; t < top && t < classes; t++) {
+        return cli_fail("out of memory");
+    for (size_t t = 0; t < top; t++) {
         size_t best = classes;
         for (size_t k = 0; k < classes; k++)
             if (!shown[k] && (best == classes || p[k] > p[best]))
                 best = k;
         shown[best] = 1;
-        printf(" %zu (%.4f)%s", best, p[best], t + 1 < top && t + 1 < classes ? "," : "");
+        order[t] = best;
+    }
+    free(shown);
+    return 0;
+}
+
+/* One image's line: "NAME[INDEX]: label prob, ..." (INDEX only when the
+ * input holds several images); a label with a name takes its probability
+ * after it, an id alone in parentheses (the format before class names). */
+static void print_text(const clcnn_model *m, const char *input, size_t index, int indexed, const float *p,
+                       const size_t *order, size_t top)
+{
+    char label[CLI_LABEL_MAX];
+    if (indexed)
+        printf("%s[%zu]:", input, index);
+    else
+        printf("%s:", input);
+    for (size_t t = 0; t < top; t++) {
+        size_t k = order[t];
+        cli_class_label(m, k, label, sizeof label);
+        printf(clcnn_model_class_name(m, k) ? " %s %.4f%s" : " %s (%.4f)%s", label, (double)p[k],
+               t + 1 < top ? "," : "");
     }
     putchar('\n');
-    free(shown);
+}
+
+static void print_json(const clcnn_model *m, const char *input, size_t index, const float *p, const size_t *order,
+                       size_t top)
+{
+    printf("{\"input\": ");
+    cli_json_string(stdout, input);
+    printf(", \"index\": %zu, \"top\": [", index);
+    for (size_t t = 0; t < top; t++) {
+        size_t k = order[t];
+        const char *name = clcnn_model_class_name(m, k);
+        printf("%s{\"class\": %zu, \"name\": ", t ? ", " : "", k);
+        if (name)
+            cli_json_string(stdout, name);
+        else
+            printf("null");
+        printf(", \"probability\": %.9g}", (double)p[k]);
+    }
+    printf("]}\n");
 }
 
 /* Loads INPUT as images of the model's shape; *count images. */
@@ -76,14 +120,15 @@ static int load_input(clcnn_ctx *ctx, const char *path, const size_t *shape, flo
 
 int cmd_predict(int argc, char **argv)
 {
-    enum { O_MODEL = 1, O_TOP, O_DEVICE, O_HELP };
+    enum { O_MODEL = 1, O_TOP, O_DEVICE, O_JSON, O_HELP };
     static const struct option longopts[] = {
-        {"model", required_argument, 0, O_MODEL}, {"top", required_argument, 0, O_TOP},
-        {"device", required_argument, 0, O_DEVICE}, {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0},
+        {"model", required_argument, 0, O_MODEL},   {"top", required_argument, 0, O_TOP},
+        {"device", required_argument, 0, O_DEVICE}, {"json", no_argument, 0, O_JSON},
+        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0},
     };
     const char *model_path = NULL, *device = NULL;
     size_t top = 3;
+    int json = 0;
     opterr = 0;
     optind = 0;
     int c;
@@ -91,9 +136,10 @@ int cmd_predict(int argc, char **argv)
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_DEVICE: device = optarg; break;
+        case O_JSON: json = 1; break;
         case O_TOP:
             if (cli_parse_size(optarg, 1, 4096, &top))
-                return cli_usage_error("predict", "--top wants a whole number from 1, not '%s'", optarg);
+                return cli_usage_error("predict", "--top wants a whole number from 1 to 4096, not '%s'", optarg);
             break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         default: return cli_usage_error("predict", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -115,6 +161,11 @@ int cmd_predict(int argc, char **argv)
     }
     size_t classes = clcnn_model_classes(model), shape[3] = {0, 0, 0};
     clcnn_model_input_shape(model, shape);
+    if (top > classes)
+        top = classes;
+    size_t *order = malloc(top * sizeof *order);
+    if (!order)
+        rc = cli_fail("out of memory");
     for (int i = optind; i < argc && rc == 0; i++) {
         float *images = NULL, *probs = NULL;
         size_t n = 0;
@@ -125,11 +176,19 @@ int cmd_predict(int argc, char **argv)
             rc = cli_fail("out of memory");
         else if (clcnn_model_predict(model, images, n, probs) != CLCNN_OK)
             rc = cli_fail("%s", clcnn_errmsg(ctx));
-        for (size_t k = 0; rc == 0 && k < n; k++)
-            print_top(argv[i], k, n > 1, probs + k * classes, classes, top);
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            const float *p = probs + k * classes;
+            if ((rc = rank_classes(p, classes, top, order)))
+                break;
+            if (json)
+                print_json(model, argv[i], k, p, order, top);
+            else
+                print_text(model, argv[i], k, n > 1, p, order, top);
+        }
         free(images);
         free(probs);
     }
+    free(order);
 done:
     clcnn_model_free(model);
     clcnn_ctx_free(ctx);

@@ -30,6 +30,9 @@ static const char usage_text[] =
     "                      it keeps checkpointing to FILE unless --checkpoint says\n"
     "                      otherwise\n"
     "  --metrics FILE      write per-epoch figures to FILE as CSV\n"
+    "  --class-names FILE  the classes' names, one per line, kept in the saved\n"
+    "                      model and checkpoints (default: the data's own, as an\n"
+    "                      .npz's class_names or Fashion-MNIST's ten names)\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n";
 
@@ -40,6 +43,7 @@ typedef struct options {
     double lr;
     unsigned long long seed;
     int quiet;
+    const char *class_names; /* --class-names FILE */
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -146,7 +150,8 @@ static int parse(int argc, char **argv, options *o)
 {
     enum {
         O_DATA = 1, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_DEVICE, O_VALID, O_SAVE, O_METRICS, O_QUIET, O_HELP,
-        O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME
+        O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME,
+        O_CLASS_NAMES
     };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
@@ -156,7 +161,9 @@ static int parse(int argc, char **argv, options *o)
         {"metrics", required_argument, 0, O_METRICS}, {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, O_HELP},             {"checkpoint", required_argument, 0, O_CHECKPOINT},
         {"checkpoint-every", required_argument, 0, O_CHECKPOINT_EVERY},
-        {"resume", required_argument, 0, O_RESUME},   {0, 0, 0, 0},
+        {"resume", required_argument, 0, O_RESUME},
+        {"class-names", required_argument, 0, O_CLASS_NAMES},
+        {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
     opterr = 0;
@@ -171,6 +178,7 @@ static int parse(int argc, char **argv, options *o)
         case O_QUIET: o->quiet = 1; break;
         case O_CHECKPOINT: o->checkpoint = optarg; break;
         case O_RESUME: o->resume = optarg; break;
+        case O_CLASS_NAMES: o->class_names = optarg; break;
         case O_CHECKPOINT_EVERY:
             if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
                 return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
@@ -255,6 +263,8 @@ static int run(const options *o, clcnn_ctx *ctx)
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }
+    if (cli_train_class_names(ctx, model, o->class_names, train, o->quiet))
+        goto done;
     if (o->metrics) {
         /* A resumed run adds its epochs to the file the run began. */
         metrics = o->resume ? fopen(o->metrics, "a") : fopen(o->metrics, "w");

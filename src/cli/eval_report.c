@@ -120,10 +120,10 @@ void eval_report_free(eval_report *r)
 /* The widest class label, at least `least`. */
 static int label_width(const clcnn_model *m, const eval_report *r, int least)
 {
-    char buf[256];
+    char buf[CLI_LABEL_MAX];
     int w = least;
     for (size_t k = 0; k < r->classes; k++) {
-        int len = (int)strlen(cli_class_label(m, k, buf, sizeof buf));
+        int len = cli_text_width(cli_class_label(m, k, buf, sizeof buf));
         if (len > w)
             w = len;
     }
@@ -132,7 +132,7 @@ static int label_width(const clcnn_model *m, const eval_report *r, int least)
 
 static void print_figures(FILE *f, int width, const char *label, const class_figures *c)
 {
-    fprintf(f, "%-*s", width, label);
+    cli_pad(f, label, width);
     for (int i = 0; i < NFIGURES; i++)
         if (c->defined[i])
             fprintf(f, "  %9.4f", c->value[i]);
@@ -148,13 +148,13 @@ static void print_matrix(FILE *f, const clcnn_model *m, const eval_report *r)
         if (r->matrix[i] > largest)
             largest = r->matrix[i];
     int cell = snprintf(NULL, 0, "%zu", largest) + 1, width = label_width(m, r, (int)strlen("true \\ predicted"));
-    char buf[256];
+    char buf[CLI_LABEL_MAX];
     fprintf(f, "\nconfusion matrix (rows: true class, columns: predicted class)\n%-*s", width, "true \\ predicted");
     for (size_t j = 0; j < k; j++)
         fprintf(f, "%*zu", cell, j);
     fputc('\n', f);
     for (size_t i = 0; i < k; i++) {
-        fprintf(f, "%-*s", width, cli_class_label(m, i, buf, sizeof buf));
+        cli_pad(f, cli_class_label(m, i, buf, sizeof buf), width);
         for (size_t j = 0; j < k; j++)
             fprintf(f, "%*zu", cell, r->matrix[i * k + j]);
         fputc('\n', f);
@@ -165,22 +165,25 @@ static void print_mistakes(FILE *f, const clcnn_model *m, const eval_report *r, 
 {
     size_t shown = errors < r->nmistakes ? errors : r->nmistakes;
     int width = label_width(m, r, (int)strlen("predicted"));
-    char t[256], p[256];
+    char t[CLI_LABEL_MAX], p[CLI_LABEL_MAX];
     fprintf(f, "\nmost confident mistakes (%zu of %zu)\n", shown, r->nmistakes);
     if (shown == 0)
         return;
     fprintf(f, "%7s  %-*s  %-*s  %s\n", "index", width, "true", width, "predicted", "probability");
     for (size_t i = 0; i < shown; i++) {
         const eval_mistake *e = &r->mistakes[i];
-        fprintf(f, "%7zu  %-*s  %-*s  %.4f\n", e->index, width, cli_class_label(m, e->truth, t, sizeof t), width,
-                cli_class_label(m, e->pred, p, sizeof p), (double)e->prob);
+        fprintf(f, "%7zu  ", e->index);
+        cli_pad(f, cli_class_label(m, e->truth, t, sizeof t), width);
+        fputs("  ", f);
+        cli_pad(f, cli_class_label(m, e->pred, p, sizeof p), width);
+        fprintf(f, "  %.4f\n", (double)e->prob);
     }
 }
 
 void eval_report_print(FILE *f, const clcnn_model *m, const eval_report *r, size_t errors)
 {
     int width = label_width(m, r, (int)strlen("macro average"));
-    char buf[256];
+    char buf[CLI_LABEL_MAX];
     fprintf(f, "\n%-*s  %9s  %9s  %9s  %9s\n", width, "class", "precision", "recall", "f1", "support");
     int undefined = 0;
     for (size_t k = 0; k < r->classes; k++) {
@@ -227,7 +230,7 @@ static void csv_figures(FILE *f, const class_figures *c)
 void eval_report_write_csv(FILE *f, const clcnn_model *m, const eval_report *r)
 {
     size_t k = r->classes;
-    char buf[256];
+    char buf[CLI_LABEL_MAX];
     fputs("class,label,precision,recall,f1,support,predicted", f);
     for (size_t j = 0; j < k; j++)
         fprintf(f, ",pred_%zu", j);

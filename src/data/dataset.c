@@ -121,6 +121,11 @@ int clcnn_dataset_split_tail(clcnn_ctx *ctx, clcnn_dataset *ds, size_t tail_coun
     unsigned char *px = ds->u8 ? (unsigned char *)ds->u8 : (unsigned char *)ds->f32;
     memcpy(t->u8 ? (void *)t->u8 : (void *)t->f32, px + keep * per, tail_count * per);
     memcpy(t->labels, ds->labels + keep, tail_count * sizeof(int32_t));
+    if ((st = clcnn_class_names_set(ctx, &t->allocator, CLCNN_ERR_ARGUMENT, "clcnn_dataset_split_tail", &t->names,
+                                    ds->names.names, NULL, ds->names.count))) {
+        clcnn_dataset_free(t);
+        return st;
+    }
     /* Shrink ds's blocks; one that cannot be had just keeps the larger block. */
     px = clcnn_mem_realloc(&ds->allocator, px, ds->pixels_size, keep * per);
     if (px) {
@@ -184,6 +189,28 @@ int clcnn_dataset_get(clcnn_ctx *ctx, const clcnn_dataset *ds, size_t first, siz
     return CLCNN_OK;
 }
 
+int clcnn_dataset_set_class_names(clcnn_ctx *ctx, clcnn_dataset *ds, const char *const *names, size_t count)
+{
+    if (!ds)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_dataset_set_class_names: ds must not be NULL");
+    if (count && (count < (size_t)ds->classes || count > CLCNN_MAX_CLASS_NAMES))
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                           "clcnn_dataset_set_class_names: %zu names for a data set of %d classes (at most %d names)",
+                           count, ds->classes, CLCNN_MAX_CLASS_NAMES);
+    return clcnn_class_names_set(ctx, &ds->allocator, CLCNN_ERR_ARGUMENT, "clcnn_dataset_set_class_names",
+                                 &ds->names, names, NULL, count);
+}
+
+size_t clcnn_dataset_class_name_count(const clcnn_dataset *ds)
+{
+    return ds ? ds->names.count : 0;
+}
+
+const char *clcnn_dataset_class_name(const clcnn_dataset *ds, size_t i)
+{
+    return ds ? clcnn_class_names_get(&ds->names, i) : NULL;
+}
+
 void clcnn_dataset_free(clcnn_dataset *ds)
 {
     if (!ds)
@@ -191,6 +218,7 @@ void clcnn_dataset_free(clcnn_dataset *ds)
     const clcnn_allocator a = ds->allocator; /* read before ds's block goes */
     clcnn_mem_free(&a, ds->u8 ? (void *)ds->u8 : (void *)ds->f32, ds->pixels_size);
     clcnn_mem_free(&a, ds->labels, ds->labels_size);
+    clcnn_class_names_free(&a, &ds->names);
     clcnn_mem_free(&a, ds, sizeof *ds);
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "class_names.h"
 #include "internal.h"
 
 /*
@@ -31,6 +32,7 @@ struct clcnn_dataset {
     int classes;
     clcnn_allocator allocator;
     size_t pixels_size, labels_size; /* bytes of the blocks of u8 or f32, labels */
+    class_names names;               /* none, or at least one per class */
 };
 
 /* Labels must lie in [0, CLCNN_MAX_LABEL]. */

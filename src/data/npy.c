@@ -18,14 +18,6 @@ static const struct {
     {"<u1", NPY_U8, 1},  {"<i4", NPY_I32, 4}, {"<i8", NPY_I64, 8},
 };
 
-static size_t dtype_size(npy_dtype t)
-{
-    for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
-        if (dtypes[i].dtype == t)
-            return dtypes[i].size;
-    return 0;
-}
-
 /* The value of 'key': in a Python dict literal, as a pointer just past the
  * colon and spaces, or NULL. */
 static const char *dict_value(const char *hdr, const char *key)
@@ -81,12 +73,25 @@ int clcnn_npy_parse(clcnn_ctx *ctx, const char *name, const unsigned char *bytes
     for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
         if (strlen(dtypes[i].descr) == dlen && memcmp(dtypes[i].descr, d, dlen) == 0) {
             out->dtype = dtypes[i].dtype;
+            out->itemsize = dtypes[i].size;
             found = 1;
         }
+    if (!found && dlen >= 3 && (memcmp(d, "|S", 2) == 0 || memcmp(d, "<U", 2) == 0)) {
+        /* Strings: the element size follows, in characters. */
+        size_t n = 0;
+        found = 1;
+        for (size_t i = 2; i < dlen && found; i++) {
+            found = d[i] >= '0' && d[i] <= '9' && n <= NPY_MAX_STRING;
+            n = n * 10 + (size_t)(d[i] - '0');
+        }
+        found = found && n >= 1 && n <= NPY_MAX_STRING;
+        out->dtype = d[1] == 'S' ? NPY_BYTES : NPY_UCS4;
+        out->itemsize = d[1] == 'S' ? n : 4 * n;
+    }
     if (!found)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT,
                            "%s: unsupported dtype '%.*s' (supported: little-endian float32, float64, uint8, int32, "
-                           "int64)",
+                           "int64; strings '<U' and '|S')",
                            name, (int)(dlen < 16 ? dlen : 16), d);
 
     const char *f = dict_value(hdr, "'fortran_order'");
@@ -122,7 +127,7 @@ int clcnn_npy_parse(clcnn_ctx *ctx, const char *name, const unsigned char *bytes
         out->count = clcnn_mul_size(out->count, (size_t)v, &overflow);
         s = end;
     }
-    size_t esize = dtype_size(out->dtype);
+    size_t esize = out->itemsize;
     size_t need = clcnn_mul_size(out->count, esize, &overflow);
     size_t data_at = start + hlen;
     if (overflow)
@@ -136,13 +141,15 @@ int clcnn_npy_parse(clcnn_ctx *ctx, const char *name, const unsigned char *bytes
 
 double clcnn_npy_get(const npy_array *a, size_t i)
 {
-    const unsigned char *p = a->data + i * dtype_size(a->dtype);
+    const unsigned char *p = a->data + i * a->itemsize;
     switch (a->dtype) {
     case NPY_F32: return get_lef32(p);
     case NPY_F64: return get_lef64(p);
     case NPY_U8: return *p;
     case NPY_I32: return (int32_t)get_le32(p);
     case NPY_I64: return (double)(int64_t)get_le64(p);
+    case NPY_BYTES:
+    case NPY_UCS4: break;
     }
     return 0.0;
 }
@@ -159,6 +166,8 @@ int clcnn_npy_read(clcnn_ctx *ctx, const char *path, float **data, int *rank, si
         return st;
     npy_array a;
     st = clcnn_npy_parse(ctx, path, bytes, len, &a);
+    if (st == CLCNN_OK && (a.dtype == NPY_BYTES || a.dtype == NPY_UCS4))
+        st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: holds strings, not numbers", path);
     if (st == CLCNN_OK) {
         /* Tracked: clcnn_free() gets no size from the caller. */
         float *x = a.count <= SIZE_MAX / sizeof *x

@@ -1,5 +1,5 @@
 /* .npz archives in the MNIST.npz layout: X_train.npy/Y_train.npy, and
- * optionally X_valid/Y_valid and X_test/Y_test. */
+ * optionally X_valid/Y_valid, X_test/Y_test and class_names.npy. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "data/zip.h"
 #include "io.h"
 #include "data/npy.h"
+#include "bytes.h"
 
 #define NPZ_MAX_MEMBER_BYTES ((size_t)1 << 31)
 
@@ -19,6 +20,8 @@ static const char *dtype_name(npy_dtype t)
     case NPY_U8: return "uint8";
     case NPY_I32: return "int32";
     case NPY_I64: return "int64";
+    case NPY_BYTES: return "bytes";
+    case NPY_UCS4: return "str";
     }
     return "unknown";
 }
@@ -62,6 +65,9 @@ static int npz_labels(clcnn_ctx *ctx, const char *name, const npy_array *y, clcn
 {
     if (y->rank != 1)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: labels must have shape (n,), not rank %d", name, y->rank);
+    if (y->dtype == NPY_BYTES || y->dtype == NPY_UCS4)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: labels of dtype %s are not supported (use integer class ids)",
+                           name, dtype_name(y->dtype));
     if (y->shape[0] != ds->count)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %zu labels for %zu images", name, y->shape[0], ds->count);
     for (size_t i = 0; i < y->count; i++) {
@@ -121,6 +127,101 @@ static int npz_split(clcnn_ctx *ctx, const clcnn_zip *zip, const char *split, in
     return CLCNN_OK;
 }
 
+/* Element i of a string array as UTF-8 into buf (at least
+ * CLCNN_CLASS_NAME_MAX + 4 bytes), without numpy's trailing NUL padding;
+ * *len its length, CLCNN_CLASS_NAME_MAX + 1 when it is longer than that. */
+static int string_element(clcnn_ctx *ctx, const char *who, const npy_array *a, size_t i, char *buf, size_t *len)
+{
+    const unsigned char *p = a->data + i * a->itemsize;
+    size_t n = a->itemsize, o = 0;
+    if (a->dtype == NPY_BYTES) {
+        while (n > 0 && p[n - 1] == 0)
+            n--;
+        *len = n > CLCNN_CLASS_NAME_MAX ? CLCNN_CLASS_NAME_MAX + 1 : n;
+        memcpy(buf, p, *len);
+        return CLCNN_OK;
+    }
+    n /= 4;
+    while (n > 0 && get_le32(p + 4 * (n - 1)) == 0)
+        n--;
+    for (size_t k = 0; k < n && o <= CLCNN_CLASS_NAME_MAX; k++) {
+        uint32_t cp = get_le32(p + 4 * k);
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s holds U+%04X, which is not a Unicode character", who,
+                               (unsigned)cp);
+        if (cp < 0x80) {
+            buf[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            buf[o++] = (char)(0xc0 | cp >> 6);
+            buf[o++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            buf[o++] = (char)(0xe0 | cp >> 12);
+            buf[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            buf[o++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            buf[o++] = (char)(0xf0 | cp >> 18);
+            buf[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+            buf[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            buf[o++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    *len = o > CLCNN_CLASS_NAME_MAX ? CLCNN_CLASS_NAME_MAX + 1 : o;
+    return CLCNN_OK;
+}
+
+/* class_names.npy, when the archive has it: a name per class (a 1-D
+ * string array, '<U' or '|S'), given to every split loaded. */
+static int npz_class_names(clcnn_ctx *ctx, const clcnn_zip *zip, clcnn_dataset *const *splits, size_t nsplits)
+{
+    static const char member[] = "class_names.npy";
+    char who[4200];
+    snprintf(who, sizeof who, "%s:%s", zip->path, member);
+    unsigned char *b = NULL;
+    size_t len = 0;
+    int found = 0;
+    int st = clcnn_zip_extract(ctx, zip, member, NPZ_MAX_MEMBER_BYTES, &b, &len, &found);
+    if (st || !found)
+        return st;
+    npy_array a;
+    const char **names = NULL;
+    size_t *lens = NULL;
+    char *text = NULL;
+    st = clcnn_npy_parse(ctx, who, b, len, &a);
+    if (!st && a.dtype != NPY_BYTES && a.dtype != NPY_UCS4)
+        st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: class names of dtype %s are not supported (use strings: '<U' or "
+                         "'|S')", who, dtype_name(a.dtype));
+    if (!st && (a.rank != 1 || a.count == 0 || a.count > CLCNN_MAX_CLASS_NAMES))
+        st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: must hold 1 to %d names, in shape (n,)", who,
+                         CLCNN_MAX_CLASS_NAMES);
+    for (size_t k = 0; !st && k < nsplits; k++)
+        if (splits[k] && (size_t)splits[k]->classes > a.count)
+            st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %zu names, but the labels go up to %d", who, a.count,
+                             splits[k]->classes - 1);
+    const size_t room = CLCNN_CLASS_NAME_MAX + 4;
+    if (!st) {
+        names = clcnn_mem_array(clcnn_ctx_allocator(ctx), a.count, sizeof *names);
+        lens = clcnn_mem_array(clcnn_ctx_allocator(ctx), a.count, sizeof *lens);
+        text = clcnn_mem_array(clcnn_ctx_allocator(ctx), a.count, room);
+        if (!names || !lens || !text)
+            st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", who);
+    }
+    for (size_t i = 0; !st && i < a.count; i++) {
+        char what[4300];
+        snprintf(what, sizeof what, "%s: class name %zu", who, i + 1);
+        names[i] = text + i * room;
+        st = string_element(ctx, what, &a, i, text + i * room, &lens[i]);
+    }
+    for (size_t k = 0; !st && k < nsplits; k++)
+        if (splits[k])
+            st = clcnn_class_names_set(ctx, &splits[k]->allocator, CLCNN_ERR_FORMAT, who, &splits[k]->names, names,
+                                       lens, a.count);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), (void *)names, names ? a.count * sizeof *names : 0);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), lens, lens ? a.count * sizeof *lens : 0);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), text, text ? a.count * room : 0);
+    clcnn_mem_free(clcnn_ctx_allocator(ctx), b, len);
+    return st;
+}
+
 int clcnn_npz_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcnn_dataset **valid,
                    clcnn_dataset **test)
 {
@@ -137,14 +238,20 @@ int clcnn_npz_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clcn
         st = npz_split(ctx, &zip, "valid", 0, valid);
     if (!st && test)
         st = npz_split(ctx, &zip, "test", 0, test);
+    if (!st) {
+        clcnn_dataset *const splits[3] = {*train, valid ? *valid : NULL, test ? *test : NULL};
+        st = npz_class_names(ctx, &zip, splits, 3);
+    }
     clcnn_mem_free(clcnn_ctx_allocator(ctx), bytes, len);
     if (st) {
         clcnn_dataset_free(*train);
         *train = NULL;
-        if (valid) {
-            clcnn_dataset_free(*valid);
-            *valid = NULL;
-        }
+        clcnn_dataset **others[2] = {valid, test};
+        for (int k = 0; k < 2; k++)
+            if (others[k]) {
+                clcnn_dataset_free(*others[k]);
+                *others[k] = NULL;
+            }
     }
     return st;
 }

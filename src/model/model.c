@@ -85,6 +85,7 @@ void clcnn_model_free(clcnn_model *m)
     for (size_t i = 0; i < m->nlayers; i++)
         free_params(m->ctx, &m->layers[i]);
     clcnn_mem_free(&m->ctx->allocator, m->layers, m->cap_layers * sizeof *m->layers);
+    clcnn_class_names_free(&m->ctx->allocator, &m->names);
     clcnn_mem_free(&m->ctx->allocator, m, sizeof *m);
 }
 
@@ -179,6 +180,8 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
     /* Batch buffers are re-made for the new layer list on next use. */
     release_batch_buffers(m);
     m->nlayers++;
+    if (m->names.count && m->names.count != clcnn_model_classes(m)) /* names of other classes */
+        clcnn_class_names_free(&ctx->allocator, &m->names);
     return CLCNN_OK;
 }
 
@@ -288,6 +291,23 @@ size_t clcnn_model_param_count(const clcnn_model *m)
 size_t clcnn_model_classes(const clcnn_model *m)
 {
     return m && m->nlayers ? clcnn_shape_size(m->layers[m->nlayers - 1].out_shape) : 0;
+}
+
+int clcnn_model_set_class_names(clcnn_model *m, const char *const *names, size_t count)
+{
+    if (!m)
+        return CLCNN_ERR_ARGUMENT;
+    size_t classes = clcnn_model_classes(m);
+    if (count && count != classes)
+        return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT,
+                           "clcnn_model_set_class_names: %zu names for a model of %zu classes", count, classes);
+    return clcnn_class_names_set(m->ctx, &m->ctx->allocator, CLCNN_ERR_ARGUMENT, "clcnn_model_set_class_names",
+                                 &m->names, names, NULL, count);
+}
+
+const char *clcnn_model_class_name(const clcnn_model *m, size_t i)
+{
+    return m ? clcnn_class_names_get(&m->names, i) : NULL;
 }
 
 size_t clcnn_model_param_size(const clcnn_model *m, size_t i, int which)

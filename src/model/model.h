@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "class_names.h"
 #include "internal.h"
 
 typedef struct layer layer;
@@ -64,6 +65,8 @@ struct clcnn_model {
     const struct optimizer_family *optimizer; /* src/ops/training.h */
     float lr, beta1, beta2, eps;              /* Adam's settings */
     uint64_t step;
+
+    class_names names; /* none, or one per class (clcnn_model_set_class_names) */
 
     /* Buffers sized for `capacity` examples, grown on demand. */
     size_t capacity;

@@ -11,7 +11,8 @@
 #include "ops/training.h"
 
 #define MODEL_MAGIC "CLCNNMOD"
-#define MODEL_VERSION 2u /* what save writes; load also reads version 1 */
+#define MODEL_VERSION 3u /* what save writes; load also reads versions 1 and 2 */
+#define FIRST_NAMES_VERSION 3u /* the first with a class-name section */
 #define HEADER_WORDS 6   /* version, flags, h, w, c, layer count */
 #define MAX_LAYERS 1024u
 #define FLAG_TRAINING_STATE 1u /* optimiser state and run position follow the weights */
@@ -36,6 +37,16 @@ static const layer_field v1_columns[] = {
 static size_t record_bytes(size_t nfields)
 {
     return 4 * (2 + nfields);
+}
+
+/* The class-name section (version 3): a count, then each name as its
+ * length and its bytes. */
+static size_t names_bytes(const class_names *n)
+{
+    size_t len = 4;
+    for (size_t i = 0; i < n->count; i++)
+        len += 4 + strlen(n->names[i]);
+    return len;
 }
 
 /* --------------------------------------------------------------- writing */
@@ -97,6 +108,7 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     size_t len = 8 + 4 * HEADER_WORDS + 4 * nparams + 4;
     for (size_t i = 0; i < m->nlayers; i++)
         len += record_bytes(clcnn_layer_fields_stored(m->layers[i].family, &m->layers[i].cfg));
+    len += names_bytes(&m->names);
     if (state)
         len += training_state_bytes(m, nparams);
     writer w = {clcnn_mem_alloc(&ctx->allocator, len), NULL};
@@ -122,6 +134,12 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
             else
                 put_u32(&w, (uint32_t)v);
         }
+    }
+    put_u32(&w, (uint32_t)m->names.count);
+    for (size_t i = 0; i < m->names.count; i++) {
+        size_t n = strlen(m->names.names[i]);
+        put_u32(&w, (uint32_t)n);
+        memcpy(advance(&w, n), m->names.names[i], n);
     }
     int st = CLCNN_OK;
     for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
@@ -302,6 +320,65 @@ static int read_layer(clcnn_ctx *ctx, const char *path, uint32_t version, reader
     return st;
 }
 
+/* Checks the class-name section at r (version 3) before anything is
+ * allocated from it: *count names, each within the file and valid; r
+ * moves past it. */
+static int skip_names(clcnn_ctx *ctx, const char *path, reader *r, uint32_t *count)
+{
+    if (r->end - r->p < 4)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated class names (no count)", path);
+    *count = get_u32(r);
+    if (*count > LAYER_MAX_UNITS || *count > (size_t)(r->end - r->p) / 4)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %u class names do not fit in the file (truncated or corrupt)",
+                           path, *count);
+    for (uint32_t i = 0; i < *count; i++) {
+        char who[4200];
+        snprintf(who, sizeof who, "%s: class name %u", path, i + 1);
+        if (r->end - r->p < 4)
+            return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated class names (name %u)", path, i + 1);
+        uint32_t len = get_u32(r);
+        if (len > CLCNN_CLASS_NAME_MAX)
+            return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s has a length of %u bytes (at most %d; truncated or corrupt)",
+                               who, len, CLCNN_CLASS_NAME_MAX);
+        if (len > (size_t)(r->end - r->p))
+            return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: truncated class names (name %u)", path, i + 1);
+        int st = clcnn_class_name_valid(ctx, CLCNN_ERR_FORMAT, who, (const char *)r->p, len);
+        if (st)
+            return st;
+        consume(r, len);
+    }
+    return CLCNN_OK;
+}
+
+/* Gives m the count names of the section at r (checked by skip_names); r
+ * moves past it. */
+static int take_names(clcnn_model *m, const char *path, reader *r, uint32_t count)
+{
+    clcnn_ctx *ctx = m->ctx;
+    consume(r, 4);
+    if (count == 0)
+        return CLCNN_OK;
+    size_t classes = clcnn_model_classes(m);
+    if (count != classes)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %u class names for a model of %zu classes", path, count,
+                           classes);
+    const char **names = clcnn_mem_array(&ctx->allocator, count, sizeof *names);
+    size_t *lens = clcnn_mem_array(&ctx->allocator, count, sizeof *lens);
+    int st = CLCNN_OK;
+    if (!names || !lens) {
+        st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
+    } else {
+        for (uint32_t i = 0; i < count; i++) {
+            lens[i] = get_u32(r);
+            names[i] = (const char *)consume(r, lens[i]);
+        }
+        st = clcnn_class_names_set(ctx, &ctx->allocator, CLCNN_ERR_FORMAT, path, &m->names, names, lens, count);
+    }
+    clcnn_mem_free(&ctx->allocator, (void *)names, count * sizeof *names);
+    clcnn_mem_free(&ctx->allocator, lens, count * sizeof *lens);
+    return st;
+}
+
 /* Builds the model described by a file image; *had_state tells whether a
  * training-state section was present (and, with state non-NULL, read). */
 static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned char *buf, size_t len,
@@ -329,6 +406,12 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
     layer_config cfg;
     for (uint32_t i = 0; i < nlayers; i++) {
         int st = read_layer(ctx, path, version, &r, i, &cfg);
+        if (st)
+            return st;
+    }
+    uint32_t nnames = 0;
+    if (version >= FIRST_NAMES_VERSION) {
+        int st = skip_names(ctx, path, &r, &nnames);
         if (st)
             return st;
     }
@@ -366,6 +449,10 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
             clcnn_model_free(m);
             return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: %s", path, why);
         }
+    }
+    if (version >= FIRST_NAMES_VERSION && (st = take_names(m, path, &r, nnames))) {
+        clcnn_model_free(m);
+        return st;
     }
     size_t nparams = clcnn_model_param_count(m);
     size_t want = 4 * nparams + (flags & FLAG_TRAINING_STATE ? training_state_bytes(m, nparams) : 0);
