@@ -300,7 +300,7 @@ START_TEST(test_model_file)
     len = saved_bytes(m, path, b, sizeof b);
     ck_assert_uint_eq(b[32 + 4], 7);
     ck_assert_uint_eq(b[32 + 36 + 4], 5); /* its first pool */
-    ck_assert_uint_eq(b[8], 2);
+    ck_assert_uint_eq(b[8], 3); /* the version (3 since class names), records unchanged */
     ck_assert_int_eq(clcnn_model_load(ctx, &l, path), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_layer_config(l, 0, &cfg), CLCNN_OK);
     ck_assert(cfg.conv.pad_top == 0 && cfg.conv.dilation_h == 1 && cfg.conv.dilation_w == 1 && cfg.conv.groups == 1);
