@@ -375,7 +375,8 @@ class Model:
         elif validation_split:
             if not 0.0 < validation_split < 1.0:
                 raise ValueError("validation_split must lie between 0 and 1, not %r" % (validation_split,))
-            nv = int(x.shape[0] * validation_split)
+            # Keras's rule: the first floor(n * (1 - split)) examples train
+            nv = x.shape[0] - int(x.shape[0] * (1.0 - validation_split))
             if nv < 1 or nv >= x.shape[0]:
                 raise ValueError("validation_split %r leaves no validation or no training examples of %d"
                                  % (validation_split, x.shape[0]))
