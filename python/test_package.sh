@@ -35,9 +35,20 @@ rm -rf "$VENV"
 # Only the build's own settings: the package must find its library unaided.
 unset CLCNN_LIBRARY PYTHONPATH
 export PIP_CACHE_DIR=$WORK/pip-cache PIP_DISABLE_PIP_VERSION_CHECK=1
+# pip installs from a copy of the tree (no build*/ or .git): what a user's
+# checkout holds, and meson-python 0.12 writes a file into the tree it
+# builds.  Files keep their times, so the kept build directory stays valid
+# and ninja rebuilds only what changed.  On a first run (no valid build
+# directory) its stale native file must go, or it would only reconfigure.
+COPY=$WORK/src
+mkdir -p "$COPY" || exit 1
+find "$COPY" -mindepth 1 -maxdepth 1 ! -name '.mesonpy-native-file.ini' -exec rm -rf {} +
+[ -f "$WORK/wheel-build/meson-private/coredata.dat" ] || rm -f "$COPY/.mesonpy-native-file.ini"
+tar -C "$SRC" --exclude='./build*' --exclude=./.git --exclude='./.mesonpy-*' -cf - . | tar -C "$COPY" -xf - ||
+    { echo "FAIL - copying the source tree"; exit 1; }
 if ! (cd "$WORK" && "$VENV/bin/python" -m pip install --no-build-isolation --no-deps --no-index \
-        --config-settings=builddir="$WORK/wheel-build" "$SRC") >"$WORK/pip.log" 2>&1; then
-    echo "FAIL - pip install of $SRC:"
+        --config-settings=builddir="$WORK/wheel-build" "$COPY") >"$WORK/pip.log" 2>&1; then
+    echo "FAIL - pip install of $SRC (copied to $COPY):"
     tail -n 40 "$WORK/pip.log"
     exit 1
 fi
