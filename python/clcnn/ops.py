@@ -11,97 +11,35 @@ b (1, 1, 1, c_new), TensorFlow "same" padding).  Arrays of any float dtype
 are accepted (converted to contiguous float32); results are float32.
 Argument errors raise ValueError with the library's message.
 
-The shared library is found through, in order: the environment variable
-CLCNN_LIBRARY (a path to libclcnn.so), the build tree (build/libclcnn.so
-beside this python/ folder), the system (ctypes.util.find_library).  One
-context per process is created on first use for the device in CLCNN_DEVICE
-(default "auto") and freed at exit.
+One context per process is created on first use for the device in
+CLCNN_DEVICE (default "auto") and freed at exit (clcnn.Model objects have
+contexts of their own).
 """
 
 import atexit
 import ctypes
-import ctypes.util
 import operator
-import os
 
 import numpy as np
 
+from . import _native as N
+from ._native import DeviceError
+
 __all__ = ["conv_forward", "pool_forward", "conv_backward", "pool_backward", "device", "DeviceError"]
 
-_STATUS_NO_DEVICE = -6
 _MAX_RANK = 4
 
-
-class DeviceError(RuntimeError):
-    """The context could not be created; .status is the clcnn status code."""
-
-    def __init__(self, message, status):
-        super().__init__(message)
-        self.status = status
-
-
-# ------------------------------------------------------------------ loading
-
-def _candidates():
-    env = os.environ.get("CLCNN_LIBRARY")
-    if env:
-        return [("CLCNN_LIBRARY", env)]
-    found = []
-    here = os.path.dirname(os.path.abspath(__file__))
-    build = os.path.join(os.path.dirname(here), "build", "libclcnn.so")
-    if os.path.exists(build):
-        found.append(("build tree", build))
-    system = ctypes.util.find_library("clcnn")
-    if system:
-        found.append(("system", system))
-    return found
-
-
-def _load():
-    tried = []
-    for where, path in _candidates():
-        try:
-            return ctypes.CDLL(path)
-        except OSError as e:
-            tried.append("%s (%s): %s" % (path, where, e))
-    if os.environ.get("CLCNN_LIBRARY"):
-        raise ImportError("clcnn: cannot load the library named by CLCNN_LIBRARY: " + "; ".join(tried))
-    raise ImportError(
-        "clcnn: libclcnn.so not found. Set CLCNN_LIBRARY to its path, build it into build/ "
-        "(meson setup build && ninja -C build), or install it. " + ("Tried: " + "; ".join(tried) if tried else ""))
-
-
-_lib = _load()
-
-_vp = ctypes.c_void_p
-_int = ctypes.c_int
-_pvp = ctypes.POINTER(ctypes.c_void_p)
-_size_arr = ctypes.POINTER(ctypes.c_size_t)
-_fp = ctypes.POINTER(ctypes.c_float)
-
-
-def _fn(name, restype, *argtypes):
-    f = getattr(_lib, name)
-    f.restype = restype
-    f.argtypes = list(argtypes)
-    return f
-
-
-_status_str = _fn("clcnn_status_str", ctypes.c_char_p, _int)
-_ctx_create = _fn("clcnn_ctx_create", _int, _pvp, ctypes.c_char_p)
-_ctx_free = _fn("clcnn_ctx_free", None, _vp)
-_errmsg = _fn("clcnn_errmsg", ctypes.c_char_p, _vp)
-_ctx_backend = _fn("clcnn_ctx_backend", ctypes.c_char_p, _vp)
-_ctx_device_name = _fn("clcnn_ctx_device_name", ctypes.c_char_p, _vp)
+_fn, _int, _vp, _pvp, _size_arr, _fp = N.fn, N.c_int, N.vp, N.pvp, N.size_arr, N.fp
+_status_str, _errmsg = N.status_str, N.errmsg
+_ctx_free, _ctx_backend, _ctx_device_name = N.ctx_free, N.ctx_backend, N.ctx_device_name
+_activation_from_name, _padding_from_name = N.activation_from_name, N.padding_from_name
+_pool_mode_from_name = N.pool_mode_from_name
 _tensor_create = _fn("clcnn_tensor_create", _int, _vp, _pvp, _int, _size_arr)
 _tensor_free = _fn("clcnn_tensor_free", None, _vp)
 _tensor_write = _fn("clcnn_tensor_write", _int, _vp, _fp, ctypes.c_size_t)
 _tensor_read = _fn("clcnn_tensor_read", _int, _vp, _fp, ctypes.c_size_t)
 _tensor_rank = _fn("clcnn_tensor_rank", _int, _vp)
 _tensor_shape = _fn("clcnn_tensor_shape", None, _vp, _size_arr)
-_activation_from_name = _fn("clcnn_activation_from_name", _int, ctypes.c_char_p)
-_padding_from_name = _fn("clcnn_padding_from_name", _int, ctypes.c_char_p)
-_pool_mode_from_name = _fn("clcnn_pool_mode_from_name", _int, ctypes.c_char_p)
 _conv_forward = _fn("clcnn_conv_forward", _int, _vp, _vp, _vp, _vp, _int, _int, _int, _int, _pvp)
 _conv_backward = _fn("clcnn_conv_backward", _int, _vp, _vp, _vp, _vp, _vp, _int, _int, _int, _pvp, _pvp, _pvp)
 _pool_forward = _fn("clcnn_pool_forward", _int, _vp, _vp, _int, _int, _int, _int, _int, _pvp)
@@ -124,14 +62,7 @@ def _context():
     """The process's context, created on first use (device from CLCNN_DEVICE)."""
     global _ctx
     if _ctx is None:
-        out = ctypes.c_void_p()
-        st = _ctx_create(ctypes.byref(out), None)
-        if st != 0:
-            msg = _errmsg(out).decode("utf-8", "replace") if out.value else ""
-            _ctx_free(out)
-            raise DeviceError("clcnn: cannot create a context (%s): %s"
-                              % (_status_str(st).decode(), msg or "out of memory"), st)
-        _ctx = out
+        _ctx = N.create_context(None)
         atexit.register(_free_context)
     return _ctx
 
