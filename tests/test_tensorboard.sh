@@ -43,7 +43,12 @@ if [ "$rc" -ne 0 ]; then
     sed 's/^/    /' train.err
     exit 1
 fi
-if [ -s train.err ]; then
+# A build without libpng says so once and logs no filter images.
+images=1
+if [ "$(cat train.err)" = "clcnn: --logdir: built without libpng, so the logs hold no filter images" ]; then
+    echo "ok   - a build without libpng says so: $(cat train.err)"
+    images=0
+elif [ -s train.err ]; then
     echo "FAIL - train --logdir --quiet printed on stderr:"
     sed 's/^/    /' train.err
     exit 1
@@ -52,4 +57,4 @@ echo "ok   - train --logdir exits 0, quietly"
 
 LIB=$(dirname "$CLCNN")/libclcnn.so
 ldd "$LIB" 2>/dev/null | grep -Eq 'lib(a|ub)san' && LIB=-
-PYTHONPATH=$SITE "$PY" "$HERE/check_tensorboard.py" logs/new/run m.csv m.model "$LIB" 600 32 2 0.002
+TB_IMAGES=$images PYTHONPATH=$SITE "$PY" "$HERE/check_tensorboard.py" logs/new/run m.csv m.model "$LIB" 600 32 2 0.002
