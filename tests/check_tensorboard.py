@@ -55,7 +55,8 @@ class LayerConfig(ctypes.Structure):  # clcnn_layer_config of include/clcnn.h
                 ("units", ctypes.c_size_t), ("kernel_h", ctypes.c_int), ("kernel_w", ctypes.c_int),
                 ("stride_h", ctypes.c_int), ("stride_w", ctypes.c_int), ("padding", ctypes.c_int),
                 ("activation", ctypes.c_int), ("mode", ctypes.c_int), ("in_shape", ctypes.c_size_t * 3),
-                ("out_shape", ctypes.c_size_t * 3), ("lrn", ctypes.c_int * 4)]
+                ("out_shape", ctypes.c_size_t * 3), ("lrn", ctypes.c_int * 4),
+                ("later_fields", ctypes.c_char * 512)]  # room for fields a later version adds at the end
 
 
 def model_layers(libpath, path):
