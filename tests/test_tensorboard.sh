@@ -28,9 +28,9 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/clcnn-test-tensorboard-XXXXXX") || exit 1
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
-/usr/bin/python3 "$HERE/make_synthetic_npz.py" || { echo "FAIL - could not write the test data"; exit 1; }
+/usr/bin/python3 "$HERE/make_synthetic_npz.py" data.npz 7 200 50 50 || { echo "FAIL - could not write the test data"; exit 1; }
 
-# 600 training images in batches of 32: 19 steps an epoch, the last of 24.
+# 200 training images in batches of 32: 7 steps an epoch, the last of 8.
 "$CLCNN" train --data data.npz --device "$DEVICE" --epochs 2 --batch-size 32 --lr 0.002 --seed 3 \
     --metrics m.csv --save m.model --logdir logs/new/run --quiet >train.out 2>train.err
 rc=$?
@@ -57,4 +57,4 @@ echo "ok   - train --logdir exits 0, quietly"
 
 LIB=$(dirname "$CLCNN")/libclcnn.so
 ldd "$LIB" 2>/dev/null | grep -Eq 'lib(a|ub)san' && LIB=-
-TB_IMAGES=$images PYTHONPATH=$SITE "$PY" "$HERE/check_tensorboard.py" logs/new/run m.csv m.model "$LIB" 600 32 2 0.002
+TB_IMAGES=$images PYTHONPATH=$SITE "$PY" "$HERE/check_tensorboard.py" logs/new/run m.csv m.model "$LIB" 200 32 2 0.002

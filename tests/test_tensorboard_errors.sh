@@ -52,13 +52,15 @@ else
 fi
 
 # A write failing mid-run.  The limit lies above the model file's size, so
-# --save succeeds, and below what three epochs in batches of 1 log (about
-# 120 bytes a step, 18 KB of histograms an epoch: some 280 KB): the event
-# file hits it in the third epoch.  SIGXFSZ is ignored, so the write fails
-# with EFBIG instead of killing the process.
+# --save succeeds, and below what 20 epochs log (some 16 KB of histograms
+# and the image each: about 320 KB): the event file hits it around the
+# 16th epoch.  Ten training images keep the run short (under valgrind too).
+# SIGXFSZ is ignored, so the write fails with EFBIG instead of killing the
+# process.
+/usr/bin/python3 "$HERE/make_synthetic_npz.py" tiny.npz 5 10 10 10 || { echo "FAIL - could not write tiny.npz"; exit 1; }
 limit_kb=250
-(trap '' XFSZ; ulimit -f "$limit_kb"; exec "$CLCNN" train --data data.npz --device cpu --epochs 3 \
-    --batch-size 1 --quiet --metrics m.csv --save m.model --logdir full) >out.txt 2>err.txt
+(trap '' XFSZ; ulimit -f "$limit_kb"; exec "$CLCNN" train --data tiny.npz --device cpu --epochs 20 \
+    --batch-size 5 --quiet --metrics m.csv --save m.model --logdir full) >out.txt 2>err.txt
 rc=$?
 model_size=$(stat -c %s m.model 2>/dev/null || echo 0)
 if [ "$model_size" -ge $((limit_kb * 1024)) ]; then
@@ -71,7 +73,7 @@ else
     fail "a failed log write: stderr is not one line naming the event file:"
     sed 's/^/    /' err.txt
 fi
-if [ "$(tail -n +2 m.csv 2>/dev/null | wc -l)" -eq 3 ]; then pass "the run goes on to its last epoch"; else fail "the run did not finish its 3 epochs: $(cat m.csv)"; fi
+if [ "$(tail -n +2 m.csv 2>/dev/null | wc -l)" -eq 20 ]; then pass "the run goes on to its last epoch"; else fail "the run did not finish its 20 epochs: $(cat m.csv)"; fi
 if "$CLCNN" info m.model >/dev/null 2>&1; then pass "the run's model is saved and loads"; else fail "the run's model was lost"; fi
 if grep -Eq '^test: loss [0-9.]+ accuracy' out.txt; then pass "the run reports its test figures"; else fail "no test figures: $(cat out.txt)"; fi
 
