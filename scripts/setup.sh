@@ -19,6 +19,7 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           mesa-opencl-icd oclgrind python3-venv
           clang-15 rocm-device-libs  # scripts/kernel_resources.py: LLVM 15 bitcode
           python3-mesonpy  # the python-package test's pip build (docs/python.md), offline
+          libpng-dev  # train --logdir's filter images (docs/tensorboard.md)
           "$@")
 
 missing=()
@@ -71,3 +72,17 @@ fi
 # pip show -f lists the files relative to the Location line.
 intel_lib=$($pip show -f intel-opencl-rt | awk '/^Location: /{loc=$2} $1 ~ /\/libintelocl\.so$/{print loc "/" $1; exit}')
 vendor intel "$(realpath "$intel_lib")"
+
+# TensorBoard, for the tests only (tests/test_tensorboard.sh reads the event
+# files of `clcnn train --logdir` back with its EventAccumulator): PyPI's
+# package (and Pillow, which decodes the PNG) in its own virtual
+# environment, numpy held at Debian's version.
+tb_venv=build/tensorboard-venv
+tb_pip="$tb_venv/bin/pip --disable-pip-version-check"
+if ! { $tb_pip show tensorboard && $tb_pip show pillow; } >/dev/null 2>&1; then
+  echo "setup: installing tensorboard into $tb_venv"
+  /usr/bin/python3 -m venv --system-site-packages "$tb_venv"
+  numpy=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
+  echo "numpy==$numpy" >"$tb_venv/constraints.txt"
+  $tb_pip install --quiet -c "$tb_venv/constraints.txt" tensorboard pillow
+fi

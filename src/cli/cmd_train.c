@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "tb_log.h"
 
 static const char usage_text[] =
     "usage: clcnn train [OPTIONS]\n"
@@ -33,6 +34,9 @@ static const char usage_text[] =
     "  --class-names FILE  the classes' names, one per line, kept in the saved\n"
     "                      model and checkpoints (default: the data's own, as an\n"
     "                      .npz's class_names or Fashion-MNIST's ten names)\n"
+    "  --logdir DIR        write TensorBoard event files into DIR (created if\n"
+    "                      missing): per-step and per-epoch scalars, weight\n"
+    "                      histograms, the first filters (docs/tensorboard.md)\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n";
 
@@ -44,6 +48,7 @@ typedef struct options {
     unsigned long long seed;
     int quiet;
     const char *class_names; /* --class-names FILE */
+    const char *logdir; /* --logdir */
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -57,6 +62,7 @@ typedef struct progress {
     uint64_t first_done;     /* examples the epoch had done when this run took it up */
     int tty;
     int failed; /* the callback failed and printed why */
+    tb_log *tb; /* --logdir (NULL: none) */
 } progress;
 
 static void format_time(double s, char *buf, size_t len)
@@ -126,6 +132,10 @@ static int summarise(progress *p, const clcnn_train_state *s)
         if (fflush(p->metrics))
             return cli_fail("%s: write failed", o->metrics);
     }
+    if (p->tb) {
+        tb_epoch_figures f = {loss, acc, p->valid != NULL, vloss, vacc, secs, rate};
+        tb_log_epoch(p->tb, p->model, s->epoch, &f);
+    }
     return 0;
 }
 
@@ -136,10 +146,14 @@ static int on_train(void *user, clcnn_train_event event, const clcnn_train_state
     case CLCNN_TRAIN_EPOCH_BEGIN:
         p->start = p->last_draw = cli_now();
         p->first_done = s->done;
+        if (p->tb)
+            tb_log_epoch_begin(p->tb, s);
         return 0;
     case CLCNN_TRAIN_PROGRESS:
         if (!p->o->quiet)
             draw(p, s);
+        if (p->tb)
+            tb_log_step(p->tb, p->model, s);
         return 0;
     case CLCNN_TRAIN_EPOCH_END: return p->failed = summarise(p, s);
     }
@@ -151,7 +165,8 @@ static int parse(int argc, char **argv, options *o)
     enum {
         O_DATA = 1, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_DEVICE, O_VALID, O_SAVE, O_METRICS, O_QUIET, O_HELP,
         O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME,
-        O_CLASS_NAMES
+        O_CLASS_NAMES,
+        O_LOGDIR,
     };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
@@ -163,6 +178,7 @@ static int parse(int argc, char **argv, options *o)
         {"checkpoint-every", required_argument, 0, O_CHECKPOINT_EVERY},
         {"resume", required_argument, 0, O_RESUME},
         {"class-names", required_argument, 0, O_CLASS_NAMES},
+        {"logdir", required_argument, 0, O_LOGDIR},
         {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
@@ -179,6 +195,7 @@ static int parse(int argc, char **argv, options *o)
         case O_CHECKPOINT: o->checkpoint = optarg; break;
         case O_RESUME: o->resume = optarg; break;
         case O_CLASS_NAMES: o->class_names = optarg; break;
+        case O_LOGDIR: o->logdir = optarg; break;
         case O_CHECKPOINT_EVERY:
             if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
                 return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
@@ -226,6 +243,7 @@ static int run(const options *o, clcnn_ctx *ctx)
     clcnn_dataset *train = NULL, *valid = NULL, *test = NULL;
     clcnn_model *model = NULL;
     FILE *metrics = NULL;
+    tb_log *tb = NULL;
     int rc = 1;
 
     if (cli_load_data(ctx, o->data, &train, &valid, &test))
@@ -273,14 +291,18 @@ static int run(const options *o, clcnn_ctx *ctx)
             goto done;
         }
     }
+    if (o->logdir && tb_log_open(&tb, o->logdir))
+        goto done;
     if (!o->quiet)
         fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u\n",
                 clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
                 valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size);
 
-    progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2)};
+    progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2), .tb = tb};
     clcnn_train_options run_opts = {.epochs = (uint32_t)o->epochs, .callback = on_train, .user = &p,
                                     .checkpoint = o->checkpoint, .checkpoint_every = o->checkpoint_every};
+    if (tb)
+        run_opts.report_every = 1; /* --logdir records every step */
     int status = clcnn_model_train_run(model, train, &state, &run_opts);
     if (p.failed)
         goto done;
@@ -311,6 +333,8 @@ static int run(const options *o, clcnn_ctx *ctx)
 done:
     if (metrics && fclose(metrics) != 0 && rc == 0)
         rc = cli_fail("%s: write failed", o->metrics);
+    if (tb_log_close(tb) && rc == 0)
+        rc = 1; /* the failure was reported when it happened */
     clcnn_model_free(model);
     clcnn_dataset_free(train);
     clcnn_dataset_free(valid);
