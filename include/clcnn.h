@@ -819,7 +819,8 @@ typedef struct clcnn_check_report {
  * Checks a device: opens a context with options (NULL: defaults, device
  * "auto"), builds its kernels (row "build"), then runs every op family on
  * small cases (LeNet-5's layer shapes, odd sizes, strides, every
- * activation; forward and backward) and compares each output with the CPU
+ * activation, explicit padding, dilation, groups, padded and ceil-mode
+ * pooling; forward and backward) and compares each output with the CPU
  * backend's on the same inputs: a case passes when max|got - want| is at
  * most 1e-4 of max|want| for each of its outputs, and every value is
  * finite.  On OpenCL, convolution and dense run once per path (direct

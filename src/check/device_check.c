@@ -107,19 +107,27 @@ static void free_tensors(clcnn_tensor **t, int n)
 
 typedef struct conv_spec {
     size_t m, h, w, c, k;
-    int kh, kw, sh, sw;
-    clcnn_padding padding;
+    int kh, kw;
     clcnn_activation act;
+    clcnn_conv_params p;
 } conv_spec;
 
-/* LeNet-5's two convolutions, odd sizes, strides, every activation. */
+#define SAME(sh, sw) {CLCNN_PAD_SAME, 0, 0, 0, 0, sh, sw, 1, 1, 1}
+#define VALID(sh, sw) {CLCNN_PAD_VALID, 0, 0, 0, 0, sh, sw, 1, 1, 1}
+
+/* LeNet-5's two convolutions, odd sizes, strides, every activation; then
+ * explicit padding, dilation and groups (the OpenCL backend's general
+ * kernels). */
 static const conv_spec conv_cases[] = {
-    {2, 28, 28, 1, 6, 5, 5, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_RELU},
-    {3, 14, 14, 6, 16, 5, 5, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_RELU},
-    {2, 9, 11, 3, 5, 3, 3, 1, 1, CLCNN_PAD_SAME, CLCNN_ACT_TANH},
-    {3, 8, 7, 2, 4, 3, 5, 2, 2, CLCNN_PAD_VALID, CLCNN_ACT_SIGMOID},
-    {1, 7, 5, 4, 3, 3, 1, 1, 2, CLCNN_PAD_SAME, CLCNN_ACT_SOFTMAX},
-    {2, 6, 6, 3, 7, 1, 1, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_IDENTITY},
+    {2, 28, 28, 1, 6, 5, 5, CLCNN_ACT_RELU, SAME(1, 1)},
+    {3, 14, 14, 6, 16, 5, 5, CLCNN_ACT_RELU, VALID(1, 1)},
+    {2, 9, 11, 3, 5, 3, 3, CLCNN_ACT_TANH, SAME(1, 1)},
+    {3, 8, 7, 2, 4, 3, 5, CLCNN_ACT_SIGMOID, VALID(2, 2)},
+    {1, 7, 5, 4, 3, 3, 1, CLCNN_ACT_SOFTMAX, SAME(1, 2)},
+    {2, 6, 6, 3, 7, 1, 1, CLCNN_ACT_IDENTITY, VALID(1, 1)},
+    {2, 9, 8, 3, 4, 3, 3, CLCNN_ACT_RELU, {CLCNN_PAD_EXPLICIT, 2, 0, 1, 3, 2, 1, 1, 1, 1}},
+    {2, 11, 10, 4, 6, 3, 3, CLCNN_ACT_TANH, {CLCNN_PAD_EXPLICIT, 2, 2, 2, 2, 1, 1, 2, 2, 2}},
+    {1, 8, 9, 6, 6, 3, 3, CLCNN_ACT_IDENTITY, {CLCNN_PAD_EXPLICIT, 1, 1, 1, 1, 1, 1, 1, 1, 6}},
 };
 
 static int conv_case(clcnn_ctx *ctx, const void *spec, outputs *out)
@@ -128,18 +136,19 @@ static int conv_case(clcnn_ctx *ctx, const void *spec, outputs *out)
     clcnn_tensor *t[8] = {0}; /* x, w, b, y, dz, dx, dw, db */
     int st = random_tensor(ctx, 4, (size_t[]){s->m, s->h, s->w, s->c}, 1, 0, &t[0]);
     if (!st)
-        st = random_tensor(ctx, 4, (size_t[]){(size_t)s->kh, (size_t)s->kw, s->c, s->k}, 2, 0, &t[1]);
+        st = random_tensor(ctx, 4, (size_t[]){(size_t)s->kh, (size_t)s->kw, s->c / (size_t)s->p.groups, s->k}, 2, 0,
+                           &t[1]);
     if (!st)
         st = random_tensor(ctx, 1, (size_t[]){s->k}, 3, 0, &t[2]);
     if (!st)
-        st = clcnn_conv_forward(ctx, t[0], t[1], t[2], s->act, s->padding, s->sh, s->sw, &t[3]);
+        st = clcnn_conv2d_forward(ctx, t[0], t[1], t[2], s->act, &s->p, &t[3]);
     if (!st) {
         size_t shape[4];
         clcnn_tensor_shape(t[3], shape);
         st = random_tensor(ctx, 4, shape, 4, 0, &t[4]);
     }
     if (!st)
-        st = clcnn_conv_backward(ctx, t[4], t[0], t[1], t[2], s->padding, s->sh, s->sw, &t[5], &t[6], &t[7]);
+        st = clcnn_conv2d_backward(ctx, t[4], t[0], t[1], t[2], &s->p, &t[5], &t[6], &t[7]);
     for (int i = 3; i < 8 && !st; i++)
         if (i != 4)
             st = take(ctx, t[i], out);
@@ -152,11 +161,19 @@ typedef struct pool_spec {
     int kh, kw, sh, sw;
     clcnn_pool_mode mode;
     int ties;
+    clcnn_pool_params p;
 } pool_spec;
 
+/* LeNet-5's, overlapping windows with ties, odd sizes; then padding, ceil
+ * mode and count_include_pad (their own kernels). */
 static const pool_spec pool_cases[] = {
-    {2, 28, 28, 6, 2, 2, 2, 2, CLCNN_POOL_MAX, 0}, {2, 9, 11, 3, 3, 3, 2, 2, CLCNN_POOL_MAX, 1},
-    {3, 10, 10, 16, 2, 2, 2, 2, CLCNN_POOL_AVG, 0}, {1, 8, 7, 4, 3, 2, 1, 2, CLCNN_POOL_AVG, 0},
+    {2, 28, 28, 6, 2, 2, 2, 2, CLCNN_POOL_MAX, 0, {0}},
+    {2, 9, 11, 3, 3, 3, 2, 2, CLCNN_POOL_MAX, 1, {0}},
+    {3, 10, 10, 16, 2, 2, 2, 2, CLCNN_POOL_AVG, 0, {0}},
+    {1, 8, 7, 4, 3, 2, 1, 2, CLCNN_POOL_AVG, 0, {0}},
+    {2, 9, 8, 3, 3, 3, 2, 2, CLCNN_POOL_MAX, 1, {1, 1, 1, 0, 1, 0}},
+    {2, 7, 9, 2, 3, 3, 2, 2, CLCNN_POOL_AVG, 0, {1, 0, 1, 1, 1, 1}},
+    {1, 6, 7, 3, 2, 3, 2, 2, CLCNN_POOL_AVG, 0, {0, 1, 1, 0, 0, 0}},
 };
 
 static int pool_case(clcnn_ctx *ctx, const void *spec, outputs *out)
@@ -165,14 +182,14 @@ static int pool_case(clcnn_ctx *ctx, const void *spec, outputs *out)
     clcnn_tensor *t[4] = {0}; /* x, y, dy, dx */
     int st = random_tensor(ctx, 4, (size_t[]){s->m, s->h, s->w, s->c}, 5, s->ties, &t[0]);
     if (!st)
-        st = clcnn_pool_forward(ctx, t[0], s->kh, s->kw, s->sh, s->sw, s->mode, &t[1]);
+        st = clcnn_pool2d_forward(ctx, t[0], s->kh, s->kw, s->sh, s->sw, s->mode, &s->p, &t[1]);
     if (!st) {
         size_t shape[4];
         clcnn_tensor_shape(t[1], shape);
         st = random_tensor(ctx, 4, shape, 6, 0, &t[2]);
     }
     if (!st)
-        st = clcnn_pool_backward(ctx, t[2], t[0], s->kh, s->kw, s->sh, s->sw, s->mode, &t[3]);
+        st = clcnn_pool2d_backward(ctx, t[2], t[0], s->kh, s->kw, s->sh, s->sw, s->mode, &s->p, &t[3]);
     if (!st)
         st = take(ctx, t[1], out);
     if (!st)
