@@ -78,14 +78,30 @@ typedef struct layer_op {
     clcnn_tensor *x, *w, *b, *y, *dy, *dx, *dw, *db;
 } layer_op;
 
+/* A layer's convolution and pooling settings as the operations take them. */
+static clcnn_conv_params conv_params(const clcnn_layer_config *c)
+{
+    return (clcnn_conv_params){c->padding,          c->conv.pad_top,    c->conv.pad_bottom, c->conv.pad_left,
+                               c->conv.pad_right,   c->stride_h,        c->stride_w,        c->conv.dilation_h,
+                               c->conv.dilation_w,  c->conv.groups};
+}
+
+static clcnn_pool_params pool_params(const clcnn_layer_config *c)
+{
+    return (clcnn_pool_params){c->pool.pad_top,   c->pool.pad_bottom, c->pool.pad_left,
+                               c->pool.pad_right, c->pool.ceil_mode,  c->pool.count_include_pad};
+}
+
 static int layer_forward(layer_op *o)
 {
     const clcnn_layer_config *c = &o->cfg;
+    clcnn_conv_params cp = conv_params(c);
+    clcnn_pool_params pp = pool_params(c);
     switch (c->kind) {
-    case CLCNN_LAYER_CONV:
-        return clcnn_conv_forward(o->ctx, o->x, o->w, o->b, o->act, c->padding, c->stride_h, c->stride_w, &o->y);
+    case CLCNN_LAYER_CONV: return clcnn_conv2d_forward(o->ctx, o->x, o->w, o->b, o->act, &cp, &o->y);
     case CLCNN_LAYER_POOL:
-        return clcnn_pool_forward(o->ctx, o->x, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->mode, &o->y);
+        return clcnn_pool2d_forward(o->ctx, o->x, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->mode, &pp,
+                                    &o->y);
     default: return clcnn_dense_forward(o->ctx, o->x, o->w, o->b, o->act, &o->y);
     }
 }
@@ -94,13 +110,13 @@ static int layer_backward(layer_op *o)
 {
     const clcnn_layer_config *c = &o->cfg;
     clcnn_tensor **dx = o->want_dx ? &o->dx : NULL;
+    clcnn_conv_params cp = conv_params(c);
+    clcnn_pool_params pp = pool_params(c);
     switch (c->kind) {
-    case CLCNN_LAYER_CONV:
-        return clcnn_conv_backward(o->ctx, o->dy, o->x, o->w, o->b, c->padding, c->stride_h, c->stride_w, dx, &o->dw,
-                                   &o->db);
+    case CLCNN_LAYER_CONV: return clcnn_conv2d_backward(o->ctx, o->dy, o->x, o->w, o->b, &cp, dx, &o->dw, &o->db);
     case CLCNN_LAYER_POOL:
-        return clcnn_pool_backward(o->ctx, o->dy, o->x, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->mode,
-                                   &o->dx);
+        return clcnn_pool2d_backward(o->ctx, o->dy, o->x, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->mode,
+                                     &pp, &o->dx);
     default: return clcnn_dense_backward(o->ctx, o->dy, o->x, o->w, o->b, dx, &o->dw, &o->db);
     }
 }
@@ -146,7 +162,7 @@ static int layer_op_setup(layer_op *o, clcnn_model *m, size_t i, uint64_t *rng)
     int st = host_tensor(o->ctx, &o->x, 4, xs, NULL, 0, 0, rng, 0.0f, 1.0f);
     if (st == CLCNN_OK && c->kind != CLCNN_LAYER_POOL) {
         size_t bs[1] = {c->units};
-        size_t ws[4] = {(size_t)c->kernel_h, (size_t)c->kernel_w, in[2], c->units};
+        size_t ws[4] = {(size_t)c->kernel_h, (size_t)c->kernel_w, in[2] / (size_t)(c->conv.groups > 0 ? c->conv.groups : 1), c->units};
         if (c->kind == CLCNN_LAYER_DENSE)
             ws[0] = in[0] * in[1] * in[2], ws[1] = c->units;
         st = host_tensor(o->ctx, &o->w, c->kind == CLCNN_LAYER_DENSE ? 2 : 4, ws, m, i, 0, rng, 0, 0);
