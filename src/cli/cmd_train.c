@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "dist.h"
 
 static const char usage_text[] =
     "usage: clcnn train [OPTIONS]\n"
@@ -31,7 +32,9 @@ static const char usage_text[] =
     "                      otherwise\n"
     "  --metrics FILE      write per-epoch figures to FILE as CSV\n"
     "  --quiet             print only the final figures\n"
-    "  --help              show this help\n";
+    "  --help              show this help\n"
+    "Under mpirun -n N, N processes train one model, each a share of every\n"
+    "batch (docs/distributed.md); rank 0 prints and writes the files.\n";
 
 typedef struct options {
     const char *data, *device, *save, *metrics, *checkpoint, *resume;
@@ -213,14 +216,23 @@ static int write_metrics_header(FILE *f)
     return fprintf(f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_second\n") < 0 || fflush(f);
 }
 
-static int run(const options *o, clcnn_ctx *ctx)
+/* mpi: under mpirun, the header line names the job (dist.h). */
+static const char *dist_header(const cli_dist *d, char *buf, size_t len)
+{
+    if (!d->active)
+        return "";
+    snprintf(buf, len, " over %d rank%s", d->size, d->size == 1 ? "" : "s");
+    return buf;
+}
+
+static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
 {
     clcnn_dataset *train = NULL, *valid = NULL, *test = NULL;
     clcnn_model *model = NULL;
     FILE *metrics = NULL;
     int rc = 1;
 
-    if (cli_load_data(ctx, o->data, &train, &valid, &test))
+    if (cli_load_data(ctx, o->data, &train, &valid, &test) || cli_dist_check_data(dist, train))
         goto done;
     if (!valid) {
         size_t n = clcnn_dataset_count(train);
@@ -255,6 +267,10 @@ static int run(const options *o, clcnn_ctx *ctx)
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }
+    if (cli_dist_attach(dist, model)) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
+    }
     if (o->metrics) {
         /* A resumed run adds its epochs to the file the run began. */
         metrics = o->resume ? fopen(o->metrics, "a") : fopen(o->metrics, "w");
@@ -263,10 +279,11 @@ static int run(const options *o, clcnn_ctx *ctx)
             goto done;
         }
     }
+    char job[64];
     if (!o->quiet)
-        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u\n",
+        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
                 clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
-                valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size);
+                valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size, dist_header(dist, job, sizeof job));
 
     progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2)};
     clcnn_train_options run_opts = {.epochs = (uint32_t)o->epochs, .callback = on_train, .user = &p,
@@ -295,8 +312,12 @@ static int run(const options *o, clcnn_ctx *ctx)
             rc = cli_fail("%s", clcnn_errmsg(ctx));
             goto done;
         }
-        printf("test: loss %.4f accuracy %.4f (%zu images)\n", tloss, tacc, clcnn_dataset_count(test));
+        if (dist->rank == 0)
+            printf("test: loss %.4f accuracy %.4f (%zu images)\n", tloss, tacc, clcnn_dataset_count(test));
     }
+    if (dist->active && !o->quiet && dist->steps)
+        fprintf(stderr, "clcnn: %d rank%s: gradient all-reduce %.3f ms per step (%llu steps)\n", dist->size, dist->size == 1 ? "" : "s",
+                1e3 * dist->reduce_seconds / (double)dist->steps, dist->steps);
     rc = 0;
 done:
     if (metrics && fclose(metrics) != 0 && rc == 0)
@@ -314,10 +335,16 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    clcnn_ctx *ctx = cli_open_ctx(o.device);
-    if (!ctx)
+    /* mpi: one rank of an MPI job; rank 0 alone prints and writes files. */
+    cli_dist dist;
+    if (cli_dist_init(&dist, &argc, &argv))
         return 1;
-    rc = run(&o, ctx);
+    if (dist.rank != 0) {
+        o.quiet = 1;
+        o.save = o.metrics = NULL;
+    }
+    clcnn_ctx *ctx = cli_dist_open_ctx(&dist, o.device);
+    rc = ctx ? run(&o, ctx, &dist) : 1;
     clcnn_ctx_free(ctx);
-    return rc;
+    return cli_dist_finish(&dist, rc);
 }
