@@ -316,8 +316,8 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
             printf("test: loss %.4f accuracy %.4f (%zu images)\n", tloss, tacc, clcnn_dataset_count(test));
     }
     if (dist->active && !o->quiet && dist->steps)
-        fprintf(stderr, "clcnn: %d rank%s: gradient all-reduce %.3f ms per step (%llu steps)\n", dist->size, dist->size == 1 ? "" : "s",
-                1e3 * dist->reduce_seconds / (double)dist->steps, dist->steps);
+        fprintf(stderr, "clcnn: %d rank%s: gradient all-reduce %.3f ms per step (%llu steps)\n", dist->size,
+                dist->size == 1 ? "" : "s", 1e3 * dist->reduce_seconds / (double)dist->steps, dist->steps);
     rc = 0;
 done:
     if (metrics && fclose(metrics) != 0 && rc == 0)
