@@ -17,7 +17,9 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           python3-numpy dataset-fashion-mnist
           clang libclang-rt-dev valgrind
           mesa-opencl-icd oclgrind python3-venv
-          clang-15 rocm-device-libs "$@")  # scripts/kernel_resources.py: LLVM 15 bitcode
+          clang-15 rocm-device-libs  # scripts/kernel_resources.py: LLVM 15 bitcode
+          openmpi-bin libopenmpi-dev  # mpirun -n N clcnn train (docs/distributed.md)
+          "$@")
 
 missing=()
 for p in "${packages[@]}"; do
