@@ -48,8 +48,10 @@ int cli_dist_init(cli_dist *d, int *argc, char ***argv)
     MPI_Comm_size(MPI_COMM_WORLD, &d->size);
     MPI_Comm local;
     if ((err = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &local)) !=
-        MPI_SUCCESS)
-        return mpi_fail("MPI_Comm_split_type", err);
+        MPI_SUCCESS) {
+        mpi_fail("MPI_Comm_split_type", err);
+        return cli_dist_finish(d, 1);
+    }
     MPI_Comm_rank(local, &d->local_rank);
     MPI_Comm_size(local, &d->local_size);
     MPI_Comm_free(&local);
