@@ -157,7 +157,14 @@ static void *run_rank(void *arg)
     rank_job *j = arg;
     clcnn_ctx_options co = {.device = tu_device(), .threads = 1};
     clcnn_ctx *ctx = NULL;
-    if (clcnn_ctx_create_with_options(&ctx, &co) != CLCNN_OK) {
+    /* One at a time: PoCL's first device discovery in a process is not
+     * safe from two threads at once (it crashed in hwloc/strlen here);
+     * real ranks are processes of their own. */
+    static pthread_mutex_t creating = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&creating);
+    int created = clcnn_ctx_create_with_options(&ctx, &co);
+    pthread_mutex_unlock(&creating);
+    if (created != CLCNN_OK) {
         j->out.status = -100;
         clcnn_ctx_free(ctx);
         return NULL;
