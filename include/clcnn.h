@@ -1002,6 +1002,48 @@ CLCNN_API int clcnn_dataset_set_class_names(clcnn_ctx *ctx, clcnn_dataset *ds, c
 /* How many names ds holds (0: none), and name i (NULL when there is none). */
 CLCNN_API size_t clcnn_dataset_class_name_count(const clcnn_dataset *ds);
 CLCNN_API const char *clcnn_dataset_class_name(const clcnn_dataset *ds, size_t i);
+/* ------------------------------------- data-parallel training (reducer) */
+
+/*
+ * A gradient-reduction hook (docs/distributed.md): with one set, the model
+ * trains as rank `rank` of `size` processes that each hold the same model
+ * and data set and together take every step of one run.  The library knows
+ * no communicator; the application brings one (the clcnn program brings
+ * MPI's).  With a reducer set:
+ * - clcnn_model_train_run and clcnn_model_train_epoch(_from) split every
+ *   batch of the shuffle into `size` shares that differ by at most one
+ *   example, and this process computes the gradient of share `rank`, scaled
+ *   by 1 / (the whole batch's examples).  `gradients` then receives every
+ *   parameter gradient of the step in one contiguous host buffer (the
+ *   layers in order, weights then bias, the layout clcnn_model_read_grad
+ *   gives them; `count` floats) with the share's and the batch's example
+ *   counts, and must replace it by the sum of all processes' buffers (an
+ *   all-reduce); the library then writes it back and takes the update.
+ *   The buffer is host memory on every backend: it is staged through the
+ *   host once per step (the OpenCL backend keeps each parameter's gradient
+ *   in a buffer of its own).
+ * - The loss and accuracy sums (progress, checkpoints, epoch figures) and
+ *   clcnn_model_evaluate, which evaluates share `rank` of the data set,
+ *   go through `sums`, which must replace its `count` doubles by their sum
+ *   over all processes.
+ * - Only rank 0 writes checkpoints (options->checkpoint); a resumed state's
+ *   sums count once, on rank 0.
+ * Every process must make the same calls in the same order (the hooks are
+ * collective).  A hook returns 0, or non-zero to fail the call that made
+ * it with CLCNN_ERR_IO and a message naming the hook.
+ * Without a reducer (the default) training is one process's, unchanged.
+ */
+typedef struct clcnn_reducer {
+    unsigned rank, size; /* this process's share, 0 <= rank < size */
+    int (*gradients)(void *user, float *grad, size_t count, size_t examples, size_t batch_examples);
+    int (*sums)(void *user, double *sums, size_t count);
+    void *user; /* passed to both */
+} clcnn_reducer;
+
+/* Installs a copy of *reducer on m (NULL: none, one process again).
+ * Errors: CLCNN_ERR_ARGUMENT (m NULL; a reducer with a hook NULL, size 0
+ * or rank >= size). */
+CLCNN_API int clcnn_model_set_reducer(clcnn_model *m, const clcnn_reducer *reducer);
 
 #ifdef __cplusplus
 }

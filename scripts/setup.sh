@@ -20,6 +20,7 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           clang-15 rocm-device-libs  # scripts/kernel_resources.py: LLVM 15 bitcode
           python3-mesonpy  # the python-package test's pip build (docs/python.md), offline
           libpng-dev  # train --logdir's filter images (docs/tensorboard.md)
+          openmpi-bin libopenmpi-dev  # mpirun -n N clcnn train (docs/distributed.md)
           "$@")
 
 missing=()

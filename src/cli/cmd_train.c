@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "common.h"
 #include "tb_log.h"
+#include "dist.h"
 
 static const char usage_text[] =
     "usage: clcnn train [OPTIONS]\n"
@@ -38,7 +39,9 @@ static const char usage_text[] =
     "                      missing): per-step and per-epoch scalars, weight\n"
     "                      histograms, the first filters (docs/tensorboard.md)\n"
     "  --quiet             print only the final figures\n"
-    "  --help              show this help\n";
+    "  --help              show this help\n"
+    "Under mpirun -n N, N processes train one model, each a share of every\n"
+    "batch (docs/distributed.md); rank 0 prints and writes the files.\n";
 
 typedef struct options {
     const char *data, *device, *save, *metrics, *checkpoint, *resume;
@@ -238,7 +241,16 @@ static int write_metrics_header(FILE *f)
     return fprintf(f, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,images_per_second\n") < 0 || fflush(f);
 }
 
-static int run(const options *o, clcnn_ctx *ctx)
+/* mpi: under mpirun, the header line names the job (dist.h). */
+static const char *dist_header(const cli_dist *d, char *buf, size_t len)
+{
+    if (!d->active)
+        return "";
+    snprintf(buf, len, " over %d rank%s", d->size, d->size == 1 ? "" : "s");
+    return buf;
+}
+
+static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
 {
     clcnn_dataset *train = NULL, *valid = NULL, *test = NULL;
     clcnn_model *model = NULL;
@@ -246,7 +258,7 @@ static int run(const options *o, clcnn_ctx *ctx)
     tb_log *tb = NULL;
     int rc = 1;
 
-    if (cli_load_data(ctx, o->data, &train, &valid, &test))
+    if (cli_load_data(ctx, o->data, &train, &valid, &test) || cli_dist_check_data(dist, train))
         goto done;
     if (!valid) {
         size_t n = clcnn_dataset_count(train);
@@ -283,6 +295,10 @@ static int run(const options *o, clcnn_ctx *ctx)
     }
     if (cli_train_class_names(ctx, model, o->class_names, train, o->quiet))
         goto done;
+    if (cli_dist_attach(dist, model)) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
+    }
     if (o->metrics) {
         /* A resumed run adds its epochs to the file the run began. */
         metrics = o->resume ? fopen(o->metrics, "a") : fopen(o->metrics, "w");
@@ -293,10 +309,11 @@ static int run(const options *o, clcnn_ctx *ctx)
     }
     if (o->logdir && tb_log_open(&tb, o->logdir))
         goto done;
+    char job[64];
     if (!o->quiet)
-        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u\n",
+        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
                 clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
-                valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size);
+                valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size, dist_header(dist, job, sizeof job));
 
     progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2), .tb = tb};
     clcnn_train_options run_opts = {.epochs = (uint32_t)o->epochs, .callback = on_train, .user = &p,
@@ -327,8 +344,12 @@ static int run(const options *o, clcnn_ctx *ctx)
             rc = cli_fail("%s", clcnn_errmsg(ctx));
             goto done;
         }
-        printf("test: loss %.4f accuracy %.4f (%zu images)\n", tloss, tacc, clcnn_dataset_count(test));
+        if (dist->rank == 0)
+            printf("test: loss %.4f accuracy %.4f (%zu images)\n", tloss, tacc, clcnn_dataset_count(test));
     }
+    if (dist->active && !o->quiet && dist->steps)
+        fprintf(stderr, "clcnn: %d rank%s: gradient all-reduce %.3f ms per step (%llu steps)\n", dist->size,
+                dist->size == 1 ? "" : "s", 1e3 * dist->reduce_seconds / (double)dist->steps, dist->steps);
     rc = 0;
 done:
     if (metrics && fclose(metrics) != 0 && rc == 0)
@@ -348,10 +369,16 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    clcnn_ctx *ctx = cli_open_ctx(o.device);
-    if (!ctx)
+    /* mpi: one rank of an MPI job; rank 0 alone prints and writes files. */
+    cli_dist dist;
+    if (cli_dist_init(&dist, &argc, &argv))
         return 1;
-    rc = run(&o, ctx);
+    if (dist.rank != 0) {
+        o.quiet = 1;
+        o.save = o.metrics = o.logdir = NULL; /* and the TensorBoard log */
+    }
+    clcnn_ctx *ctx = cli_dist_open_ctx(&dist, o.device);
+    rc = ctx ? run(&o, ctx, &dist) : 1;
     clcnn_ctx_free(ctx);
-    return rc;
+    return cli_dist_finish(&dist, rc);
 }

@@ -75,6 +75,10 @@ struct clcnn_model {
     clcnn_buf *indices;      /* capacity int32 */
     clcnn_buf *grad[2];      /* ping-pong gradients, capacity x largest layer */
     clcnn_buf *stats;        /* float[2]: loss sum, correct count */
+
+    /* Data-parallel training (clcnn_model_set_reducer; train.c). */
+    clcnn_reducer reducer;
+    int reduced; /* a reducer is set */
 };
 
 size_t clcnn_shape_size(const size_t *shape);

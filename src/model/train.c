@@ -71,12 +71,138 @@ static int step_on_device(clcnn_model *m, size_t n)
 {
     int st = forward(m, m->input, n, 1);
     if (st == CLCNN_OK)
-        st = clcnn_loss_accumulate(m, n, m->grad[0]);
+        st = clcnn_loss_accumulate(m, n, m->grad[0], n);
     if (st == CLCNN_OK)
         st = backward(m, n);
     if (st == CLCNN_OK)
         st = m->optimizer->step(m);
     return st;
+}
+
+/* ---- data parallelism through the reducer (clcnn_model_set_reducer) */
+
+int clcnn_model_set_reducer(clcnn_model *m, const clcnn_reducer *r)
+{
+    if (!m)
+        return CLCNN_ERR_ARGUMENT;
+    if (r && (!r->gradients || !r->sums || r->size == 0 || r->rank >= r->size))
+        return clcnn_error(m->ctx, CLCNN_ERR_ARGUMENT, "set_reducer: %s",
+                           !r->gradients || !r->sums ? "a hook is NULL" : "rank must be below size (from 1)");
+    m->reduced = r != NULL;
+    m->reducer = r ? *r : (clcnn_reducer){0};
+    return CLCNN_OK;
+}
+
+/* This process's share of n examples: [*first, *first + return). */
+static size_t share_of(const clcnn_model *m, size_t n, size_t *first)
+{
+    if (!m->reduced) {
+        *first = 0;
+        return n;
+    }
+    size_t r = m->reducer.rank, size = m->reducer.size;
+    *first = n * r / size;
+    return n * (r + 1) / size - *first;
+}
+
+/* Every parameter gradient, contiguous on the host (the reducer's layout). */
+static size_t grad_count(const clcnn_model *m)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < m->nlayers; i++)
+        for (size_t p = 0; p < m->layers[i].nparams; p++)
+            count += m->layers[i].params[p].count;
+    return count;
+}
+
+/* Copies every parameter gradient to host (to_host) or back. */
+static int stage_gradients(clcnn_model *m, float *host, int to_host)
+{
+    clcnn_ctx *ctx = m->ctx;
+    size_t off = 0;
+    for (size_t i = 0; i < m->nlayers; i++)
+        for (size_t p = 0; p < m->layers[i].nparams; p++) {
+            param *pr = &m->layers[i].params[p];
+            size_t bytes = pr->count * sizeof *host;
+            int st = to_host ? ctx->ops->read(ctx->bctx, pr->grad, 0, host + off, bytes)
+                             : ctx->ops->write(ctx->bctx, pr->grad, 0, host + off, bytes);
+            if (st)
+                return st;
+            off += pr->count;
+        }
+    return CLCNN_OK;
+}
+
+/* The step's gradients summed over every process, through the host buffer;
+ * local 0: this process computed none, it adds zeros. */
+static int reduce_gradients(clcnn_model *m, float *host, size_t local, size_t batch, const char *who)
+{
+    size_t count = grad_count(m);
+    int st = CLCNN_OK;
+    if (local == 0)
+        memset(host, 0, count * sizeof *host);
+    else if ((st = stage_gradients(m, host, 1)))
+        return st;
+    if (m->reducer.gradients(m->reducer.user, host, count, local, batch))
+        return clcnn_error(m->ctx, CLCNN_ERR_IO, "%s: the gradient reduction (rank %u of %u) failed", who,
+                           m->reducer.rank, m->reducer.size);
+    return stage_gradients(m, host, 0);
+}
+
+/* One step on a batch of `batch` examples of the shuffle at order, of which
+ * this process takes its share (all of them without a reducer); host is
+ * the reducer's staging buffer. */
+static int step_shared(clcnn_model *m, const device_data *d, const int32_t *order, size_t batch, float *host,
+                       const char *who)
+{
+    if (!m->reduced) {
+        int st = clcnn_gather_batch(m, d, order, batch);
+        return st ? st : step_on_device(m, batch);
+    }
+    size_t first, n = share_of(m, batch, &first);
+    int st = CLCNN_OK;
+    if (n && ((st = clcnn_gather_batch(m, d, order + first, n)) || (st = forward(m, m->input, n, 1)) ||
+              (st = clcnn_loss_accumulate(m, n, m->grad[0], batch)) || (st = backward(m, n))))
+        return st;
+    if ((st = reduce_gradients(m, host, n, batch, who)))
+        return st;
+    return m->optimizer->step(m);
+}
+
+/* The loss and correct sums of every process (this one's without a
+ * reducer). */
+static int read_sums(clcnn_model *m, double *loss_sum, double *correct, const char *who)
+{
+    int st = clcnn_loss_read_sums(m, loss_sum, correct, who);
+    if (st || !m->reduced)
+        return st;
+    double sums[2] = {*loss_sum, *correct};
+    if (m->reducer.sums(m->reducer.user, sums, 2))
+        return clcnn_error(m->ctx, CLCNN_ERR_IO, "%s: the reduction of the loss sums (rank %u of %u) failed", who,
+                           m->reducer.rank, m->reducer.size);
+    *loss_sum = sums[0];
+    *correct = sums[1];
+    return CLCNN_OK;
+}
+
+/* read_sums as means over n examples (either output may be NULL). */
+static int read_means(clcnn_model *m, size_t n, double *loss, double *accuracy, const char *who)
+{
+    double l = 0.0, a = 0.0;
+    int st = read_sums(m, &l, &a, who);
+    if (st)
+        return st;
+    if (loss)
+        *loss = l / (double)n;
+    if (accuracy)
+        *accuracy = a / (double)n;
+    return CLCNN_OK;
+}
+
+/* Rank 0 alone writes files. */
+static int writes_files(const clcnn_model *m)
+{
+    return !m->reduced || m->reducer.rank == 0;
 }
 
 static int check_dataset(clcnn_model *m, const clcnn_dataset *ds, const char *who)
@@ -180,16 +306,25 @@ static int walk_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size
         order[j] = t;
     }
 
+    size_t ngrad = m->reduced ? grad_count(m) : 0;
+    float *host = ngrad ? clcnn_mem_array(&ctx->allocator, ngrad, sizeof *host) : NULL;
     device_data d;
-    if ((st = clcnn_model_reserve(m, batch_size)) || (st = clcnn_device_data_upload(ctx, ds, &d))) {
+    if (ngrad && !host)
+        st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", who);
+    else if ((st = clcnn_model_reserve(m, batch_size)) == CLCNN_OK)
+        st = clcnn_device_data_upload(ctx, ds, &d);
+    if (st) {
+        clcnn_mem_free(&ctx->allocator, host, ngrad * sizeof *host);
         clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
         return st;
     }
-    st = clcnn_loss_reset(m, from ? from->loss_sum : 0.0, from ? from->correct : 0.0);
+    /* A resumed state's sums are every process's: counted once, on rank 0. */
+    int own = from && writes_files(m);
+    st = clcnn_loss_reset(m, own ? from->loss_sum : 0.0, own ? from->correct : 0.0);
     size_t done = start;
     while (st == CLCNN_OK && done < n) {
         size_t mb = n - done < batch_size ? n - done : batch_size;
-        if ((st = clcnn_gather_batch(m, &d, order + done, mb)) || (st = step_on_device(m, mb)))
+        if ((st = step_shared(m, &d, order + done, mb, host, who)))
             break;
         done += mb;
         int h = hook(user, m, done, n);
@@ -199,6 +334,7 @@ static int walk_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size
             break;
     }
     clcnn_device_data_free(ctx, &d);
+    clcnn_mem_free(&ctx->allocator, host, ngrad * sizeof *host);
     clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
     *done_out = done;
     return st;
@@ -219,7 +355,7 @@ static int report_progress(void *user, clcnn_model *m, size_t done, size_t total
         return 0;
     p->next_report = done + p->report_every;
     double l = 0.0, a = 0.0;
-    int st = clcnn_loss_read(m, done, &l, &a, p->who);
+    int st = read_means(m, done, &l, &a, p->who);
     if (st)
         return st;
     return p->progress && p->progress(p->user, done, total, l, a) ? 1 : 0;
@@ -248,7 +384,7 @@ int clcnn_model_train_epoch_from(clcnn_model *m, const clcnn_dataset *ds, size_t
     int st = walk_epoch(m, ds, batch_size, shuffle_seed, from, report_progress, &p, &done, who);
     double l = 0.0, a = 0.0;
     if (st == CLCNN_OK)
-        st = clcnn_loss_read(m, done, &l, &a, who);
+        st = read_means(m, done, &l, &a, who);
     if (st)
         return st;
     if (loss)
@@ -280,7 +416,7 @@ static int update_state(clcnn_model *m, clcnn_train_state *state, size_t done, c
 {
     state->done = done;
     state->step = m->step;
-    return clcnn_loss_read_sums(m, &state->loss_sum, &state->correct, who);
+    return read_sums(m, &state->loss_sum, &state->correct, who);
 }
 
 static int run_step(void *user, clcnn_model *m, size_t done, size_t total)
@@ -296,7 +432,7 @@ static int run_step(void *user, clcnn_model *m, size_t done, size_t total)
     if (!save && !report)
         return 0;
     int st = update_state(m, r->state, done, who);
-    if (st == CLCNN_OK && save)
+    if (st == CLCNN_OK && save && writes_files(m))
         st = clcnn_model_save_checkpoint(m, o->checkpoint, r->state);
     if (st)
         return st;
@@ -336,7 +472,8 @@ int clcnn_model_train_run(clcnn_model *m, const clcnn_dataset *ds, clcnn_train_s
         clcnn_train_state finished = *state;
         *state = (clcnn_train_state){.seed = state->seed, .epoch = state->epoch + 1, .batch_size = state->batch_size,
                                      .data_count = state->data_count, .data_crc = state->data_crc, .step = m->step};
-        if (options->checkpoint && (st = clcnn_model_save_checkpoint(m, options->checkpoint, state)))
+        if (options->checkpoint && writes_files(m) &&
+            (st = clcnn_model_save_checkpoint(m, options->checkpoint, state)))
             return st;
         if (options->callback && options->callback(options->user, CLCNN_TRAIN_EPOCH_END, &finished))
             return CLCNN_OK;
@@ -368,15 +505,17 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
         clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
         return st;
     }
+    /* With a reducer, this process's share of the set, the sums reduced. */
+    size_t first, mine = share_of(m, n, &first);
     st = clcnn_loss_reset(m, 0.0, 0.0);
-    for (size_t done = 0; st == CLCNN_OK && done < n; done += batch_size) {
-        size_t mb = n - done < batch_size ? n - done : batch_size;
-        if ((st = clcnn_gather_batch(m, &d, order + done, mb)) || (st = forward(m, m->input, mb, 1)))
+    for (size_t done = 0; st == CLCNN_OK && done < mine; done += batch_size) {
+        size_t mb = mine - done < batch_size ? mine - done : batch_size;
+        if ((st = clcnn_gather_batch(m, &d, order + first + done, mb)) || (st = forward(m, m->input, mb, 1)))
             break;
-        st = clcnn_loss_accumulate(m, mb, NULL);
+        st = clcnn_loss_accumulate(m, mb, NULL, mb);
     }
     if (st == CLCNN_OK)
-        st = clcnn_loss_read(m, n, loss, accuracy, who);
+        st = read_means(m, n, loss, accuracy, who);
     clcnn_device_data_free(ctx, &d);
     clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
     return st;

@@ -26,12 +26,12 @@ int clcnn_loss_check_labels(clcnn_model *m, const int32_t *labels, size_t n, con
     return CLCNN_OK;
 }
 
-int clcnn_loss_accumulate(clcnn_model *m, size_t n, clcnn_buf *dlogits)
+int clcnn_loss_accumulate(clcnn_model *m, size_t n, clcnn_buf *dlogits, size_t batch)
 {
     clcnn_ctx *ctx = m->ctx;
     const layer *last = &m->layers[m->nlayers - 1];
     return ctx->ops->softmax_xent(ctx->bctx, n, clcnn_model_classes(m), last->out, m->labels,
-                                  dlogits ? (float)n : 1.0f, dlogits, m->stats);
+                                  dlogits ? (float)batch : 1.0f, dlogits, m->stats);
 }
 
 int clcnn_loss_reset(clcnn_model *m, double loss_sum, double correct)

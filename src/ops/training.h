@@ -18,8 +18,9 @@ int clcnn_loss_check_model(clcnn_model *m, const char *who);
 int clcnn_loss_check_labels(clcnn_model *m, const int32_t *labels, size_t n, const char *who);
 /* Adds the loss sum and correct count of n examples (logits in the last
  * layer's output, labels in m->labels) to m->stats; with dlogits not NULL,
- * also writes there the gradient of the mean loss over the n examples. */
-int clcnn_loss_accumulate(clcnn_model *m, size_t n, clcnn_buf *dlogits);
+ * also writes there the gradient of their loss sum divided by batch (n: the
+ * mean loss; a data-parallel share divides by the whole batch). */
+int clcnn_loss_accumulate(clcnn_model *m, size_t n, clcnn_buf *dlogits, size_t batch);
 /* Sets m->stats to the sums given (0, 0 for a fresh count). */
 int clcnn_loss_reset(clcnn_model *m, double loss_sum, double correct);
 /* Reads m->stats: the loss sum and number of examples classified right;
