@@ -46,7 +46,7 @@ if [ "${CLCNN_TEST_QUICK:-0}" != 1 ]; then
   # forced (setup limits: work-groups of 32, 512 bytes of local memory).
   for run in "intel opencl" "oclgrind oclgrind" "limits opencl"; do
     read -r impl suite <<<"$run"
-    echo "== $impl: the $suite suite on build/icd/$impl"
+    echo "== $impl: the $suite suite (meson test setup $impl)"
     rm -f "build/meson-logs/testlog-$impl.json"
     start=$SECONDS
     meson test -C build --setup "$impl" --suite "$suite" --no-rebuild --print-errorlogs \
