@@ -29,8 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rank = 0;
     size_t shape[CLCNN_MAX_RANK];
     int st2 = clcnn_npy_read(NULL, path, &x, &rank, shape);
-    if ((st2 == CLCNN_OK) != (st == CLCNN_OK))
-        abort(); /* the two paths must agree */
+    /* The two paths agree, except that clcnn_npy_read refuses the string
+     * dtypes the parser accepts (an .npz's class names). */
+    int strings = st == CLCNN_OK && (a.dtype == NPY_BYTES || a.dtype == NPY_UCS4);
+    if ((st2 == CLCNN_OK) != (st == CLCNN_OK && !strings))
+        abort();
     clcnn_free(NULL, x);
     return 0;
 }
