@@ -103,6 +103,19 @@ static void free_tensors(clcnn_tensor **t, int n)
         clcnn_tensor_free(t[i]);
 }
 
+#define OUT(i) (1u << (i))
+
+/* The end of a case: when st is 0, host copies of the tensors t[i] whose
+ * bit OUT(i) is in outs, in order; then every tensor of t freed. */
+static int finish(clcnn_ctx *ctx, int st, clcnn_tensor **t, int n, unsigned outs, outputs *out)
+{
+    for (int i = 0; i < n && !st; i++)
+        if (outs & OUT(i))
+            st = take(ctx, t[i], out);
+    free_tensors(t, n);
+    return st;
+}
+
 /* ------------------------------------------------------------- the cases */
 
 typedef struct conv_spec {
@@ -149,11 +162,7 @@ static int conv_case(clcnn_ctx *ctx, const void *spec, outputs *out)
     }
     if (!st)
         st = clcnn_conv2d_backward(ctx, t[4], t[0], t[1], t[2], &s->p, &t[5], &t[6], &t[7]);
-    for (int i = 3; i < 8 && !st; i++)
-        if (i != 4)
-            st = take(ctx, t[i], out);
-    free_tensors(t, 8);
-    return st;
+    return finish(ctx, st, t, 8, OUT(3) | OUT(5) | OUT(6) | OUT(7), out); /* y, dx, dw, db */
 }
 
 typedef struct pool_spec {
@@ -190,12 +199,7 @@ static int pool_case(clcnn_ctx *ctx, const void *spec, outputs *out)
     }
     if (!st)
         st = clcnn_pool2d_backward(ctx, t[2], t[0], s->kh, s->kw, s->sh, s->sw, s->mode, &s->p, &t[3]);
-    if (!st)
-        st = take(ctx, t[1], out);
-    if (!st)
-        st = take(ctx, t[3], out);
-    free_tensors(t, 4);
-    return st;
+    return finish(ctx, st, t, 4, OUT(1) | OUT(3), out);
 }
 
 typedef struct dense_spec {
@@ -224,11 +228,7 @@ static int dense_case(clcnn_ctx *ctx, const void *spec, outputs *out)
         st = random_tensor(ctx, 2, (size_t[]){s->m, s->out}, 10, 0, &t[4]);
     if (!st)
         st = clcnn_dense_backward(ctx, t[4], t[0], t[1], t[2], &t[5], &t[6], &t[7]);
-    for (int i = 3; i < 8 && !st; i++)
-        if (i != 4)
-            st = take(ctx, t[i], out);
-    free_tensors(t, 8);
-    return st;
+    return finish(ctx, st, t, 8, OUT(3) | OUT(5) | OUT(6) | OUT(7), out); /* y, dx, dw, db */
 }
 
 typedef struct lrn_spec {
@@ -256,12 +256,7 @@ static int lrn_case(clcnn_ctx *ctx, const void *spec, outputs *out)
         st = random_tensor(ctx, 4, shape, 12, 0, &t[2]);
     if (!st)
         st = clcnn_lrn_backward(ctx, t[2], t[0], s->size, s->alpha, s->beta, s->k, &t[3]);
-    if (!st)
-        st = take(ctx, t[1], out);
-    if (!st)
-        st = take(ctx, t[3], out);
-    free_tensors(t, 4);
-    return st;
+    return finish(ctx, st, t, 4, OUT(1) | OUT(3), out);
 }
 
 /* The backend-table families work on raw buffers: a tensor's buffer. */
@@ -312,12 +307,7 @@ static int act_case(clcnn_ctx *ctx, const void *spec, outputs *out)
         st = ctx->ops->activation_forward(ctx->bctx, s->act, s->rows, s->cols, t[0]->buf, t[1]->buf);
     if (!st)
         st = ctx->ops->activation_backward(ctx->bctx, s->act, s->rows, s->cols, t[1]->buf, t[2]->buf, t[3]->buf);
-    if (!st)
-        st = take(ctx, t[1], out);
-    if (!st)
-        st = take(ctx, t[3], out);
-    free_tensors(t, 4);
-    return st;
+    return finish(ctx, st, t, 4, OUT(1) | OUT(3), out);
 }
 
 typedef struct xent_spec {
@@ -342,12 +332,7 @@ static int xent_case(clcnn_ctx *ctx, const void *spec, outputs *out)
     if (!st)
         st = ctx->ops->softmax_xent(ctx->bctx, s->m, s->k, t[0]->buf, t[1]->buf, (float)s->m, t[2]->buf,
                                     t[3]->buf);
-    if (!st)
-        st = take(ctx, t[2], out);
-    if (!st)
-        st = take(ctx, t[3], out);
-    free_tensors(t, 4);
-    return st;
+    return finish(ctx, st, t, 4, OUT(2) | OUT(3), out);
 }
 
 typedef struct adam_spec {
@@ -373,11 +358,7 @@ static int adam_case(clcnn_ctx *ctx, const void *spec, outputs *out)
         st = ctx->ops->adam_update(ctx->bctx, s->count, t[0]->buf, t[1]->buf, t[2]->buf, t[3]->buf, lr_t, b1, b2,
                                    1e-7f);
     }
-    for (int i = 0; i < 4 && !st; i++)
-        if (i != 1)
-            st = take(ctx, t[i], out);
-    free_tensors(t, 4);
-    return st;
+    return finish(ctx, st, t, 4, OUT(0) | OUT(2) | OUT(3), out); /* w, m, v */
 }
 
 typedef struct gather_spec {
