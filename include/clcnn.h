@@ -539,7 +539,8 @@ typedef enum clcnn_layer_kind {
     CLCNN_LAYER_FLATTEN = 3,
     CLCNN_LAYER_DENSE = 4,
     CLCNN_LAYER_ACTIVATION = 5,
-    CLCNN_LAYER_LRN = 6
+    CLCNN_LAYER_LRN = 6,
+    CLCNN_LAYER_DROPOUT = 7 /* clcnn_model_add_dropout */
 } clcnn_layer_kind;
 
 /* An empty model for examples of shape (h, w, c); the caller owns *out.
@@ -611,6 +612,9 @@ typedef struct clcnn_layer_config {
     struct {
         int pad_top, pad_bottom, pad_left, pad_right, ceil_mode, count_include_pad;
     } pool; /* pool (clcnn_model_add_pool2d; all 0 for clcnn_model_add_pool) */
+    struct {
+        float rate;
+    } dropout; /* dropout (clcnn_model_add_dropout) */
 } clcnn_layer_config;
 
 /* Fills *config for layer i.  Errors: CLCNN_ERR_ARGUMENT (NULL, i out of
@@ -679,6 +683,10 @@ typedef struct clcnn_train_state {
                             included: set by clcnn_model_train_run and
                             clcnn_model_load_checkpoint, never read (the
                             checkpoint keeps the model's own count) */
+    /* Set by clcnn_model_train_run at EPOCH_END when options->valid is
+     * set (validated 1): the model's figures on it after the epoch. */
+    int validated;
+    double valid_loss, valid_accuracy;
 } clcnn_train_state;
 
 /* The shuffle seed of epoch e of a run with this seed. */
@@ -743,6 +751,11 @@ typedef struct clcnn_train_options {
                                   count is a multiple of this (0: never
                                   within an epoch), and always at the end of
                                   each epoch */
+    /* NULL: none.  Else evaluated after every epoch, before its
+     * checkpoint: the figures reach EPOCH_END's state and the model's
+     * learning-rate schedule (clcnn_model_set_lr_schedule; a plateau
+     * schedule needs it). */
+    const clcnn_dataset *valid;
 } clcnn_train_options;
 
 /*
@@ -1044,6 +1057,89 @@ typedef struct clcnn_reducer {
  * Errors: CLCNN_ERR_ARGUMENT (m NULL; a reducer with a hook NULL, size 0
  * or rank >= size). */
 CLCNN_API int clcnn_model_set_reducer(clcnn_model *m, const clcnn_reducer *reducer);
+
+/* ------------------------------------- dropout, SGD and learning-rate schedules */
+
+/*
+ * Inverted dropout (Srivastava et al. 2014): each element of A_prev (any
+ * rank) is kept with probability 1 - rate and then scaled by 1/(1 - rate),
+ * or set to 0, so that evaluation is the identity.  The draw is a pure
+ * function of (seed, element index), the same on every backend: element i
+ * is dropped when (hash(i, key) >> 8) < round(rate * 2^24), hash and key
+ * as docs/api.md ("Dropout") gives them, with key derived from seed.
+ * *A receives the output and *mask (NULL: not wanted) the multiplier of
+ * each element, 0 or 1/(1 - rate), so that A = A_prev * mask; both have
+ * A_prev's shape and follow the output rules of the operations above.
+ * rate lies in [0, 0.999] (else CLCNN_ERR_ARGUMENT); rate 0 copies.
+ */
+CLCNN_API int clcnn_dropout_forward(clcnn_ctx *ctx, const clcnn_tensor *A_prev, float rate, uint64_t seed,
+                                    clcnn_tensor **A, clcnn_tensor **mask);
+/* dropout_backward: dA_prev = dA * mask for the mask clcnn_dropout_forward
+ * draws with the same rate and seed (recomputed, not stored). */
+CLCNN_API int clcnn_dropout_backward(clcnn_ctx *ctx, const clcnn_tensor *dA, float rate, uint64_t seed,
+                                     clcnn_tensor **dA_prev);
+/* A dropout layer (the shape is unchanged, no parameters).  In training
+ * (clcnn_model_train_step, _train_epoch, _train_run) layer i at optimizer
+ * step t draws its mask from clcnn_noise_seed(seed, t, i), seed being
+ * clcnn_model_init's, so a run resumed from a checkpoint draws the same
+ * masks; clcnn_model_predict and clcnn_model_evaluate pass values through
+ * unchanged. */
+CLCNN_API int clcnn_model_add_dropout(clcnn_model *m, float rate);
+/* The dropout seed of layer `layer` (from 0) at step `step` of a model
+ * initialised with seed: what that layer passes to clcnn_dropout_forward. */
+CLCNN_API uint64_t clcnn_noise_seed(uint64_t seed, uint64_t step, uint64_t layer);
+
+/*
+ * Stochastic gradient descent with momentum in PyTorch's form (dampening
+ * 0): for each parameter w with gradient g,
+ *   d = g + weight_decay * w   (weights only: biases take d = g)
+ *   v = momentum * v + d
+ *   d = nesterov ? d + momentum * v : v
+ *   w -= lr * d
+ * which, at a constant lr, is the update of Krizhevsky et al. (2012) with
+ * their velocity equal to -lr * v.  The paper's values: lr 0.01, momentum
+ * 0.9, weight decay 5e-4.  Replaces the model's optimizer (Adam by
+ * default) from the next step; the velocity starts at zero (as after
+ * clcnn_model_init).  Ranges: lr > 0, 0 <= momentum < 1, 0 <= weight_decay
+ * < 1, nesterov 0 or 1 and only with momentum > 0 (else
+ * CLCNN_ERR_ARGUMENT).  clcnn_model_set_adam switches back to Adam.
+ */
+CLCNN_API int clcnn_model_set_sgd(clcnn_model *m, float lr, float momentum, float weight_decay, int nesterov);
+/* The optimizer in use, "adam" or "sgd" (static; NULL for m NULL), and its
+ * SGD settings (any pointer may be NULL; those of the last
+ * clcnn_model_set_sgd, or 0 with Adam). */
+CLCNN_API const char *clcnn_model_optimizer(const clcnn_model *m);
+CLCNN_API int clcnn_model_get_sgd(const clcnn_model *m, float *lr, float *momentum, float *weight_decay,
+                                  int *nesterov);
+
+/* A learning-rate schedule, applied at the end of each epoch by
+ * clcnn_model_lr_schedule_epoch (clcnn_model_train_run calls it). */
+typedef enum clcnn_lr_schedule_kind {
+    CLCNN_LR_CONSTANT = 0, /* the default */
+    CLCNN_LR_STEP = 1,     /* after every `every` epochs: lr *= factor */
+    CLCNN_LR_PLATEAU = 2   /* after `patience` epochs in a row whose validation
+                              loss is not below the best so far: lr *= factor
+                              (0.1 in the paper), the count starting again */
+} clcnn_lr_schedule_kind;
+
+typedef struct clcnn_lr_schedule {
+    clcnn_lr_schedule_kind kind;
+    uint32_t every;    /* STEP: 1 .. 100000 */
+    uint32_t patience; /* PLATEAU: 1 .. 100000 */
+    float factor;      /* STEP, PLATEAU: 0 < factor < 1 */
+} clcnn_lr_schedule;
+
+/* Sets m's schedule (NULL: constant) and starts its count afresh from the
+ * learning rate in use.  Errors: CLCNN_ERR_ARGUMENT (a kind or setting out
+ * of range, with a message). */
+CLCNN_API int clcnn_model_set_lr_schedule(clcnn_model *m, const clcnn_lr_schedule *schedule);
+/* Tells the schedule that epoch `epoch` (from 1) has ended with this
+ * validation loss (NAN when there is none; a PLATEAU schedule then fails
+ * with CLCNN_ERR_ARGUMENT), and sets the learning rate it gives for the
+ * next epoch.  Checkpoints keep the schedule and its count. */
+CLCNN_API int clcnn_model_lr_schedule_epoch(clcnn_model *m, uint32_t epoch, double valid_loss);
+/* The learning rate the optimizer uses now (0 for m NULL). */
+CLCNN_API float clcnn_model_lr(const clcnn_model *m);
 
 #ifdef __cplusplus
 }

@@ -38,10 +38,10 @@
 
 /* ---------------------------------------------------------------- the table */
 
-typedef enum family { F_CONV, F_POOL, F_DENSE, F_ACT, F_XENT, F_ADAM, F_GATHER, F_FILL, F_LRN, F_COUNT } family;
+typedef enum family { F_CONV, F_POOL, F_DENSE, F_ACT, F_XENT, F_ADAM, F_GATHER, F_FILL, F_LRN, F_DROPOUT, F_SGD, F_COUNT } family;
 
 static const char *const family_names[F_COUNT] = {"conv", "pool", "dense", "activation", "xent", "adam", "gather",
-                                                  "fill", "lrn"};
+                                                  "fill", "lrn", "dropout", "sgd"};
 
 /* LRN settings (alpha, beta, k) the rows pick by number: the paper's, and
  * stronger ones under which the normalisation (and the second term of the
@@ -144,6 +144,13 @@ typedef struct row {
 #define FILL(count, value) {.fam = F_FILL, .n = count, .f = value}
 #define LRN(n_, h_, w_, c_, size, settings, cfg_)                                                               \
     {.fam = F_LRN, .n = n_, .h = h_, .w = w_, .c = c_, .kh = size, .variant = settings, .cfg = cfg_}
+
+/* Dropout of count elements at rate f, the draw's first element at first
+ * (the backend op; 0 also goes through the public calls), seed. */
+#define DROPOUT(count, first, rate, seed, cfg_) {.fam = F_DROPOUT, .n = count, .sh = first, .f = rate, .k = seed, .cfg = cfg_}
+/* steps SGD steps on count parameters at momentum f (variant: weight decay
+ * 1e-2 (1), Nesterov (2), both (3)). */
+#define SGD(count, steps, momentum, variant_) {.fam = F_SGD, .n = count, .k = steps, .f = momentum, .variant = variant_}
 
 /* Pooling with pads (top, bottom, left, right), ceil mode, count_include_pad. */
 #define POOLX(n_, h_, w_, c_, kh_, kw_, sh_, sw_, mode_, ties, pt, pb, pl, pr, ceil_, include)                      \
@@ -357,6 +364,25 @@ static const row table[] = {
     LRN(2, 2, 3, 11, 3, 3, CFG_NONE),
     LRN(5, 4, 3, 13, 5, 1, CFG_THREADS_1),
     LRN(7, 4, 3, 13, 5, 1, CFG_THREADS_3),
+
+    /* dropout: AlexNet's 0.5 on dense-layer sizes, rates near both ends,
+     * one element, a draw that starts past 0 (a data-parallel share) and
+     * past 2^24 */
+    DROPOUT(32 * 120, 0, 0.5f, 1, CFG_NONE),
+    DROPOUT(20000, 0, 0.25f, 7, CFG_NONE),
+    DROPOUT(1, 0, 0.5f, 3, CFG_NONE),
+    DROPOUT(1001, 0, 0.0f, 5, CFG_NONE),
+    DROPOUT(997, 0, 0.999f, 9, CFG_NONE),
+    DROPOUT(4096, 640, 0.5f, 11, CFG_NONE),
+    DROPOUT(333, 16777300, 0.1f, 2, CFG_NONE),
+
+    /* SGD: LeNet-5's size, plain, momentum, weight decay, Nesterov */
+    SGD(61706, 3, 0.9f, 1),
+    SGD(1, 2, 0.0f, 0),
+    SGD(1001, 3, 0.9f, 0),
+    SGD(1001, 3, 0.5f, 2),
+    SGD(257, 4, 0.9f, 3),
+    SGD(64, 2, 0.0f, 1),
 };
 
 #define TABLE_ROWS (sizeof table / sizeof table[0])
@@ -404,6 +430,13 @@ static void describe(const row *r, char *buf, size_t len)
         at = snprintf(buf, len, "lrn n%zu %zux%zux%zu size %zu alpha %g beta %g k %g", r->n, r->h, r->w, r->c, r->kh,
                       (double)lrn_settings[r->variant][0], (double)lrn_settings[r->variant][1],
                       (double)lrn_settings[r->variant][2]);
+        break;
+    case F_DROPOUT:
+        at = snprintf(buf, len, "dropout count %zu from %zu rate %g seed %zu", r->n, r->sh, (double)r->f, r->k);
+        break;
+    case F_SGD:
+        at = snprintf(buf, len, "sgd count %zu steps %zu momentum %g%s%s", r->n, r->k, (double)r->f,
+                      r->variant & 1 ? " weight decay" : "", r->variant & 2 ? " nesterov" : "");
         break;
     default:
         at = snprintf(buf, len, "fill count %zu value %g", r->n, (double)r->f);
@@ -492,6 +525,17 @@ static void expect_equal_ints(const row *r, const char *what, const int32_t *got
     describe(r, desc, sizeof desc);
     for (size_t i = 0; i < count; i++)
         ck_assert_msg(got[i] == want[i], "%s: %s[%zu] = %d, want %d", desc, what, i, (int)got[i], (int)want[i]);
+}
+
+/* Fails unless got equals want element for element. */
+static void expect_equal_floats(const row *r, const char *what, const float *got, const float *want, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (got[i] != want[i]) {
+            char desc[256];
+            describe(r, desc, sizeof desc);
+            ck_abort_msg("%s: %s[%zu] = %.9g, want %.9g", desc, what, i, (double)got[i], (double)want[i]);
+        }
 }
 
 /* ------------------------------------------------------------------ adapter */
@@ -974,6 +1018,123 @@ static void run_gather(const row *r)
     free(got_y);
 }
 
+/* The backend op from element r->sh of the draw; at 0 the public calls
+ * too (forward with and without the mask, backward), which must agree. */
+static void run_dropout(const row *r)
+{
+    const size_t n = r->n, first = r->sh;
+    const unsigned seed = row_seed(r);
+    float *x = random_floats(n, seed, -1, 1), *dy = random_floats(n, seed + 1, -1, 1);
+    float *mask = xmalloc(n * sizeof *mask), *unused = xmalloc(n * sizeof *unused);
+    ref_out y = ref_alloc(n), dx = ref_alloc(n);
+    ref_dropout(n, first, r->f, r->k, x, y, mask);
+    ref_dropout(n, first, r->f, r->k, dy, dx, unused); /* dx = dy * mask */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        kept += mask[i] != 0.0f;
+    /* The draw keeps 1 - rate of the elements: within 5 standard deviations. */
+    const double p = 1.0 - (double)r->f;
+    ck_assert_msg(fabs((double)kept - p * (double)n) <= 5.0 * sqrt(p * (1.0 - p) * (double)n) + 1.0,
+                  "dropout rate %g kept %zu of %zu", (double)r->f, kept, n);
+
+    clcnn_ctx *ctx = open_backend(r);
+    /* a layer's seed at a step, as the engine derives it */
+    ck_assert_uint_eq(clcnn_noise_seed(r->k, 3, 2), ref_noise_seed(r->k, 3, 2));
+    /* the backend op: the geometry the public calls would make, from first */
+    const uint64_t key = ref_dropout_key(r->k);
+    const dropout_geom g = {.count = n, .first = first, .key_lo = (uint32_t)key, .key_hi = (uint32_t)(key >> 32),
+                            .threshold = (uint32_t)floor((double)r->f * 16777216.0 + 0.5),
+                            .scale = (float)(1.0 / (1.0 - (double)r->f))};
+    clcnn_buf *bx = dev_buf(ctx, x, n * 4), *by = dev_buf(ctx, NULL, n * 4), *bm = dev_buf(ctx, NULL, n * 4);
+    clcnn_buf *bdy = dev_buf(ctx, dy, n * 4), *bdx = dev_buf(ctx, NULL, n * 4);
+    BE(ctx, dropout_forward, &g, bx, by, bm);
+    float *got = dev_floats(ctx, by, n);
+    expect_close(r, "y", got, y, n);
+    free(got);
+    got = dev_floats(ctx, bm, n);
+    expect_equal_floats(r, "mask", got, mask, n);
+    free(got);
+    BE(ctx, dropout_forward, &g, bx, bdx, NULL);
+    got = dev_floats(ctx, bdx, n);
+    expect_close(r, "y without mask", got, y, n);
+    free(got);
+    BE(ctx, dropout_backward, &g, bdy, bdx);
+    got = dev_floats(ctx, bdx, n);
+    expect_close(r, "dx", got, dx, n);
+    free(got);
+    if (first == 0) {
+        const size_t shape[2] = {1, n};
+        clcnn_tensor *tx = tu_tensor(ctx, 2, shape, x), *tdy = tu_tensor(ctx, 2, shape, dy);
+        clcnn_tensor *ty = NULL, *tm = NULL, *ty2 = NULL, *tdx = NULL;
+        check_status(ctx, clcnn_dropout_forward(ctx, tx, r->f, r->k, &ty, &tm), "dropout_forward");
+        check_status(ctx, clcnn_dropout_forward(ctx, tx, r->f, r->k, &ty2, NULL), "dropout_forward");
+        check_status(ctx, clcnn_dropout_backward(ctx, tdy, r->f, r->k, &tdx), "dropout_backward");
+        const struct {
+            const char *name;
+            clcnn_tensor *t;
+            ref_out want;
+        } outs[] = {{"public y", ty, y}, {"public y without mask", ty2, y}, {"public dx", tdx, dx}};
+        for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+            got = tu_read(outs[i].t);
+            expect_close(r, outs[i].name, got, outs[i].want, n);
+            free(got);
+        }
+        got = tu_read(tm);
+        expect_equal_floats(r, "public mask", got, mask, n);
+        free(got);
+        clcnn_tensor *ts[] = {tx, tdy, ty, tm, ty2, tdx};
+        for (size_t i = 0; i < 6; i++)
+            clcnn_tensor_free(ts[i]);
+    }
+    clcnn_buf *bufs[] = {bx, by, bm, bdy, bdx};
+    for (size_t i = 0; i < 5; i++)
+        dev_free(ctx, bufs[i]);
+    clcnn_ctx_free(ctx);
+    ref_release(&y);
+    ref_release(&dx);
+    free(x);
+    free(dy);
+    free(mask);
+    free(unused);
+}
+
+/* steps SGD steps, each from the backend's own state with a fresh gradient. */
+static void run_sgd(const row *r)
+{
+    const size_t n = r->n;
+    const unsigned seed = row_seed(r);
+    const float lr = 0.05f, wd = r->variant & 1 ? 1e-2f : 0.0f;
+    const int nesterov = (r->variant & 2) != 0;
+    float *w = random_floats(n, seed, -1, 1), *v = random_floats(n, seed + 1, -0.1f, 0.1f);
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *bw = dev_buf(ctx, w, n * 4), *bv = dev_buf(ctx, v, n * 4), *bg = dev_buf(ctx, NULL, n * 4);
+    ref_out wn = ref_alloc(n), vn = ref_alloc(n);
+    for (size_t s = 0; s < r->k; s++) {
+        float *g = random_floats(n, seed + 3 + (unsigned)s, -1, 1);
+        check_status(ctx, ctx->ops->write(ctx->bctx, bg, 0, g, n * 4), "write");
+        ref_sgd(n, w, g, v, lr, r->f, wd, nesterov, wn, vn);
+        BE(ctx, sgd_update, n, bw, bg, bv, lr, r->f, wd, nesterov);
+        free(w);
+        free(v);
+        w = dev_floats(ctx, bw, n);
+        v = dev_floats(ctx, bv, n);
+        char what[32];
+        snprintf(what, sizeof what, "w step %zu", s + 1);
+        expect_close(r, what, w, wn, n);
+        snprintf(what, sizeof what, "v step %zu", s + 1);
+        expect_close(r, what, v, vn, n);
+        free(g);
+    }
+    dev_free(ctx, bw);
+    dev_free(ctx, bv);
+    dev_free(ctx, bg);
+    clcnn_ctx_free(ctx);
+    ref_release(&wn);
+    ref_release(&vn);
+    free(w);
+    free(v);
+}
+
 /* fill sets the first count - 1 values and leaves the last one. */
 static void run_fill(const row *r)
 {
@@ -1028,6 +1189,12 @@ START_TEST(backend_op)
         break;
     case F_LRN:
         run_lrn(r);
+        break;
+    case F_DROPOUT:
+        run_dropout(r);
+        break;
+    case F_SGD:
+        run_sgd(r);
         break;
     default:
         run_fill(r);

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "tb_log.h"
 #include "dist.h"
+#include "train_optim.h"
 
 static const char usage_text[] =
     "usage: clcnn train [OPTIONS]\n"
@@ -18,7 +19,8 @@ static const char usage_text[] =
     "                      " CLI_DEFAULT_DATA "\n"
     "  --epochs N          passes over the training set (default 5)\n"
     "  --batch-size N      examples per step (default 32)\n"
-    "  --lr X              Adam learning rate (default 0.001)\n"
+    "  --lr X              learning rate (default 0.001; with --optimizer sgd 0.01)\n"
+    TRAIN_OPTIM_USAGE
     "  --seed N            initialisation and shuffling seed (default 1)\n"
     "  --device D          auto, cpu, opencl or opencl:P:D (default auto)\n"
     "  --valid-size N      validate on the last N training images when the data\n"
@@ -52,6 +54,8 @@ typedef struct options {
     int quiet;
     const char *class_names; /* --class-names FILE */
     const char *logdir; /* --logdir */
+    train_optim optim;  /* --optimizer ... --lr-schedule (train_optim.h) */
+    int lr_set;
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -116,7 +120,9 @@ static int summarise(progress *p, const clcnn_train_state *s)
     const options *o = p->o;
     double secs = cli_now() - p->start, vloss = 0, vacc = 0;
     double loss = s->loss_sum / (double)s->done, acc = s->correct / (double)s->done;
-    if (p->valid && clcnn_model_evaluate(p->model, p->valid, 0, &vloss, &vacc) != CLCNN_OK)
+    if (s->validated)
+        vloss = s->valid_loss, vacc = s->valid_accuracy; /* the run evaluated it (run_opts.valid) */
+    else if (p->valid && clcnn_model_evaluate(p->model, p->valid, 0, &vloss, &vacc) != CLCNN_OK)
         return cli_fail("%s", clcnn_errmsg(p->ctx));
     double rate = (double)(s->done - p->first_done) / secs;
     if (!o->quiet) {
@@ -182,6 +188,7 @@ static int parse(int argc, char **argv, options *o)
         {"resume", required_argument, 0, O_RESUME},
         {"class-names", required_argument, 0, O_CLASS_NAMES},
         {"logdir", required_argument, 0, O_LOGDIR},
+        TRAIN_OPTIM_LONGOPTS,
         {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
@@ -220,10 +227,19 @@ static int parse(int argc, char **argv, options *o)
         case O_LR:
             if (cli_parse_float(optarg, 1e-12, 10.0, &o->lr))
                 return cli_usage_error("train", "--lr wants a number in (0, 10], not '%s'", optarg);
+            o->lr_set = 1;
             break;
         case O_SEED:
             if (cli_parse_u64(optarg, &o->seed))
                 return cli_usage_error("train", "--seed wants a whole number from 0, not '%s'", optarg);
+            break;
+        case TRAIN_OPTIM_OPTIMIZER:
+        case TRAIN_OPTIM_MOMENTUM:
+        case TRAIN_OPTIM_WEIGHT_DECAY:
+        case TRAIN_OPTIM_NESTEROV:
+        case TRAIN_OPTIM_LR_SCHEDULE:
+            if (train_optim_parse(&o->optim, c, optarg))
+                return 2;
             break;
         default:
             return cli_usage_error("train", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -233,6 +249,8 @@ static int parse(int argc, char **argv, options *o)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (o->resume && !o->checkpoint)
         o->checkpoint = o->resume;
+    if (train_optim_check(&o->optim, o->resume != NULL, o->lr_set, &o->lr))
+        return 2;
     return -1;
 }
 
@@ -292,6 +310,13 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
                clcnn_train_state_init(&state, train, o->seed, o->batch)) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
+    } else if (train_optim_apply(&o->optim, ctx, model, o->lr)) {
+        goto done;
+    }
+    if (o->optim.schedule.kind == CLCNN_LR_PLATEAU && !valid) {
+        rc = cli_fail("--lr-schedule plateau needs validation images (the data has no validation split and "
+                      "--valid-size is 0)");
+        goto done;
     }
     if (cli_train_class_names(ctx, model, o->class_names, train, o->quiet))
         goto done;
@@ -317,7 +342,8 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
 
     progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2), .tb = tb};
     clcnn_train_options run_opts = {.epochs = (uint32_t)o->epochs, .callback = on_train, .user = &p,
-                                    .checkpoint = o->checkpoint, .checkpoint_every = o->checkpoint_every};
+                                    .checkpoint = o->checkpoint, .checkpoint_every = o->checkpoint_every,
+                                    .valid = valid};
     if (tb)
         run_opts.report_every = 1; /* --logdir records every step */
     int status = clcnn_model_train_run(model, train, &state, &run_opts);

@@ -21,6 +21,7 @@
 #define CLCNN_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clcnn.h"
 
@@ -61,6 +62,18 @@ typedef struct lrn_geom {
     size_t size;
     float alpha, beta, k;
 } lrn_geom;
+
+/* Inverted dropout over count elements: element i (0-based in the buffers)
+ * is number first + i of the draw, h = mix(mix((first + i) ^ key_lo) ^
+ * key_hi) with mix the 32-bit lowbias32 finaliser (x ^= x >> 16;
+ * x *= 0x7feb352d; x ^= x >> 15; x *= 0x846ca68b; x ^= x >> 16), and it is
+ * dropped when (h >> 8) < threshold, else multiplied by scale. */
+typedef struct dropout_geom {
+    size_t count, first;
+    uint32_t key_lo, key_hi;
+    uint32_t threshold; /* round(rate * 2^24) */
+    float scale;        /* 1 / (1 - rate) */
+} dropout_geom;
 
 typedef struct clcnn_backend_ops {
     const char *name; /* "cpu" or "opencl" */
@@ -104,6 +117,12 @@ typedef struct clcnn_backend_ops {
      * - 2 alpha beta x[j] sum_{c: j in window(c)} dy[c] x[c] s[c]^(-beta-1). */
     int (*lrn_backward)(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx);
 
+    /* y = x * mask, mask (may be NULL: not wanted) = 0 or scale per
+     * element by the draw of dropout_geom. */
+    int (*dropout_forward)(void *bctx, const dropout_geom *g, const clcnn_buf *x, clcnn_buf *y, clcnn_buf *mask);
+    /* dx = dy * mask, the same mask recomputed. */
+    int (*dropout_backward)(void *bctx, const dropout_geom *g, const clcnn_buf *dy, clcnn_buf *dx);
+
     /* y (m,out) = act(x (m,in) @ w (in,out) + b (out)). */
     int (*dense_forward)(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,
                          const clcnn_buf *b, clcnn_activation act, clcnn_buf *y);
@@ -133,6 +152,12 @@ typedef struct clcnn_backend_ops {
      * w -= lr_t * m / (sqrt(v) + eps). */
     int (*adam_update)(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
                        float lr_t, float b1, float b2, float eps);
+
+    /* SGD with momentum on count parameters (PyTorch's form):
+     * d = g + wd w; v = momentum v + d; d = nesterov ? d + momentum v : v;
+     * w -= lr d. */
+    int (*sgd_update)(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v, float lr,
+                      float momentum, float wd, int nesterov);
 
     /*
      * Batch assembly from a data set resident on the device: for r < m,

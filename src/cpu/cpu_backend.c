@@ -176,12 +176,15 @@ static const clcnn_backend_ops cpu_ops = {
     .pool_backward = cpu_pool_backward,
     .lrn_forward = cpu_lrn_forward,
     .lrn_backward = cpu_lrn_backward,
+    .dropout_forward = cpu_dropout_forward,
+    .dropout_backward = cpu_dropout_backward,
     .dense_forward = cpu_dense_forward,
     .dense_backward = cpu_dense_backward,
     .activation_forward = cpu_activation_forward,
     .activation_backward = cpu_activation_backward,
     .softmax_xent = cpu_softmax_xent,
     .adam_update = cpu_adam_update,
+    .sgd_update = cpu_sgd_update,
     .gather_batch = cpu_gather_batch,
 };
 

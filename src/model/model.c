@@ -40,6 +40,7 @@ int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, si
     m->in_shape[0] = h, m->in_shape[1] = w, m->in_shape[2] = c;
     m->optimizer = &clcnn_adam;
     m->lr = 0.001f, m->beta1 = 0.9f, m->beta2 = 0.999f, m->eps = 1e-7f;
+    m->schedule.best = INFINITY;
     *out = m;
     return CLCNN_OK;
 }
@@ -136,7 +137,8 @@ static int alloc_params(const clcnn_model *m, layer *l)
         int st;
         if ((st = ctx->ops->alloc(ctx->bctx, bytes, &pr->value)) || (st = ctx->ops->alloc(ctx->bctx, bytes, &pr->grad)))
             return st;
-        for (size_t k = 0; k < m->optimizer->slots; k++)
+        /* Every optimizer's slots, so that one may replace another. */
+        for (size_t k = 0; k < OPTIMIZER_MAX_SLOTS; k++)
             if ((st = ctx->ops->alloc(ctx->bctx, bytes, &pr->state[k])))
                 return st;
     }
@@ -232,13 +234,14 @@ int clcnn_model_init(clcnn_model *m, uint64_t seed)
             }
             int st = ctx->ops->write(ctx->bctx, pr->value, 0, host, pr->count * sizeof *host);
             clcnn_mem_free(&ctx->allocator, host, pr->count * sizeof *host);
-            for (size_t k = 0; st == CLCNN_OK && k < m->optimizer->slots; k++)
+            for (size_t k = 0; st == CLCNN_OK && k < OPTIMIZER_MAX_SLOTS; k++)
                 st = ctx->ops->fill(ctx->bctx, pr->state[k], pr->count, 0.0f);
             if (st)
                 return st;
         }
     }
     m->step = 0;
+    m->noise_seed = seed;
     return CLCNN_OK;
 }
 

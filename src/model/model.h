@@ -29,6 +29,9 @@ typedef struct layer_config {
         int size;
         float alpha, beta, k;
     } lrn; /* lrn */
+    struct {
+        float rate;
+    } dropout; /* dropout */
 } layer_config;
 
 /* One trainable tensor with its gradient and its optimizer's state. */
@@ -36,7 +39,7 @@ typedef struct param {
     size_t count;
     size_t fan_in; /* for He initialisation; 0 for biases */
     clcnn_buf *value, *grad;
-    clcnn_buf *state[2]; /* the optimizer's first `slots` buffers */
+    clcnn_buf *state[2]; /* the optimizer's first `slots` buffers (OPTIMIZER_MAX_SLOTS) */
 } param;
 
 
@@ -54,6 +57,13 @@ struct layer {
     clcnn_buf *out;   /* n x out_size activations (owned unless aliases) */
     int out_aliases;  /* out is another layer's buffer (flatten, fused) */
     int fused;        /* an activation the previous layer applies for it */
+    /* Set by the engine before each forward pass, for families that draw
+     * random numbers (dropout): whether it is a training step, the seed of
+     * this layer at this step, and the index of the batch's first example
+     * within the whole batch (a data-parallel share starts past 0). */
+    int training;
+    uint64_t noise_seed;
+    size_t noise_first;
 };
 
 struct clcnn_model {
@@ -63,8 +73,17 @@ struct clcnn_model {
     size_t nlayers, cap_layers;
 
     const struct optimizer_family *optimizer; /* src/ops/training.h */
-    float lr, beta1, beta2, eps;              /* Adam's settings */
+    float lr, beta1, beta2, eps;              /* Adam's settings; lr is any optimizer's */
     uint64_t step;
+    float momentum, weight_decay;             /* SGD's settings (src/ops/sgd.c) */
+    int nesterov;
+    uint64_t noise_seed;                      /* clcnn_model_init's seed, for dropout */
+    size_t batch_first;                       /* the share's first example (train.c) */
+    struct {
+        clcnn_lr_schedule s;
+        double best; /* PLATEAU: the lowest validation loss so far */
+        uint32_t bad; /* PLATEAU: epochs since it was last lowered */
+    } schedule; /* src/ops/schedule.c */
 
     class_names names; /* none, or one per class (clcnn_model_set_class_names) */
 
@@ -104,5 +123,8 @@ uint64_t clcnn_rng_next(clcnn_rng *r);
 uint64_t clcnn_rng_below(clcnn_rng *r, uint64_t bound);
 /* Standard normal (Box-Muller, in double). */
 double clcnn_rng_normal(clcnn_rng *r);
+/* The dropout key of a seed (clcnn_dropout_forward's; backend.h's
+ * dropout_geom takes its two halves). */
+uint64_t clcnn_noise_key(uint64_t seed);
 
 #endif

@@ -16,6 +16,10 @@
 #define HEADER_WORDS 6   /* version, flags, h, w, c, layer count */
 #define MAX_LAYERS 1024u
 #define FLAG_TRAINING_STATE 1u /* optimiser state and run position follow the weights */
+#define FLAG_RUN_SETTINGS 2u   /* with it: the optimizer, schedule and noise seed (below) */
+#define RUN_SETTINGS_BYTES (8 * 4 + 8 + 4 + 8)
+#define OPTIMIZER_ADAM 0u
+#define OPTIMIZER_SGD 1u
 
 /* Version 1's layer record: the kind, then these eight u32 columns for
  * every kind (zero where the kind has no such setting), with the ranges
@@ -91,10 +95,40 @@ static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t coun
     return st;
 }
 
-/* Step, Adam's four settings, the optimizer's state, the run's position. */
-static size_t training_state_bytes(const clcnn_model *m, size_t nparams)
+/* Whether a checkpoint of m needs the run-settings section: an optimizer
+ * other than Adam, a schedule, or a layer that draws random numbers.  A
+ * run without any of them is written as before they existed. */
+static int needs_run_settings(const clcnn_model *m)
 {
-    return 8 + 4 * 4 + m->optimizer->slots * 4 * nparams + 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4;
+    if (m->optimizer != &clcnn_adam || m->schedule.s.kind != CLCNN_LR_CONSTANT)
+        return 1;
+    for (size_t i = 0; i < m->nlayers; i++)
+        if (m->layers[i].family->flags & FAMILY_DRAWS_NOISE)
+            return 1;
+    return 0;
+}
+
+/* Step, Adam's four settings, the run settings (with FLAG_RUN_SETTINGS),
+ * the optimizer's state (slots buffers), the run's position. */
+static size_t training_state_bytes(int run_settings, size_t slots, size_t nparams)
+{
+    return 8 + 4 * 4 + (run_settings ? RUN_SETTINGS_BYTES : 0) + slots * 4 * nparams + 8 + 4 + 4 + 8 + 8 + 8 + 8 +
+           4;
+}
+
+static void put_run_settings(writer *w, const clcnn_model *m)
+{
+    put_u32(w, m->optimizer == &clcnn_sgd ? OPTIMIZER_SGD : OPTIMIZER_ADAM);
+    put_lef32(advance(w, 4), m->momentum);
+    put_lef32(advance(w, 4), m->weight_decay);
+    put_u32(w, (uint32_t)m->nesterov);
+    put_u32(w, (uint32_t)m->schedule.s.kind);
+    put_u32(w, m->schedule.s.every);
+    put_u32(w, m->schedule.s.patience);
+    put_lef32(advance(w, 4), m->schedule.s.factor);
+    put_lef64(advance(w, 8), m->schedule.best);
+    put_u32(w, m->schedule.bad);
+    put_u64(w, m->noise_seed);
 }
 
 static int save(clcnn_model *m, const char *path, const clcnn_train_state *state)
@@ -109,15 +143,17 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
     for (size_t i = 0; i < m->nlayers; i++)
         len += record_bytes(clcnn_layer_fields_stored(m->layers[i].family, &m->layers[i].cfg));
     len += names_bytes(&m->names);
+    const int run_settings = state && needs_run_settings(m);
     if (state)
-        len += training_state_bytes(m, nparams);
+        len += training_state_bytes(run_settings, m->optimizer->slots, nparams);
     writer w = {clcnn_mem_alloc(&ctx->allocator, len), NULL};
     if (!w.buf)
         return clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", path);
     w.p = w.buf;
     memcpy(w.p, MODEL_MAGIC, 8);
     w.p += 8;
-    uint32_t header[HEADER_WORDS] = {MODEL_VERSION, state ? FLAG_TRAINING_STATE : 0, (uint32_t)m->in_shape[0],
+    const uint32_t flags = (state ? FLAG_TRAINING_STATE : 0) | (run_settings ? FLAG_RUN_SETTINGS : 0);
+    uint32_t header[HEADER_WORDS] = {MODEL_VERSION, flags, (uint32_t)m->in_shape[0],
                                      (uint32_t)m->in_shape[1], (uint32_t)m->in_shape[2], (uint32_t)m->nlayers};
     for (int i = 0; i < HEADER_WORDS; i++)
         put_u32(&w, header[i]);
@@ -150,6 +186,8 @@ static int save(clcnn_model *m, const char *path, const clcnn_train_state *state
         float adam[4] = {m->lr, m->beta1, m->beta2, m->eps};
         for (int i = 0; i < 4; i++)
             put_lef32(advance(&w, 4), adam[i]);
+        if (run_settings)
+            put_run_settings(&w, m);
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 const param *pr = &m->layers[i].params[k];
@@ -379,6 +417,43 @@ static int take_names(clcnn_model *m, const char *path, reader *r, uint32_t coun
     return st;
 }
 
+/* Takes the run settings at r (FLAG_RUN_SETTINGS; their size checked by
+ * the caller) into m, checking each as the API does; r moves past them. */
+static int take_run_settings(clcnn_model *m, const char *path, reader *r)
+{
+    clcnn_ctx *ctx = m->ctx;
+    const uint32_t optimizer = get_u32(r);
+    const float momentum = get_lef32(consume(r, 4)), weight_decay = get_lef32(consume(r, 4));
+    const uint32_t nesterov = get_u32(r);
+    clcnn_lr_schedule s = {.kind = (clcnn_lr_schedule_kind)get_u32(r)};
+    s.every = get_u32(r);
+    s.patience = get_u32(r);
+    s.factor = get_lef32(consume(r, 4));
+    const double best = get_lef64(consume(r, 8));
+    const uint32_t bad = get_u32(r);
+    m->noise_seed = get_u64(r);
+    char who[4200];
+    snprintf(who, sizeof who, "%s: run settings", path);
+    int st = CLCNN_OK;
+    if (optimizer == OPTIMIZER_SGD &&
+        (st = clcnn_optimizer_check_sgd(ctx, CLCNN_ERR_FORMAT, who, m->lr, momentum, weight_decay, (int)nesterov)))
+        return st;
+    if ((st = clcnn_lr_schedule_check(ctx, CLCNN_ERR_FORMAT, who, &s)))
+        return st;
+    if (isnan(best) || (s.kind == CLCNN_LR_PLATEAU && bad >= s.patience))
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: the plateau count (best %g, %u epochs) is corrupt", who, best,
+                           bad);
+    if (optimizer == OPTIMIZER_SGD)
+        m->optimizer = &clcnn_sgd; /* its state is read next */
+    m->momentum = optimizer == OPTIMIZER_SGD ? momentum : 0.0f;
+    m->weight_decay = optimizer == OPTIMIZER_SGD ? weight_decay : 0.0f;
+    m->nesterov = optimizer == OPTIMIZER_SGD ? (int)nesterov : 0;
+    m->schedule.s = s;
+    m->schedule.best = best;
+    m->schedule.bad = bad;
+    return CLCNN_OK;
+}
+
 /* Builds the model described by a file image; *had_state tells whether a
  * training-state section was present (and, with state non-NULL, read). */
 static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned char *buf, size_t len,
@@ -395,7 +470,8 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
                            MODEL_VERSION);
     if (get_le32(buf + len - 4) != clcnn_crc32(0, buf, len - 4))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", path);
-    if (flags & ~FLAG_TRAINING_STATE)
+    if ((flags & ~(FLAG_TRAINING_STATE | FLAG_RUN_SETTINGS)) ||
+        ((flags & FLAG_RUN_SETTINGS) && !(flags & FLAG_TRAINING_STATE)))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: unknown flags 0x%x", path, flags);
     uint32_t h = get_u32(&r), w = get_u32(&r), c = get_u32(&r), nlayers = get_u32(&r);
     if (nlayers == 0 || nlayers > MAX_LAYERS)
@@ -455,8 +531,19 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         return st;
     }
     size_t nparams = clcnn_model_param_count(m);
-    size_t want = 4 * nparams + (flags & FLAG_TRAINING_STATE ? training_state_bytes(m, nparams) : 0);
     size_t have = (size_t)(r.end - r.p);
+    /* The optimizer, which sets how many state buffers follow, is the
+     * first word of the run settings. */
+    const int run_settings = (flags & FLAG_RUN_SETTINGS) != 0;
+    const size_t settings_at = 4 * nparams + 8 + 4 * 4;
+    uint32_t optimizer = OPTIMIZER_ADAM;
+    if (run_settings && have >= settings_at + 4 &&
+        (optimizer = get_le32(r.p + settings_at)) != OPTIMIZER_ADAM && optimizer != OPTIMIZER_SGD) {
+        clcnn_model_free(m);
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: unknown optimizer %u", path, optimizer);
+    }
+    const size_t slots = (optimizer == OPTIMIZER_SGD ? &clcnn_sgd : &clcnn_adam)->slots;
+    size_t want = 4 * nparams + (flags & FLAG_TRAINING_STATE ? training_state_bytes(run_settings, slots, nparams) : 0);
     if (have != want) {
         clcnn_model_free(m);
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: the layer list needs %zu bytes of parameters%s, the file holds %zu",
@@ -470,15 +557,17 @@ static int model_from_bytes(clcnn_ctx *ctx, const char *path, const unsigned cha
         float adam[4];
         for (int i = 0; i < 4; i++)
             adam[i] = get_lef32(consume(&r, 4));
+        if (st == CLCNN_OK && (st = clcnn_model_set_adam(m, adam[0], adam[1], adam[2], adam[3])))
+            st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: bad optimiser settings", path);
+        if (st == CLCNN_OK && run_settings)
+            st = take_run_settings(m, path, &r);
         for (size_t i = 0; i < m->nlayers && st == CLCNN_OK; i++)
             for (size_t k = 0; k < m->layers[i].nparams && st == CLCNN_OK; k++) {
                 param *pr = &m->layers[i].params[k];
-                for (size_t s = 0; st == CLCNN_OK && s < m->optimizer->slots; s++)
+                for (size_t s = 0; st == CLCNN_OK && s < slots; s++)
                     st = get_buffer(ctx, &r, pr->state[s], pr->count, path);
             }
-        if (st == CLCNN_OK && (st = clcnn_model_set_adam(m, adam[0], adam[1], adam[2], adam[3])))
-            st = clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: bad optimiser settings", path);
-        clcnn_train_state s;
+        clcnn_train_state s = {0};
         s.seed = get_u64(&r);
         s.epoch = get_u32(&r);
         s.batch_size = get_u32(&r);

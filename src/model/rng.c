@@ -59,3 +59,18 @@ double clcnn_rng_normal(clcnn_rng *r)
     double u1 = uniform_open(r), u2 = uniform_open(r);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+/* Each of seed, step and layer goes through splitmix64 in turn, so that
+ * neighbouring values give unrelated streams. */
+uint64_t clcnn_noise_seed(uint64_t seed, uint64_t step, uint64_t layer)
+{
+    uint64_t x = seed;
+    x = splitmix64(&x) + step;
+    x = splitmix64(&x) + layer;
+    return splitmix64(&x);
+}
+
+uint64_t clcnn_noise_key(uint64_t seed)
+{
+    return splitmix64(&seed);
+}

@@ -24,11 +24,16 @@ static layer *last_layer(clcnn_model *m)
 /* Runs the layers on n examples in x; with logits set, the last layer stops
  * before its activation (the loss applies the softmax).  A layer followed
  * by an activation layer fused into it applies that layer's activation,
- * and the fused layer's output is its own. */
-static int forward(clcnn_model *m, const clcnn_buf *x, size_t n, int logits)
+ * and the fused layer's output is its own.  In training, a layer that
+ * draws random numbers (dropout) takes the seed of this step and layer;
+ * the examples are those from m->batch_first of the whole batch. */
+static int forward(clcnn_model *m, const clcnn_buf *x, size_t n, int logits, int training)
 {
     for (size_t i = 0; i < m->nlayers; i++) {
         layer *l = &m->layers[i];
+        l->training = training;
+        l->noise_seed = clcnn_noise_seed(m->noise_seed, m->step, i);
+        l->noise_first = training ? m->batch_first : 0;
         if (l->fused) {
             l->out = m->layers[i - 1].out;
             continue;
@@ -69,7 +74,8 @@ static int backward(clcnn_model *m, size_t n)
 /* One step on the batch already in m->input / m->labels. */
 static int step_on_device(clcnn_model *m, size_t n)
 {
-    int st = forward(m, m->input, n, 1);
+    m->batch_first = 0;
+    int st = forward(m, m->input, n, 1, 1);
     if (st == CLCNN_OK)
         st = clcnn_loss_accumulate(m, n, m->grad[0], n);
     if (st == CLCNN_OK)
@@ -161,7 +167,8 @@ static int step_shared(clcnn_model *m, const device_data *d, const int32_t *orde
     }
     size_t first, n = share_of(m, batch, &first);
     int st = CLCNN_OK;
-    if (n && ((st = clcnn_gather_batch(m, d, order + first, n)) || (st = forward(m, m->input, n, 1)) ||
+    m->batch_first = first; /* the masks of one process's whole batch */
+    if (n && ((st = clcnn_gather_batch(m, d, order + first, n)) || (st = forward(m, m->input, n, 1, 1)) ||
               (st = clcnn_loss_accumulate(m, n, m->grad[0], batch)) || (st = backward(m, n))))
         return st;
     if ((st = reduce_gradients(m, host, n, batch, who)))
@@ -457,6 +464,9 @@ int clcnn_model_train_run(clcnn_model *m, const clcnn_dataset *ds, clcnn_train_s
                            "set has %zu, CRC %08x): resume on the same training set",
                            who, (unsigned long long)state->data_count, (unsigned)state->data_crc, ds->count,
                            (unsigned)clcnn_dataset_fingerprint(ds));
+    if (m->schedule.s.kind == CLCNN_LR_PLATEAU && !options->valid)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT,
+                           "%s: a plateau learning-rate schedule needs validation data (options->valid)", who);
     run_hook r = {options, state, options->report_every ? options->report_every : DEFAULT_REPORT_BATCHES, 0};
     while (state->epoch <= options->epochs) {
         state->step = m->step;
@@ -470,6 +480,14 @@ int clcnn_model_train_run(clcnn_model *m, const clcnn_dataset *ds, clcnn_train_s
         if (st || r.stopped)
             return st;
         clcnn_train_state finished = *state;
+        /* The schedule sets the next epoch's rate before the checkpoint
+         * that epoch resumes from. */
+        if (options->valid && (st = clcnn_model_evaluate(m, options->valid, 0, &finished.valid_loss,
+                                                         &finished.valid_accuracy)))
+            return st;
+        finished.validated = options->valid != NULL;
+        if ((st = clcnn_model_lr_schedule_epoch(m, finished.epoch, options->valid ? finished.valid_loss : NAN)))
+            return st;
         *state = (clcnn_train_state){.seed = state->seed, .epoch = state->epoch + 1, .batch_size = state->batch_size,
                                      .data_count = state->data_count, .data_crc = state->data_crc, .step = m->step};
         if (options->checkpoint && writes_files(m) &&
@@ -510,7 +528,7 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
     st = clcnn_loss_reset(m, 0.0, 0.0);
     for (size_t done = 0; st == CLCNN_OK && done < mine; done += batch_size) {
         size_t mb = mine - done < batch_size ? mine - done : batch_size;
-        if ((st = clcnn_gather_batch(m, &d, order + first + done, mb)) || (st = forward(m, m->input, mb, 1)))
+        if ((st = clcnn_gather_batch(m, &d, order + first + done, mb)) || (st = forward(m, m->input, mb, 1, 0)))
             break;
         st = clcnn_loss_accumulate(m, mb, NULL, mb);
     }
@@ -539,7 +557,7 @@ int clcnn_model_predict(clcnn_model *m, const float *images, size_t count, float
     for (size_t done = 0; st == CLCNN_OK && done < count; done += batch) {
         size_t mb = count - done < batch ? count - done : batch;
         if ((st = ctx->ops->write(ctx->bctx, m->input, 0, images + done * row, mb * row * sizeof *images)) ||
-            (st = forward(m, m->input, mb, 0)))
+            (st = forward(m, m->input, mb, 0, 0)))
             break;
         st = ctx->ops->read(ctx->bctx, last_layer(m)->out, 0, probs + done * k, mb * k * sizeof *probs);
     }

@@ -253,6 +253,12 @@ int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
 int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
                       clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 
+/* dropout.c, sgd.c */
+int ocl_dropout_forward(void *bctx, const dropout_geom *g, const clcnn_buf *x, clcnn_buf *y, clcnn_buf *mask);
+int ocl_dropout_backward(void *bctx, const dropout_geom *g, const clcnn_buf *dy, clcnn_buf *dx);
+int ocl_sgd_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v, float lr,
+                   float momentum, float wd, int nesterov);
+
 /* lrn.c */
 int ocl_lrn_forward(void *bctx, const lrn_geom *g, const clcnn_buf *x, clcnn_buf *y);
 int ocl_lrn_backward(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx);

@@ -1,4 +1,4 @@
-/* The optimizer family: Adam in TensorFlow's form (DESIGN.md §2), its two
+/* The optimizer family: Adam (SGD is sgd.c) in TensorFlow's form (DESIGN.md §2), its two
  * moments per parameter in param.state[0] (m) and state[1] (v). */
 #include <math.h>
 
@@ -24,6 +24,20 @@ static int adam_step(clcnn_model *m)
 
 const optimizer_family clcnn_adam = {.name = "adam", .slots = 2, .step = adam_step};
 
+int clcnn_optimizer_zero_state(clcnn_model *m)
+{
+    clcnn_ctx *ctx = m->ctx;
+    for (size_t i = 0; i < m->nlayers; i++)
+        for (size_t p = 0; p < m->layers[i].nparams; p++)
+            for (size_t k = 0; k < OPTIMIZER_MAX_SLOTS; k++) {
+                param *pr = &m->layers[i].params[p];
+                int st = ctx->ops->fill(ctx->bctx, pr->state[k], pr->count, 0.0f);
+                if (st)
+                    return st;
+            }
+    return CLCNN_OK;
+}
+
 int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, float epsilon)
 {
     if (!m)
@@ -33,6 +47,10 @@ int clcnn_model_set_adam(clcnn_model *m, float lr, float beta1, float beta2, flo
                            "Adam settings lr %g, beta1 %g, beta2 %g, epsilon %g: need lr > 0, 0 <= beta < 1, "
                            "epsilon > 0",
                            (double)lr, (double)beta1, (double)beta2, (double)epsilon);
+    int st;
+    if (m->optimizer != &clcnn_adam && (st = clcnn_optimizer_zero_state(m)))
+        return st; /* the moments start at zero, as after clcnn_model_init */
+    m->optimizer = &clcnn_adam;
     m->lr = lr, m->beta1 = beta1, m->beta2 = beta2, m->eps = epsilon;
     return CLCNN_OK;
 }

@@ -8,6 +8,7 @@ static const layer_family *const families[] = {
     [CLCNN_LAYER_DENSE] = &clcnn_dense_family,
     [CLCNN_LAYER_ACTIVATION] = &clcnn_activation_family,
     [CLCNN_LAYER_LRN] = &clcnn_lrn_family,
+    [CLCNN_LAYER_DROPOUT] = &clcnn_dropout_family,
 };
 
 const layer_family *clcnn_layer_family(clcnn_layer_kind kind)

@@ -62,6 +62,9 @@ typedef struct layer_field {
  * into its forward operation; the engine then applies the activation's
  * derivative (clcnn_activation_backward_layer) before the family's backward. */
 #define FAMILY_APPLIES_ACTIVATION 1u
+/* The family draws random numbers in training (layer.noise_seed): a
+ * checkpoint of a model with such a layer keeps the seed. */
+#define FAMILY_DRAWS_NOISE 2u
 
 struct layer_family {
     const char *name; /* "conv": layer messages say "layer 3 (conv)" */
@@ -92,7 +95,7 @@ const layer_family *clcnn_layer_family(clcnn_layer_kind kind);
 
 /* The family descriptors (one per file of src/ops/). */
 extern const layer_family clcnn_conv_family, clcnn_pool_family, clcnn_flatten_family, clcnn_dense_family,
-    clcnn_activation_family, clcnn_lrn_family;
+    clcnn_activation_family, clcnn_lrn_family, clcnn_dropout_family;
 
 /* ---- fields (fields.c): the settings of a layer through its family's table */
 

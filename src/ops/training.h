@@ -30,7 +30,7 @@ int clcnn_loss_read_sums(clcnn_model *m, double *loss_sum, double *correct, cons
  * CLCNN_ERR_NUMERIC when the loss is not finite. */
 int clcnn_loss_read(clcnn_model *m, size_t n, double *loss, double *accuracy, const char *who);
 
-/* ---- optimizer (adam.c) */
+/* ---- optimizers (adam.c, sgd.c) and learning-rate schedules (schedule.c) */
 
 /* An optimizer: its update rule and the state it keeps per parameter. */
 typedef struct optimizer_family {
@@ -42,7 +42,18 @@ typedef struct optimizer_family {
     int (*step)(clcnn_model *m);
 } optimizer_family;
 
-extern const optimizer_family clcnn_adam;
+extern const optimizer_family clcnn_adam, clcnn_sgd;
+
+/* The most state buffers an optimizer keeps (param.state's size). */
+#define OPTIMIZER_MAX_SLOTS 2
+/* Zeroes every state buffer of every parameter. */
+int clcnn_optimizer_zero_state(clcnn_model *m);
+/* CLCNN_OK when the SGD settings are valid (include/clcnn.h), else status
+ * with a message naming who. */
+int clcnn_optimizer_check_sgd(clcnn_ctx *ctx, int status, const char *who, float lr, float momentum,
+                              float weight_decay, int nesterov);
+/* CLCNN_OK when *s is a valid schedule, else status with a message. */
+int clcnn_lr_schedule_check(clcnn_ctx *ctx, int status, const char *who, const clcnn_lr_schedule *s);
 
 /* ---- batch gather (gather.c) */
 

@@ -136,6 +136,18 @@ void ref_softmax_xent(size_t m, size_t k, const float *logits, const int32_t *la
 void ref_adam(size_t count, const float *w, const float *g, const float *m, const float *v, float lr_t, float b1,
               float b2, float eps, ref_out w_new, ref_out m_new, ref_out v_new);
 
+/* Inverted dropout (clcnn_dropout_forward, backend.h's dropout_geom):
+ * elements first .. first + count - 1 of the draw for seed (the key is
+ * splitmix64 of it); mask receives 0 or 1/(1 - rate) exactly. */
+void ref_dropout(size_t count, size_t first, float rate, uint64_t seed, const float *x, ref_out y, float *mask);
+/* The key of a dropout seed: splitmix64 of it. */
+uint64_t ref_dropout_key(uint64_t seed);
+/* clcnn_noise_seed: the seed of a layer at a step. */
+uint64_t ref_noise_seed(uint64_t seed, uint64_t step, uint64_t layer);
+/* One SGD step (PyTorch's form, include/clcnn.h): the new w and v. */
+void ref_sgd(size_t count, const float *w, const float *g, const float *v, float lr, float momentum, float wd,
+             int nesterov, ref_out w_new, ref_out v_new);
+
 /* Row r of x is row indices[r] of images (uint8 scaled by 1/255 when
  * images_u8, else float32), y[r] its label. */
 void ref_gather_batch(const void *images, int images_u8, size_t row_len, const int32_t *labels,
