@@ -329,6 +329,43 @@ class Errors(unittest.TestCase):
                      ref.conv_forward(self.x, self.W, self.b, "relu"), "after errors")
 
 
+class Dropout(unittest.TestCase):
+    """dropout_forward: the mask docs/api.md defines, redrawn here in numpy."""
+
+    @staticmethod
+    def numpy_mask(shape, rate, seed):
+        M64, M32 = (1 << 64) - 1, 0xFFFFFFFF
+        z = (seed + 0x9E3779B97F4A7C15) & M64                      # splitmix64(seed): the key
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        key = z ^ (z >> 31)
+
+        def mix(x):  # lowbias32
+            x = x ^ (x >> 16)
+            x = (x * 0x7feb352d) & M32
+            x = x ^ (x >> 15)
+            x = (x * 0x846ca68b) & M32
+            return x ^ (x >> 16)
+
+        i = np.arange(int(np.prod(shape)), dtype=np.uint64)
+        h = mix(mix(i ^ (key & M32)) ^ (key >> 32))
+        dropped = (h >> 8) < int(np.floor(rate * 2 ** 24 + 0.5))
+        return np.where(dropped, 0, np.float32(1 / (1 - rate))).astype(np.float32).reshape(shape)
+
+    def test_mask_output_and_errors(self):
+        x = f32(np.random.default_rng(4), -1, 1, (3, 5, 4, 6))
+        for rate, seed in ((0.5, 1), (0.2, 2 ** 64 - 1), (0.0, 7)):
+            A, mask = clcnn.dropout_forward(x, rate, seed)
+            np.testing.assert_array_equal(mask, self.numpy_mask(x.shape, rate, seed))
+            np.testing.assert_array_equal(A, x * mask)
+        A2, mask2 = clcnn.dropout_forward(x, 0.5, 2)
+        self.assertFalse(np.array_equal(mask2, self.numpy_mask(x.shape, 0.5, 1)), "seeds 1 and 2 drew one mask")
+        self.assertLess(abs(np.mean(mask2 == 0) - 0.5), 0.1)
+        for rate, seed in ((1.0, 1), (-0.1, 1), ("half", 1), (0.5, -1), (0.5, 2 ** 64), (0.5, 1.5)):
+            with self.assertRaises(ValueError):
+                clcnn.dropout_forward(x, rate, seed)
+
+
 def main():
     try:
         clcnn.device()

@@ -26,6 +26,7 @@ from . import _native as N
 from ._native import DeviceError
 
 __all__ = ["conv_forward", "pool_forward", "conv_backward", "pool_backward", "device", "DeviceError"]
+__all__ += ["dropout_forward"]
 
 _MAX_RANK = 4
 
@@ -260,3 +261,37 @@ def pool_backward(dA, A_prev, kernel_shape, stride=(1, 1), mode="max"):
         if st != 0:
             raise _fail(st)
         return _download(out)
+
+
+# ------------------------------------------------------------------ dropout
+
+_dropout_forward = _fn("clcnn_dropout_forward", _int, _vp, _vp, ctypes.c_float, ctypes.c_uint64, _pvp, _pvp)
+
+
+def dropout_forward(A_prev, rate, seed):
+    """(A, mask): inverted dropout of A_prev (any shape of rank 1..4), each
+    element kept with probability 1 - rate and scaled by 1 / (1 - rate), or
+    zeroed; mask holds each element's multiplier (0 or 1 / (1 - rate)), so
+    A == A_prev * mask.  The mask is a function of seed (an integer in
+    [0, 2**64)) and the element's index alone: the same on every backend
+    (docs/api.md, "Dropout").  rate lies in [0, 0.999]."""
+    if isinstance(seed, (bool, np.bool_)):
+        raise ValueError("seed must be an integer in [0, 2**64), not %r" % (seed,))
+    try:
+        s = operator.index(seed)
+    except TypeError:
+        raise ValueError("seed must be an integer in [0, 2**64), not %r" % (seed,)) from None
+    if not 0 <= s < 2 ** 64:
+        raise ValueError("seed %r is out of range [0, 2**64)" % (seed,))
+    try:
+        r = float(rate)
+    except (TypeError, ValueError):
+        raise ValueError("rate must be a number in [0, 0.999], not %r" % (rate,)) from None
+    ctx = _context()
+    with _Tensors() as ts:
+        x = ts.upload("A_prev", A_prev)
+        out, mask = ts.slot(), ts.slot()
+        st = _dropout_forward(ctx, x, r, s, ctypes.byref(out), ctypes.byref(mask))
+        if st != 0:
+            raise _fail(st)
+        return _download(out), _download(mask)
