@@ -85,6 +85,11 @@ fi
 # Two epochs with a checkpoint, then a resume to the third: the same model.
 "${base[@]}" --epochs 2 "${sgd[@]}" --checkpoint ck.ck >/dev/null 2>err.txt ||
     fail "the first two epochs failed: $(cat err.txt)"
+if "$CLCNN" info ck.ck 2>&1 | grep -q "SGD: lr 0.05, momentum 0.9, weight decay 0.0005, Nesterov"; then
+    pass "clcnn info shows the checkpoint's SGD settings"
+else
+    fail "clcnn info does not show the SGD settings: $("$CLCNN" info ck.ck 2>&1 | tail -1)"
+fi
 expect_error "--resume with optimizer options" "--resume continues with the checkpoint's optimizer" \
     "${base[@]}" --epochs 3 --resume ck.ck --optimizer sgd
 if "${base[@]}" --epochs 3 --resume ck.ck --save resumed.model >/dev/null 2>err.txt; then

@@ -90,7 +90,13 @@ static void print_text(const char *path, const clcnn_model *m, const clcnn_model
         printf(" (loss %.4f, accuracy %.4f so far)", s->loss_sum / (double)s->done, s->correct / (double)s->done);
     printf("\n  step %llu, seed %llu, batch size %u\n", (unsigned long long)s->step, (unsigned long long)s->seed,
            s->batch_size);
-    printf("  Adam: lr %g, beta1 %g, beta2 %g, epsilon %g\n", (double)lr, (double)b1, (double)b2, (double)eps);
+    float mom, wd;
+    int nesterov;
+    if (strcmp(clcnn_model_optimizer(m), "sgd") == 0 && clcnn_model_get_sgd(m, &lr, &mom, &wd, &nesterov) == 0)
+        printf("  SGD: lr %g, momentum %g, weight decay %g%s\n", (double)lr, (double)mom, (double)wd,
+               nesterov ? ", Nesterov" : "");
+    else
+        printf("  Adam: lr %g, beta1 %g, beta2 %g, epsilon %g\n", (double)lr, (double)b1, (double)b2, (double)eps);
 }
 
 static void print_json(const char *path, const clcnn_model *m, const clcnn_model_file_info *info)
