@@ -407,8 +407,8 @@ START_TEST(checkpoint_run_settings_are_checked)
     unsigned char buf[4096];
     const size_t len = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    /* the run settings follow the parameters, the step and Adam's four settings
-     */
+    /* from the end: the checksum, the run position, the velocity (one
+     * tensor per parameter tensor), then the 52 bytes of run settings */
     const size_t params = C * K + K, at = len - 4 - (8 + 4 + 4 + 8 + 8 + 8 + 8 + 4) - 4 * params - 52;
     ck_assert_uint_eq(get_le32(buf + 12), 3); /* flags: training state and run settings */
     ck_assert_uint_eq(get_le32(buf + at), 1); /* SGD */
