@@ -30,7 +30,7 @@ devices=$("$CLCNN" devices | grep -c '^  opencl:')
 rc=$?
 cat "$WORK/ok.txt"
 [ $rc -eq 0 ] && pass "devices --check exits 0 on the real kernels" || fail "devices --check exit status $rc"
-for family in build "conv (direct)" "dense (direct)" pool lrn activation loss adam gather "training step"; do
+for family in build "conv (direct)" "dense (direct)" pool lrn activation loss adam gather dropout sgd "training step"; do
     n=$(grep -cE "^  $(printf '%s' "$family" | sed 's/[()]/\\&/g') +pass " "$WORK/ok.txt")
     [ "$n" -eq "$devices" ] && pass "'$family' passes on each device" || fail "'$family' passes on $n of $devices devices"
 done

@@ -361,6 +361,46 @@ static int adam_case(clcnn_ctx *ctx, const void *spec, outputs *out)
     return finish(ctx, st, t, 4, OUT(0) | OUT(2) | OUT(3), out); /* w, m, v */
 }
 
+/* dropout (issue 13): its mask, output and gradient; the draw is exact
+ * integer arithmetic, so any difference is a wrong kernel. */
+typedef struct dropout_spec {
+    size_t count;
+    float rate;
+} dropout_spec;
+
+static const dropout_spec dropout_cases[] = {{32 * 120, 0.5f}, {1001, 0.1f}, {1, 0.5f}};
+
+static int dropout_case(clcnn_ctx *ctx, const void *spec, outputs *out)
+{
+    const dropout_spec *s = spec;
+    clcnn_tensor *t[5] = {0}; /* x, y, mask, dy, dx */
+    int st = raw_tensor(ctx, s->count, 23, &t[0]);
+    if (!st)
+        st = raw_tensor(ctx, s->count, 24, &t[3]);
+    if (!st)
+        st = clcnn_dropout_forward(ctx, t[0], s->rate, 5, &t[1], &t[2]);
+    if (!st)
+        st = clcnn_dropout_backward(ctx, t[3], s->rate, 5, &t[4]);
+    return finish(ctx, st, t, 5, OUT(1) | OUT(2) | OUT(4), out);
+}
+
+/* SGD with momentum, weight decay and Nesterov (issue 13). */
+static const adam_spec sgd_cases[] = {{61706, 3}, {1, 1}, {1001, 2}};
+
+static int sgd_case(clcnn_ctx *ctx, const void *spec, outputs *out)
+{
+    const adam_spec *s = spec;
+    clcnn_tensor *t[3] = {0}; /* w, g, v */
+    int st = raw_tensor(ctx, s->count, 25, &t[0]);
+    if (!st)
+        st = raw_tensor(ctx, s->count, 26, &t[1]);
+    if (!st && !(st = clcnn_tensor_create(ctx, &t[2], 1, (size_t[]){s->count})))
+        st = ctx->ops->fill(ctx->bctx, t[2]->buf, s->count, 0.0f);
+    for (int step = 1; step <= s->steps && !st; step++)
+        st = ctx->ops->sgd_update(ctx->bctx, s->count, t[0]->buf, t[1]->buf, t[2]->buf, 0.01f, 0.9f, 5e-4f, step & 1);
+    return finish(ctx, st, t, 3, OUT(0) | OUT(2), out); /* w, v */
+}
+
 typedef struct gather_spec {
     size_t rows, row_len, m;
     int u8;
@@ -494,6 +534,8 @@ static const family_check families[] = {
     {"loss", xent_case, CASES(xent_cases), 0},
     {"adam", adam_case, CASES(adam_cases), 0},
     {"gather", gather_case, CASES(gather_cases), 0},
+    {"dropout", dropout_case, CASES(dropout_cases), 0},
+    {"sgd", sgd_case, CASES(sgd_cases), 0},
     {"training step", step_case, CASES(step_cases), 0},
 };
 
