@@ -31,7 +31,7 @@ typedef enum ocl_family_id {
         OCL_FAMILY_COUNT
 } ocl_family_id;
 
-#define OCL_MAX_KERNELS 8  /* per family */
+#define OCL_MAX_KERNELS 12 /* per family (elementwise has 9) */
 #define OCL_MAX_TUNABLES 4 /* per family */
 #define OCL_NO_KERNEL (-1)
 #define OCL_TUNABLE_MAX 65536 /* the largest value a tunable may be set to */
@@ -253,7 +253,7 @@ int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
 int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
                       clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 
-/* dropout.c, sgd.c */
+/* elementwise.c too: SGD and dropout */
 int ocl_dropout_forward(void *bctx, const dropout_geom *g, const clcnn_buf *x, clcnn_buf *y, clcnn_buf *mask);
 int ocl_dropout_backward(void *bctx, const dropout_geom *g, const clcnn_buf *dy, clcnn_buf *dx);
 int ocl_sgd_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v, float lr,
