@@ -18,9 +18,9 @@
 /* One decoded image: h*w*c bytes, HWC, c 1 (grey) or 3 (RGB), from ctx's
  * allocator (size bytes). */
 typedef struct image_data {
-  size_t h, w, c;
-  uint8_t *px;
-  size_t size;
+    size_t h, w, c;
+    uint8_t *px;
+    size_t size;
 } image_data;
 
 /* Which decoder bytes call for from their signature: 'p' (PNG), 'j'
@@ -32,8 +32,7 @@ int clcnn_image_kind(const unsigned char *bytes, size_t len);
  * black; 16-bit samples become 8.  Errors: CLCNN_ERR_FORMAT "<name>: ..."
  * (not an image, undecodable, too large, a colour space other than grey,
  * RGB or YCbCr, or support not built in), CLCNN_ERR_NOMEM. */
-int clcnn_image_decode(clcnn_ctx *ctx, const char *name,
-                       const unsigned char *bytes, size_t len, image_data *out);
+int clcnn_image_decode(clcnn_ctx *ctx, const char *name, const unsigned char *bytes, size_t len, image_data *out);
 
 /* Reads path and decodes it as clcnn_image_decode. */
 int clcnn_image_read(clcnn_ctx *ctx, const char *path, image_data *out);
@@ -42,8 +41,7 @@ void clcnn_image_free(clcnn_ctx *ctx, image_data *im);
 
 /* The image-folder loader behind clcnn_data_load (imagefolder.c): dir
  * holds train/ (and optionally test/), each with one folder per class. */
-int clcnn_image_folder_load(clcnn_ctx *ctx, const char *dir,
-                            clcnn_dataset **train, clcnn_dataset **test);
+int clcnn_image_folder_load(clcnn_ctx *ctx, const char *dir, clcnn_dataset **train, clcnn_dataset **test);
 
 /* Whether dir is in that layout (it has a train/ directory). */
 int clcnn_image_folder_is(const char *dir);
