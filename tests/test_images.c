@@ -2,7 +2,7 @@
  * and libjpeg, loaded through clcnn_data_load and clcnn_dataset_load_image;
  * every malformed case gets one message naming its file.  Run as
  * `test_images --make-folder DIR` it writes the 28x28 grey folder that
- * tests/test_images_cli.sh trains on. */
+ * tests/test_image_cli.sh trains on. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -361,22 +361,23 @@ static Suite *images_suite(void)
     return s;
 }
 
-/* --make-folder DIR: 28x28 grey PNGs in DIR/train/<class> (3 classes of 8,
- * each class a bright square in its own place, so that a network can learn
- * them) and DIR/test/<class> (2 each), and DIR/one.png. */
+/* --make-folder DIR: 28x28 grey PNGs in DIR/train/<class> (10 classes of
+ * 6, each class a bright square in its own cell of a 4x4 grid, so that a
+ * network can learn them) and DIR/test/<class> (2 each), and DIR/one.png
+ * (a test image of class "cat"). */
 static int make_folder(const char *dir)
 {
-    static const char *const classes[3] = {"circle", "square", "triangle"};
+    static const char *const classes[10] = {"ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "owl", "yak"};
     snprintf(root, sizeof root, "%s", dir);
     mkdir(root, 0755);
     uint8_t px[28 * 28];
     for (int split = 0; split < 2; split++)
-        for (int k = 0; k < 3; k++)
-            for (int i = 0; i < (split ? 2 : 8); i++) {
+        for (int k = 0; k < 10; k++)
+            for (int i = 0; i < (split ? 2 : 6); i++) {
                 for (int y = 0; y < 28; y++)
                     for (int x = 0; x < 28; x++) {
-                        int in = y / 9 == k && x / 9 == (i % 3);
-                        px[y * 28 + x] = (uint8_t)(in ? 200 + i * 5 : (x * 7 + y * 3 + i) % 40);
+                        int in = y / 7 == k / 4 && x / 7 == k % 4;
+                        px[y * 28 + x] = (uint8_t)(in ? 180 + i * 10 + split * 5 : (x * 7 + y * 3 + i) % 40);
                     }
                 char rel[256];
                 snprintf(rel, sizeof rel, "%s/%s/%02d.png", split ? "test" : "train", classes[k], i);

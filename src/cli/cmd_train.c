@@ -175,8 +175,10 @@ static int parse_augment(const char *arg, clcnn_augment *a)
 {
     *a = (clcnn_augment){0, 0};
     char buf[64];
-    if (snprintf(buf, sizeof buf, "%s", arg) >= (int)sizeof buf)
-        return -1;
+    size_t len = strlen(arg);
+    if (len == 0 || len >= sizeof buf || arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,"))
+        return -1; /* (strtok would skip the empty item) */
+    memcpy(buf, arg, len + 1);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         size_t n;
         if (!strcmp(t, "flip") && !a->flip)
