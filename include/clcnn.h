@@ -490,7 +490,11 @@ CLCNN_API int clcnn_dataset_load_idx(clcnn_ctx *ctx, clcnn_dataset **out, const 
  * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz), or an
  * .npz in the MNIST.npz layout (X_train, Y_train, X_valid, Y_valid, X_test,
  * Y_test; images float in [0,1] or uint8, (n,h,w) or (n,h,w,c); labels
- * integer class ids).  *valid is set to NULL when the source has no
+ * integer class ids), or an image folder: path/train/<class>/<image> and
+ * optionally path/test/<class>/<image>, PNG or JPEG (.png, .jpg, .jpeg),
+ * every image of one size, all grey or all colour (clcnn_dataset_load_image),
+ * the classes the folder names in byte order (the data sets' class names;
+ * test/'s classes must be among train/'s).  *valid is set to NULL when the source has no
  * validation split, *test to NULL when it has no test split; valid and test
  * may be NULL pointers when not wanted.  The caller owns what it receives.
  * Errors as clcnn_dataset_load_idx; after a failure every out-parameter is
@@ -1140,6 +1144,36 @@ CLCNN_API int clcnn_model_set_lr_schedule(clcnn_model *m, const clcnn_lr_schedul
 CLCNN_API int clcnn_model_lr_schedule_epoch(clcnn_model *m, uint32_t epoch, double valid_loss);
 /* The learning rate the optimizer uses now (0 for m NULL). */
 CLCNN_API float clcnn_model_lr(const clcnn_model *m);
+
+/* -------------------------------------- image files and augmentation */
+
+/* One PNG or JPEG image (by its first bytes) as a data set of one example
+ * with label 0: h x w x 1 for a grey image, h x w x 3 (RGB) for a colour
+ * one; alpha is composited onto black, 16-bit samples become 8-bit.  The
+ * image folders of clcnn_data_load are read the same way.  Errors:
+ * CLCNN_ERR_ARGUMENT, CLCNN_ERR_IO, CLCNN_ERR_FORMAT ("<path>: ...": not a
+ * PNG or JPEG, undecodable, over 16384 pixels a side or 2^24 pixels, CMYK,
+ * or a build without libpng/libjpeg), CLCNN_ERR_NOMEM. */
+CLCNN_API int clcnn_dataset_load_image(clcnn_ctx *ctx, clcnn_dataset **out, const char *path);
+
+/* Augmentation of training batches, drawn per example from the training
+ * seed (the same seed, the same run; a resumed checkpoint draws what the
+ * uninterrupted run drew) and applied where the batch is assembled, on the
+ * device: evaluation and prediction see the images as they are. */
+typedef struct clcnn_augment {
+    /* Random crops: the image is padded with crop zeros on every side and
+     * a window of its own size taken at a uniform offset (0: none). */
+    unsigned crop;
+    /* Mirrors half the images left-right (after the crop). */
+    int flip;
+} clcnn_augment;
+
+/* Sets m's augmentation (NULL or all zero: none, the default).  Errors:
+ * CLCNN_ERR_ARGUMENT (m NULL; crop not below the input's height and
+ * width). */
+CLCNN_API int clcnn_model_set_augment(clcnn_model *m, const clcnn_augment *augment);
+/* The augmentation in use.  Errors: CLCNN_ERR_ARGUMENT (NULL). */
+CLCNN_API int clcnn_model_get_augment(const clcnn_model *m, clcnn_augment *augment);
 
 #ifdef __cplusplus
 }

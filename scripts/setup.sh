@@ -20,6 +20,8 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           clang-15 rocm-device-libs  # scripts/kernel_resources.py: LLVM 15 bitcode
           python3-mesonpy  # the python-package test's pip build (docs/python.md), offline
           libpng-dev  # train --logdir's filter images (docs/tensorboard.md)
+          libpng-dev libjpeg62-turbo-dev  # data: image folders, predict on .png/.jpg (docs/api.md)
+          python3-pil  # fuzz/make_image_corpus.py (the image fuzzer's seeds)
           openmpi-bin libopenmpi-dev  # mpirun -n N clcnn train (docs/distributed.md)
           "$@")
 

@@ -404,15 +404,30 @@ static int sgd_case(clcnn_ctx *ctx, const void *spec, outputs *out)
 typedef struct gather_spec {
     size_t rows, row_len, m;
     int u8;
+    size_t h, w, c, crop; /* crop > 0: gather_augment on h x w x c images (row_len their product) */
 } gather_spec;
 
 /* (m at most 32: gather_case reads the labels into an array of its own) */
-static const gather_spec gather_cases[] = {{50, 784, 32, 1}, {9, 13, 5, 0}};
+static const gather_spec gather_cases[] = {
+    {50, 784, 32, 1, 0, 0, 0, 0}, {9, 13, 5, 0, 0, 0, 0, 0}, {40, 784, 32, 1, 28, 28, 1, 4}, {9, 90, 7, 0, 5, 6, 3, 2}};
+
+/* Augmentation draws for m rows: every offset in [-crop, crop], both flips. */
+static int augment_tensor(clcnn_ctx *ctx, size_t m, size_t crop, clcnn_tensor **t)
+{
+    int32_t v[3 * 32];
+    for (size_t r = 0; r < m; r++) {
+        v[3 * r] = (int32_t)(r % (2 * crop + 1)) - (int32_t)crop;
+        v[3 * r + 1] = (int32_t)((r * 3 + 1) % (2 * crop + 1)) - (int32_t)crop;
+        v[3 * r + 2] = (int32_t)(r / 2 % 2);
+    }
+    int st = clcnn_tensor_create(ctx, t, 1, (size_t[]){3 * m});
+    return st ? st : ctx->ops->write(ctx->bctx, (*t)->buf, 0, v, 3 * m * sizeof *v);
+}
 
 static int gather_case(clcnn_ctx *ctx, const void *spec, outputs *out)
 {
     const gather_spec *s = spec;
-    clcnn_tensor *t[5] = {0}; /* images, labels, indices, x, y */
+    clcnn_tensor *t[6] = {0}; /* images, labels, indices, x, y, augmentation draws */
     size_t n = s->rows * s->row_len, bytes = n * (s->u8 ? 1 : sizeof(float));
     unsigned char *img;
     int st = host_alloc(ctx, bytes, 1, (void **)&img);
@@ -438,7 +453,12 @@ static int gather_case(clcnn_ctx *ctx, const void *spec, outputs *out)
         st = clcnn_tensor_create(ctx, &t[3], 2, (size_t[]){s->m, s->row_len});
     if (!st)
         st = clcnn_tensor_create(ctx, &t[4], 1, (size_t[]){s->m});
-    if (!st)
+    if (!st && s->crop)
+        st = augment_tensor(ctx, s->m, s->crop, &t[5]);
+    if (!st && s->crop)
+        st = ctx->ops->gather_augment(ctx->bctx, t[0]->buf, s->u8, s->h, s->w, s->c, t[1]->buf, t[2]->buf,
+                                      t[5]->buf, s->m, t[3]->buf, t[4]->buf);
+    else if (!st)
         st = ctx->ops->gather_batch(ctx->bctx, t[0]->buf, s->u8, s->row_len, t[1]->buf, t[2]->buf, s->m,
                                     t[3]->buf, t[4]->buf);
     if (!st)
@@ -454,7 +474,7 @@ static int gather_case(clcnn_ctx *ctx, const void *spec, outputs *out)
             out->n[out->count++] = s->m;
         }
     }
-    free_tensors(t, 5);
+    free_tensors(t, 6);
     return st;
 }
 

@@ -1,7 +1,9 @@
-/* clcnn predict: the top classes of IDX or PGM images, as text or JSON. */
+/* clcnn predict: the top classes of IDX, PGM, PNG or JPEG images, as text
+ * or JSON. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "common.h"
@@ -12,7 +14,8 @@ static const char usage_text[] =
     "Prints the most likely classes of each image, with their probabilities:\n"
     "  img.pgm: Ankle boot (9) 0.9985, Sandal (5) 0.0009, Sneaker (7) 0.0004\n"
     "for a model that holds class names, else \"img.pgm: 9 (0.9985), 5 (0.0009), ...\".\n"
-    "An INPUT is a PGM image (P2/P5) or an IDX image file (raw or .gz, every image).\n\n"
+    "An INPUT is a PGM image (P2/P5), a PNG or JPEG image (grey or colour, as the\n"
+    "model takes), or an IDX image file (raw or .gz, every image).\n\n"
     "  --model FILE        the model (from clcnn train --save)\n"
     "  --top K             classes shown per image, 1 to 4096 (default 3; at most\n"
     "                      the model's classes are shown)\n"
@@ -81,6 +84,18 @@ static void print_json(const clcnn_model *m, const char *input, size_t index, co
     printf("]}\n");
 }
 
+/* Whether path starts like a PNG or a JPEG (clcnn_dataset_load_image). */
+static int png_jpeg_sniff(const char *path)
+{
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[8];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f)
+        fclose(f);
+    return (n == 8 && !memcmp(b, png, 8)) || (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff);
+}
+
 /* Loads INPUT as images of the model's shape; *count images. */
 static int load_input(clcnn_ctx *ctx, const char *path, const size_t *shape, float **images, size_t *count)
 {
@@ -98,7 +113,8 @@ static int load_input(clcnn_ctx *ctx, const char *path, const size_t *shape, flo
         return 0;
     }
     clcnn_dataset *ds = NULL;
-    if (clcnn_dataset_load_idx(ctx, &ds, path, NULL) != CLCNN_OK)
+    if ((png_jpeg_sniff(path) ? clcnn_dataset_load_image(ctx, &ds, path)
+                              : clcnn_dataset_load_idx(ctx, &ds, path, NULL)) != CLCNN_OK)
         return cli_fail("%s", clcnn_errmsg(ctx));
     size_t s[3], n = clcnn_dataset_count(ds);
     clcnn_dataset_image_shape(ds, s);

@@ -14,9 +14,10 @@
 static const char usage_text[] =
     "usage: clcnn train [OPTIONS]\n"
     "Trains LeNet-5 with Adam on MNIST-format data, reporting each epoch.\n\n"
-    "  --data PATH         a directory of MNIST-named IDX files (raw or .gz) or an\n"
-    "                      .npz (X_train, Y_train, X_valid, ...); default\n"
-    "                      " CLI_DEFAULT_DATA "\n"
+    "  --data PATH         a directory of MNIST-named IDX files (raw or .gz), an\n"
+    "                      .npz (X_train, Y_train, X_valid, ...), or an image\n"
+    "                      folder (PATH/train/<class>/*.png|jpg, PATH/test/...);\n"
+    "                      default " CLI_DEFAULT_DATA "\n"
     "  --epochs N          passes over the training set (default 5)\n"
     "  --batch-size N      examples per step (default 32)\n"
     "  --lr X              learning rate (default 0.001; with --optimizer sgd 0.01)\n"
@@ -40,6 +41,11 @@ static const char usage_text[] =
     "  --logdir DIR        write TensorBoard event files into DIR (created if\n"
     "                      missing): per-step and per-epoch scalars, weight\n"
     "                      histograms, the first filters (docs/tensorboard.md)\n"
+    "  --augment LIST      augment training images as batches are assembled:\n"
+    "                      crop:N (pad N zeros a side, crop back at a random\n"
+    "                      offset), flip (mirror half left-right), or both as\n"
+    "                      crop:N,flip; drawn from --seed (give it again with\n"
+    "                      --resume: checkpoints do not keep it)\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n"
     "Under mpirun -n N, N processes train one model, each a share of every\n"
@@ -56,6 +62,7 @@ typedef struct options {
     const char *logdir; /* --logdir */
     train_optim optim;  /* --optimizer ... --lr-schedule (train_optim.h) */
     int lr_set;
+    clcnn_augment augment; /* --augment */
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -169,6 +176,27 @@ static int on_train(void *user, clcnn_train_event event, const clcnn_train_state
     return 0;
 }
 
+/* --augment: a comma-separated list of crop:N and flip. */
+static int parse_augment(const char *arg, clcnn_augment *a)
+{
+    *a = (clcnn_augment){0, 0};
+    char buf[64];
+    size_t len = strlen(arg);
+    if (len == 0 || len >= sizeof buf || arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,"))
+        return -1; /* (strtok would skip the empty item) */
+    memcpy(buf, arg, len + 1);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t n;
+        if (!strcmp(t, "flip") && !a->flip)
+            a->flip = 1;
+        else if (!strncmp(t, "crop:", 5) && !a->crop && !cli_parse_size(t + 5, 1, 255, &n))
+            a->crop = (unsigned)n;
+        else
+            return -1;
+    }
+    return a->crop || a->flip ? 0 : -1;
+}
+
 static int parse(int argc, char **argv, options *o)
 {
     enum {
@@ -176,6 +204,7 @@ static int parse(int argc, char **argv, options *o)
         O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME,
         O_CLASS_NAMES,
         O_LOGDIR,
+        O_AUGMENT,
     };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
@@ -189,6 +218,7 @@ static int parse(int argc, char **argv, options *o)
         {"class-names", required_argument, 0, O_CLASS_NAMES},
         {"logdir", required_argument, 0, O_LOGDIR},
         TRAIN_OPTIM_LONGOPTS,
+        {"augment", required_argument, 0, O_AUGMENT},
         {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
@@ -206,6 +236,11 @@ static int parse(int argc, char **argv, options *o)
         case O_RESUME: o->resume = optarg; break;
         case O_CLASS_NAMES: o->class_names = optarg; break;
         case O_LOGDIR: o->logdir = optarg; break;
+        case O_AUGMENT:
+            if (parse_augment(optarg, &o->augment))
+                return cli_usage_error("train", "--augment wants crop:N (N from 1 to 255), flip or crop:N,flip, not "
+                                       "'%s'", optarg);
+            break;
         case O_CHECKPOINT_EVERY:
             if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
                 return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
@@ -320,6 +355,10 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
     }
     if (cli_train_class_names(ctx, model, o->class_names, train, o->quiet))
         goto done;
+    if (clcnn_model_set_augment(model, &o->augment) != CLCNN_OK) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
+    }
     if (cli_dist_attach(dist, model)) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;

@@ -186,6 +186,7 @@ static const clcnn_backend_ops cpu_ops = {
     .adam_update = cpu_adam_update,
     .sgd_update = cpu_sgd_update,
     .gather_batch = cpu_gather_batch,
+    .gather_augment = cpu_gather_augment,
 };
 
 int clcnn_cpu_backend_create(clcnn_ctx *ctx, const clcnn_backend_ops **ops, void **bctx)

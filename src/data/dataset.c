@@ -1,5 +1,6 @@
 /* clcnn_dataset: creation, splitting, access, and the clcnn_data_load entry. */
 #include "data/dataset.h"
+#include "data/image.h"
 
 #include <errno.h>
 #include <math.h>
@@ -236,6 +237,8 @@ int clcnn_data_load(clcnn_ctx *ctx, const char *path, clcnn_dataset **train, clc
     int st = clcnn_path_check(ctx, path, &is_dir);
     if (st)
         return st;
+    if (is_dir && clcnn_image_folder_is(path))
+        return clcnn_image_folder_load(ctx, path, train, test);
     if (is_dir)
         return clcnn_idx_dir_load(ctx, path, train, test);
     return clcnn_npz_load(ctx, path, train, valid, test);

@@ -157,18 +157,20 @@ static int reduce_gradients(clcnn_model *m, float *host, size_t local, size_t ba
 
 /* One step on a batch of `batch` examples of the shuffle at order, of which
  * this process takes its share (all of them without a reducer); host is
- * the reducer's staging buffer. */
+ * the reducer's staging buffer; the batch starts at example position of
+ * the epoch of shuffle seed seed (the augmentation's draws). */
 static int step_shared(clcnn_model *m, const device_data *d, const int32_t *order, size_t batch, float *host,
-                       const char *who)
+                       uint64_t seed, size_t position, const char *who)
 {
     if (!m->reduced) {
-        int st = clcnn_gather_batch(m, d, order, batch);
+        int st = clcnn_gather_train_batch(m, d, order, batch, seed, position);
         return st ? st : step_on_device(m, batch);
     }
     size_t first, n = share_of(m, batch, &first);
     int st = CLCNN_OK;
     m->batch_first = first; /* the masks of one process's whole batch */
-    if (n && ((st = clcnn_gather_batch(m, d, order + first, n)) || (st = forward(m, m->input, n, 1, 1)) ||
+    if (n && ((st = clcnn_gather_train_batch(m, d, order + first, n, seed, position + first)) ||
+              (st = forward(m, m->input, n, 1, 1)) ||
               (st = clcnn_loss_accumulate(m, n, m->grad[0], batch)) || (st = backward(m, n))))
         return st;
     if ((st = reduce_gradients(m, host, n, batch, who)))
@@ -331,7 +333,7 @@ static int walk_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size
     size_t done = start;
     while (st == CLCNN_OK && done < n) {
         size_t mb = n - done < batch_size ? n - done : batch_size;
-        if ((st = step_shared(m, &d, order + done, mb, host, who)))
+        if ((st = step_shared(m, &d, order + done, mb, host, shuffle_seed, done, who)))
             break;
         done += mb;
         int h = hook(user, m, done, n);

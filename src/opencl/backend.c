@@ -224,6 +224,7 @@ static const clcnn_backend_ops ocl_ops = {
     .adam_update = ocl_adam_update,
     .sgd_update = ocl_sgd_update,
     .gather_batch = ocl_gather_batch,
+    .gather_augment = ocl_gather_augment,
     .wrap_native = ocl_wrap_native,
     .native_handle = ocl_native_handle,
 };

@@ -69,5 +69,12 @@ int clcnn_device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, device_dat
 void clcnn_device_data_free(clcnn_ctx *ctx, device_data *d);
 /* Puts examples order[0..n) of d into m->input and m->labels. */
 int clcnn_gather_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n);
+/* The same for training: augmented (m->augment) with the draws of the
+ * examples at positions position.. of the epoch whose shuffle seed is seed. */
+int clcnn_gather_train_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n, uint64_t seed,
+                             uint64_t position);
+/* One example's draws (dy, dx, flip into out[0..2]), as gather_augment
+ * takes them (src/core/backend.h). */
+void clcnn_augment_draw(const clcnn_augment *a, uint64_t seed, uint64_t position, int32_t *out);
 
 #endif
