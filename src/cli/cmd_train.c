@@ -1,4 +1,4 @@
-/* clcnn train: LeNet-5 with Adam, a progress bar per epoch, metrics. */
+/* clcnn train: LeNet-5 (or --model SPEC) with Adam, a progress bar per epoch, metrics. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +38,9 @@ static const char usage_text[] =
     "  --logdir DIR        write TensorBoard event files into DIR (created if\n"
     "                      missing): per-step and per-epoch scalars, weight\n"
     "                      histograms, the first filters (docs/tensorboard.md)\n"
+    "  --model SPEC        the network: a built-in name (lenet5, the default, or\n"
+    "                      alexnet-mini) or a spec file, one layer per line\n"
+    "                      (docs/spec-format.md); the saved model keeps its layers\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n"
     "Under mpirun -n N, N processes train one model, each a share of every\n"
@@ -52,6 +55,7 @@ typedef struct options {
     int quiet;
     const char *class_names; /* --class-names FILE */
     const char *logdir; /* --logdir */
+    const char *model;  /* --model SPEC (NULL: lenet5) */
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -170,6 +174,7 @@ static int parse(int argc, char **argv, options *o)
         O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME,
         O_CLASS_NAMES,
         O_LOGDIR,
+        O_MODEL,
     };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
@@ -182,6 +187,7 @@ static int parse(int argc, char **argv, options *o)
         {"resume", required_argument, 0, O_RESUME},
         {"class-names", required_argument, 0, O_CLASS_NAMES},
         {"logdir", required_argument, 0, O_LOGDIR},
+        {"model", required_argument, 0, O_MODEL},
         {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
@@ -199,6 +205,7 @@ static int parse(int argc, char **argv, options *o)
         case O_RESUME: o->resume = optarg; break;
         case O_CLASS_NAMES: o->class_names = optarg; break;
         case O_LOGDIR: o->logdir = optarg; break;
+        case O_MODEL: o->model = optarg; break;
         case O_CHECKPOINT_EVERY:
             if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
                 return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
@@ -233,6 +240,8 @@ static int parse(int argc, char **argv, options *o)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (o->resume && !o->checkpoint)
         o->checkpoint = o->resume;
+    if (o->resume && o->model)
+        return cli_usage_error("train", "--resume continues the checkpoint's own network; drop --model");
     return -1;
 }
 
@@ -272,12 +281,15 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
             goto done;
         }
     }
-    size_t shape[3];
+    /* --model: the network, from its spec (lenet5 by default). */
+    const char *spec = o->model ? o->model : "lenet5";
+    char title[300];
+    if (o->resume)
+        snprintf(title, sizeof title, "the network of %s", o->resume);
+    else
+        snprintf(title, sizeof title, "%s", strcmp(spec, "lenet5") == 0 ? "LeNet-5" : spec);
+    size_t shape[3], takes[3];
     clcnn_dataset_image_shape(train, shape);
-    if (shape[0] != 28 || shape[1] != 28 || shape[2] != 1) {
-        rc = cli_fail("LeNet-5 takes 28x28x1 images; the data has %zux%zux%zu", shape[0], shape[1], shape[2]);
-        goto done;
-    }
     clcnn_train_state state;
     if (o->resume) {
         if (clcnn_model_load_checkpoint(ctx, &model, o->resume, &state) != CLCNN_OK) {
@@ -287,9 +299,19 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
         if (!o->quiet)
             fprintf(stderr, "clcnn: resuming %s at epoch %u, example %llu (seed %llu, batch %u)\n", o->resume,
                     state.epoch, (unsigned long long)state.done, (unsigned long long)state.seed, state.batch_size);
-    } else if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
-               clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f) ||
-               clcnn_train_state_init(&state, train, o->seed, o->batch)) {
+    } else if (clcnn_model_from_spec(ctx, &model, spec)) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
+    }
+    clcnn_model_input_shape(model, takes);
+    if (memcmp(shape, takes, sizeof shape) != 0) {
+        rc = cli_fail("%s takes %zux%zux%zu images; the data has %zux%zux%zu", title,
+                      takes[0], takes[1], takes[2], shape[0], shape[1], shape[2]);
+        goto done;
+    }
+    if (!o->resume && (clcnn_model_init(model, o->seed) ||
+                       clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f) ||
+                       clcnn_train_state_init(&state, train, o->seed, o->batch))) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }
@@ -311,8 +333,8 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
         goto done;
     char job[64];
     if (!o->quiet)
-        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
-                clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
+        fprintf(stderr, "clcnn: %s (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
+                title, clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
                 valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size, dist_header(dist, job, sizeof job));
 
     progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2), .tb = tb};
