@@ -5,7 +5,7 @@
 #include "internal.h"
 
 typedef struct builtin_spec {
-  const char *name, *text;
+    const char *name, *text;
 } builtin_spec;
 
 static const builtin_spec builtins[] = {
@@ -45,13 +45,15 @@ static const builtin_spec builtins[] = {
      "dense units=10 activation=softmax\n"},
 };
 
-const char *clcnn_spec_builtin(const char *name) {
-  for (size_t i = 0; name && i < sizeof builtins / sizeof builtins[0]; i++)
-    if (strcmp(name, builtins[i].name) == 0)
-      return builtins[i].text;
-  return NULL;
+const char *clcnn_spec_builtin(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(name, builtins[i].name) == 0)
+            return builtins[i].text;
+    return NULL;
 }
 
-const char *clcnn_spec_builtin_name(size_t i) {
-  return i < sizeof builtins / sizeof builtins[0] ? builtins[i].name : NULL;
+const char *clcnn_spec_builtin_name(size_t i)
+{
+    return i < sizeof builtins / sizeof builtins[0] ? builtins[i].name : NULL;
 }
