@@ -17,9 +17,11 @@ from . import _native
 from ._native import ArgumentError, DeviceError, Error, library_path
 from .model import History, Model
 from .ops import conv_backward, conv_forward, device, pool_backward, pool_forward
+from .ops import lrn_backward, lrn_forward  # issue 13
 
 _lib = _native.lib  # the ctypes library itself, for callers of functions not wrapped here
 __version__ = _native.text(_native.version())
 
 __all__ = ["Model", "History", "Error", "ArgumentError", "DeviceError", "conv_forward", "pool_forward",
            "conv_backward", "pool_backward", "device", "library_path"]
+__all__ += ["lrn_forward", "lrn_backward"]
