@@ -12,7 +12,8 @@
 
 static const char usage_text[] =
     "usage: clcnn train [OPTIONS]\n"
-    "Trains LeNet-5 with Adam on MNIST-format data, reporting each epoch.\n\n"
+    "Trains LeNet-5 (or --model SPEC) with Adam on MNIST-format data, reporting each\n"
+    "epoch.\n\n"
     "  --data PATH         a directory of MNIST-named IDX files (raw or .gz) or an\n"
     "                      .npz (X_train, Y_train, X_valid, ...); default\n"
     "                      " CLI_DEFAULT_DATA "\n"
