@@ -1174,6 +1174,29 @@ typedef struct clcnn_augment {
 CLCNN_API int clcnn_model_set_augment(clcnn_model *m, const clcnn_augment *augment);
 /* The augmentation in use.  Errors: CLCNN_ERR_ARGUMENT (NULL). */
 CLCNN_API int clcnn_model_get_augment(const clcnn_model *m, clcnn_augment *augment);
+/* ------------------------------------------- networks described in a spec */
+/* A layer list in a text file (docs/spec-format.md): an `input HxWxC` line,
+ * then one layer per line, `FAMILY NAME=VALUE ...` with the settings of
+ * clcnn_layer_config by their field names ("conv units=6 k=5 s=1
+ * padding=same activation=relu").  Every layer family is known by name,
+ * those added later included. */
+
+/* The model spec names: a built-in network ("lenet5", "alexnet-mini";
+ * before any file of that name) or else a spec file.  Parameters are zero
+ * until clcnn_model_init; the caller owns *out (NULL on failure).  Errors:
+ * CLCNN_ERR_ARGUMENT (NULL), CLCNN_ERR_IO (no such file), CLCNN_ERR_FORMAT
+ * ("FILE:LINE: what is wrong"), CLCNN_ERR_SHAPE ("FILE:LINE: layer N
+ * (KIND): ..." for a layer the shape before it cannot take),
+ * CLCNN_ERR_NOMEM. */
+CLCNN_API int clcnn_model_from_spec(clcnn_ctx *ctx, clcnn_model **out, const char *spec);
+/* The same from len bytes of text (not necessarily NUL-terminated); name
+ * is what messages call it.  The caller keeps text. */
+CLCNN_API int clcnn_model_from_spec_text(clcnn_ctx *ctx, clcnn_model **out, const char *name, const char *text,
+                                         size_t len);
+/* The text of the built-in spec name (static), or NULL for another name. */
+CLCNN_API const char *clcnn_spec_builtin(const char *name);
+/* The name of built-in spec i (static), or NULL when i is past the last. */
+CLCNN_API const char *clcnn_spec_builtin_name(size_t i);
 
 #ifdef __cplusplus
 }

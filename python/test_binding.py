@@ -203,6 +203,197 @@ class Interface(unittest.TestCase):
         np.testing.assert_array_equal(self.x, before)
 
 
+# ------------------------------------------------ options beyond the seed
+# An independent loop reference for the keywords of item 10 (issue 13):
+# explicit pads, dilation and groups in conv, pads, ceil mode and
+# count_include_pad in pooling, as include/clcnn.h defines them.
+
+def same_pads(size, extent, s):
+    out = -(-size // s)
+    total = max((out - 1) * s + extent - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_reference(x, W, b, pads, stride, dilation, groups, dZ=None):
+    """Z, or with dZ (dA_prev, dW, db), of the convolution with explicit
+    pads ((t, bo), (l, r)); every tap a product summed in float64."""
+    (t, bo), (l, r) = pads
+    sh, sw = stride
+    dh, dw = dilation
+    m, h, w, c = x.shape
+    kh, kw, cg, k = W.shape
+    kg = k // groups
+    xp = np.pad(x.astype(np.float64), ((0, 0), (t, bo), (l, r), (0, 0)))
+    oh = (h + t + bo - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + l + r - dw * (kw - 1) - 1) // sw + 1
+    Z = np.zeros((m, oh, ow, k)) + b.reshape(k)
+    dxp, dW = np.zeros_like(xp), np.zeros(W.shape)
+    for i in range(oh):
+        for j in range(ow):
+            for p in range(kh):
+                for q in range(kw):
+                    cell = xp[:, i * sh + p * dh, j * sw + q * dw, :]
+                    for g in range(groups):
+                        xs, fs = slice(g * cg, (g + 1) * cg), slice(g * kg, (g + 1) * kg)
+                        Wg = W[p, q, :, fs].astype(np.float64)
+                        Z[:, i, j, fs] += cell[:, xs] @ Wg
+                        if dZ is not None:
+                            dxp[:, i * sh + p * dh, j * sw + q * dw, xs] += dZ[:, i, j, fs] @ Wg.T
+                            dW[p, q, :, fs] += cell[:, xs].T @ dZ[:, i, j, fs]
+    if dZ is None:
+        return Z
+    return dxp[:, t:t + h, l:l + w, :], dW, dZ.sum(axis=(0, 1, 2)).reshape(b.shape)
+
+
+def pool_out(size, k, s, before, after, ceil):
+    span = size + before + after - k
+    out = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (out - 1) * s >= size + before:
+        out -= 1
+    return out
+
+
+def pool_reference(x, kernel, stride, mode, pads, ceil, include_pad, dA=None):
+    """The pooled output, or with dA the gradient at x (ties all receive
+    the full gradient of max)."""
+    (t, bo), (l, r) = pads
+    kh, kw = kernel
+    sh, sw = stride
+    m, h, w, c = x.shape
+    oh, ow = pool_out(h, kh, sh, t, bo, ceil), pool_out(w, kw, sw, l, r, ceil)
+    out, dx = np.zeros((m, oh, ow, c)), np.zeros(x.shape)
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * sh - t, j * sw - l
+            rs, cs = slice(max(r0, 0), min(r0 + kh, h)), slice(max(c0, 0), min(c0 + kw, w))
+            win = x[:, rs, cs, :].astype(np.float64)
+            if mode == "max":
+                best = win.max(axis=(1, 2))
+                out[:, i, j] = best
+                if dA is not None:
+                    dx[:, rs, cs, :] += (win == best[:, None, None, :]) * dA[:, i, j, None, None, :]
+            else:
+                if include_pad:  # the window's cells within the padded input
+                    n = ((min(r0 + kh, h + bo) - max(r0, -t)) * (min(c0 + kw, w + r) - max(c0, -l)))
+                else:
+                    n = win.shape[1] * win.shape[2]
+                out[:, i, j] = win.sum(axis=(1, 2)) / n
+                if dA is not None:
+                    dx[:, rs, cs, :] += dA[:, i, j, None, None, :] / n
+    return out if dA is None else dx
+
+
+class Options(unittest.TestCase):
+    """conv_*, pool_* keywords and lrn_* against the references above and
+    the committed LRN goldens (tests/golden/make_lrn_golden.py)."""
+
+    def test_conv_options(self):
+        rng = np.random.default_rng(13)
+        cases = [  # h, w, c, k, kh, kw, padding, stride, dilation, groups
+            (7, 6, 4, 6, 3, 2, ((1, 2), (0, 1)), (2, 1), (2, 1), 2),
+            (5, 5, 3, 3, 3, 3, ((0, 0), (2, 2)), (1, 1), (1, 2), 3),  # depthwise
+            (6, 7, 4, 8, 2, 3, "same", (1, 2), (2, 2), 1),
+            (8, 5, 6, 4, 3, 1, "valid", (3, 1), (1, 1), 2),
+            (4, 4, 2, 2, 1, 1, ((3, 0), (0, 3)), (1, 1), (1, 1), 1),  # pads only
+        ]
+        for h, w, c, k, kh, kw, padding, stride, dilation, groups in cases:
+            name = "conv %r" % ((h, w, c, k, kh, kw, padding, stride, dilation, groups),)
+            x = f32(rng, -1, 1, (2, h, w, c))
+            W = f32(rng, -0.5, 0.5, (kh, kw, c // groups, k))
+            b = f32(rng, -0.5, 0.5, (1, 1, 1, k))
+            if padding == "same":
+                pads = (same_pads(h, dilation[0] * (kh - 1) + 1, stride[0]),
+                        same_pads(w, dilation[1] * (kw - 1) + 1, stride[1]))
+            elif padding == "valid":
+                pads = ((0, 0), (0, 0))
+            else:
+                pads = padding
+            Z = conv_reference(x, W, b, pads, stride, dilation, groups)
+            got = clcnn.conv_forward(x, W, b, "relu", padding=padding, stride=stride, dilation=dilation,
+                                     groups=groups)
+            assert_close(self, got, np.maximum(Z, 0), name)
+            dZ = f32(rng, -1, 1, Z.shape)
+            got = clcnn.conv_backward(dZ, x, W, b, padding=padding, stride=stride, dilation=dilation, groups=groups)
+            want = conv_reference(x, W, b, pads, stride, dilation, groups, dZ.astype(np.float64))
+            for g, wnt, what in zip(got, want, ("dA_prev", "dW", "db")):
+                assert_close(self, g, wnt, name + " " + what)
+
+    def test_pool_options(self):
+        rng = np.random.default_rng(17)
+        cases = [  # h, w, kernel, stride, pads, ceil_mode
+            (7, 6, (3, 3), (2, 2), ((1, 1), (1, 1)), False),
+            (7, 6, (3, 3), (2, 2), ((0, 0), (0, 0)), True),
+            (6, 5, (2, 3), (2, 2), ((1, 0), (0, 2)), True),
+            (5, 5, (3, 2), (1, 3), ((2, 1), (1, 0)), False),
+        ]
+        for h, w, kernel, stride, pads, ceil in cases:
+            x = f32(rng, -1, 1, (2, h, w, 3))
+            x[0, 0, :, 0] = x[0, 1, :, 0]  # ties between rows
+            for mode in ("max", "avg"):
+                for include in (False, True) if mode == "avg" else (False,):
+                    name = "pool %s %r" % (mode, (h, w, kernel, stride, pads, ceil, include))
+                    want = pool_reference(x, kernel, stride, mode, pads, ceil, include)
+                    got = clcnn.pool_forward(x, kernel, stride, mode, padding=pads, ceil_mode=ceil,
+                                             count_include_pad=include)
+                    assert_close(self, got, want, name)
+                    dA = f32(rng, -1, 1, want.shape)
+                    got = clcnn.pool_backward(dA, x, kernel, stride, mode, padding=pads, ceil_mode=ceil,
+                                              count_include_pad=include)
+                    assert_close(self, got, pool_reference(x, kernel, stride, mode, pads, ceil, include, dA), name)
+
+    def test_defaults_are_the_seed_calls(self):
+        rng = np.random.default_rng(19)
+        x, W, b = f32(rng, -1, 1, (2, 6, 5, 4)), f32(rng, -1, 1, (3, 3, 4, 2)), f32(rng, -1, 1, (1, 1, 1, 2))
+        for padding in ("same", "valid"):
+            seed = clcnn.conv_forward(x, W, b, "tanh", padding, (2, 1))
+            np.testing.assert_array_equal(seed, clcnn.conv_forward(x, W, b, "tanh", padding=padding, stride=(2, 1),
+                                                                   dilation=(1, 1), groups=1))
+        # explicit pads equal to same's give same's result
+        np.testing.assert_allclose(clcnn.conv_forward(x, W, b, None, padding=((1, 1), (1, 1))),
+                                   clcnn.conv_forward(x, W, b, None, "same"), rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(clcnn.pool_forward(x, (2, 2), (2, 2), "avg"),
+                                      clcnn.pool_forward(x, (2, 2), (2, 2), "avg", padding=((0, 0), (0, 0)),
+                                                         ceil_mode=False, count_include_pad=False))
+
+    def test_lrn_goldens(self):
+        golden = os.path.join(os.path.dirname(HERE), "tests", "golden")
+        with open(os.path.join(golden, "lrn_cases.txt")) as f:
+            cases = [line.split() for line in f if line.strip()]
+        self.assertGreater(len(cases), 0)
+        for name, size, alpha, beta, k in cases:
+            load = lambda part: np.load(os.path.join(golden, "lrn_%s_%s.npy" % (name, part)))  # noqa: E731
+            x, A, dA, dA_prev = load("x"), load("A"), load("dA"), load("dA_prev")
+            got = clcnn.lrn_forward(x, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))
+            assert_close(self, got, A.astype(np.float64), "lrn_forward " + name)
+            got = clcnn.lrn_backward(dA, x, int(size), float(alpha), float(beta), float(k))
+            assert_close(self, got, dA_prev.astype(np.float64), "lrn_backward " + name)
+        # the defaults are the paper's (size 5, alpha 1e-4, beta 0.75, k 2)
+        x = load("x") if cases[0][0] == "torch_paper" else None
+        if x is not None:
+            np.testing.assert_array_equal(clcnn.lrn_forward(x), clcnn.lrn_forward(x, 5, 1e-4, 0.75, 2.0))
+
+    def test_option_errors(self):
+        rng = np.random.default_rng(23)
+        x, W, b = f32(rng, -1, 1, (1, 5, 5, 4)), f32(rng, -1, 1, (3, 3, 2, 4)), f32(rng, -1, 1, (1, 1, 1, 4))
+        bad_conv = [
+            dict(padding=((1, 1),)), dict(padding=((1, 1), (1,))), dict(padding=((-1, 0), (0, 0)), groups=2),
+            dict(padding=5), dict(groups=0), dict(groups=3), dict(groups=1.5), dict(groups=True),
+            dict(dilation=(0, 1), groups=2), dict(dilation=(3, 3), padding="valid", groups=2), dict(dilation=2),
+        ]
+        for kw in bad_conv:
+            with self.assertRaises(ValueError, msg=repr(kw)):
+                clcnn.conv_forward(x, W, b, None, **kw)
+        self.assertEqual(clcnn.conv_forward(x, W, b, None, groups=2).shape, (1, 5, 5, 4))
+        bad_pool = [dict(padding=((3, 0), (0, 0))), dict(padding=((-1, 0), (0, 0))), dict(padding=(1, 1)),
+                    dict(ceil_mode=2), dict(ceil_mode="yes"), dict(count_include_pad=None)]
+        for kw in bad_pool:
+            with self.assertRaises(ValueError, msg=repr(kw)):
+                clcnn.pool_forward(x, (3, 3), (2, 2), "avg", **kw)
+        for args in [dict(size=0), dict(size=2.5), dict(alpha="x"), dict(beta=-1.0), dict(k=0.0)]:
+            with self.assertRaises(ValueError, msg=repr(args)):
+                clcnn.lrn_forward(x, **args)
+
+
 class NpyInterop(unittest.TestCase):
     """clcnn_npy_write output is what numpy reads, and numpy's files are
     what clcnn_npy_read reads (through the raw library, not the binding)."""

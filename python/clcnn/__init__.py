@@ -18,6 +18,7 @@ from ._native import ArgumentError, DeviceError, Error, library_path
 from .model import History, Model
 from .ops import conv_backward, conv_forward, device, pool_backward, pool_forward
 from .ops import dropout_forward  # issue 13: dropout
+from .ops import lrn_backward, lrn_forward  # issue 13
 
 _lib = _native.lib  # the ctypes library itself, for callers of functions not wrapped here
 __version__ = _native.text(_native.version())
@@ -25,3 +26,4 @@ __version__ = _native.text(_native.version())
 __all__ = ["Model", "History", "Error", "ArgumentError", "DeviceError", "conv_forward", "pool_forward",
            "conv_backward", "pool_backward", "device", "library_path"]
 __all__ += ["dropout_forward"]
+__all__ += ["lrn_forward", "lrn_backward"]

@@ -1,10 +1,16 @@
-"""numpy binding of clcnn's four seed operations, through ctypes.
+"""numpy binding of clcnn's operations, through ctypes.
 
     import numpy as np, clcnn
     A = clcnn.conv_forward(A_prev, W, b, "relu", padding="same", stride=(1, 1))
     P = clcnn.pool_forward(A, (2, 2), stride=(2, 2), mode="max")
     dA_prev, dW, db = clcnn.conv_backward(dZ, A_prev, W, b, padding="same")
     dA_prev = clcnn.pool_backward(dP, A, (2, 2), stride=(2, 2), mode="max")
+
+and beyond the seed (issue 13): conv_* take padding=((top, bottom), (left,
+right)), dilation=(dh, dw) and groups=g (clcnn_conv2d_*); pool_* take
+padding=((top, bottom), (left, right)), ceil_mode and count_include_pad
+(clcnn_pool2d_*); lrn_forward/lrn_backward (size, alpha, beta, k in the
+paper's form, docs/alexnet.md).  Their defaults are the seed's calls.
 
 Semantics: DESIGN.md section 1 (NHWC tensors, W (kh, kw, c_prev, c_new),
 b (1, 1, 1, c_new), TensorFlow "same" padding).  Arrays of any float dtype
@@ -25,7 +31,8 @@ import numpy as np
 from . import _native as N
 from ._native import DeviceError
 
-__all__ = ["conv_forward", "pool_forward", "conv_backward", "pool_backward", "device", "DeviceError"]
+__all__ = ["conv_forward", "pool_forward", "conv_backward", "pool_backward", "lrn_forward", "lrn_backward", "device",
+           "DeviceError"]
 __all__ += ["dropout_forward"]
 
 _MAX_RANK = 4
@@ -45,6 +52,28 @@ _conv_forward = _fn("clcnn_conv_forward", _int, _vp, _vp, _vp, _vp, _int, _int, 
 _conv_backward = _fn("clcnn_conv_backward", _int, _vp, _vp, _vp, _vp, _vp, _int, _int, _int, _pvp, _pvp, _pvp)
 _pool_forward = _fn("clcnn_pool_forward", _int, _vp, _vp, _int, _int, _int, _int, _int, _pvp)
 _pool_backward = _fn("clcnn_pool_backward", _int, _vp, _vp, _vp, _int, _int, _int, _int, _int, _pvp)
+
+
+class _ConvParams(ctypes.Structure):  # clcnn_conv_params
+    _fields_ = [(n, ctypes.c_int) for n in ("padding", "pad_top", "pad_bottom", "pad_left", "pad_right", "stride_h",
+                                             "stride_w", "dilation_h", "dilation_w", "groups")]
+
+
+class _PoolParams(ctypes.Structure):  # clcnn_pool_params
+    _fields_ = [(n, ctypes.c_int) for n in ("pad_top", "pad_bottom", "pad_left", "pad_right", "ceil_mode",
+                                             "count_include_pad")]
+
+
+_conv2d_forward = _fn("clcnn_conv2d_forward", _int, _vp, _vp, _vp, _vp, _int, ctypes.POINTER(_ConvParams), _pvp)
+_conv2d_backward = _fn("clcnn_conv2d_backward", _int, _vp, _vp, _vp, _vp, _vp, ctypes.POINTER(_ConvParams), _pvp,
+                       _pvp, _pvp)
+_pool2d_forward = _fn("clcnn_pool2d_forward", _int, _vp, _vp, _int, _int, _int, _int, _int,
+                      ctypes.POINTER(_PoolParams), _pvp)
+_pool2d_backward = _fn("clcnn_pool2d_backward", _int, _vp, _vp, _vp, _int, _int, _int, _int, _int,
+                       ctypes.POINTER(_PoolParams), _pvp)
+_lrn_forward = _fn("clcnn_lrn_forward", _int, _vp, _vp, _int, ctypes.c_float, ctypes.c_float, ctypes.c_float, _pvp)
+_lrn_backward = _fn("clcnn_lrn_backward", _int, _vp, _vp, _vp, _int, ctypes.c_float, ctypes.c_float,
+                    ctypes.c_float, _pvp)
 
 
 # ------------------------------------------------------------------ context
@@ -191,24 +220,82 @@ def _padding(padding):
     return _enum("padding", _padding_from_name, padding, ("same", "valid"))
 
 
+_PAD_EXPLICIT = 2  # CLCNN_PAD_EXPLICIT
+
+
+def _pads(name, padding):
+    """((top, bottom), (left, right)) as [top, bottom, left, right]."""
+    try:
+        rows, cols = padding
+    except (TypeError, ValueError):
+        raise ValueError("%s must be ((top, bottom), (left, right)), not %r" % (name, padding)) from None
+    return _pair(name + " rows", rows) + _pair(name + " columns", cols)
+
+
+def _conv_params(padding, stride, dilation, groups):
+    """The clcnn_conv_params of the keywords, or None where the seed call
+    (clcnn_conv_forward/backward) does the same."""
+    sh, sw = _pair("stride", stride)
+    dh, dw = _pair("dilation", dilation)
+    if isinstance(groups, (bool, np.bool_)):
+        raise ValueError("groups must be an integer, not %r" % (groups,))
+    try:
+        g = operator.index(groups)
+    except TypeError:
+        raise ValueError("groups must be an integer, not %r" % (groups,)) from None
+    if not -_C_INT_MAX <= g <= _C_INT_MAX:
+        raise ValueError("groups %r is out of range" % (groups,))
+    if isinstance(padding, str):
+        pad, pads = _padding(padding), [0, 0, 0, 0]
+    else:
+        pad, pads = _PAD_EXPLICIT, _pads("padding", padding)
+    if pad != _PAD_EXPLICIT and (dh, dw, g) == (1, 1, 1):
+        return None, pad, sh, sw
+    # A 0 in the struct means 1 to the library: pass 0 on as an error.
+    for what, v in (("dilation", dh), ("dilation", dw), ("groups", g)):
+        if v == 0:
+            raise ValueError("%s must be at least 1, not 0" % what)
+    if sh == 0 or sw == 0:
+        raise ValueError("stride must be at least 1, not 0")
+    return _ConvParams(pad, *pads, sh, sw, dh, dw, g), pad, sh, sw
+
+
+def _pool_params(padding, ceil_mode, count_include_pad):
+    """The clcnn_pool_params of the keywords, or None for the seed's pooling."""
+    pads = _pads("padding", padding)
+    flags = []
+    for name, v in (("ceil_mode", ceil_mode), ("count_include_pad", count_include_pad)):
+        if not isinstance(v, (bool, np.bool_, int, np.integer)) or v not in (0, 1):
+            raise ValueError("%s must be True or False, not %r" % (name, v))
+        flags.append(int(v))
+    if pads == [0, 0, 0, 0] and flags == [0, 0]:
+        return None
+    return _PoolParams(*pads, *flags)
+
+
 def _mode(mode):
     return _enum("mode", _pool_mode_from_name, mode, ("max", "avg"))
 
 
 # --------------------------------------------------------------- operations
 
-def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1)):
+def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), dilation=(1, 1), groups=1):
     """activation(b + conv(A_prev, W)); A_prev (m, h, w, c_prev), W (kh, kw,
-    c_prev, c_new), b (1, 1, 1, c_new).  activation: a name, None, or a
-    callable applied in Python to Z (float32) computed with no activation."""
+    c_prev / groups, c_new), b (1, 1, 1, c_new).  activation: a name, None,
+    or a callable applied in Python to Z (float32) computed with no
+    activation.  padding: "same", "valid" or ((top, bottom), (left, right))
+    zero rows and columns; dilation (dh, dw); groups splitting the channels
+    (include/clcnn.h, clcnn_conv_params)."""
     act, fn = _activation(activation)
-    pad = _padding(padding)
-    sh, sw = _pair("stride", stride)
+    params, pad, sh, sw = _conv_params(padding, stride, dilation, groups)
     ctx = _context()
     with _Tensors() as ts:
         x, w, bb = ts.upload("A_prev", A_prev), ts.upload("W", W), ts.upload("b", b)
         out = ts.slot()
-        st = _conv_forward(ctx, x, w, bb, act, pad, sh, sw, ctypes.byref(out))
+        if params is None:
+            st = _conv_forward(ctx, x, w, bb, act, pad, sh, sw, ctypes.byref(out))
+        else:
+            st = _conv2d_forward(ctx, x, w, bb, act, ctypes.byref(params), ctypes.byref(out))
         if st != 0:
             raise _fail(st)
         A = _download(out)
@@ -217,47 +304,113 @@ def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1)):
     return A
 
 
-def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1)):
-    """(dA_prev, dW, db) from dZ, the gradient at the un-activated output."""
-    pad = _padding(padding)
-    sh, sw = _pair("stride", stride)
+def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), dilation=(1, 1), groups=1):
+    """(dA_prev, dW, db) from dZ, the gradient at the un-activated output;
+    the keywords as conv_forward's."""
+    params, pad, sh, sw = _conv_params(padding, stride, dilation, groups)
     ctx = _context()
     with _Tensors() as ts:
         dz, x = ts.upload("dZ", dZ), ts.upload("A_prev", A_prev)
         w, bb = ts.upload("W", W), ts.upload("b", b)
         dx, dw, db = ts.slot(), ts.slot(), ts.slot()
-        st = _conv_backward(ctx, dz, x, w, bb, pad, sh, sw, ctypes.byref(dx), ctypes.byref(dw), ctypes.byref(db))
+        if params is None:
+            st = _conv_backward(ctx, dz, x, w, bb, pad, sh, sw, ctypes.byref(dx), ctypes.byref(dw),
+                                ctypes.byref(db))
+        else:
+            st = _conv2d_backward(ctx, dz, x, w, bb, ctypes.byref(params), ctypes.byref(dx), ctypes.byref(dw),
+                                  ctypes.byref(db))
         if st != 0:
             raise _fail(st)
         return _download(dx), _download(dw), _download(db)
 
 
-def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max"):
-    """Max or mean of each (kh, kw) window, no padding."""
+def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max", padding=((0, 0), (0, 0)), ceil_mode=False,
+                 count_include_pad=False):
+    """Max or mean of each (kh, kw) window; padding ((top, bottom), (left,
+    right)) cells that never win a max, ceil_mode counting the partial last
+    window, count_include_pad dividing an avg by the padded window's cells
+    (include/clcnn.h, clcnn_pool_params).  The defaults: no padding."""
     kh, kw = _pair("kernel_shape", kernel_shape)
     sh, sw = _pair("stride", stride)
     md = _mode(mode)
+    params = _pool_params(padding, ceil_mode, count_include_pad)
     ctx = _context()
     with _Tensors() as ts:
         x = ts.upload("A_prev", A_prev)
         out = ts.slot()
-        st = _pool_forward(ctx, x, kh, kw, sh, sw, md, ctypes.byref(out))
+        if params is None:
+            st = _pool_forward(ctx, x, kh, kw, sh, sw, md, ctypes.byref(out))
+        else:
+            st = _pool2d_forward(ctx, x, kh, kw, sh, sw, md, ctypes.byref(params), ctypes.byref(out))
         if st != 0:
             raise _fail(st)
         return _download(out)
 
 
-def pool_backward(dA, A_prev, kernel_shape, stride=(1, 1), mode="max"):
+def pool_backward(dA, A_prev, kernel_shape, stride=(1, 1), mode="max", padding=((0, 0), (0, 0)), ceil_mode=False,
+                  count_include_pad=False):
     """dA_prev; max gives dA to every cell equal to its window's maximum,
-    avg spreads dA / (kh * kw); overlapping windows add up."""
+    avg spreads dA over the window's cells (by pool_forward's divisor);
+    overlapping windows add up.  The keywords as pool_forward's."""
     kh, kw = _pair("kernel_shape", kernel_shape)
     sh, sw = _pair("stride", stride)
     md = _mode(mode)
+    params = _pool_params(padding, ceil_mode, count_include_pad)
     ctx = _context()
     with _Tensors() as ts:
         da, x = ts.upload("dA", dA), ts.upload("A_prev", A_prev)
         out = ts.slot()
-        st = _pool_backward(ctx, da, x, kh, kw, sh, sw, md, ctypes.byref(out))
+        if params is None:
+            st = _pool_backward(ctx, da, x, kh, kw, sh, sw, md, ctypes.byref(out))
+        else:
+            st = _pool2d_backward(ctx, da, x, kh, kw, sh, sw, md, ctypes.byref(params), ctypes.byref(out))
+        if st != 0:
+            raise _fail(st)
+        return _download(out)
+
+
+def _lrn_settings(size, alpha, beta, k):
+    if isinstance(size, (bool, np.bool_)):
+        raise ValueError("size must be an integer, not %r" % (size,))
+    try:
+        n = operator.index(size)
+    except TypeError:
+        raise ValueError("size must be an integer, not %r" % (size,)) from None
+    if not -_C_INT_MAX <= n <= _C_INT_MAX:
+        raise ValueError("size %r is out of range" % (size,))
+    out = [n]
+    for name, v in (("alpha", alpha), ("beta", beta), ("k", k)):
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            raise ValueError("%s must be a number, not %r" % (name, v)) from None
+    return out
+
+
+def lrn_forward(A_prev, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """Local response normalisation across channels in the paper's form,
+    A_prev[c] / (k + alpha * sum of A_prev[c']^2 over the size channels
+    around c)^beta (PyTorch's alpha is size times this one; docs/alexnet.md)."""
+    n, a, bt, kk = _lrn_settings(size, alpha, beta, k)
+    ctx = _context()
+    with _Tensors() as ts:
+        x = ts.upload("A_prev", A_prev)
+        out = ts.slot()
+        st = _lrn_forward(ctx, x, n, a, bt, kk, ctypes.byref(out))
+        if st != 0:
+            raise _fail(st)
+        return _download(out)
+
+
+def lrn_backward(dA, A_prev, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """dA_prev (the shape of A_prev) from dA, the gradient at lrn_forward's
+    output."""
+    n, a, bt, kk = _lrn_settings(size, alpha, beta, k)
+    ctx = _context()
+    with _Tensors() as ts:
+        da, x = ts.upload("dA", dA), ts.upload("A_prev", A_prev)
+        out = ts.slot()
+        st = _lrn_backward(ctx, da, x, n, a, bt, kk, ctypes.byref(out))
         if st != 0:
             raise _fail(st)
         return _download(out)

@@ -1,4 +1,4 @@
-/* clcnn train: LeNet-5 with Adam, a progress bar per epoch, metrics. */
+/* clcnn train: LeNet-5 (or --model SPEC) with Adam, a progress bar per epoch, metrics. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,8 @@
 
 static const char usage_text[] =
     "usage: clcnn train [OPTIONS]\n"
-    "Trains LeNet-5 with Adam on MNIST-format data, reporting each epoch.\n\n"
+    "Trains a network (LeNet-5, or --model SPEC) on MNIST-format data or an image\n"
+    "folder, reporting each epoch.\n\n"
     "  --data PATH         a directory of MNIST-named IDX files (raw or .gz), an\n"
     "                      .npz (X_train, Y_train, X_valid, ...), or an image\n"
     "                      folder (PATH/train/<class>/*.png|jpg, PATH/test/...);\n"
@@ -46,6 +47,9 @@ static const char usage_text[] =
     "                      offset), flip (mirror half left-right), or both as\n"
     "                      crop:N,flip; drawn from --seed (give it again with\n"
     "                      --resume: checkpoints do not keep it)\n"
+    "  --model SPEC        the network: a built-in name (lenet5, the default, or\n"
+    "                      alexnet-mini) or a spec file, one layer per line\n"
+    "                      (docs/spec-format.md); the saved model keeps its layers\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n"
     "Under mpirun -n N, N processes train one model, each a share of every\n"
@@ -63,6 +67,7 @@ typedef struct options {
     train_optim optim;  /* --optimizer ... --lr-schedule (train_optim.h) */
     int lr_set;
     clcnn_augment augment; /* --augment */
+    const char *model;  /* --model SPEC (NULL: lenet5) */
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -205,6 +210,7 @@ static int parse(int argc, char **argv, options *o)
         O_CLASS_NAMES,
         O_LOGDIR,
         O_AUGMENT,
+        O_MODEL,
     };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
@@ -219,6 +225,7 @@ static int parse(int argc, char **argv, options *o)
         {"logdir", required_argument, 0, O_LOGDIR},
         TRAIN_OPTIM_LONGOPTS,
         {"augment", required_argument, 0, O_AUGMENT},
+        {"model", required_argument, 0, O_MODEL},
         {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
@@ -241,6 +248,7 @@ static int parse(int argc, char **argv, options *o)
                 return cli_usage_error("train", "--augment wants crop:N (N from 1 to 255), flip or crop:N,flip, not "
                                        "'%s'", optarg);
             break;
+        case O_MODEL: o->model = optarg; break;
         case O_CHECKPOINT_EVERY:
             if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
                 return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
@@ -286,6 +294,8 @@ static int parse(int argc, char **argv, options *o)
         o->checkpoint = o->resume;
     if (train_optim_check(&o->optim, o->resume != NULL, o->lr_set, &o->lr))
         return 2;
+    if (o->resume && o->model)
+        return cli_usage_error("train", "--resume continues the checkpoint's own network; drop --model");
     return -1;
 }
 
@@ -325,12 +335,15 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
             goto done;
         }
     }
-    size_t shape[3];
+    /* --model: the network, from its spec (lenet5 by default). */
+    const char *spec = o->model ? o->model : "lenet5";
+    char title[300];
+    if (o->resume)
+        snprintf(title, sizeof title, "the network of %s", o->resume);
+    else
+        snprintf(title, sizeof title, "%s", strcmp(spec, "lenet5") == 0 ? "LeNet-5" : spec);
+    size_t shape[3], takes[3];
     clcnn_dataset_image_shape(train, shape);
-    if (shape[0] != 28 || shape[1] != 28 || shape[2] != 1) {
-        rc = cli_fail("LeNet-5 takes 28x28x1 images; the data has %zux%zux%zu", shape[0], shape[1], shape[2]);
-        goto done;
-    }
     clcnn_train_state state;
     if (o->resume) {
         if (clcnn_model_load_checkpoint(ctx, &model, o->resume, &state) != CLCNN_OK) {
@@ -340,14 +353,24 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
         if (!o->quiet)
             fprintf(stderr, "clcnn: resuming %s at epoch %u, example %llu (seed %llu, batch %u)\n", o->resume,
                     state.epoch, (unsigned long long)state.done, (unsigned long long)state.seed, state.batch_size);
-    } else if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
-               clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f) ||
-               clcnn_train_state_init(&state, train, o->seed, o->batch)) {
+    } else if (clcnn_model_from_spec(ctx, &model, spec)) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
-    } else if (train_optim_apply(&o->optim, ctx, model, o->lr)) {
+    }
+    clcnn_model_input_shape(model, takes);
+    if (memcmp(shape, takes, sizeof shape) != 0) {
+        rc = cli_fail("%s takes %zux%zux%zu images; the data has %zux%zux%zu", title,
+                      takes[0], takes[1], takes[2], shape[0], shape[1], shape[2]);
         goto done;
     }
+    if (!o->resume && (clcnn_model_init(model, o->seed) ||
+                       clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f) ||
+                       clcnn_train_state_init(&state, train, o->seed, o->batch))) {
+        rc = cli_fail("%s", clcnn_errmsg(ctx));
+        goto done;
+    }
+    if (!o->resume && train_optim_apply(&o->optim, ctx, model, o->lr))
+        goto done;
     if (o->optim.schedule.kind == CLCNN_LR_PLATEAU && !valid) {
         rc = cli_fail("--lr-schedule plateau needs validation images (the data has no validation split and "
                       "--valid-size is 0)");
@@ -375,8 +398,8 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
         goto done;
     char job[64];
     if (!o->quiet)
-        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
-                clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
+        fprintf(stderr, "clcnn: %s (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
+                title, clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
                 valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size, dist_header(dist, job, sizeof job));
 
     progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2), .tb = tb};

@@ -10,8 +10,8 @@
 
 #include "ops/family.h"
 
-static const char *const names[] = {"identity", "relu", "sigmoid", "tanh", "softmax"};
-#define NAMES (sizeof names / sizeof names[0])
+const char *const clcnn_activation_names[] = {"identity", "relu", "sigmoid", "tanh", "softmax"};
+#define NAMES (sizeof clcnn_activation_names / sizeof clcnn_activation_names[0])
 
 int clcnn_activation_from_name(const char *name)
 {
@@ -20,14 +20,14 @@ int clcnn_activation_from_name(const char *name)
     if (strcmp(name, "linear") == 0)
         return CLCNN_ACT_IDENTITY;
     for (size_t i = 0; i < NAMES; i++)
-        if (strcmp(name, names[i]) == 0)
+        if (strcmp(name, clcnn_activation_names[i]) == 0)
             return (int)i;
     return -1;
 }
 
 const char *clcnn_activation_name(clcnn_activation act)
 {
-    return (unsigned)act < NAMES ? names[act] : "?";
+    return (unsigned)act < NAMES ? clcnn_activation_names[act] : "?";
 }
 
 int clcnn_check_activation(clcnn_ctx *ctx, const char *who, clcnn_activation act)

@@ -319,13 +319,15 @@ static const char *conv_type(const layer_config *c)
     return "Conv2D";
 }
 
+static const char *const padding_names[] = {"same", "valid", "explicit"};
+
 static const layer_field conv_fields[] = {
     LAYER_FIELD("units", LAYER_FIELD_U32, units, units, 1, LAYER_MAX_UNITS),
     LAYER_FIELD("kh", LAYER_FIELD_U32, kh, kernel_h, 1, LAYER_MAX_WINDOW),
     LAYER_FIELD("kw", LAYER_FIELD_U32, kw, kernel_w, 1, LAYER_MAX_WINDOW),
     LAYER_FIELD("sh", LAYER_FIELD_U32, sh, stride_h, 1, LAYER_MAX_WINDOW),
     LAYER_FIELD("sw", LAYER_FIELD_U32, sw, stride_w, 1, LAYER_MAX_WINDOW),
-    LAYER_FIELD("padding", LAYER_FIELD_U32, padding, padding, CLCNN_PAD_SAME, CLCNN_PAD_EXPLICIT),
+    LAYER_FIELD_NAMED("padding", padding, padding, CLCNN_PAD_SAME, CLCNN_PAD_EXPLICIT, padding_names),
     LAYER_FIELD_ACTIVATION,
     /* Added to version 2 after its first files: a record may end before them. */
     LAYER_FIELD_DEFAULT("pad_top", LAYER_FIELD_U32, conv.pad_top, conv.pad_top, 0, LAYER_MAX_WINDOW, 0),

@@ -35,6 +35,9 @@ typedef struct layer_field {
      * record that ends before it loads with dflt (LAYER_FIELD_DEFAULT). */
     int has_default;
     double dflt;
+    /* (optional) An enum field's value names, names[v - lo] for v in
+     * [lo, hi]: what network spec files (src/model/spec.c) write. */
+    const char *const *names;
 } layer_field;
 
 /* A field on member of layer_config, reported as member pub of
@@ -47,6 +50,9 @@ typedef struct layer_field {
      .public_offset = offsetof(clcnn_layer_config, pub), .lo = lo_, .hi = hi_
 #define LAYER_FIELD(name_, type_, member, pub, lo_, hi_) {LAYER_FIELD_INIT(name_, type_, member, pub, lo_, hi_)}
 /* A field with a default, after every field without one. */
+/* An enum field whose values lo..hi are named names[0..hi-lo]. */
+#define LAYER_FIELD_NAMED(name_, member, pub, lo_, hi_, names_)                                                     \
+    {LAYER_FIELD_INIT(name_, LAYER_FIELD_U32, member, pub, lo_, hi_), .names = names_}
 #define LAYER_FIELD_DEFAULT(name_, type_, member, pub, lo_, hi_, dflt_)                                             \
     {LAYER_FIELD_INIT(name_, type_, member, pub, lo_, hi_), .has_default = 1, .dflt = dflt_}
 /* Limits the model file holds layers to (nothing is allocated from a size
@@ -55,7 +61,7 @@ typedef struct layer_field {
 #define LAYER_MAX_UNITS (1u << 24)
 #define LAYER_MAX_WINDOW 4096u /* kernel, window and stride sizes */
 #define LAYER_FIELD_ACTIVATION                                                                                    \
-    LAYER_FIELD("activation", LAYER_FIELD_U32, act, activation, CLCNN_ACT_IDENTITY, CLCNN_ACT_SOFTMAX)
+    LAYER_FIELD_NAMED("activation", act, activation, CLCNN_ACT_IDENTITY, CLCNN_ACT_SOFTMAX, clcnn_activation_names)
 #define LAYER_FIELDS(table) .fields = table, .nfields = sizeof table / sizeof table[0]
 
 /* The family applies the layer's activation (cfg.act) to its output, fused
@@ -124,6 +130,8 @@ void clcnn_layer_describe_fields(const layer_family *family, const layer_config 
 
 /* ---- activation (activation.c): shared by every family that applies one */
 
+/* "identity", "relu", ... indexed by clcnn_activation. */
+extern const char *const clcnn_activation_names[];
 /* "relu", ...; "?" for a value that is not an activation. */
 const char *clcnn_activation_name(clcnn_activation act);
 /* CLCNN_OK, or an error naming who for an unknown activation. */

@@ -204,12 +204,14 @@ static const char *pool_type(const layer_config *c)
     return c->mode == CLCNN_POOL_AVG ? "AveragePooling2D" : "MaxPooling2D";
 }
 
+static const char *const mode_names[] = {"max", "avg"};
+
 static const layer_field pool_fields[] = {
     LAYER_FIELD("kh", LAYER_FIELD_U32, kh, kernel_h, 1, LAYER_MAX_WINDOW),
     LAYER_FIELD("kw", LAYER_FIELD_U32, kw, kernel_w, 1, LAYER_MAX_WINDOW),
     LAYER_FIELD("sh", LAYER_FIELD_U32, sh, stride_h, 1, LAYER_MAX_WINDOW),
     LAYER_FIELD("sw", LAYER_FIELD_U32, sw, stride_w, 1, LAYER_MAX_WINDOW),
-    LAYER_FIELD("mode", LAYER_FIELD_U32, mode, mode, CLCNN_POOL_MAX, CLCNN_POOL_AVG),
+    LAYER_FIELD_NAMED("mode", mode, mode, CLCNN_POOL_MAX, CLCNN_POOL_AVG, mode_names),
     /* Added to version 2 after its first files: a record may end before them. */
     LAYER_FIELD_DEFAULT("pad_top", LAYER_FIELD_U32, pool.pad_top, pool.pad_top, 0, LAYER_MAX_WINDOW, 0),
     LAYER_FIELD_DEFAULT("pad_bottom", LAYER_FIELD_U32, pool.pad_bottom, pool.pad_bottom, 0, LAYER_MAX_WINDOW, 0),
