@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "model_file.h"
 #include "tb_log.h"
 #include "dist.h"
 
@@ -38,6 +39,9 @@ static const char usage_text[] =
     "  --logdir DIR        write TensorBoard event files into DIR (created if\n"
     "                      missing): per-step and per-epoch scalars, weight\n"
     "                      histograms, the first filters (docs/tensorboard.md)\n"
+    "  --init FILE         start from this model (a clcnn model, or an .onnx:\n"
+    "                      docs/onnx.md) instead of a new LeNet-5; --seed then\n"
+    "                      only shuffles\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n"
     "Under mpirun -n N, N processes train one model, each a share of every\n"
@@ -52,6 +56,7 @@ typedef struct options {
     int quiet;
     const char *class_names; /* --class-names FILE */
     const char *logdir; /* --logdir */
+    const char *init;   /* onnx: --init FILE, the model to fine-tune */
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -170,6 +175,7 @@ static int parse(int argc, char **argv, options *o)
         O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME,
         O_CLASS_NAMES,
         O_LOGDIR,
+        O_INIT,
     };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
@@ -182,6 +188,7 @@ static int parse(int argc, char **argv, options *o)
         {"resume", required_argument, 0, O_RESUME},
         {"class-names", required_argument, 0, O_CLASS_NAMES},
         {"logdir", required_argument, 0, O_LOGDIR},
+        {"init", required_argument, 0, O_INIT},
         {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
@@ -199,6 +206,7 @@ static int parse(int argc, char **argv, options *o)
         case O_RESUME: o->resume = optarg; break;
         case O_CLASS_NAMES: o->class_names = optarg; break;
         case O_LOGDIR: o->logdir = optarg; break;
+        case O_INIT: o->init = optarg; break;
         case O_CHECKPOINT_EVERY:
             if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
                 return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
@@ -231,6 +239,8 @@ static int parse(int argc, char **argv, options *o)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (o->resume && o->init)
+        return cli_usage_error("train", "--init and --resume exclude each other (a checkpoint holds its model)");
     if (o->resume && !o->checkpoint)
         o->checkpoint = o->resume;
     return -1;
@@ -274,7 +284,20 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
     }
     size_t shape[3];
     clcnn_dataset_image_shape(train, shape);
-    if (shape[0] != 28 || shape[1] != 28 || shape[2] != 1) {
+    /* onnx: --init starts from a saved or imported model of the data's shape. */
+    if (o->init && !o->resume) {
+        size_t in[3];
+        if (cli_load_model(ctx, &model, o->init) || clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f)) {
+            rc = cli_fail("%s", clcnn_errmsg(ctx));
+            goto done;
+        }
+        clcnn_model_input_shape(model, in);
+        if (memcmp(in, shape, sizeof in) != 0) {
+            rc = cli_fail("%s takes %zux%zux%zu images; the data has %zux%zux%zu", o->init, in[0], in[1], in[2],
+                          shape[0], shape[1], shape[2]);
+            goto done;
+        }
+    } else if (shape[0] != 28 || shape[1] != 28 || shape[2] != 1) {
         rc = cli_fail("LeNet-5 takes 28x28x1 images; the data has %zux%zux%zu", shape[0], shape[1], shape[2]);
         goto done;
     }
@@ -287,8 +310,8 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
         if (!o->quiet)
             fprintf(stderr, "clcnn: resuming %s at epoch %u, example %llu (seed %llu, batch %u)\n", o->resume,
                     state.epoch, (unsigned long long)state.done, (unsigned long long)state.seed, state.batch_size);
-    } else if (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
-               clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f) ||
+    } else if ((!model && (clcnn_model_lenet5(ctx, &model) || clcnn_model_init(model, o->seed) ||
+                           clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f))) ||
                clcnn_train_state_init(&state, train, o->seed, o->batch)) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
