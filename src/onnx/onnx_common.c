@@ -1,21 +1,23 @@
 /* protobuf-c on a context's allocator; ONNX's pooling arithmetic. */
 #include "onnx_common.h"
 
-static void *pb_alloc(void *data, size_t size) {
-  return clcnn_mem_alloc_tracked(data, size ? size : 1, CLCNN_MEM_ALIGN);
+static void *pb_alloc(void *data, size_t size)
+{
+    return clcnn_mem_alloc_tracked(data, size ? size : 1, CLCNN_MEM_ALIGN);
 }
 
-static void pb_free(void *data, void *p) { clcnn_mem_free_tracked(data, p); }
-
-ProtobufCAllocator onnx_allocator(clcnn_ctx *ctx) {
-  return (ProtobufCAllocator){.alloc = pb_alloc,
-                              .free = pb_free,
-                              .allocator_data =
-                                  (void *)clcnn_ctx_allocator(ctx)};
+static void pb_free(void *data, void *p)
+{
+    clcnn_mem_free_tracked(data, p);
 }
 
-int64_t onnx_pool_out(int64_t in, int64_t kernel, int64_t stride, int64_t pads,
-                      int ceil_mode) {
-  int64_t span = in + pads - kernel;
-  return (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+ProtobufCAllocator onnx_allocator(clcnn_ctx *ctx)
+{
+    return (ProtobufCAllocator){.alloc = pb_alloc, .free = pb_free, .allocator_data = (void *)clcnn_ctx_allocator(ctx)};
+}
+
+int64_t onnx_pool_out(int64_t in, int64_t kernel, int64_t stride, int64_t pads, int ceil_mode)
+{
+    int64_t span = in + pads - kernel;
+    return (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
 }

@@ -32,21 +32,16 @@
 ProtobufCAllocator onnx_allocator(clcnn_ctx *ctx);
 
 /* Conv weights: ONNX's (o, i, kh, kw) to clcnn's (kh, kw, i, o), and back. */
-void onnx_conv_from_oihw(const float *src, float *dst, size_t o, size_t i,
-                         size_t kh, size_t kw);
-void onnx_conv_to_oihw(const float *src, float *dst, size_t o, size_t i,
-                       size_t kh, size_t kw);
+void onnx_conv_from_oihw(const float *src, float *dst, size_t o, size_t i, size_t kh, size_t kw);
+void onnx_conv_to_oihw(const float *src, float *dst, size_t o, size_t i, size_t kh, size_t kw);
 
 /* The weights (k, n) of a dense layer after a flatten of an (h, w, c)
  * tensor: ONNX numbers the k = h*w*c inputs in CHW order, clcnn in HWC
  * order; rows move, columns stay. */
-void onnx_dense_from_chw(const float *src, float *dst, size_t h, size_t w,
-                         size_t c, size_t n);
-void onnx_dense_to_chw(const float *src, float *dst, size_t h, size_t w,
-                       size_t c, size_t n);
+void onnx_dense_from_chw(const float *src, float *dst, size_t h, size_t w, size_t c, size_t n);
+void onnx_dense_to_chw(const float *src, float *dst, size_t h, size_t w, size_t c, size_t n);
 
 /* ONNX's pooling output size (the spec's formula, floor or ceil). */
-int64_t onnx_pool_out(int64_t in, int64_t kernel, int64_t stride, int64_t pads,
-                      int ceil_mode);
+int64_t onnx_pool_out(int64_t in, int64_t kernel, int64_t stride, int64_t pads, int ceil_mode);
 
 #endif
