@@ -14,6 +14,9 @@
  * the output back, and must agree with output_0.pb to 1e-5 of its largest
  * magnitude (at least 1), every data set of the case.
  *
+ * With a third argument KEEP, the rewritten model of every case run is
+ * also written to KEEP/NAME.onnx (the seeds of fuzz/corpus/onnx/).
+ *
  * Exit 0: every case as listed; 1: a failure (printed); 77: no NODE_DIR. */
 #include <dirent.h>
 #include <math.h>
@@ -206,11 +209,13 @@ done:
 
 /* Runs one case; expect NULL: it must agree, else it must be refused with
  * a message holding expect.  Prints its line; returns 0 when as listed. */
-static int run_case(clcnn_ctx *ctx, const char *node_dir, const char *name, const char *expect, const char *tmp)
+static int run_case(clcnn_ctx *ctx, const char *node_dir, const char *name, const char *expect, const char *tmp,
+                    const char *keep)
 {
-    char dir[2048];
+    char dir[2048], kept[2048];
     snprintf(dir, sizeof dir, "%s/%s", node_dir, name);
-    if (rewrite_model(dir, tmp) != 0) {
+    snprintf(kept, sizeof kept, "%s/%s.onnx", keep ? keep : "", name);
+    if (rewrite_model(dir, tmp) != 0 || (keep && !expect && rewrite_model(dir, kept) != 0)) {
         printf("FAIL %s: cannot read or rewrite the case\n", name);
         return 1;
     }
@@ -250,8 +255,8 @@ static int run_case(clcnn_ctx *ctx, const char *node_dir, const char *name, cons
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: onnx_conformance CASES NODE_DIR\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: onnx_conformance CASES NODE_DIR [KEEP]\n");
         return 2;
     }
     struct stat sb;
@@ -286,7 +291,7 @@ int main(int argc, char **argv)
         int refuse = strcmp(verb, "refuse") == 0;
         if (refuse && n < 3)
             continue;
-        failed += run_case(ctx, argv[2], name, refuse ? word : NULL, tmp);
+        failed += run_case(ctx, argv[2], name, refuse ? word : NULL, tmp, argc == 4 ? argv[3] : NULL);
         run += !refuse;
         refused += refuse;
     }

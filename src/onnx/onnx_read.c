@@ -339,19 +339,33 @@ static void took_layer(reader *r)
     clcnn_model_layer_info(r->m, clcnn_model_layer_count(r->m) - 1, &kind, r->shape);
 }
 
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
 /* Appends the pending conv or dense layer, keeping its weights. */
 static int flush(reader *r)
 {
     pending *p = &r->p;
+    size_t node = p->node;
     if (!p->kind)
         return CLCNN_OK;
+    /* alpha, beta, a folded BatchNormalization or Add may overflow. */
+    if (!all_finite(p->w, p->nw) || !all_finite(p->b, p->nb)) {
+        free_pending(r);
+        return node_fail_at(r, node, CLCNN_ERR_NUMERIC, "its weights are not finite once scaled and folded");
+    }
     int st = p->kind == CLCNN_LAYER_CONV ? clcnn_model_add_conv2d(r->m, p->units, p->kh, p->kw, p->act, &p->cp)
                                          : clcnn_model_add_dense(r->m, p->units, p->act);
     if (st) {
         char msg[512];
         last_message(r, msg, sizeof msg);
         free_pending(r);
-        return node_fail_at(r, p->node, st, "%s", msg);
+        return node_fail_at(r, node, st, "%s", msg);
     }
     r->st[r->nst++] = (staged){clcnn_model_layer_count(r->m) - 1, p->w, p->b, p->nw, p->nb};
     *p = (pending){0};
