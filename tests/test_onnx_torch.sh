@@ -71,5 +71,10 @@ for net in lenet5_opset7 lenet5_opset13 lenet5_opset17 convnet; do
         echo "$net: fine-tuned with train --init ($(grep -o 'test: .*' train.out | head -n 1)), re-exported"
     esac
 done
+# eval and predict take the .onnx itself (its logits read through a softmax).
+"$CLCNN" eval --model lenet5_opset13.onnx --data data.npz >eval.out 2>&1 && grep -q '^test: loss' eval.out ||
+    { echo "FAIL - clcnn eval on an .onnx: $(tail -n 1 eval.out)"; fail=1; }
+"$CLCNN" predict --model convnet.onnx img.pgm >predict.out 2>&1 && grep -q '^img.pgm: ' predict.out ||
+    { echo "FAIL - clcnn predict on an .onnx: $(tail -n 1 predict.out)"; fail=1; }
 [ $fail -eq 0 ] && echo "PASS - PyTorch -> clcnn on $DEVICE: 4 models equal to 1e-5, import -> export -> import lossless, fine-tuned"
 exit $fail

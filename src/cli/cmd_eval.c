@@ -72,7 +72,7 @@ int cmd_eval(int argc, char **argv)
     cli_atomic_file csv = {0};
     eval_report report = {0};
     int rc = 1;
-    if (cli_load_model(ctx, &model, model_path) != CLCNN_OK) {
+    if (cli_load_classifier(ctx, &model, model_path) != CLCNN_OK) {
         cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }

@@ -156,7 +156,7 @@ int cmd_predict(int argc, char **argv)
         return 1;
     clcnn_model *model = NULL;
     int rc = 0;
-    if (cli_load_model(ctx, &model, model_path) != CLCNN_OK) {
+    if (cli_load_classifier(ctx, &model, model_path) != CLCNN_OK) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }

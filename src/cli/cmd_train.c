@@ -287,22 +287,9 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
     /* onnx: --init starts from a saved or imported model of the data's shape. */
     if (o->init && !o->resume) {
         size_t in[3];
-        if (cli_load_model(ctx, &model, o->init) || clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f)) {
+        if (cli_load_classifier(ctx, &model, o->init) || clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f)) {
             rc = cli_fail("%s", clcnn_errmsg(ctx));
             goto done;
-        }
-        /* A model that ends in logits (PyTorch's usually do) gets the
-         * softmax that cross-entropy training takes; the loss is the same. */
-        clcnn_layer_config last;
-        clcnn_model_layer_config(model, clcnn_model_layer_count(model) - 1, &last);
-        if (last.out_shape[0] == 1 && last.out_shape[1] == 1 && last.activation == CLCNN_ACT_IDENTITY &&
-            (last.kind == CLCNN_LAYER_DENSE || last.kind == CLCNN_LAYER_ACTIVATION)) {
-            if (clcnn_model_add_activation(model, CLCNN_ACT_SOFTMAX)) {
-                rc = cli_fail("%s", clcnn_errmsg(ctx));
-                goto done;
-            }
-            if (!o->quiet)
-                fprintf(stderr, "clcnn: %s ends in logits: a softmax layer is added for training\n", o->init);
         }
         clcnn_model_input_shape(model, in);
         if (memcmp(in, shape, sizeof in) != 0) {
