@@ -273,6 +273,20 @@ START_TEST(test_hostile_bytes)
     write_bytes(p, junk, sizeof junk);
     ck_assert_int_ne(clcnn_model_load_onnx(ctx, &m, p), CLCNN_OK);
     ck_assert_ptr_null(m);
+    /* Millions of empty nodes: 2 bytes of file each, over 100 of memory;
+     * refused once they exceed the reader's budget, not allocated. */
+    size_t nodes = (size_t)4 << 20, body = 2 * nodes;
+    unsigned char *bomb = malloc(body + 6);
+    bomb[0] = 0x3a; /* field 7 (graph), length-delimited, then the length as a varint */
+    size_t at = 1;
+    for (size_t v = body; v; v >>= 7)
+        bomb[at++] = (unsigned char)((v & 0x7f) | (v >> 7 ? 0x80 : 0));
+    for (size_t i = 0; i < nodes; i++)
+        bomb[at + 2 * i] = 0x0a, bomb[at + 2 * i + 1] = 0; /* field 1 (node), empty */
+    write_bytes(p, bomb, at + body);
+    free(bomb);
+    ck_assert_int_eq(clcnn_model_load_onnx(ctx, &m, p), CLCNN_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(clcnn_errmsg(ctx), "bytes of parts"));
     /* Every cut through the weights fails with a message; only cuts
      * after the graph and its opset may still load (the metadata is last). */
     unsigned cuts = 0;

@@ -3,17 +3,24 @@
 
 static void *pb_alloc(void *data, size_t size)
 {
-    return clcnn_mem_alloc_tracked(data, size ? size : 1, CLCNN_MEM_ALIGN);
+    onnx_budget *b = data;
+    if (size > b->limit - b->used) {
+        b->exceeded = 1;
+        return NULL;
+    }
+    b->used += size;
+    return clcnn_mem_alloc_tracked(b->a, size ? size : 1, CLCNN_MEM_ALIGN);
 }
 
 static void pb_free(void *data, void *p)
 {
-    clcnn_mem_free_tracked(data, p);
+    onnx_budget *b = data;
+    clcnn_mem_free_tracked(b->a, p);
 }
 
-ProtobufCAllocator onnx_allocator(clcnn_ctx *ctx)
+ProtobufCAllocator onnx_allocator(onnx_budget *b)
 {
-    return (ProtobufCAllocator){.alloc = pb_alloc, .free = pb_free, .allocator_data = (void *)clcnn_ctx_allocator(ctx)};
+    return (ProtobufCAllocator){.alloc = pb_alloc, .free = pb_free, .allocator_data = b};
 }
 
 int64_t onnx_pool_out(int64_t in, int64_t kernel, int64_t stride, int64_t pads, int ceil_mode)

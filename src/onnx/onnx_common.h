@@ -23,13 +23,24 @@
 #define ONNX_MAX_FILE ((size_t)1 << 30)
 #define ONNX_MAX_ELEMENTS ((size_t)1 << 28)
 #define ONNX_MAX_NODES 4096
+/* The reader's parsed model may take twice the file's size and this much. */
+#define ONNX_MEMORY_SLACK ((size_t)16 << 20)
 
 /* The metadata key of the class names (one per line: a name holds no
  * control characters). */
 #define ONNX_CLASS_NAMES_KEY "class_names"
 
-/* protobuf-c's allocations through ctx's allocator. */
-ProtobufCAllocator onnx_allocator(clcnn_ctx *ctx);
+/* protobuf-c's allocations through ctx's allocator, at most limit bytes in
+ * all (a message of many small parts takes far more memory than its bytes:
+ * an empty node is 2 bytes of file, over 100 of memory), after which they
+ * fail and the unpacking with them. */
+typedef struct onnx_budget {
+    const clcnn_allocator *a;
+    size_t used, limit;
+    int exceeded;
+} onnx_budget;
+
+ProtobufCAllocator onnx_allocator(onnx_budget *b);
 
 /* Conv weights: ONNX's (o, i, kh, kw) to clcnn's (kh, kw, i, o), and back. */
 void onnx_conv_from_oihw(const float *src, float *dst, size_t o, size_t i, size_t kh, size_t kw);

@@ -1138,9 +1138,16 @@ int clcnn_model_load_onnx(clcnn_ctx *ctx, clcnn_model **out, const char *path)
     size_t len = 0;
     if ((st = clcnn_read_file(ctx, path, ONNX_MAX_FILE, &bytes, &len)))
         return st;
-    ProtobufCAllocator pa = onnx_allocator(ctx);
+    /* The parts of a model take about as much memory as its bytes (its
+     * tensors' data is most of both). */
+    onnx_budget budget = {.a = &ctx->allocator, .limit = ONNX_MEMORY_SLACK + 2 * len};
+    ProtobufCAllocator pa = onnx_allocator(&budget);
     Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, len, bytes);
     clcnn_mem_free(&ctx->allocator, bytes, len);
+    if (!mp && budget.exceeded)
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT,
+                           "%s: not an ONNX model clcnn reads: its %zu bytes hold more than %zu bytes of parts", path,
+                           len, budget.limit);
     if (!mp)
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: not an ONNX model (the protobuf does not parse%s)", path,
                            len ? "" : ": the file is empty");
