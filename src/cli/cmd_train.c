@@ -334,8 +334,8 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
         goto done;
     char job[64];
     if (!o->quiet)
-        fprintf(stderr, "clcnn: LeNet-5 (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
-                clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
+        fprintf(stderr, "clcnn: %s (%zu parameters) on %s; %zu training, %zu validation images; batch %u%s\n",
+                o->init && !o->resume ? o->init : "LeNet-5", clcnn_model_param_count(model), clcnn_ctx_device_name(ctx), clcnn_dataset_count(train),
                 valid ? clcnn_dataset_count(valid) : (size_t)0, state.batch_size, dist_header(dist, job, sizeof job));
 
     progress p = {.o = o, .ctx = ctx, .model = model, .valid = valid, .metrics = metrics, .tty = isatty(2), .tb = tb};
