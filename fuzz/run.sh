@@ -4,7 +4,7 @@
 # Fails if any target finds a crash, a leak, a sanitizer report or a
 # timeout; the reproducer is left in build-fuzz/artifacts/<target>/.
 #
-#   fuzz/run.sh [SECONDS] [TARGET...]     targets: npy idx npz model image spec
+#   fuzz/run.sh [SECONDS] [TARGET...]     targets: npy idx npz model image spec onnx
 #   fuzz/run.sh --make-corpus             rewrites the model and idx seeds
 #
 # New inputs the fuzzer finds go to build-fuzz/corpus/<target>/ (not to the
@@ -17,7 +17,10 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" -Dfuzz=true -Dnative=false --buildtype=debugoptimized >/dev/null || {
     echo "fuzz: cannot configure $build (needs clang and libclang-rt-dev)"; exit 1; }
 fi
-ninja -C "$build" fuzz/fuzz_npy fuzz/fuzz_idx fuzz/fuzz_npz fuzz/fuzz_model fuzz/fuzz_image fuzz/fuzz_spec fuzz/make_corpus >/dev/null || {
+# onnx: only in a build with -Donnx (protobuf-c)
+onnx_target=()
+grep -q 'fuzz/fuzz_onnx' "$build/build.ninja" && onnx_target=(onnx)
+ninja -C "$build" fuzz/fuzz_npy fuzz/fuzz_idx fuzz/fuzz_npz fuzz/fuzz_model fuzz/fuzz_image fuzz/fuzz_spec "${onnx_target[@]/#/fuzz/fuzz_}" fuzz/make_corpus >/dev/null || {
   echo "fuzz: build failed"; exit 1; }
 
 if [ "${1:-}" = "--make-corpus" ]; then
@@ -27,7 +30,7 @@ fi
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy idx npz model image spec)
+[ ${#targets[@]} -gt 0 ] || targets=(npy idx npz model image spec "${onnx_target[@]}")
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

@@ -1198,6 +1198,39 @@ CLCNN_API const char *clcnn_spec_builtin(const char *name);
 /* The name of built-in spec i (static), or NULL when i is past the last. */
 CLCNN_API const char *clcnn_spec_builtin_name(size_t i);
 
+/* ------------------------------------------------------------------- ONNX */
+
+/*
+ * ONNX interchange (docs/onnx.md), in a build with -Donnx (protobuf-c);
+ * without it both calls return CLCNN_ERR_UNSUPPORTED.
+ *
+ * clcnn_model_load_onnx: a model from an ONNX file whose graph is a chain
+ * of the layers clcnn has (Conv, MaxPool, AveragePool, LRN, Relu, Sigmoid,
+ * Tanh, Softmax, Flatten/Reshape, Gemm, MatMul+Add, Dropout and Identity as
+ * no-ops, BatchNormalization folded into the Conv or Gemm before it;
+ * opsets 7 to 17), its weights converted to clcnn's layouts.  The graph's
+ * input is NCHW (N, C, H, W) or (N, F); the model takes the same images in
+ * clcnn's NHWC (h, w, c), the flatten order converted in the dense
+ * weights, so its predictions equal the ONNX graph's output (logits when
+ * the graph ends without a Softmax).  Class names come from the metadata
+ * entry "class_names" (one per line) when it names every class.  The
+ * caller owns *out.  Errors: CLCNN_ERR_IO, CLCNN_ERR_FORMAT (not ONNX,
+ * larger than 1 GiB, a tensor whose data does not match its shape),
+ * CLCNN_ERR_UNSUPPORTED (an operator, attribute, data type or graph shape
+ * clcnn cannot express: the message names the node and its operator),
+ * CLCNN_ERR_NOMEM.
+ *
+ * clcnn_model_save_onnx: m as an ONNX model (opset 13, IR version 8,
+ * producer "clcnn"), written atomically.  Its input "input" is NCHW
+ * (N, C, H, W) with N free, its output "output" (N, classes) what
+ * clcnn_model_predict gives; the layouts are converted in the weights, so
+ * no Transpose node is needed.  The class names go into the metadata
+ * entry "class_names".  Errors: CLCNN_ERR_UNSUPPORTED (a layer ONNX's
+ * operators cannot express exactly, named), CLCNN_ERR_IO, CLCNN_ERR_NOMEM.
+ */
+CLCNN_API int clcnn_model_load_onnx(clcnn_ctx *ctx, clcnn_model **out, const char *path);
+CLCNN_API int clcnn_model_save_onnx(clcnn_model *m, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

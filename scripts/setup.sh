@@ -23,6 +23,8 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           libpng-dev libjpeg62-turbo-dev  # data: image folders, predict on .png/.jpg (docs/api.md)
           python3-pil  # fuzz/make_image_corpus.py (the image fuzzer's seeds)
           openmpi-bin libopenmpi-dev  # mpirun -n N clcnn train (docs/distributed.md)
+          libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata  # -Donnx, its node tests (docs/onnx.md)
+          python3-torch  # tests/test_onnx_torch.sh: models trained and exported by PyTorch (docs/onnx.md)
           "$@")
 
 missing=()
@@ -88,4 +90,17 @@ if ! { $tb_pip show tensorboard && $tb_pip show pillow; } >/dev/null 2>&1; then
   numpy=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
   echo "numpy==$numpy" >"$tb_venv/constraints.txt"
   $tb_pip install --quiet -c "$tb_venv/constraints.txt" tensorboard pillow
+fi
+
+# ONNX Runtime, for the tests only (tests/test_onnx_ort.sh runs the models
+# clcnn export writes): PyPI's package in its own virtual environment,
+# numpy held at Debian's version.
+ort_venv=build/onnxruntime-venv
+ort_pip="$ort_venv/bin/pip --disable-pip-version-check"
+if ! $ort_pip show onnxruntime >/dev/null 2>&1; then
+  echo "setup: installing onnxruntime into $ort_venv"
+  /usr/bin/python3 -m venv --system-site-packages "$ort_venv"
+  numpy=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
+  echo "numpy==$numpy" >"$ort_venv/constraints.txt"
+  $ort_pip install --quiet -c "$ort_venv/constraints.txt" onnxruntime
 fi

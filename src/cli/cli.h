@@ -9,5 +9,8 @@ int cmd_info(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+/* onnx: clcnn import / clcnn export (cmd_onnx.c) */
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

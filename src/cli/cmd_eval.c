@@ -5,13 +5,14 @@
 
 #include "cli.h"
 #include "common.h"
+#include "model_file.h"
 #include "eval_report.h"
 
 static const char usage_text[] =
     "usage: clcnn eval --model FILE [OPTIONS]\n"
     "Prints the loss and accuracy of a saved model on a data set, then per class its\n"
     "precision, recall and F1 (with macro averages) and the confusion matrix.\n\n"
-    "  --model FILE        the model (from clcnn train --save)\n"
+    "  --model FILE        the model (from clcnn train --save, or an .onnx)\n"
     "  --data PATH         IDX directory or .npz (default " CLI_DEFAULT_DATA ")\n"
     "  --split NAME        test, valid or train (default: test, else valid, else train)\n"
     "  --batch-size N      examples per batch (default 64)\n"
@@ -71,7 +72,7 @@ int cmd_eval(int argc, char **argv)
     cli_atomic_file csv = {0};
     eval_report report = {0};
     int rc = 1;
-    if (clcnn_model_load(ctx, &model, model_path) != CLCNN_OK) {
+    if (cli_load_classifier(ctx, &model, model_path) != CLCNN_OK) {
         cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "model_file.h"
 #include "pgm.h"
 
 static const char usage_text[] =
@@ -16,7 +17,7 @@ static const char usage_text[] =
     "for a model that holds class names, else \"img.pgm: 9 (0.9985), 5 (0.0009), ...\".\n"
     "An INPUT is a PGM image (P2/P5), a PNG or JPEG image (grey or colour, as the\n"
     "model takes), or an IDX image file (raw or .gz, every image).\n\n"
-    "  --model FILE        the model (from clcnn train --save)\n"
+    "  --model FILE        the model (from clcnn train --save, or an .onnx)\n"
     "  --top K             classes shown per image, 1 to 4096 (default 3; at most\n"
     "                      the model's classes are shown)\n"
     "  --json              one JSON object per image and line, for programs:\n"
@@ -171,7 +172,7 @@ int cmd_predict(int argc, char **argv)
         return 1;
     clcnn_model *model = NULL;
     int rc = 0;
-    if (clcnn_model_load(ctx, &model, model_path) != CLCNN_OK) {
+    if (cli_load_classifier(ctx, &model, model_path) != CLCNN_OK) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "model_file.h"
 #include "tb_log.h"
 #include "dist.h"
 #include "train_optim.h"
@@ -50,6 +51,9 @@ static const char usage_text[] =
     "  --model SPEC        the network: a built-in name (lenet5, the default, or\n"
     "                      alexnet-mini) or a spec file, one layer per line\n"
     "                      (docs/spec-format.md); the saved model keeps its layers\n"
+    "  --init FILE         start from this model (a clcnn model, or an .onnx:\n"
+    "                      docs/onnx.md) instead of a new network (--model); --seed\n"
+    "                      then only shuffles\n"
     "  --quiet             print only the final figures\n"
     "  --help              show this help\n"
     "Under mpirun -n N, N processes train one model, each a share of every\n"
@@ -68,6 +72,7 @@ typedef struct options {
     int lr_set;
     clcnn_augment augment; /* --augment */
     const char *model;  /* --model SPEC (NULL: lenet5) */
+    const char *init;   /* onnx: --init FILE, the model to fine-tune */
 } options;
 
 /* What the training callback needs: the display and the epoch summaries. */
@@ -211,6 +216,7 @@ static int parse(int argc, char **argv, options *o)
         O_LOGDIR,
         O_AUGMENT,
         O_MODEL,
+        O_INIT,
     };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA},       {"epochs", required_argument, 0, O_EPOCHS},
@@ -226,6 +232,7 @@ static int parse(int argc, char **argv, options *o)
         TRAIN_OPTIM_LONGOPTS,
         {"augment", required_argument, 0, O_AUGMENT},
         {"model", required_argument, 0, O_MODEL},
+        {"init", required_argument, 0, O_INIT},
         {0, 0, 0, 0},
     };
     *o = (options){.epochs = 5, .batch = 32, .lr = 0.001, .seed = 1, .checkpoint_every = 500};
@@ -249,6 +256,7 @@ static int parse(int argc, char **argv, options *o)
                                        "'%s'", optarg);
             break;
         case O_MODEL: o->model = optarg; break;
+        case O_INIT: o->init = optarg; break;
         case O_CHECKPOINT_EVERY:
             if (cli_parse_size(optarg, 1, (size_t)1 << 40, &o->checkpoint_every))
                 return cli_usage_error("train", "--checkpoint-every wants a whole number from 1, not '%s'", optarg);
@@ -290,12 +298,16 @@ static int parse(int argc, char **argv, options *o)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (o->resume && o->init)
+        return cli_usage_error("train", "--init and --resume exclude each other (a checkpoint holds its model)");
     if (o->resume && !o->checkpoint)
         o->checkpoint = o->resume;
     if (train_optim_check(&o->optim, o->resume != NULL, o->lr_set, &o->lr))
         return 2;
     if (o->resume && o->model)
         return cli_usage_error("train", "--resume continues the checkpoint's own network; drop --model");
+    if (o->init && o->model)
+        return cli_usage_error("train", "--init starts from its own network; drop --model");
     return -1;
 }
 
@@ -340,6 +352,8 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
     char title[300];
     if (o->resume)
         snprintf(title, sizeof title, "the network of %s", o->resume);
+    else if (o->init)
+        snprintf(title, sizeof title, "%s", o->init);
     else
         snprintf(title, sizeof title, "%s", strcmp(spec, "lenet5") == 0 ? "LeNet-5" : spec);
     size_t shape[3], takes[3];
@@ -353,7 +367,7 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
         if (!o->quiet)
             fprintf(stderr, "clcnn: resuming %s at epoch %u, example %llu (seed %llu, batch %u)\n", o->resume,
                     state.epoch, (unsigned long long)state.done, (unsigned long long)state.seed, state.batch_size);
-    } else if (clcnn_model_from_spec(ctx, &model, spec)) {
+    } else if (o->init ? cli_load_classifier(ctx, &model, o->init) : clcnn_model_from_spec(ctx, &model, spec)) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }
@@ -363,7 +377,7 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
                       takes[0], takes[1], takes[2], shape[0], shape[1], shape[2]);
         goto done;
     }
-    if (!o->resume && (clcnn_model_init(model, o->seed) ||
+    if (!o->resume && ((!o->init && clcnn_model_init(model, o->seed)) ||
                        clcnn_model_set_adam(model, (float)o->lr, 0.9f, 0.999f, 1e-7f) ||
                        clcnn_train_state_init(&state, train, o->seed, o->batch))) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));

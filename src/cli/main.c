@@ -18,6 +18,8 @@ static const struct {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"bench", cmd_bench, "time every layer, training and inference"},
     {"tune", cmd_tune, "measure and store the fastest kernel settings for a device"},
+    {"import", cmd_import, "convert an ONNX model to a clcnn model"},
+    {"export", cmd_export, "convert a clcnn model to ONNX"},
 };
 
 static void usage(FILE *f)
