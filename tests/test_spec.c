@@ -343,7 +343,7 @@ START_TEST(test_alexnet_mini_layers)
 }
 END_TEST
 
-/* 60 steps of batch 8 on a learnable task (the class is which band of
+/* 200 steps of batch 8 on a learnable task (the class is which band of
  * rows holds a bright bar): the loss falls; the model file keeps the
  * layers, so the loaded model predicts the same. */
 START_TEST(test_alexnet_mini_trains)
@@ -351,7 +351,7 @@ START_TEST(test_alexnet_mini_trains)
     clcnn_ctx *ctx = tu_ctx();
     clcnn_model *m = alexnet_mini_layers(ctx);
     ck_assert_int_eq(clcnn_model_init(m, 5), CLCNN_OK);
-    enum { BATCH = 8, STEPS = 60, PIXELS = 28 * 28 };
+    enum { BATCH = 8, STEPS = 200, PIXELS = 28 * 28 };
     static float x[BATCH * PIXELS];
     int32_t y[BATCH];
     unsigned seed = 11;

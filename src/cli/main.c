@@ -10,9 +10,9 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *what;
 } commands[] = {
-    {"train", cmd_train, "train LeNet-5 on MNIST-format data"},
+    {"train", cmd_train, "train a network (LeNet-5, alexnet-mini, a spec file) on a data set"},
     {"eval", cmd_eval, "loss, accuracy, per-class figures and confusion matrix"},
-    {"predict", cmd_predict, "classify IDX or PGM images with a saved model"},
+    {"predict", cmd_predict, "classify PGM, PNG, JPEG or IDX images with a saved model"},
     {"info", cmd_info, "a saved model's layers, parameters and training state"},
     {"summary", cmd_info, "the same as info"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},

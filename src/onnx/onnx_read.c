@@ -883,7 +883,28 @@ static int read_batchnorm(reader *r)
     return st;
 }
 
-/* Dropout (inference: the identity) and Identity. */
+/* Dropout's ratio: the attribute before opset 12, the optional constant
+ * input 1 from it; 0.5 when absent (ONNX's default). */
+static int dropout_ratio(reader *r, float *ratio)
+{
+    const Onnx__NodeProto *n = node_at(r, r->node);
+    int st = attr_float(r, "ratio", 0.5f, ratio);
+    if (st || n->n_input < 2 || !*str(n->input[1]))
+        return st;
+    const Onnx__TensorProto *t;
+    float *v;
+    size_t count;
+    if ((st = input_constant(r, 1, "ratio", &t)) || (st = tensor_floats(r, t, "ratio", &v, &count)))
+        return st;
+    if (count == 1)
+        *ratio = v[0];
+    clcnn_mem_free(r->a, v, count * sizeof *v);
+    return count == 1 ? CLCNN_OK : node_fail(r, CLCNN_ERR_FORMAT, "its ratio has %zu values, not 1", count);
+}
+
+/* Identity, and Dropout: a dropout layer of its ratio (the identity in
+ * inference, as ONNX's; fine-tuning then drops as the exporter trained),
+ * none for ratio 0. */
 static int read_identity(reader *r)
 {
     static const char *const dropout[] = {"ratio", "seed", "is_test", NULL};
@@ -893,7 +914,9 @@ static int read_identity(reader *r)
     int st = check_attrs(r, is_dropout ? dropout : none);
     if (st || (st = extra_outputs_unused(r)))
         return st;
-    if (is_dropout && n->n_input >= 3 && *str(n->input[2])) {
+    if (!is_dropout)
+        return CLCNN_OK;
+    if (n->n_input >= 3 && *str(n->input[2])) {
         /* training_mode must be a constant false. */
         const Onnx__TensorProto *t = constant(r, n->input[2]);
         int on = 1;
@@ -903,7 +926,17 @@ static int read_identity(reader *r)
         if (on)
             return node_fail(r, CLCNN_ERR_UNSUPPORTED, "training_mode is not a constant false");
     }
-    return CLCNN_OK;
+    float ratio;
+    if ((st = dropout_ratio(r, &ratio)))
+        return st;
+    if (!(ratio >= 0.0f && ratio <= 0.999f))
+        return node_fail(r, CLCNN_ERR_UNSUPPORTED, "ratio %g is outside clcnn's dropout rates (0 to 0.999)",
+                         (double)ratio);
+    if (ratio == 0.0f)
+        return CLCNN_OK;
+    if ((st = flush(r)))
+        return st;
+    return appended(r, clcnn_model_add_dropout(r->m, ratio));
 }
 
 typedef struct op_reader {

@@ -327,6 +327,16 @@ static int write_layer(writer *w, size_t i, char *in)
         attr_float(pb, node, "bias", c.lrn.k);
         return CLCNN_OK;
     }
+    case CLCNN_LAYER_DROPOUT: {
+        /* Opset 13's Dropout: the ratio an input, the identity in inference. */
+        int64_t none[1] = {0};
+        int st = add_init(w, pb, 0, &c.dropout.rate, 1, none, 0);
+        if (st)
+            return st;
+        char *inputs[2] = {in, pb->names[3]};
+        add_node(pb, "Dropout", inputs, 2, pb->value);
+        return CLCNN_OK;
+    }
     default: return layer_fail(w, i, CLCNN_ERR_UNSUPPORTED, "this kind of layer has no ONNX export");
     }
 }
