@@ -4,7 +4,7 @@
  * build handed to the new one may crash it rather than be refused (PoCL
  * asserts on a truncated binary of its own, Intel's compiler crashes on
  * one flipped bit, rusticl panics on any binary not in its format:
- * docs/opencl-cache.md). */
+ * README.md, "Devices"). */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <stdio.h>
