@@ -3,8 +3,8 @@
 # binding, the CLI.  Extra arguments go to `meson test`.
 #
 # Then the opencl suite on Intel's OpenCL CPU runtime (the meson test setup
-# intel) and, for Oclgrind, the oclgrind suite (any finding a failure), and
-# the reliability runs
+# intel), for Oclgrind the oclgrind suite (any finding a failure), for Mesa
+# rusticl the rusticl suite, and the reliability runs
 # (docs/reliability.md), each in its own build directory: the cpu and opencl
 # suites under ASan+UBSan (build-asan/), every fuzz target for 20 s
 # (build-fuzz/), and the cpu suite under valgrind (build-valgrind/).  Each
@@ -37,14 +37,15 @@ lines=()
 if [ "${CLCNN_TEST_QUICK:-0}" != 1 ]; then
   jobs=$(nproc 2>/dev/null || echo 2)
 
-  # The opencl suite on Intel's runtime, the oclgrind suite under Oclgrind:
-  # setup NAME SUITE.  Rusticl (setup rusticl) is not run here yet: Mesa
-  # 22.3's rusticl aborts the process on a corrupt binary of its own
-  # (opencl-backend's corrupt-cache case) and trains at about 100 images/s,
-  # too slow for the suite in CI's time; README.md, "OpenCL implementations".
-  # Then the opencl suite once more on PoCL with a small GPU's limits
-  # forced (setup limits: work-groups of 32, 512 bytes of local memory).
-  for run in "intel opencl" "oclgrind oclgrind" "limits opencl"; do
+  # The opencl suite on Intel's runtime, the oclgrind suite under Oclgrind,
+  # the rusticl suite on Mesa's rusticl (llvmpipe): setup NAME SUITE.  The
+  # rusticl suite is the oclgrind case set (every kernel on both paths, odd
+  # sizes, the ragged last batch) with the backend's own tests: rusticl
+  # trains at about 100 images/s, too slow for the whole opencl suite in
+  # CI's time (README.md, "OpenCL implementations").  Then the opencl suite
+  # once more on PoCL with a small GPU's limits forced (setup limits:
+  # work-groups of 32, 512 bytes of local memory).
+  for run in "intel opencl" "oclgrind oclgrind" "rusticl rusticl" "limits opencl"; do
     read -r impl suite <<<"$run"
     echo "== $impl: the $suite suite (meson test setup $impl)"
     rm -f "build/meson-logs/testlog-$impl.json"

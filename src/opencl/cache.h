@@ -4,8 +4,9 @@
  * Directory: the context's setting (clcnn_ctx_options.cache_dir and
  * .cache, resolved in src/core/config.c).  One file per program,
  * named after a hash of its key; the key (format version, platform, device,
- * driver version, source hash, build options) is also stored in the entry
- * and compared on load.  Layout of an entry (integers little-endian):
+ * driver version and library: ocl_device_key; source hash, build options)
+ * is also stored in the entry and compared on load, so a binary is only
+ * ever handed back to the driver that wrote it.  Layout of an entry (integers little-endian):
  *
  *   "CLCNNBIN" | u32 format version | u32 key length | u64 binary length |
  *   u32 CRC-32 of the binary | u32 CRC-32 of the previous 28 bytes |

@@ -133,6 +133,7 @@ void ocl_describe_device(const clcnn_allocator *a, cl_platform_id platform, cl_d
     platform_string(a, platform, CL_PLATFORM_NAME, e->platform_name, sizeof e->platform_name);
     device_string(a, device, CL_DEVICE_NAME, e->device_name, sizeof e->device_name);
     device_string(a, device, CL_DRIVER_VERSION, e->driver_version, sizeof e->driver_version);
+    ocl_driver_library(platform, e->driver_library, sizeof e->driver_library);
     cl_device_type type = 0;
     cl_bool avail = CL_FALSE, compiler = CL_FALSE;
     clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
@@ -143,6 +144,12 @@ void ocl_describe_device(const clcnn_allocator *a, cl_platform_id platform, cl_d
     if (clGetDeviceInfo(device, CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler, NULL) != CL_SUCCESS)
         compiler = CL_FALSE;
     e->usable = avail && compiler;
+}
+
+void ocl_device_key(const ocl_device *dev, char buf[OCL_DEVICE_KEY_LEN])
+{
+    snprintf(buf, OCL_DEVICE_KEY_LEN, "platform=%s\ndevice=%s\ndriver=%s\nlibrary=%s\n", dev->platform_name,
+             dev->device_name, dev->driver_version, dev->driver_library);
 }
 
 /* Every device found, in a block of cap entries from the allocator of ctx. */

@@ -296,7 +296,8 @@ static int build_family(ocl_backend *b, const ocl_family *f, const user_options 
         kernel_fit fits[OCL_MAX_KERNELS];
         int st = family_options(b, f, u, options, sizeof options);
         if (!st)
-            st = ocl_build_program(b->ctx, &b->dev, b->context, f->file, options, &b->programs[f->id]);
+            st = ocl_build_program(b->ctx, &b->dev, b->context, f->file, options, f->kernels, f->kernel_count,
+                                       &b->programs[f->id]);
         for (int k = 0; !st && k < f->kernel_count; k++)
             st = create_kernel(b, f, k, &fits[k]);
         if (!st)

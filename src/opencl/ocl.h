@@ -20,6 +20,7 @@ typedef struct ocl_device {
     char platform_name[128];
     char device_name[128];
     char driver_version[64];
+    char driver_library[512]; /* ocl_driver_library's text */
     const char *type_name; /* "GPU", "CPU", "ACCELERATOR", "OTHER" (static) */
     int is_gpu;
     int usable; /* available, with a compiler: what "auto" may pick */
@@ -38,6 +39,16 @@ int ocl_find_device(clcnn_ctx *ctx, const char *spec, ocl_device *out);
  * (also a long one when a, the allocator for its copy, has no memory). */
 void ocl_describe_device(const clcnn_allocator *a, cl_platform_id platform, cl_device_id device, ocl_device *out);
 
+/* Writes what identifies the library implementing platform: its path,
+ * size and modification time ("unknown" when it cannot be found). */
+void ocl_driver_library(cl_platform_id platform, char *buf, size_t len);
+
+/* The lines naming dev in a cache key (platform, device, driver version,
+ * driver library) into buf of OCL_DEVICE_KEY_LEN bytes: a binary or a tuned
+ * choice is only ever read back by the same driver on the same device. */
+#define OCL_DEVICE_KEY_LEN 1024
+void ocl_device_key(const ocl_device *dev, char buf[OCL_DEVICE_KEY_LEN]);
+
 /* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"), static. */
 const char *ocl_error_name(cl_int err);
 
@@ -47,13 +58,13 @@ const char *ocl_error_name(cl_int err);
  * Builds the program of cl/<file> (after cl/common.cl) for dev in context
  * with the build options given: the sources come from the embedded copy or
  * from the kernel directory of the context's settings; the binary from the
- * on-disk cache when a valid entry exists, else from source (then written
- * to the cache).  Errors: CLCNN_ERR_BUILD with the build log, CLCNN_ERR_IO
- * (a file of the kernel directory unreadable), CLCNN_ERR_OPENCL,
- * CLCNN_ERR_NOMEM.
+ * on-disk cache when a valid entry exists (one holding the kernel_count
+ * kernels named), else from source (then written to the cache).  Errors:
+ * CLCNN_ERR_BUILD with the build log, CLCNN_ERR_IO (a file of the kernel
+ * directory unreadable), CLCNN_ERR_OPENCL, CLCNN_ERR_NOMEM.
  */
 int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, const char *file,
-                      const char *options, cl_program *out);
+                      const char *options, const char *const *kernels, int kernel_count, cl_program *out);
 
 /* A kernel source file's text: the embedded copy, or one read from the
  * kernel_dir setting into owned, a block of owned_size bytes. */

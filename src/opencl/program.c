@@ -111,9 +111,40 @@ static int build_error(clcnn_ctx *ctx, const ocl_device *dev, cl_program prog, c
     return status;
 }
 
-/* Tries the cache entry at path; 1 with *out built when it was usable. */
+/* 1 when prog has every kernel of names (CL_PROGRAM_KERNEL_NAMES is one
+ * string, the names separated by ';'). */
+static int has_kernels(const clcnn_allocator *a, cl_program prog, const char *const *names, int count)
+{
+    size_t n = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES, 0, NULL, &n) != CL_SUCCESS || n == 0 || n == SIZE_MAX)
+        return 0;
+    char *list = clcnn_mem_alloc(a, n + 1);
+    int ok = list && clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES, n, list, NULL) == CL_SUCCESS;
+    if (ok)
+        list[n] = '\0';
+    for (int k = 0; ok && k < count; k++) {
+        size_t len = strlen(names[k]);
+        int found = 0;
+        for (const char *p = list;; p++) {
+            size_t item = strcspn(p, ";");
+            found = item == len && memcmp(p, names[k], len) == 0;
+            p += item;
+            if (found || !*p)
+                break;
+        }
+        ok = found;
+    }
+    clcnn_mem_free(a, list, n + 1);
+    return ok;
+}
+
+/* Tries the cache entry at path; 1 with *out built when it was usable: its
+ * checksums and key are right (ocl_cache_load: only then is the binary
+ * handed to the driver, which may crash rather than refuse one it did not
+ * write), the driver accepts it, and it has the kernels of this program. */
 static int build_from_cache(const clcnn_allocator *a, const ocl_device *dev, cl_context context, const char *path,
-                            const char *key, const char *options, cl_program *out)
+                            const char *key, const char *options, const char *const *kernels, int kernel_count,
+                            cl_program *out)
 {
     unsigned char *bin = NULL;
     size_t len = 0, block = 0;
@@ -128,7 +159,8 @@ static int build_from_cache(const clcnn_allocator *a, const ocl_device *dev, cl_
             clReleaseProgram(prog);
         return 0;
     }
-    if (clBuildProgram(prog, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
+    if (clBuildProgram(prog, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS ||
+        !has_kernels(a, prog, kernels, kernel_count)) {
         clReleaseProgram(prog);
         return 0;
     }
@@ -152,7 +184,7 @@ static void store_binary(const clcnn_allocator *a, cl_program prog, const char *
 }
 
 int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context, const char *file,
-                      const char *options, cl_program *out)
+                      const char *options, const char *const *kernels, int kernel_count, cl_program *out)
 {
     const clcnn_allocator *a = &ctx->allocator;
     ocl_program_text text;
@@ -174,19 +206,18 @@ int ocl_build_program(clcnn_ctx *ctx, const ocl_device *dev, cl_context context,
     char path[CLCNN_CONFIG_PATH_LEN + 64];
     int use_cache = ocl_cache_dir(&ctx->config);
     if (use_cache) {
-        const char *fmt = "clcnn program cache v%u\nplatform=%s\ndevice=%s\ndriver=%s\nfile=%s\nsource=%016llx\n"
-                          "options=%s\n";
-        int n = snprintf(NULL, 0, fmt, OCL_CACHE_FORMAT_VERSION, dev->platform_name, dev->device_name,
-                         dev->driver_version, file, src_hash, options);
+        const char *fmt = "clcnn program cache v%u\n%sfile=%s\nsource=%016llx\noptions=%s\n";
+        char dev_key[OCL_DEVICE_KEY_LEN];
+        ocl_device_key(dev, dev_key);
+        int n = snprintf(NULL, 0, fmt, OCL_CACHE_FORMAT_VERSION, dev_key, file, src_hash, options);
         key_size = n > 0 ? (size_t)n + 1 : 0;
         key = key_size ? clcnn_mem_alloc(a, key_size) : NULL;
         if (!key) { /* the cache is only a shortcut: build from source */
             use_cache = 0;
         } else {
-            snprintf(key, key_size, fmt, OCL_CACHE_FORMAT_VERSION, dev->platform_name, dev->device_name,
-                     dev->driver_version, file, src_hash, options);
+            snprintf(key, key_size, fmt, OCL_CACHE_FORMAT_VERSION, dev_key, file, src_hash, options);
             ocl_cache_path(dir, key, path, sizeof path);
-            if (build_from_cache(a, dev, context, path, key, options, &prog))
+            if (build_from_cache(a, dev, context, path, key, options, kernels, kernel_count, &prog))
                 goto done;
         }
     }

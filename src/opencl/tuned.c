@@ -4,7 +4,7 @@
  * programs (launch.c).
  *
  * An entry is a cache entry (cache.h) whose key names the device as a
- * binary's does (platform, device, driver) and the embedded kernel
+ * binary's does (platform, device, driver, its library) and the embedded kernel
  * sources (any change to them makes the stored choice stale, as it does a
  * binary), and whose payload is text:
  *
@@ -38,8 +38,9 @@ static int tuned_path(const ocl_backend *b, char *key, size_t key_len, char *pat
         h = ocl_fnv1a(h, clcnn_ocl_sources[i].name, strlen(clcnn_ocl_sources[i].name) + 1);
         h = ocl_fnv1a(h, clcnn_ocl_sources[i].text, clcnn_ocl_sources[i].length);
     }
-    int n = snprintf(key, key_len, "clcnn tuned v1\nplatform=%s\ndevice=%s\ndriver=%s\nsources=%016llx\n",
-                     b->dev.platform_name, b->dev.device_name, b->dev.driver_version, h);
+    char dev[OCL_DEVICE_KEY_LEN];
+    ocl_device_key(&b->dev, dev);
+    int n = snprintf(key, key_len, "clcnn tuned v1\n%ssources=%016llx\n", dev, h);
     if (n < 0 || (size_t)n >= key_len)
         return 0;
     ocl_cache_path(c->cache_dir, key, path, path_len);
@@ -87,7 +88,7 @@ static int parse_values(const char *s, size_t values[OCL_FAMILY_COUNT][OCL_MAX_T
 
 int ocl_tuned_read(ocl_backend *b, size_t values[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES])
 {
-    char key[1024], path[CLCNN_CONFIG_PATH_LEN + 64];
+    char key[OCL_DEVICE_KEY_LEN + 64], path[CLCNN_CONFIG_PATH_LEN + 64];
     memset(values, 0, sizeof(size_t) * OCL_FAMILY_COUNT * OCL_MAX_TUNABLES);
     if (!b->ctx->config.tuned || !tuned_path(b, key, sizeof key, path, sizeof path))
         return 0;
@@ -128,7 +129,7 @@ int ocl_tuned_format(const size_t values[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES], co
 
 int ocl_tuned_write(ocl_backend *b, const size_t values[OCL_FAMILY_COUNT][OCL_MAX_TUNABLES], const char *note)
 {
-    char key[1024], path[CLCNN_CONFIG_PATH_LEN + 64], line[1024], text[TUNED_MAX_TEXT];
+    char key[OCL_DEVICE_KEY_LEN + 64], path[CLCNN_CONFIG_PATH_LEN + 64], line[1024], text[TUNED_MAX_TEXT];
     if (!tuned_path(b, key, sizeof key, path, sizeof path))
         return clcnn_error(b->ctx, CLCNN_ERR_IO,
                            "clcnn_tune: nowhere to store the result: %s", b->ctx->config.kernel_dir[0]
