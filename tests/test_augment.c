@@ -235,9 +235,9 @@ static float *dense_weights(clcnn_model *m, size_t *count)
     return w;
 }
 
-/* A run stopped mid-epoch, checkpointed, loaded and resumed (augmentation
- * set again: checkpoints do not keep it) ends with the uninterrupted run's
- * weights; resumed without it, with others. */
+/* A run stopped mid-epoch, checkpointed, loaded and resumed ends with the
+ * uninterrupted run's weights: the checkpoint keeps the augmentation.  With
+ * the augmentation turned off after loading, the weights differ. */
 START_TEST(checkpoint_resumes_the_same_draws)
 {
     clcnn_ctx *ctx = tu_ctx();
@@ -263,7 +263,7 @@ START_TEST(checkpoint_resumes_the_same_draws)
     char path[256];
     snprintf(path, sizeof path, "%s/clcnn-augment-%ld.ck", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
              (long)getpid());
-    for (int again = 1; again >= 0; again--) {
+    for (int keep = 1; keep >= 0; keep--) {
         clcnn_model *b = small_model(ctx), *c = NULL;
         clcnn_train_state sb, sc;
         uint64_t stop = 12; /* 3 steps of 4 */
@@ -274,13 +274,17 @@ START_TEST(checkpoint_resumes_the_same_draws)
         ck_assert_uint_eq(sb.done, 12);
         ok(ctx, clcnn_model_save_checkpoint(b, path, &sb), "save_checkpoint");
         ok(ctx, clcnn_model_load_checkpoint(ctx, &c, path, &sc), "load_checkpoint");
-        if (again)
-            ok(ctx, clcnn_model_set_augment(c, &both), "set_augment");
+        clcnn_augment kept = {0, 0};
+        ok(ctx, clcnn_model_get_augment(c, &kept), "get_augment");
+        ck_assert_msg(kept.crop == both.crop && kept.flip == both.flip, "the checkpoint kept crop %u flip %d",
+                      kept.crop, kept.flip);
+        if (!keep)
+            ok(ctx, clcnn_model_set_augment(c, NULL), "set_augment");
         ok(ctx, clcnn_model_train_run(c, ds, &sc, &opt), "resumed run");
         size_t m = 0;
         float *got = dense_weights(c, &m);
         ck_assert_uint_eq(m, n);
-        if (again)
+        if (keep)
             ck_assert_msg(memcmp(got, want, n * sizeof *got) == 0, "the resumed run's weights differ");
         else
             ck_assert_msg(memcmp(got, want, n * sizeof *got) != 0, "resumed without augmentation, the same weights");

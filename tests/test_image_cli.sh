@@ -48,6 +48,14 @@ fi
 "${train[@]}" --augment flip --save flip.model >/dev/null 2>err.txt || fail "train --augment flip: $(cat err.txt)"
 cmp -s flip.model aug1.model && fail "--augment flip trained the same model as crop:3,flip"
 
+if "${train[@]}" --resume aug.ck --augment flip >/dev/null 2>err.txt; then
+    fail "--resume with --augment was accepted"
+elif grep -q "^clcnn train: --resume continues with the checkpoint's augmentation; drop --augment" err.txt; then
+    pass "--resume refuses --augment (the checkpoint keeps its own)"
+else
+    fail "--resume with --augment: $(cat err.txt)"
+fi
+
 for bad in crop:0 crop:x crop:256 flip,flip crop:2,crop:3 jitter "" crop:2, ; do
     if "${train[@]}" --augment "$bad" >/dev/null 2>err.txt; then
         fail "--augment '$bad' was accepted"

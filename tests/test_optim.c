@@ -387,8 +387,9 @@ START_TEST(checkpoint_keeps_the_run)
 }
 END_TEST
 
-/* A checkpoint's run settings are checked: an unknown optimizer and an
- * out-of-range momentum (the checksum fixed up) are refused, naming them. */
+/* A checkpoint's run settings are checked: an unknown optimizer, an
+ * out-of-range momentum or schedule, and an augmentation the input cannot
+ * take (the checksum fixed up) are refused, naming them. */
 START_TEST(checkpoint_run_settings_are_checked)
 {
     clcnn_ctx *ctx = tu_ctx();
@@ -408,8 +409,8 @@ START_TEST(checkpoint_run_settings_are_checked)
     const size_t len = fread(buf, 1, sizeof buf, f);
     fclose(f);
     /* from the end: the checksum, the run position, the velocity (one
-     * tensor per parameter tensor), then the 52 bytes of run settings */
-    const size_t params = C * K + K, at = len - 4 - (8 + 4 + 4 + 8 + 8 + 8 + 8 + 4) - 4 * params - 52;
+     * tensor per parameter tensor), then the 60 bytes of run settings */
+    const size_t params = C * K + K, at = len - 4 - (8 + 4 + 4 + 8 + 8 + 8 + 8 + 4) - 4 * params - 60;
     ck_assert_uint_eq(get_le32(buf + 12), 3); /* flags: training state and run settings */
     ck_assert_uint_eq(get_le32(buf + at), 1); /* SGD */
     const struct {
@@ -418,7 +419,9 @@ START_TEST(checkpoint_run_settings_are_checked)
         const char *message;
     } cases[] = {{0, 7, "unknown optimizer 7"},
                  {4, 0x3fc00000u /* 1.5f */, "momentum 1.5"},
-                 {16, 9, "unknown learning-rate schedule 9"}};
+                 {16, 9, "unknown learning-rate schedule 9"},
+                 {52, 9, "augmentation (crop 9, flip 0) does not fit the 1x1 input"},
+                 {56, 2, "augmentation (crop 0, flip 2)"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         unsigned char bad[sizeof buf];
         memcpy(bad, buf, len);

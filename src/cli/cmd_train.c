@@ -46,8 +46,7 @@ static const char usage_text[] =
     "  --augment LIST      augment training images as batches are assembled:\n"
     "                      crop:N (pad N zeros a side, crop back at a random\n"
     "                      offset), flip (mirror half left-right), or both as\n"
-    "                      crop:N,flip; drawn from --seed (give it again with\n"
-    "                      --resume: checkpoints do not keep it)\n"
+    "                      crop:N,flip; drawn from --seed (checkpoints keep it)\n"
     "  --model SPEC        the network: a built-in name (lenet5, the default, or\n"
     "                      alexnet-mini) or a spec file, one layer per line\n"
     "                      (docs/spec-format.md); the saved model keeps its layers\n"
@@ -306,6 +305,8 @@ static int parse(int argc, char **argv, options *o)
         return 2;
     if (o->resume && o->model)
         return cli_usage_error("train", "--resume continues the checkpoint's own network; drop --model");
+    if (o->resume && (o->augment.crop || o->augment.flip))
+        return cli_usage_error("train", "--resume continues with the checkpoint's augmentation; drop --augment");
     if (o->init && o->model)
         return cli_usage_error("train", "--init starts from its own network; drop --model");
     return -1;
@@ -392,7 +393,7 @@ static int run(const options *o, clcnn_ctx *ctx, cli_dist *dist)
     }
     if (cli_train_class_names(ctx, model, o->class_names, train, o->quiet))
         goto done;
-    if (clcnn_model_set_augment(model, &o->augment) != CLCNN_OK) {
+    if (!o->resume && clcnn_model_set_augment(model, &o->augment) != CLCNN_OK) {
         rc = cli_fail("%s", clcnn_errmsg(ctx));
         goto done;
     }

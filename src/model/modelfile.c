@@ -16,8 +16,8 @@
 #define HEADER_WORDS 6   /* version, flags, h, w, c, layer count */
 #define MAX_LAYERS 1024u
 #define FLAG_TRAINING_STATE 1u /* optimiser state and run position follow the weights */
-#define FLAG_RUN_SETTINGS 2u   /* with it: the optimizer, schedule and noise seed (below) */
-#define RUN_SETTINGS_BYTES (8 * 4 + 8 + 4 + 8)
+#define FLAG_RUN_SETTINGS 2u   /* with it: the optimizer, schedule, noise seed and augmentation (below) */
+#define RUN_SETTINGS_BYTES (8 * 4 + 8 + 4 + 8 + 4 + 4)
 #define OPTIMIZER_ADAM 0u
 #define OPTIMIZER_SGD 1u
 
@@ -96,11 +96,12 @@ static int put_buffer(clcnn_ctx *ctx, writer *w, const clcnn_buf *b, size_t coun
 }
 
 /* Whether a checkpoint of m needs the run-settings section: an optimizer
- * other than Adam, a schedule, or a layer that draws random numbers.  A
- * run without any of them is written as before they existed. */
+ * other than Adam, a schedule, augmentation, or a layer that draws random
+ * numbers.  A run without any of them is written as before they existed. */
 static int needs_run_settings(const clcnn_model *m)
 {
-    if (m->optimizer != &clcnn_adam || m->schedule.s.kind != CLCNN_LR_CONSTANT)
+    if (m->optimizer != &clcnn_adam || m->schedule.s.kind != CLCNN_LR_CONSTANT || m->augment.crop ||
+        m->augment.flip)
         return 1;
     for (size_t i = 0; i < m->nlayers; i++)
         if (m->layers[i].family->flags & FAMILY_DRAWS_NOISE)
@@ -129,6 +130,8 @@ static void put_run_settings(writer *w, const clcnn_model *m)
     put_lef64(advance(w, 8), m->schedule.best);
     put_u32(w, m->schedule.bad);
     put_u64(w, m->noise_seed);
+    put_u32(w, m->augment.crop);
+    put_u32(w, (uint32_t)m->augment.flip);
 }
 
 static int save(clcnn_model *m, const char *path, const clcnn_train_state *state)
@@ -432,6 +435,7 @@ static int take_run_settings(clcnn_model *m, const char *path, reader *r)
     const double best = get_lef64(consume(r, 8));
     const uint32_t bad = get_u32(r);
     m->noise_seed = get_u64(r);
+    const uint32_t crop = get_u32(r), flip = get_u32(r);
     char who[4200];
     snprintf(who, sizeof who, "%s: run settings", path);
     int st = CLCNN_OK;
@@ -443,6 +447,11 @@ static int take_run_settings(clcnn_model *m, const char *path, reader *r)
     if (isnan(best) || (s.kind == CLCNN_LR_PLATEAU && bad >= s.patience))
         return clcnn_error(ctx, CLCNN_ERR_FORMAT, "%s: the plateau count (best %g, %u epochs) is corrupt", who, best,
                            bad);
+    if (flip > 1 || (crop && (crop > 255 || crop >= m->in_shape[0] || crop >= m->in_shape[1])))
+        return clcnn_error(ctx, CLCNN_ERR_FORMAT,
+                           "%s: the augmentation (crop %u, flip %u) does not fit the %zux%zu input", who, crop, flip,
+                           m->in_shape[0], m->in_shape[1]);
+    m->augment = (clcnn_augment){crop, (int)flip};
     if (optimizer == OPTIMIZER_SGD)
         m->optimizer = &clcnn_sgd; /* its state is read next */
     m->momentum = optimizer == OPTIMIZER_SGD ? momentum : 0.0f;
