@@ -9,7 +9,7 @@ cross-checked against the AMDGPU metadata of the code object.
 
 usage: scripts/kernel_resources.py [--build DIR] [--programs PATH]
                                    [--clang CLANG] [--device-libs DIR]
-                                   [--check]
+                                   [--ocloc OCLOC] [--check]
 
 Prints a markdown table (docs/gpu-targets.md holds today's).  The builds
 are those of every device type: a GPU (CL_DEVICE_TYPE_GPU) gets register
@@ -21,6 +21,10 @@ of issue 19 (no scratch in any build on either target; the hot kernels at
 >= 2 waves per SIMD on gfx900) and of issue 12 (the hot kernels at >= 4
 waves on gfx1030), the wave limits on the builds a GPU gets, prints each
 kernel that misses one and exits 1 if any does.
+
+With --ocloc (Intel's offline compiler, Debian intel-opencl-icd), the
+builds a GPU gets are also compiled for Intel's DG2 and PVC, and every
+register spill ocloc reports is listed (and, with --check, over a limit).
 
 Needs clang 15 and Debian's rocm-device-libs (LLVM 15 bitcode, which clang
 14 cannot read); scripts/setup.sh installs both.  Without them it says
@@ -44,6 +48,8 @@ SKIP = 77  # meson's exit status of a skipped test
 HOT = {'conv_direct_forward', 'conv_data_grad', 'conv_filter_grad',
        'dense_forward', 'dense_data_grad', 'dense_weight_grad'}
 
+OCLOC_DEVICES = ['dg2', 'pvc']
+OCLOC_SPILL = re.compile(r'kernel (\S+)\s+compiled (SIMD\d+) allocated (\d+) regs and spilled around (\d+)')
 REMARK = re.compile(r'remark: +([^:]+): (\S+) \[-Rpass-analysis=kernel-resource-usage\]')
 META_KEY = re.compile(r'^    \.(\w+):\s+(\S+)')
 
@@ -111,6 +117,17 @@ def measure(clang, device_libs, path, options, target, asm_path):
     return out
 
 
+def ocloc_spills(ocloc, path, options, device, out_dir):
+    """{kernel: (simd, registers, spilled)} of the kernels ocloc says spill."""
+    cmd = [ocloc, 'compile', '-file', path, '-device', device, '-options', '-cl-std=CL1.2 ' + options,
+           '-out_dir', out_dir]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit('kernel_resources: %s failed:\n%s%s' % (' '.join(cmd), run.stdout, run.stderr))
+    return {m.group(1): (m.group(2), int(m.group(3)), int(m.group(4)))
+            for m in OCLOC_SPILL.finditer(run.stdout + run.stderr)}
+
+
 def describe(builds, group):
     """The builds of a group (indices into builds, (options, devices) each)
     per device type, by the -D values that vary between that type's
@@ -159,6 +176,8 @@ def main():
     p.add_argument('--programs', help='the kernel_programs tool (default: BUILD/tests/kernel_programs)')
     p.add_argument('--clang', default='clang-15')
     p.add_argument('--device-libs', default=DEVICE_LIBS, help='ROCm device library bitcode')
+    p.add_argument('--ocloc', help="Intel's ocloc: also list the spills of a GPU's builds on " +
+                   ', '.join(OCLOC_DEVICES))
     p.add_argument('--check', action='store_true', help='exit 1 when a kernel misses a limit')
     a = p.parse_args()
     if not shutil.which(a.clang):
@@ -179,6 +198,13 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
             figs = list(pool.map(lambda j: measure(a.clang, a.device_libs, listed[j[0]][1], listed[j[0]][2], j[1],
                                                    os.path.join(work, '%d-%s.s' % j)), jobs))
+            spills = []
+            if a.ocloc:
+                gpu_builds = [b for b in range(len(listed)) if 'gpu' in listed[b][3].split(',')]
+                ojobs = [(b, d) for b in gpu_builds for d in OCLOC_DEVICES]
+                found = pool.map(lambda j: ocloc_spills(a.ocloc, listed[j[0]][1], listed[j[0]][2], j[1],
+                                                        os.path.join(work, 'ocloc-%d-%s' % j)), ojobs)
+                spills = [(j, k, v) for j, f in zip(ojobs, found) for k, v in sorted(f.items())]
     measured = dict(zip(jobs, figs))
     # builds[family] = [(options, devices)]; results[family][kernel] = [figures per target, per build]
     results, builds = {}, {}
@@ -207,6 +233,14 @@ def main():
                 print('| %s | %s | %s |' % (k, which, ' | '.join(cell(t) for t in f)))
                 on_gpu = any('gpu' in builds[family][i][1] for i in group)
                 over += ['%s, builds %s: %s' % (k, which, m) for m in misses(k, f, on_gpu)]
+    if a.ocloc:
+        print('\n%d builds a GPU gets, compiled by ocloc for %s: %s' %
+              (len(gpu_builds), ', '.join(OCLOC_DEVICES), 'no spill' if not spills else '%d spills' % len(spills)))
+        for (b, dev), k, (simd, regs, spilled) in spills:
+            line = '%s on %s (%s, %d registers): spilled around %d, options %s' % (k, dev, simd, regs, spilled,
+                                                                                  listed[b][2])
+            print('  ' + line)
+            over.append(line)
     if a.check:
         print()
         for m in over:

@@ -88,8 +88,8 @@ static const config configs[] = {
                     {.build_options = "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3"}},
     /* the register blocks a GPU device gets by default (src/opencl/conv.c,
      * dense.c), here on whatever device runs the suite */
-    [CFG_GPU_BLOCKS] = {"opencl", "-DCONV_PB=1 -DCONV_CB=2 -DDENSE_RB=2",
-                        {.build_options = "-DCONV_PB=1 -DCONV_CB=2 -DDENSE_RB=2"}},
+    [CFG_GPU_BLOCKS] = {"opencl", "-DCONV_PB=1 -DCONV_CB=2 -DDENSE_RB=1",
+                        {.build_options = "-DCONV_PB=1 -DCONV_CB=2 -DDENSE_RB=1"}},
     /* work-group sizes other than the defaults */
     [CFG_WG] = {"opencl", "-DCOLSUM_WG=16 -DXENT_WG=8", {.build_options = "-DCOLSUM_WG=16 -DXENT_WG=8"}},
     [CFG_WG_GEMM] = {"opencl", "-DCOLSUM_WG=16 -DXENT_WG=8, dense gemm",
