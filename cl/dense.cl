@@ -91,10 +91,13 @@ __kernel void dense_forward(__global const float *x, __global const float *wt, _
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc[u] += x[row[u] + i] * wv;
             }
-            #pragma unroll
-            for (uint u = 0; u < DENSE_RB; u++)
-                if (r0 + u < m)
-                    store_act8(y + (size_t)(r0 + u) * out + o0, acc[u] + bv, on, act);
+            for (uint u = 0; u < DENSE_RB && r0 + u < m; u++) {
+                float r[8];
+                vstore8(acc[u] + bv, 0, r);
+                __global float *yr = y + (size_t)(r0 + u) * out + o0;
+                for (uint v = 0; v < 8 && v < on; v++)
+                    yr[v] = act == ACT_SOFTMAX ? r[v] : act_apply(r[v], act);
+            }
         }
     }
 }
@@ -170,10 +173,8 @@ __kernel void dense_data_grad(__global const float *dz, __global const float *wt
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc[u] += dz[row[u] + o] * wv;
             }
-            #pragma unroll
-            for (uint u = 0; u < DENSE_RB; u++)
-                if (r0 + u < m)
-                    dx[(size_t)(r0 + u) * in + i] = acc[u] + hsum8(acc8[u]);
+            for (uint u = 0; u < DENSE_RB && r0 + u < m; u++)
+                dx[(size_t)(r0 + u) * in + i] = acc[u] + hsum8(acc8[u]);
         }
     }
 }
