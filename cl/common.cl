@@ -81,3 +81,18 @@ void store8(__global float *p, float8 v, uint n)
     for (uint u = 0; u < n; u++)
         p[u] = t[u];
 }
+
+/* Stores the first min(n, 8) lanes of v at p, each through act_apply
+ * (softmax: as they are, for the row pass).  The loop over the lanes is
+ * unrolled with the bound tested inside, so that a GPU compiler keeps the
+ * lanes in registers (a private array indexed by a loop of variable trip
+ * count goes to scratch memory). */
+void store_act8(__global float *p, float8 v, uint n, int act)
+{
+    float r[8];
+    vstore8(v, 0, r);
+    #pragma unroll
+    for (uint u = 0; u < 8; u++)
+        if (u < n)
+            p[u] = act == ACT_SOFTMAX ? r[u] : act_apply(r[u], act);
+}

@@ -126,13 +126,11 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
                 }
             }
             const float8 bv = load8(b + k0, kn);
-            for (uint v = 0; v < CONV_PB && j0 + v < ow; v++) {
-                float r[8];
-                vstore8(acc[v] + bv, 0, r);
-                __global float *yr = y + ((size_t)row * ow + j0 + v) * k + k0;
-                for (uint u = 0; u < 8 && u < kn; u++)
-                    yr[u] = act == ACT_SOFTMAX ? r[u] : act_apply(r[u], act);
-            }
+            /* unrolled, the bound inside: acc stays in registers */
+            #pragma unroll
+            for (uint v = 0; v < CONV_PB; v++)
+                if (j0 + v < ow)
+                    store_act8(y + ((size_t)row * ow + j0 + v) * k + k0, acc[v] + bv, kn, act);
         }
     }
 }

@@ -68,6 +68,7 @@ enum {
     CFG_DENSE_GEMM,
     CFG_DENSE_DIRECT,
     CFG_BLOCKS,
+    CFG_GPU_BLOCKS,
     CFG_WG,
     CFG_WG_GEMM,
 };
@@ -85,6 +86,10 @@ static const config configs[] = {
     /* kernel blocks other than the defaults: the host sizes the grid from them */
     [CFG_BLOCKS] = {"opencl", "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3",
                     {.build_options = "-DCONV_PB=3 -DCONV_CB=2 -DCONV_DW_WG=16 -DDENSE_RB=3"}},
+    /* the register blocks a GPU device gets by default (src/opencl/conv.c,
+     * dense.c), here on whatever device runs the suite */
+    [CFG_GPU_BLOCKS] = {"opencl", "-DCONV_PB=1 -DCONV_CB=2 -DDENSE_RB=1",
+                        {.build_options = "-DCONV_PB=1 -DCONV_CB=2 -DDENSE_RB=1"}},
     /* work-group sizes other than the defaults */
     [CFG_WG] = {"opencl", "-DCOLSUM_WG=16 -DXENT_WG=8", {.build_options = "-DCOLSUM_WG=16 -DXENT_WG=8"}},
     [CFG_WG_GEMM] = {"opencl", "-DCOLSUM_WG=16 -DXENT_WG=8, dense gemm",
@@ -251,6 +256,8 @@ static const row table[] = {
     CONV(4, 9, 9, 2, 3, 3, 2, 2, 2, VALID, ID, CFG_CONV_CHUNKED),
     CONV(4, 14, 14, 6, 5, 5, 16, 1, 1, VALID, RELU, CFG_BLOCKS),
     CONV(2, 9, 8, 3, 3, 3, 7, 2, 2, SAME, ID, CFG_BLOCKS),
+    CONV(4, 14, 14, 6, 5, 5, 16, 1, 1, VALID, RELU, CFG_GPU_BLOCKS),
+    CONV(3, 9, 8, 3, 3, 3, 7, 2, 2, SAME, SMAX, CFG_GPU_BLOCKS),
     CONV(2, 10, 10, 16, 3, 3, 65, 1, 1, SAME, RELU, CFG_WG), /* column sums for db */
     /* the CPU backend on one thread and on more threads than blocks */
     CONV(5, 12, 10, 3, 3, 3, 4, 1, 1, SAME, RELU, CFG_THREADS_1),
@@ -306,6 +313,7 @@ static const row table[] = {
     DENSE5(7, 1, 13, CFG_DENSE_DIRECT),
     DENSE(128, 1500, 700, RELU, CFG_DENSE_DIRECT), /* far above the size rule */
     DENSE5(9, 50, 11, CFG_BLOCKS),
+    DENSE5(9, 50, 11, CFG_GPU_BLOCKS),
     DENSE(45, 3, 7, ID, CFG_WG),
     DENSE(45, 3, 7, ID, CFG_WG_GEMM),
     DENSE(33, 400, 120, RELU, CFG_THREADS_1),

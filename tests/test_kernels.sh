@@ -52,7 +52,7 @@ for t in "${targets[@]}"; do
     missing+=("$target")
     continue
   fi
-  while IFS=$'\t' read -r family path options; do
+  while IFS=$'\t' read -r family path options _; do
     # shellcheck disable=SC2086 # target, out and options are word lists
     if ! log=$("$clang" "${flags[@]}" -target $target $out $options "$path" -o "$work/out" 2>&1) ||
       [ -n "$log" ]; then

@@ -165,12 +165,12 @@ static size_t next_lower_work_group(size_t v)
     return p;
 }
 
-int ocl_tunable_variant(const ocl_family *f, size_t n, size_t *tunables)
+int ocl_tunable_variant(const ocl_family *f, int gpu, size_t n, size_t *tunables)
 {
     /* n in mixed radix, one digit per work-group tunable: how many times
      * it is lowered from its default. */
     for (int t = 0; t < f->tunable_count; t++) {
-        size_t v = f->tunables[t].value;
+        size_t v = gpu && f->tunables[t].gpu ? f->tunables[t].gpu : f->tunables[t].value;
         if (f->tunables[t].wg_of != OCL_NO_KERNEL) {
             size_t levels = 1;
             for (size_t x = v; x > 1; x = next_lower_work_group(x))
@@ -283,11 +283,14 @@ static int fit_work_groups(ocl_backend *b, const ocl_family *f, const user_optio
 }
 
 /* Builds family f with each tunable as the build options set it, else as
- * clcnn_tune stored it (tuned, 0 where not), else its default. */
+ * clcnn_tune stored it (tuned, 0 where not), else its default for the
+ * device's type. */
 static int build_family(ocl_backend *b, const ocl_family *f, const user_options *u, const size_t *tuned)
 {
+    size_t defaults[OCL_MAX_TUNABLES];
+    ocl_tunable_variant(f, b->dev.is_gpu, 0, defaults);
     for (int t = 0; t < f->tunable_count; t++)
-        b->tunables[f->id][t] = u->set[f->id][t] ? u->set[f->id][t] : tuned[t] ? tuned[t] : f->tunables[t].value;
+        b->tunables[f->id][t] = u->set[f->id][t] ? u->set[f->id][t] : tuned[t] ? tuned[t] : defaults[t];
     /* Each rebuild lowers a tunable at least by half, so the loop ends:
      * 64 halvings take any size_t to 1, and a tunable at 1 that still does
      * not fit is an error. */

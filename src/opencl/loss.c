@@ -8,7 +8,7 @@ enum { T_XENT_WG, T_COUNT };
 static const char *const kernels[K_COUNT] = {[K_SOFTMAX_XENT] = "softmax_xent"};
 
 static const ocl_tunable tunables[T_COUNT] = {
-    [T_XENT_WG] = {"XENT_WG", 64, 0, K_SOFTMAX_XENT},
+    [T_XENT_WG] = {"XENT_WG", 64, 0, K_SOFTMAX_XENT, 0},
 };
 
 const ocl_family ocl_family_loss = {OCL_FAMILY_loss, "loss.cl", kernels, K_COUNT, tunables, T_COUNT};

@@ -40,10 +40,12 @@ typedef enum ocl_family_id {
  * which sizes the launch grid. */
 typedef struct ocl_tunable {
     const char *name; /* the macro in the .cl file */
-    size_t value;     /* the default */
+    size_t value;     /* the default (CPU and accelerator devices) */
     int fixed;        /* 1: a fact of the kernels (the float8 width), never overridden */
     int wg_of;        /* the kernel whose reqd_work_group_size it is (lowered to fit
                          that kernel's limit), or OCL_NO_KERNEL */
+    size_t gpu;       /* the default on a GPU (CL_DEVICE_TYPE_GPU), 0: value; register
+                         blocks sized for the budgets of docs/gpu-targets.md */
 } ocl_tunable;
 
 /* What a family declares once: its .cl file, its kernels (indexed by the
@@ -71,12 +73,13 @@ extern const ocl_family *const ocl_families[OCL_FAMILY_COUNT];
 int ocl_format_options(const ocl_family *f, const size_t *tunables, const char *rest, char *buf, size_t len);
 
 /* Variant n (from 0) of the tunable values the registry can build family f
- * with when no build option sets them: the defaults, with each work-group
- * tunable lowered to every smaller power of two (as it is for a kernel
- * whose limit on the device is lower).  1 with tunables[] set (one per
- * tunable of f), 0 when n is past the last variant.  For offline builds of
- * every program the library can make (tests/kernel_programs.c). */
-int ocl_tunable_variant(const ocl_family *f, size_t n, size_t *tunables);
+ * with on a GPU (gpu 1) or another device (gpu 0) when no build option
+ * sets them: variant 0 is the defaults, the others lower each work-group
+ * tunable to every smaller power of two (as it is for a kernel whose limit
+ * on the device is lower).  1 with tunables[] set (one per tunable of f),
+ * 0 when n is past the last variant.  The registry builds from variant 0;
+ * tests/kernel_programs.c lists every variant for offline builds. */
+int ocl_tunable_variant(const ocl_family *f, int gpu, size_t n, size_t *tunables);
 
 /* ---------------------------------------------------------------- backend */
 
