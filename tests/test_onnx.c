@@ -42,6 +42,7 @@ static clcnn_model *every_layer(clcnn_ctx *ctx)
     ck_assert_int_eq(clcnn_model_add_pool2d(m, 2, 2, 2, 2, CLCNN_POOL_AVG, &avg), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_add_conv(m, 4, 1, 1, 1, 1, CLCNN_PAD_VALID, CLCNN_ACT_SIGMOID), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_add_flatten(m), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_add_dropout(m, 0.25f), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_add_dense(m, 7, CLCNN_ACT_IDENTITY), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_add_activation(m, CLCNN_ACT_RELU), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_add_dense(m, 3, CLCNN_ACT_SOFTMAX), CLCNN_OK);
@@ -105,6 +106,17 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(clcnn_model_save_onnx(b, p2), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_load_onnx(ctx, &c, p2), CLCNN_OK);
     assert_same_model(b, c);
+    /* The dropout layer comes back with its rate (a Dropout node). */
+    int dropouts = 0;
+    for (size_t i = 0; i < clcnn_model_layer_count(b); i++) {
+        clcnn_layer_config lc;
+        ck_assert_int_eq(clcnn_model_layer_config(b, i, &lc), CLCNN_OK);
+        if (lc.kind == CLCNN_LAYER_DROPOUT) {
+            ck_assert_float_eq(lc.dropout.rate, 0.25f);
+            dropouts++;
+        }
+    }
+    ck_assert_int_eq(dropouts, 1);
     /* The import computes what the original does. */
     size_t n = 5, per = 12 * 10 * 3;
     float *x = malloc(n * per * sizeof *x);
