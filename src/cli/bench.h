@@ -54,6 +54,9 @@ typedef struct bench_result {
     /* filled by the parent */
     double startup_cold_ms, startup_warm_ms;
     long maxrss_kib;
+    /* clcnn_ctx_counters per training step (batch 32, within an epoch) and
+     * per batch-1 prediction; negative where the backend counts nothing. */
+    double launches_step, waits_step, launches_predict, waits_predict;
 } bench_result;
 
 /* bench_measure.c */

@@ -248,6 +248,23 @@ static int bench_layers(clcnn_ctx *ctx, clcnn_model *m, const bench_config *cfg,
 
 /* ------------------------------------------------- training and inference */
 
+/* Launches and host waits per step of an epoch at batch 32 (the epoch's
+ * one read of its loss sums shared among its steps), read before the
+ * finish that ends the measurement. */
+static int count_training(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *ds, bench_result *r)
+{
+    clcnn_counters c0, c1;
+    size_t n = clcnn_dataset_count(ds), steps = (n + BENCH_LAYER_BATCH - 1) / BENCH_LAYER_BATCH;
+    if (clcnn_ctx_finish(ctx) || clcnn_ctx_counters(ctx, &c0) ||
+        clcnn_model_train_epoch(m, ds, BENCH_LAYER_BATCH, 7, NULL, NULL, 0, NULL, NULL) ||
+        clcnn_ctx_counters(ctx, &c1) || clcnn_ctx_finish(ctx))
+        return fail(r, ctx, NULL);
+    int counted = c1.launches > 0;
+    r->launches_step = counted ? (double)(c1.launches - c0.launches) / (double)steps : -1.0;
+    r->waits_step = counted ? (double)(c1.waits - c0.waits) / (double)steps : -1.0;
+    return 0;
+}
+
 static int bench_training(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *ds, const bench_config *cfg,
                           double *samples, bench_result *r)
 {
@@ -264,7 +281,7 @@ static int bench_training(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *d
         }
         r->train_ips[b] = (double)clcnn_dataset_count(ds) / bench_median(samples, cfg->repeats);
     }
-    return 0;
+    return count_training(ctx, m, ds, r);
 }
 
 static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, const bench_config *cfg,
@@ -284,6 +301,11 @@ static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, 
             return fail(r, ctx, NULL);
         samples[i] = cli_now() - t0;
     }
+    clcnn_counters c0, c1;
+    if (clcnn_ctx_counters(ctx, &c0) || clcnn_model_predict(m, images, 1, probs) || clcnn_ctx_counters(ctx, &c1))
+        return fail(r, ctx, NULL);
+    r->launches_predict = c1.launches > 0 ? (double)(c1.launches - c0.launches) : -1.0;
+    r->waits_predict = c1.launches > 0 ? (double)(c1.waits - c0.waits) : -1.0;
     r->latency_p90_us = 1e6 * bench_percentile(samples, calls, 0.9);
     r->latency_us = 1e6 * bench_median(samples, calls);
     /* Throughput at batch BENCH_INFER_BATCH. */
