@@ -252,7 +252,8 @@ def worker_tensorflow(args):
     opt = tf.keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
     loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-    @tf.function
+    # Fixed signatures: one trace each, whatever array is passed.
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.uint8), tf.TensorSpec([None], tf.int64)])
     def train_step(u8, labels):
         xb = tf.cast(u8, tf.float32) / 255.0
         with tf.GradientTape() as tape:
@@ -260,7 +261,7 @@ def worker_tensorflow(args):
         opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
         return loss
 
-    @tf.function
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.uint8)])
     def infer(u8):
         return model(tf.cast(u8, tf.float32) / 255.0, training=False)
 
@@ -271,12 +272,12 @@ def worker_tensorflow(args):
 
         def step():
             idx = next(order)
-            train_step(x[idx], y[idx])
+            train_step(tf.convert_to_tensor(x[idx]), tf.convert_to_tensor(y[idx]))
 
         return step
 
     res = train_figures(args, make_step)
-    res.update(infer_figures(args, lambda u8: infer(u8).numpy(), xt))
+    res.update(infer_figures(args, lambda u8: infer(tf.convert_to_tensor(u8)).numpy(), xt))
     res["version"] = "TensorFlow %s (Keras %s)" % (tf.__version__, tf.keras.__version__)
     return res
 
@@ -290,6 +291,7 @@ def worker_tinygrad(args):
     from tinygrad.helpers import Context
 
     x, y, xt = load_data(args.data)
+    x, xt = np.array(x), np.array(xt)  # writable copies: tinygrad's OpenCL upload refuses read-only buffers
     Tensor.manual_seed(1)
 
     class LeNet5:
@@ -329,7 +331,7 @@ def worker_tinygrad(args):
         n = u8.shape[0]
         if n not in jits:
             jits[n] = TinyJit(lambda t: model(t).realize())
-        return jits[n](Tensor(u8)).numpy()
+        return jits[n](Tensor(np.array(u8))).numpy()
 
     res.update(infer_figures(args, predict, xt))
     res["version"] = "tinygrad %s on %s" % (getattr(tinygrad, "__version__", "?"), Device.DEFAULT)
