@@ -445,12 +445,12 @@ def summarise(rounds):
 def report(args, rounds, summ, peak):
     names = list(rounds)
     print()
-    print("LeNet-5 (DESIGN.md §2), Fashion-MNIST, %d interleaved rounds; median (spread = (max-min)/median)" %
-          args.rounds)
+    print("LeNet-5 (DESIGN.md §2), Fashion-MNIST, up to %d interleaved rounds; median (spread = (max-min)/median)"
+          % args.rounds)
     for n in names:
         v = next((r.get("version") for r in rounds[n] if r.get("version")), None)
         errs = [r["error"] for r in rounds[n] if "error" in r]
-        print("  %-16s %s%s" % (n, v or "-", ("  [failed: %s]" % errs[0]) if errs else ""))
+        print("  %-16s %d round(s): %s%s" % (n, len(rounds[n]), v or "-", ("  [failed: %s]" % errs[0]) if errs else ""))
     print()
     w = 18
     print("%-34s" % "figure" + "".join("%*s" % (w, n) for n in names))
@@ -536,7 +536,8 @@ def main():
     ap.add_argument("--clcnn-repeats", type=int, default=3, help="clcnn bench --repeats (default 3)")
     ap.add_argument("--clcnn-devices", default="cpu,opencl", help="clcnn backends (default cpu,opencl)")
     ap.add_argument("--only", default="", help="comma-separated anchor name prefixes to run")
-    ap.add_argument("--json", help="also write every round's figures to this file")
+    ap.add_argument("--json", help="also write every round's figures to this file (rewritten after each run)")
+    ap.add_argument("--report", metavar="JSON", help="print the table of an earlier --json file (complete or not)")
     ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--export", help=argparse.SUPPRESS)
@@ -545,6 +546,12 @@ def main():
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args)), flush=True)
+        return
+    if args.report:
+        with open(args.report) as f:
+            saved = json.load(f)
+        args.rounds = saved["rounds_run"]
+        report(args, saved["rounds"], summarise(saved["rounds"]), saved["peak"])
         return
     args.clcnn_devices = [d for d in args.clcnn_devices.split(",") if d]
     args.only = [o for o in args.only.split(",") if o]
@@ -565,15 +572,14 @@ def main():
                 t0 = time.perf_counter()
                 res = fn(r)
                 rounds[name].append(res)
+                if args.json:  # after every run, so that a cut-short run still has its figures
+                    with open(args.json, "w") as f:
+                        json.dump({"rounds": rounds, "rounds_run": r + 1, "peak": peak}, f, indent=1)
                 note("round %d/%d %-16s %5.0f s  %s" % (r + 1, args.rounds, name, time.perf_counter() - t0,
                                                         res.get("error") or " ".join(
                                                             "%s=%.4g" % (k, res[k]) for k, *_ in FIGURES
                                                             if res.get(k) is not None)))
-    summ = summarise(rounds)
-    report(args, rounds, summ, peak)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"rounds": rounds, "peak": peak}, f, indent=1)
+    report(args, rounds, summarise(rounds), peak)
 
 
 if __name__ == "__main__":

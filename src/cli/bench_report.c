@@ -99,6 +99,30 @@ void bench_print_table(const bench_config *cfg, const bench_result *rs, int n)
            cfg->images, BENCH_LAYER_BATCH);
 }
 
+void bench_print_scaling(const bench_config *cfg, const bench_result *rs, int n)
+{
+    printf("clcnn bench --scaling: LeNet-5, synthetic data (%zu images), images/s, medians of %zu repeats after "
+           "warm-up\n",
+           cfg->images, cfg->repeats);
+    for (int i = 0; i < n; i++)
+        printf("  %s: %s\n", rs[i].backend, rs[i].device);
+    printf("\n%-8s", "batch");
+    for (int i = 0; i < n; i++)
+        printf(" %14s %14s", "train", "infer");
+    printf("\n%-8s", "");
+    for (int i = 0; i < n; i++)
+        printf(" %29s", rs[i].backend);
+    putchar('\n');
+    for (int b = 0; b < BENCH_SCALING_BATCHES; b++) {
+        printf("%-8zu", bench_scaling_batch[b]);
+        for (int i = 0; i < n; i++)
+            printf(" %14.0f %14.0f", rs[i].scale_train_ips[b], rs[i].scale_infer_ips[b]);
+        putchar('\n');
+    }
+    printf("\ntrain: clcnn_model_train_epoch over the set at that batch size; infer: clcnn_model_predict on that\n"
+           "many images at a time, as many calls as cover the set.\n");
+}
+
 static void json_num(FILE *f, const char *key, double v, int comma)
 {
     if (isfinite(v))
@@ -169,6 +193,15 @@ int bench_write_json(FILE *f, const char *path, const bench_config *cfg, const b
         json_num(f, "waits_per_step", get_wsteps(r, 0), 1);
         json_num(f, "launches_per_predict", get_lpred(r, 0), 1);
         json_num(f, "waits_per_predict", get_wpred(r, 0), 1);
+        if (cfg->scaling) {
+            fprintf(f, "\n     \"scaling\": [");
+            for (int b = 0; b < BENCH_SCALING_BATCHES; b++) {
+                fprintf(f, "{\"batch\": %zu, ", bench_scaling_batch[b]);
+                json_num(f, "train_images_per_s", r->scale_train_ips[b], 1);
+                json_num(f, "infer_images_per_s", r->scale_infer_ips[b], 0);
+                fprintf(f, "}%s", b + 1 < BENCH_SCALING_BATCHES ? ", " : "],\n     ");
+            }
+        }
         fprintf(f, "\"peak_rss_kib\": %ld}%s\n", r->maxrss_kib, i + 1 < n ? "," : "");
     }
     fprintf(f, "  ]\n}\n");
