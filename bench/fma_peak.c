@@ -11,6 +11,12 @@
 #include <unistd.h>
 
 #define CHAINS 12
+/* The chains must live in registers at any optimisation level. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL _Pragma("GCC unroll 16")
+#else
+#define UNROLL
+#endif
 #define ITERS 20000000L
 
 typedef double (*loop_fn)(long iters, float seed);
@@ -33,6 +39,7 @@ __attribute__((target("avx512f"))) static double loop_avx512(long iters, float s
     for (int c = 0; c < CHAINS; c++)
         acc[c] = _mm512_set1_ps(seed + (float)c);
     for (long i = 0; i < iters; i++)
+        UNROLL
         for (int c = 0; c < CHAINS; c++)
             acc[c] = _mm512_fmadd_ps(acc[c], a, b);
     float s = 0.0f;
@@ -48,6 +55,7 @@ __attribute__((target("avx2,fma"))) static double loop_avx2(long iters, float se
     for (int c = 0; c < CHAINS; c++)
         acc[c] = _mm256_set1_ps(seed + (float)c);
     for (long i = 0; i < iters; i++)
+        UNROLL
         for (int c = 0; c < CHAINS; c++)
             acc[c] = _mm256_fmadd_ps(acc[c], a, b);
     float out[8], s = 0.0f;
@@ -66,6 +74,7 @@ static double loop_scalar(long iters, float seed)
     for (int c = 0; c < CHAINS; c++)
         acc[c] = seed + (float)c;
     for (long i = 0; i < iters; i++)
+        UNROLL
         for (int c = 0; c < CHAINS; c++)
             acc[c] = fmaf(acc[c], 0.999999f, 1e-7f);
     float s = 0.0f;

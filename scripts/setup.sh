@@ -21,6 +21,7 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           python3-mesonpy  # the python-package test's pip build (docs/python.md), offline
           libpng-dev  # train --logdir's filter images (docs/tensorboard.md)
           openmpi-bin libopenmpi-dev  # mpirun -n N clcnn train (docs/distributed.md)
+          libopenblas0 linux-perf  # bench/compare.py: PyTorch's BLAS; profiles (bench/README.md)
           "$@")
 
 missing=()
