@@ -286,7 +286,6 @@ def worker_tinygrad(args):
     import numpy as np
 
     os.environ["DEV"] = args.tiny_device  # read when tinygrad is imported
-    import tinygrad
     from tinygrad import Device, Tensor, TinyJit, nn
     from tinygrad.helpers import Context
 
@@ -334,7 +333,9 @@ def worker_tinygrad(args):
         return jits[n](Tensor(np.array(u8))).numpy()
 
     res.update(infer_figures(args, predict, xt))
-    res["version"] = "tinygrad %s on %s" % (getattr(tinygrad, "__version__", "?"), Device.DEFAULT)
+    from importlib.metadata import version
+
+    res["version"] = "tinygrad %s on %s" % (version("tinygrad"), Device.DEFAULT)
     return res
 
 
@@ -500,7 +501,7 @@ def report(args, rounds, summ, peak):
                 print("  %-16s training at batch 32: %.2f GFLOP/s = %.1f%% of one core, %.1f%% of all" % (
                     n, g, 100 * g / peak["per_core"], 100 * g / peak["all"]))
     for n in names:
-        c = next((r for r in rounds[n] if "launches_per_step" in r), None)
+        c = next((r for r in rounds[n] if r.get("launches_per_step") is not None), None)
         if c:
             print("%s: %s kernel launches and %s host waits per training step (batch 32); %s and %s per batch-1 "
                   "prediction" % (n, c["launches_per_step"], c["waits_per_step"], c["launches_per_predict"],
