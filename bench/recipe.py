@@ -1,7 +1,7 @@
 """The LeNet-5 recipe of DESIGN.md §2 for the PyTorch scripts beside this
 file: Fashion-MNIST IDX reading, the network (TF-same padding, NHWC flatten
 order, truncated He-normal init, zero biases) and its Adam.  Importing this
-module does not import torch (compare_pytorch.py measures its own memory
+module does not import torch (compare.py's parent process stays small
 without it); the functions that need torch import it."""
 import gzip
 import math

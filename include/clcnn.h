@@ -1231,6 +1231,22 @@ CLCNN_API const char *clcnn_spec_builtin_name(size_t i);
 CLCNN_API int clcnn_model_load_onnx(clcnn_ctx *ctx, clcnn_model **out, const char *path);
 CLCNN_API int clcnn_model_save_onnx(clcnn_model *m, const char *path);
 
+/* ---- Launch and wait counters ----------------------------------------- */
+
+/* What a context's backend has issued since the context was made, for
+ * counting what a training step or a prediction costs (clcnn bench):
+ * launches are kernels (clcnn's own, and each GEMM handed to CLBlast, which
+ * may enqueue more than one kernel for it; uploads and buffer fills are not
+ * counted); waits are the times the host blocked on the device (blocking
+ * reads and writes, finish, waiting for an upload slot).  The CPU backend runs everything in the
+ * calling thread and reports 0 for both. */
+typedef struct clcnn_counters {
+    uint64_t launches, waits;
+} clcnn_counters;
+
+/* Errors: CLCNN_ERR_ARGUMENT (ctx or out NULL, or ctx unusable). */
+CLCNN_API int clcnn_ctx_counters(clcnn_ctx *ctx, clcnn_counters *out);
+
 #ifdef __cplusplus
 }
 #endif

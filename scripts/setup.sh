@@ -25,6 +25,7 @@ packages=(gcc pkg-config meson ninja-build check zlib1g-dev
           openmpi-bin libopenmpi-dev  # mpirun -n N clcnn train (docs/distributed.md)
           libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata  # -Donnx, its node tests (docs/onnx.md)
           python3-torch  # tests/test_onnx_torch.sh: models trained and exported by PyTorch (docs/onnx.md)
+          libopenblas0 linux-perf  # bench/compare.py: PyTorch's BLAS; profiles (bench/README.md)
           "$@")
 
 missing=()

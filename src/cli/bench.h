@@ -20,12 +20,17 @@
 /* The training batch sizes timed, in the order of bench_result.train_ips. */
 extern const size_t bench_train_batch[BENCH_TRAIN_BATCHES];
 
+/* --scaling: the batch sizes of its table. */
+#define BENCH_SCALING_BATCHES 6
+extern const size_t bench_scaling_batch[BENCH_SCALING_BATCHES];
+
 typedef struct bench_config {
     const char *devices[BENCH_MAX_DEVICES];
     int ndevices;
     int optional[BENCH_MAX_DEVICES]; /* skip, rather than fail, when unavailable */
     size_t repeats, images, latency_calls;
     const char *json;
+    int scaling; /* --scaling: only the training and inference rates per batch size */
 } bench_config;
 
 /* What a child sends back: a plain struct through a pipe. */
@@ -54,6 +59,11 @@ typedef struct bench_result {
     /* filled by the parent */
     double startup_cold_ms, startup_warm_ms;
     long maxrss_kib;
+    /* clcnn_ctx_counters per training step (batch 32, within an epoch) and
+     * per batch-1 prediction; negative where the backend counts nothing. */
+    double launches_step, waits_step, launches_predict, waits_predict;
+    /* --scaling: images/s at each of bench_scaling_batch. */
+    double scale_train_ips[BENCH_SCALING_BATCHES], scale_infer_ips[BENCH_SCALING_BATCHES];
 } bench_result;
 
 /* bench_measure.c */
@@ -80,6 +90,8 @@ int bench_startup(const char *device, const bench_config *cfg, bench_result *r, 
 /* bench_report.c */
 
 void bench_print_table(const bench_config *cfg, const bench_result *rs, int n);
+/* The --scaling table. */
+void bench_print_scaling(const bench_config *cfg, const bench_result *rs, int n);
 /* Writes to f (opened before the run, so that a bad path fails at once)
  * and closes it; returns non-zero (with the error printed) on failure. */
 int bench_write_json(FILE *f, const char *path, const bench_config *cfg, const bench_result *rs, int n);

@@ -23,6 +23,7 @@
 #define HOST_NOMEM 1 /* not a clcnn status: the bench's own malloc failed */
 
 const size_t bench_train_batch[BENCH_TRAIN_BATCHES] = {32, 256};
+const size_t bench_scaling_batch[BENCH_SCALING_BATCHES] = {1, 8, 32, 128, 512, 2048};
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -248,6 +249,23 @@ static int bench_layers(clcnn_ctx *ctx, clcnn_model *m, const bench_config *cfg,
 
 /* ------------------------------------------------- training and inference */
 
+/* Launches and host waits per step of an epoch at batch 32 (the epoch's
+ * one read of its loss sums shared among its steps), read before the
+ * finish that ends the measurement. */
+static int count_training(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *ds, bench_result *r)
+{
+    clcnn_counters c0, c1;
+    size_t n = clcnn_dataset_count(ds), steps = (n + BENCH_LAYER_BATCH - 1) / BENCH_LAYER_BATCH;
+    if (clcnn_ctx_finish(ctx) || clcnn_ctx_counters(ctx, &c0) ||
+        clcnn_model_train_epoch(m, ds, BENCH_LAYER_BATCH, 7, NULL, NULL, 0, NULL, NULL) ||
+        clcnn_ctx_counters(ctx, &c1) || clcnn_ctx_finish(ctx))
+        return fail(r, ctx, NULL);
+    int counted = c1.launches > 0;
+    r->launches_step = counted ? (double)(c1.launches - c0.launches) / (double)steps : -1.0;
+    r->waits_step = counted ? (double)(c1.waits - c0.waits) / (double)steps : -1.0;
+    return 0;
+}
+
 static int bench_training(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *ds, const bench_config *cfg,
                           double *samples, bench_result *r)
 {
@@ -264,7 +282,7 @@ static int bench_training(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *d
         }
         r->train_ips[b] = (double)clcnn_dataset_count(ds) / bench_median(samples, cfg->repeats);
     }
-    return 0;
+    return count_training(ctx, m, ds, r);
 }
 
 static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, const bench_config *cfg,
@@ -284,6 +302,11 @@ static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, 
             return fail(r, ctx, NULL);
         samples[i] = cli_now() - t0;
     }
+    clcnn_counters c0, c1;
+    if (clcnn_ctx_counters(ctx, &c0) || clcnn_model_predict(m, images, 1, probs) || clcnn_ctx_counters(ctx, &c1))
+        return fail(r, ctx, NULL);
+    r->launches_predict = c1.launches > 0 ? (double)(c1.launches - c0.launches) : -1.0;
+    r->waits_predict = c1.launches > 0 ? (double)(c1.waits - c0.waits) : -1.0;
     r->latency_p90_us = 1e6 * bench_percentile(samples, calls, 0.9);
     r->latency_us = 1e6 * bench_median(samples, calls);
     /* Throughput at batch BENCH_INFER_BATCH. */
@@ -298,6 +321,46 @@ static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, 
     }
     r->infer_ips = BENCH_INFER_BATCH / bench_median(samples, cfg->repeats);
     return 0;
+}
+
+/* --scaling: at each batch size, training images/s over epochs of the
+ * synthetic set (one warm-up epoch, then the median of `repeats`), and
+ * inference images/s of clcnn_model_predict on that many images (each
+ * sample at least as many images as the set holds). */
+static int bench_scaling(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *ds, const float *images,
+                         const bench_config *cfg, double *samples, bench_result *r)
+{
+    size_t count = clcnn_dataset_count(ds);
+    float *probs = malloc(count * 10 * sizeof *probs); /* LeNet-5's 10 classes */
+    if (!probs)
+        return fail(r, ctx, "out of memory");
+    int rc = 0;
+    for (int b = 0; rc == 0 && b < BENCH_SCALING_BATCHES; b++) {
+        size_t batch = bench_scaling_batch[b], calls = (count + batch - 1) / batch;
+        fprintf(stderr, "clcnn bench: %s: batch %zu\n", r->backend, batch);
+        for (size_t e = 0; rc == 0 && e <= cfg->repeats; e++) {
+            double t0 = cli_now();
+            if (clcnn_model_train_epoch(m, ds, batch, 2000 + e, NULL, NULL, 0, NULL, NULL) || clcnn_ctx_finish(ctx))
+                rc = fail(r, ctx, NULL);
+            else if (e > 0)
+                samples[e - 1] = cli_now() - t0;
+        }
+        if (rc)
+            break;
+        r->scale_train_ips[b] = (double)count / bench_median(samples, cfg->repeats);
+        for (size_t e = 0; rc == 0 && e <= cfg->repeats; e++) {
+            double t0 = cli_now();
+            for (size_t i = 0; rc == 0 && i < calls; i++)
+                if (clcnn_model_predict(m, images, batch, probs))
+                    rc = fail(r, ctx, NULL);
+            if (e > 0)
+                samples[e - 1] = cli_now() - t0;
+        }
+        if (rc == 0)
+            r->scale_infer_ips[b] = (double)(calls * batch) / bench_median(samples, cfg->repeats);
+    }
+    free(probs);
+    return rc;
 }
 
 void bench_run_backend(const char *device, const bench_config *cfg, bench_result *r)
@@ -344,9 +407,13 @@ void bench_run_backend(const char *device, const bench_config *cfg, bench_result
     }
     r->first_step_ms = 1e3 * (cli_now() - t0);
 
-    if (bench_layers(ctx, model, cfg, samples, r) || bench_training(ctx, model, ds, cfg, samples, r) ||
-        bench_inference(ctx, model, images, cfg, samples, r))
+    if (cfg->scaling) {
+        if (bench_scaling(ctx, model, ds, images, cfg, samples, r))
+            goto done;
+    } else if (bench_layers(ctx, model, cfg, samples, r) || bench_training(ctx, model, ds, cfg, samples, r) ||
+               bench_inference(ctx, model, images, cfg, samples, r)) {
         goto done;
+    }
     r->status = BENCH_OK;
 done:
     clcnn_model_free(model);

@@ -36,6 +36,11 @@ FIGURE(get_infer, r->infer_ips)
 FIGURE(get_cold, r->startup_cold_ms)
 FIGURE(get_warm, r->startup_warm_ms)
 FIGURE(get_rss, r->maxrss_kib / 1024.0)
+/* Negative: the backend counts nothing (the CPU backend). */
+FIGURE(get_lsteps, r->launches_step < 0 ? NAN : r->launches_step)
+FIGURE(get_wsteps, r->waits_step < 0 ? NAN : r->waits_step)
+FIGURE(get_lpred, r->launches_predict < 0 ? NAN : r->launches_predict)
+FIGURE(get_wpred, r->waits_predict < 0 ? NAN : r->waits_predict)
 
 static void print_row(const char *label, const bench_result *rs, int n, figure_fn get, int layer, const char *fmt)
 {
@@ -81,12 +86,41 @@ void bench_print_table(const bench_config *cfg, const bench_result *rs, int n)
     print_row("context creation, cold cache (ms)", rs, n, get_cold, 0, "%.1f");
     print_row("context creation, warm cache (ms)", rs, n, get_warm, 0, "%.1f");
     print_row("peak RSS of the bench process (MiB)", rs, n, get_rss, 0, "%.1f");
+    print_row("kernel launches per training step", rs, n, get_lsteps, 0, "%.2f");
+    print_row("host waits per training step", rs, n, get_wsteps, 0, "%.3f");
+    print_row("kernel launches per batch-1 predict", rs, n, get_lpred, 0, "%.0f");
+    print_row("host waits per batch-1 predict", rs, n, get_wpred, 0, "%.0f");
     printf("\nlayers (clcnn_model_layer_describe; timed through the public operations with the model's weights):\n");
     for (int l = 0; l < first->nlayers; l++)
         printf("  %-6s %-9s %s\n", first->layers[l].name, first->layers[l].input, first->layers[l].what);
     printf("training: %zu synthetic images per epoch (clcnn_model_train_epoch); peak RSS: ru_maxrss of the\n"
-           "process that ran all of the above for that backend.\n",
-           cfg->images);
+           "process that ran all of the above for that backend.  Launches and waits per step: one epoch at\n"
+           "batch %d (clcnn_ctx_counters; its closing read of the loss sums shared among the steps).\n",
+           cfg->images, BENCH_LAYER_BATCH);
+}
+
+void bench_print_scaling(const bench_config *cfg, const bench_result *rs, int n)
+{
+    printf("clcnn bench --scaling: LeNet-5, synthetic data (%zu images), images/s, medians of %zu repeats after "
+           "warm-up\n",
+           cfg->images, cfg->repeats);
+    for (int i = 0; i < n; i++)
+        printf("  %s: %s\n", rs[i].backend, rs[i].device);
+    printf("\n%-8s", "batch");
+    for (int i = 0; i < n; i++)
+        printf(" %14s %14s", "train", "infer");
+    printf("\n%-8s", "");
+    for (int i = 0; i < n; i++)
+        printf(" %29s", rs[i].backend);
+    putchar('\n');
+    for (int b = 0; b < BENCH_SCALING_BATCHES; b++) {
+        printf("%-8zu", bench_scaling_batch[b]);
+        for (int i = 0; i < n; i++)
+            printf(" %14.0f %14.0f", rs[i].scale_train_ips[b], rs[i].scale_infer_ips[b]);
+        putchar('\n');
+    }
+    printf("\ntrain: clcnn_model_train_epoch over the set at that batch size; infer: clcnn_model_predict on that\n"
+           "many images at a time, as many calls as cover the set.\n");
 }
 
 static void json_num(FILE *f, const char *key, double v, int comma)
@@ -154,6 +188,20 @@ int bench_write_json(FILE *f, const char *path, const bench_config *cfg, const b
         fprintf(f, "\n     ");
         json_num(f, "startup_cold_ms", r->startup_cold_ms, 1);
         json_num(f, "startup_warm_ms", r->startup_warm_ms, 1);
+        fprintf(f, "\n     ");
+        json_num(f, "launches_per_step", get_lsteps(r, 0), 1);
+        json_num(f, "waits_per_step", get_wsteps(r, 0), 1);
+        json_num(f, "launches_per_predict", get_lpred(r, 0), 1);
+        json_num(f, "waits_per_predict", get_wpred(r, 0), 1);
+        if (cfg->scaling) {
+            fprintf(f, "\n     \"scaling\": [");
+            for (int b = 0; b < BENCH_SCALING_BATCHES; b++) {
+                fprintf(f, "{\"batch\": %zu, ", bench_scaling_batch[b]);
+                json_num(f, "train_images_per_s", r->scale_train_ips[b], 1);
+                json_num(f, "infer_images_per_s", r->scale_infer_ips[b], 0);
+                fprintf(f, "}%s", b + 1 < BENCH_SCALING_BATCHES ? ", " : "],\n     ");
+            }
+        }
         fprintf(f, "\"peak_rss_kib\": %ld}%s\n", r->maxrss_kib, i + 1 < n ? "," : "");
     }
     fprintf(f, "  ]\n}\n");

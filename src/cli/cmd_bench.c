@@ -29,18 +29,21 @@ static const char usage_text[] =
     "  --images N          size of the synthetic training set (default 4096;\n"
     "                      --quick: 1024)\n"
     "  --quick             fewer repeats and images, for a fast look\n"
+    "  --scaling           only training and inference images/s at batch 1, 8,\n"
+    "                      32, 128, 512 and 2048 (the set: at least 4096 images)\n"
     "  --json FILE         also write the figures as JSON to FILE\n"
     "  --help              show this help\n";
 
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, bench_config *cfg)
 {
-    enum { O_DEVICE = 1, O_ALL, O_REPEATS, O_IMAGES, O_QUICK, O_JSON, O_HELP };
+    enum { O_DEVICE = 1, O_ALL, O_REPEATS, O_IMAGES, O_QUICK, O_JSON, O_HELP, O_SCALING };
     static const struct option longopts[] = {
         {"device", required_argument, 0, O_DEVICE}, {"all", no_argument, 0, O_ALL},
         {"repeats", required_argument, 0, O_REPEATS}, {"images", required_argument, 0, O_IMAGES},
         {"quick", no_argument, 0, O_QUICK},         {"json", required_argument, 0, O_JSON},
-        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0},
+        {"help", no_argument, 0, O_HELP},           {"scaling", no_argument, 0, O_SCALING},
+        {0, 0, 0, 0},
     };
     int all = 0, quick = 0, repeats_set = 0, images_set = 0;
     *cfg = (bench_config){.repeats = 5, .images = 4096, .latency_calls = 200};
@@ -57,6 +60,7 @@ static int parse(int argc, char **argv, bench_config *cfg)
         case O_ALL: all = 1; break;
         case O_QUICK: quick = 1; break;
         case O_JSON: cfg->json = optarg; break;
+        case O_SCALING: cfg->scaling = 1; break;
         case O_REPEATS:
             if (cli_parse_size(optarg, 1, 1000, &cfg->repeats))
                 return cli_usage_error("bench", "--repeats wants a whole number from 1 to 1000, not '%s'", optarg);
@@ -83,6 +87,9 @@ static int parse(int argc, char **argv, bench_config *cfg)
             cfg->images = 1024;
         cfg->latency_calls = 50;
     }
+    /* --scaling's largest batch takes 2048 images per step: two steps at least. */
+    if (cfg->scaling && cfg->images < 2 * bench_scaling_batch[BENCH_SCALING_BATCHES - 1])
+        cfg->images = 2 * bench_scaling_batch[BENCH_SCALING_BATCHES - 1];
     if (cfg->ndevices == 0) {
         cfg->devices[0] = "cpu";
         cfg->devices[1] = "opencl";
@@ -99,8 +106,11 @@ static void result_init(bench_result *r)
     r->status = BENCH_FAILED;
     r->first_step_ms = r->latency_us = r->latency_p90_us = r->infer_ips = NAN;
     r->startup_cold_ms = r->startup_warm_ms = NAN;
+    r->launches_step = r->waits_step = r->launches_predict = r->waits_predict = -1.0;
     for (int b = 0; b < BENCH_TRAIN_BATCHES; b++)
         r->train_ips[b] = NAN;
+    for (int b = 0; b < BENCH_SCALING_BATCHES; b++)
+        r->scale_train_ips[b] = r->scale_infer_ips[b] = NAN;
     for (int l = 0; l < BENCH_MAX_LAYERS; l++)
         r->layers[l].fwd_ms = r->layers[l].bwd_ms = NAN;
 }
@@ -136,6 +146,10 @@ int cmd_bench(int argc, char **argv)
             continue;
         }
         r->maxrss_kib = ru.ru_maxrss;
+        if (cfg.scaling) {
+            n++;
+            continue;
+        }
         fprintf(stderr, "clcnn bench: %s: context start-up\n", r->backend);
         if (bench_startup(dev, &cfg, r, why, sizeof why)) {
             rc = cli_fail("bench on %s: start-up: %s", dev, why);
@@ -143,7 +157,9 @@ int cmd_bench(int argc, char **argv)
         }
         n++;
     }
-    if (n > 0)
+    if (n > 0 && cfg.scaling)
+        bench_print_scaling(&cfg, rs, n);
+    else if (n > 0)
         bench_print_table(&cfg, rs, n);
     if (json) {
         if (n > 0) {

@@ -91,6 +91,9 @@ typedef struct clcnn_backend_ops {
      * host backend use a data set without copying it. */
     int (*view_host)(void *bctx, const void *host, size_t bytes, clcnn_buf **out);
     int (*finish)(void *bctx);
+    /* (optional, may be NULL: none) Device commands issued and host waits
+     * so far (clcnn_ctx_counters). */
+    void (*counters)(void *bctx, uint64_t *launches, uint64_t *waits);
 
     /* y = act(conv(x, w) + b); x (n,h,w,c), w (kh,kw,c,k), b (k), y (n,oh,ow,k). */
     int (*conv_forward)(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *b,

@@ -241,6 +241,16 @@ void clcnn_ctx_set_log(clcnn_ctx *ctx, clcnn_log_fn log, void *user)
     ctx->log_user = user;
 }
 
+int clcnn_ctx_counters(clcnn_ctx *ctx, clcnn_counters *out)
+{
+    if (!ctx || !ctx->ops || !out)
+        return clcnn_error(ctx, CLCNN_ERR_ARGUMENT, "clcnn_ctx_counters: %s", out ? "no usable context" : "out is NULL");
+    *out = (clcnn_counters){0, 0};
+    if (ctx->ops->counters)
+        ctx->ops->counters(ctx->bctx, &out->launches, &out->waits);
+    return CLCNN_OK;
+}
+
 int clcnn_ctx_finish(clcnn_ctx *ctx)
 {
     if (!ctx || !ctx->ops)

@@ -208,6 +208,7 @@ static const clcnn_backend_ops ocl_ops = {
     .read = ocl_read,
     .fill = ocl_fill,
     .finish = ocl_finish,
+    .counters = ocl_counters,
     .conv_forward = ocl_conv_forward,
     .conv_backward = ocl_conv_backward,
     .pool_forward = ocl_pool_forward,

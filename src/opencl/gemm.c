@@ -53,6 +53,7 @@ int ocl_gemm(ocl_backend *b, const char *op, int trans_a, int trans_b, size_t m,
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, 1.0f, a, a_off, lda, bm, b_off, ldb, beta, c, c_off,
                          ldc, &b->queue, NULL);
     }
+    b->launches++; /* at least one kernel, maybe more inside CLBlast */
     if (s != CLBlastSuccess)
         return clcnn_error(b->ctx, s == CLBlastTempBufferAllocFailure ? CLCNN_ERR_NOMEM : CLCNN_ERR_OPENCL,
                            "OpenCL %s: CLBlast SGEMM (%zu x %zu x %zu) failed: %s (%d)", op, m, n, k,

@@ -353,5 +353,13 @@ int ocl_launch(ocl_backend *b, const ocl_family *f, int k, const ocl_arg *args, 
         snprintf(what, sizeof what, "launching %s", f->kernels[k]);
         return ocl_fail(b, err, what);
     }
+    b->launches++;
     return CLCNN_OK;
+}
+
+void ocl_counters(void *bctx, uint64_t *launches, uint64_t *waits)
+{
+    const ocl_backend *b = bctx;
+    *launches = b->launches;
+    *waits = b->waits;
 }

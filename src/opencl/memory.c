@@ -162,6 +162,13 @@ int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t
     if (bytes <= OCL_STAGING_SLOT_BYTES) {
         int i = b->next_staging;
         if (b->staging[i].done) {
+            /* Counted only when the upload is still pending, the host then
+             * blocking until the device has caught up. */
+            cl_int status = CL_COMPLETE;
+            if (clGetEventInfo(b->staging[i].done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL) !=
+                    CL_SUCCESS ||
+                status != CL_COMPLETE)
+                b->waits++;
             err = clWaitForEvents(1, &b->staging[i].done); /* normally long complete */
             clReleaseEvent(b->staging[i].done);
             b->staging[i].done = NULL;
@@ -194,6 +201,7 @@ int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t
             return err == CL_SUCCESS ? CLCNN_OK : ocl_fail(b, err, "clEnqueueCopyBuffer (upload)");
         }
     }
+    b->waits++;
     err = clEnqueueWriteBuffer(b->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
     return err == CL_SUCCESS ? CLCNN_OK : ocl_fail(b, err, "clEnqueueWriteBuffer");
 }
@@ -204,6 +212,7 @@ int ocl_read(void *bctx, const clcnn_buf *src, size_t offset, void *dst, size_t 
     int st = check_range(b, src, offset, bytes, "read");
     if (st || bytes == 0)
         return st;
+    b->waits++;
     cl_int err = clEnqueueReadBuffer(b->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
     return err == CL_SUCCESS ? CLCNN_OK : ocl_fail(b, err, "clEnqueueReadBuffer");
 }
@@ -211,6 +220,7 @@ int ocl_read(void *bctx, const clcnn_buf *src, size_t offset, void *dst, size_t 
 int ocl_finish(void *bctx)
 {
     ocl_backend *b = bctx;
+    b->waits++;
     cl_int err = clFinish(b->queue);
     return err == CL_SUCCESS ? CLCNN_OK : ocl_fail(b, err, "clFinish");
 }

@@ -121,6 +121,7 @@ typedef struct ocl_backend {
         cl_event done; /* the upload from this slot, NULL when none pending */
     } staging[OCL_STAGING_SLOTS];
     int next_staging;
+    uint64_t launches, waits; /* clcnn_ctx_counters: device commands, host waits */
 } ocl_backend;
 
 /* ------------------------------------------------------------- launch.c */
@@ -209,6 +210,7 @@ void *ocl_native_handle(void *bctx, const clcnn_buf *buf);
 int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes);
 int ocl_read(void *bctx, const clcnn_buf *src, size_t offset, void *dst, size_t bytes);
 int ocl_finish(void *bctx);
+void ocl_counters(void *bctx, uint64_t *launches, uint64_t *waits); /* launch.c */
 
 /* --------------------------------------------------------------- gemm.c */
 

@@ -1,0 +1,77 @@
+/*
+ * clcnn_ctx_counters: the CPU backend counts nothing; on OpenCL a training
+ * step launches kernels, and a prediction, which reads its result back,
+ * waits for the device at least once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define N 4
+
+static clcnn_model *lenet(clcnn_ctx *ctx)
+{
+    clcnn_model *m = NULL;
+    ck_assert_int_eq(clcnn_model_lenet5(ctx, &m), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_init(m, 1), CLCNN_OK);
+    return m;
+}
+
+START_TEST(a_step_and_a_prediction_are_counted)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    clcnn_model *m = lenet(ctx);
+    float *images = malloc(N * 28 * 28 * sizeof *images), probs[N * 10];
+    ck_assert_ptr_nonnull(images);
+    tu_fill_random(images, N * 28 * 28, 3, 0, 1);
+    const int32_t labels[N] = {1, 2, 3, 4};
+    clcnn_counters c0, c1, c2;
+    ck_assert_int_eq(clcnn_ctx_counters(ctx, &c0), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_train_step(m, images, labels, N, NULL, NULL), CLCNN_OK);
+    ck_assert_int_eq(clcnn_ctx_counters(ctx, &c1), CLCNN_OK);
+    ck_assert_int_eq(clcnn_model_predict(m, images, 1, probs), CLCNN_OK);
+    ck_assert_int_eq(clcnn_ctx_counters(ctx, &c2), CLCNN_OK);
+    if (strcmp(clcnn_ctx_backend(ctx), "cpu") == 0) {
+        ck_assert_uint_eq(c2.launches, 0);
+        ck_assert_uint_eq(c2.waits, 0);
+    } else {
+        /* Every layer forward and backward at least, and Adam. */
+        ck_assert_uint_ge(c1.launches - c0.launches, 10);
+        ck_assert_uint_ge(c2.launches - c1.launches, 4); /* 3 dense, 2 conv, 2 pool, softmax: some fused */
+        ck_assert_uint_ge(c2.waits - c1.waits, 1);
+        ck_assert_uint_ge(c2.launches, c1.launches);
+    }
+    free(images);
+    clcnn_model_free(m);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(null_arguments_are_refused)
+{
+    clcnn_ctx *ctx = tu_ctx();
+    clcnn_counters c;
+    ck_assert_int_eq(clcnn_ctx_counters(NULL, &c), CLCNN_ERR_ARGUMENT);
+    ck_assert_int_eq(clcnn_ctx_counters(ctx, NULL), CLCNN_ERR_ARGUMENT);
+    ck_assert_str_ne(clcnn_errmsg(ctx), "");
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
+static Suite *counters_suite(void)
+{
+    Suite *s = suite_create("counters");
+    TCase *tc = tcase_create("counters");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, a_step_and_a_prediction_are_counted);
+    tcase_add_test(tc, null_arguments_are_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    tu_skip_if_no_device();
+    return tu_run(counters_suite());
+}
