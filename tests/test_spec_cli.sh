@@ -72,7 +72,8 @@ check "the header names the spec" grep -q '^clcnn: net.spec (3394 parameters)' t
 check "the loss falls over two epochs" awk -F, 'NR == 2 { a = $2 } NR == 3 { b = $2 } END { exit !(b < a) }' m.csv
 check "test accuracy printed" grep -Eq '^test: loss [0-9.]+ accuracy [0-9.]+' train.out
 "$CLCNN" info m.model >info.out 2>&1
-check "the saved model holds the spec's layers" grep -Eq 'lrn_1 .*LocalResponseNormalization.* 14, 14, 8' info.out && grep -q 'Total params: 3,394' info.out
+info_ok() { grep -Eq 'lrn_1 .*LocalResponseNormalization.* 14, 14, 8' info.out && grep -q 'Total params: 3,394' info.out; }
+check "the saved model holds the spec's layers" info_ok
 "$CLCNN" eval --model m.model --data data.npz --device cpu >eval.out 2>eval.err
 check "eval of the saved model needs no spec" grep -Eq 'loss [0-9.]+ accuracy [0-9.]+' eval.out
 "$CLCNN" predict --model m.model --device cpu img.pgm >pred.out 2>pred.err
@@ -98,6 +99,17 @@ expect_error "an unknown name is neither file nor built-in" "nor a built-in netw
     "$CLCNN" train --model lenet6 --data data.npz --device cpu
 expect_error "--model with --resume" "--resume continues the checkpoint's own network" \
     "$CLCNN" train --model lenet5 --resume x.ckpt --data data.npz --device cpu
+
+# clcnn bench --model: the network's own layers timed (alexnet-mini: 5
+# conv, 3 pool, 3 dense), its name in the report and the JSON.
+"$CLCNN" bench --device cpu --repeats 1 --images 256 --model alexnet-mini --json bench.json >bench.out 2>bench.err
+bench_report_ok() {
+    grep -q '^clcnn bench: alexnet-mini, synthetic data' bench.out && grep -q '^  conv5  backward' bench.out &&
+        grep -q '^  dense3 forward (logits)' bench.out && grep -q '"model": "alexnet-mini"' bench.json
+}
+check "bench --model alexnet-mini times its layers" bench_report_ok
+expect_error "bench --model with a bad spec names the file and line" "bench on cpu: bad.spec:3: mode wants one of" \
+    "$CLCNN" bench --device cpu --repeats 1 --images 256 --model bad.spec
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all passed"

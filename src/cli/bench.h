@@ -31,6 +31,7 @@ typedef struct bench_config {
     size_t repeats, images, latency_calls;
     const char *json;
     int scaling; /* --scaling: only the training and inference rates per batch size */
+    const char *model; /* --model SPEC: the network timed (clcnn_model_from_spec; "lenet5") */
 } bench_config;
 
 /* What a child sends back: a plain struct through a pipe. */

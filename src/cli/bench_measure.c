@@ -1,9 +1,10 @@
 /*
  * clcnn bench, inside the child process of one device: per-layer times,
- * training throughput, inference latency and throughput of LeNet-5, all
- * through the public API.  The layers timed are the model's own
- * (clcnn_model_lenet5), read back with clcnn_model_layer_config and run
- * with the model's weights through the public operations.
+ * training throughput, inference latency and throughput of a network
+ * (--model: LeNet-5 by default), all through the public API.  The layers
+ * timed are the model's own (clcnn_model_from_spec), read back with
+ * clcnn_model_layer_config and run with the model's weights through the
+ * public operations.
  *
  * Every figure is a median over --repeats samples taken after warm-up, and
  * every clock stops only after clcnn_ctx_finish() (or a call that reads
@@ -19,7 +20,6 @@
 #include "common.h"
 
 #define MIN_SAMPLE_SECONDS 0.02 /* per-layer samples repeat an op for at least this long */
-#define IMAGE_SIZE (28 * 28)
 #define HOST_NOMEM 1 /* not a clcnn status: the bench's own malloc failed */
 
 const size_t bench_train_batch[BENCH_TRAIN_BATCHES] = {32, 256};
@@ -285,20 +285,21 @@ static int bench_training(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *d
     return count_training(ctx, m, ds, r);
 }
 
-static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, const bench_config *cfg,
-                           double *samples, bench_result *r)
+/* Batch-1 latency, its launches and waits, and batch-256 throughput, into
+ * probs (room for BENCH_INFER_BATCH predictions). */
+static int predict_figures(clcnn_ctx *ctx, clcnn_model *m, const float *images, size_t image_size, float *probs,
+                           const bench_config *cfg, double *samples, bench_result *r)
 {
-    float probs[BENCH_INFER_BATCH * 10]; /* LeNet-5's 10 classes */
     size_t calls = cfg->latency_calls;
     fprintf(stderr, "clcnn bench: %s: inference\n", r->backend);
     /* Latency: one image per call; predict reads the result back, so every
      * call waits for the device. */
     for (size_t i = 0; i < 20; i++)
-        if (clcnn_model_predict(m, images + (i % 64) * IMAGE_SIZE, 1, probs))
+        if (clcnn_model_predict(m, images + (i % 64) * image_size, 1, probs))
             return fail(r, ctx, NULL);
     for (size_t i = 0; i < calls; i++) {
         double t0 = cli_now();
-        if (clcnn_model_predict(m, images + (i % 64) * IMAGE_SIZE, 1, probs))
+        if (clcnn_model_predict(m, images + (i % 64) * image_size, 1, probs))
             return fail(r, ctx, NULL);
         samples[i] = cli_now() - t0;
     }
@@ -323,6 +324,17 @@ static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, 
     return 0;
 }
 
+static int bench_inference(clcnn_ctx *ctx, clcnn_model *m, const float *images, size_t image_size,
+                           const bench_config *cfg, double *samples, bench_result *r)
+{
+    float *probs = malloc(BENCH_INFER_BATCH * clcnn_model_classes(m) * sizeof *probs);
+    if (!probs)
+        return fail(r, ctx, "out of memory");
+    int rc = predict_figures(ctx, m, images, image_size, probs, cfg, samples, r);
+    free(probs);
+    return rc;
+}
+
 /* --scaling: at each batch size, training images/s over epochs of the
  * synthetic set (one warm-up epoch, then the median of `repeats`), and
  * inference images/s of clcnn_model_predict on that many images (each
@@ -331,7 +343,7 @@ static int bench_scaling(clcnn_ctx *ctx, clcnn_model *m, const clcnn_dataset *ds
                          const bench_config *cfg, double *samples, bench_result *r)
 {
     size_t count = clcnn_dataset_count(ds);
-    float *probs = malloc(count * 10 * sizeof *probs); /* LeNet-5's 10 classes */
+    float *probs = malloc(count * clcnn_model_classes(m) * sizeof *probs);
     if (!probs)
         return fail(r, ctx, "out of memory");
     int rc = 0;
@@ -380,7 +392,16 @@ void bench_run_backend(const char *device, const bench_config *cfg, bench_result
 
     size_t count = cfg->images; /* at least BENCH_INFER_BATCH */
     size_t nsamples = cfg->latency_calls > cfg->repeats ? cfg->latency_calls : cfg->repeats;
-    float *images = malloc(count * IMAGE_SIZE * sizeof *images);
+    size_t shape[3];
+    if (clcnn_model_from_spec(ctx, &model, cfg->model) || clcnn_model_init(model, 1)) {
+        fail(r, ctx, NULL);
+        clcnn_model_free(model);
+        clcnn_ctx_free(ctx);
+        return;
+    }
+    clcnn_model_input_shape(model, shape);
+    const size_t image_size = shape[0] * shape[1] * shape[2], classes = clcnn_model_classes(model);
+    float *images = malloc(count * image_size * sizeof *images);
     int32_t *labels = malloc(count * sizeof *labels);
     double *samples = malloc(nsamples * sizeof *samples);
     if (!images || !labels || !samples) {
@@ -388,12 +409,11 @@ void bench_run_backend(const char *device, const bench_config *cfg, bench_result
         goto done;
     }
     uint64_t rng = 42;
-    fill_random(images, count * IMAGE_SIZE, &rng, 0.0f, 1.0f);
+    fill_random(images, count * image_size, &rng, 0.0f, 1.0f);
     for (size_t i = 0; i < count; i++)
-        labels[i] = (int32_t)(i * 7 % 10);
+        labels[i] = (int32_t)(i * 7 % classes);
 
-    if (clcnn_dataset_create(ctx, &ds, count, 28, 28, 1, images, labels) || clcnn_model_lenet5(ctx, &model) ||
-        clcnn_model_init(model, 1)) {
+    if (clcnn_dataset_create(ctx, &ds, count, shape[0], shape[1], shape[2], images, labels)) {
         fail(r, ctx, NULL);
         goto done;
     }
@@ -411,7 +431,7 @@ void bench_run_backend(const char *device, const bench_config *cfg, bench_result
         if (bench_scaling(ctx, model, ds, images, cfg, samples, r))
             goto done;
     } else if (bench_layers(ctx, model, cfg, samples, r) || bench_training(ctx, model, ds, cfg, samples, r) ||
-               bench_inference(ctx, model, images, cfg, samples, r)) {
+               bench_inference(ctx, model, images, image_size, cfg, samples, r)) {
         goto done;
     }
     r->status = BENCH_OK;

@@ -60,7 +60,7 @@ static void print_row(const char *label, const bench_result *rs, int n, figure_f
 void bench_print_table(const bench_config *cfg, const bench_result *rs, int n)
 {
     const bench_result *first = &rs[0]; /* every backend runs the same model */
-    printf("clcnn bench: LeNet-5, synthetic data, medians of %zu repeats after warm-up\n", cfg->repeats);
+    printf("clcnn bench: %s, synthetic data, medians of %zu repeats after warm-up\n", cfg->model, cfg->repeats);
     for (int i = 0; i < n; i++)
         printf("  %s: %s\n", rs[i].backend, rs[i].device);
     printf("\n%-38s", "");
@@ -101,9 +101,9 @@ void bench_print_table(const bench_config *cfg, const bench_result *rs, int n)
 
 void bench_print_scaling(const bench_config *cfg, const bench_result *rs, int n)
 {
-    printf("clcnn bench --scaling: LeNet-5, synthetic data (%zu images), images/s, medians of %zu repeats after "
+    printf("clcnn bench --scaling: %s, synthetic data (%zu images), images/s, medians of %zu repeats after "
            "warm-up\n",
-           cfg->images, cfg->repeats);
+           cfg->model, cfg->images, cfg->repeats);
     for (int i = 0; i < n; i++)
         printf("  %s: %s\n", rs[i].backend, rs[i].device);
     printf("\n%-8s", "batch");
@@ -152,7 +152,9 @@ static void json_str(FILE *f, const char *s)
 
 int bench_write_json(FILE *f, const char *path, const bench_config *cfg, const bench_result *rs, int n)
 {
-    fprintf(f, "{\n  \"clcnn_version\": \"%s\", \"model\": \"lenet5\", \"data\": \"synthetic\",\n", clcnn_version());
+    fprintf(f, "{\n  \"clcnn_version\": \"%s\", \"model\": ", clcnn_version());
+    json_str(f, cfg->model);
+    fprintf(f, ", \"data\": \"synthetic\",\n");
     fprintf(f, "  \"repeats\": %zu, \"train_images\": %zu, \"layer_batch\": %d, \"latency_calls\": %zu,\n",
             cfg->repeats, cfg->images, BENCH_LAYER_BATCH, cfg->latency_calls);
     fprintf(f, "  \"backends\": [\n");

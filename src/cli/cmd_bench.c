@@ -16,7 +16,8 @@
 
 static const char usage_text[] =
     "usage: clcnn bench [OPTIONS]\n"
-    "Times LeNet-5 on synthetic data: every layer forward and backward at batch 32,\n"
+    "Times a network (LeNet-5 unless --model) on synthetic data: every layer forward\n"
+    "and backward at batch 32,\n"
     "training throughput at batch 32 and 256, inference latency (batch 1) and\n"
     "throughput (batch 256), peak resident memory and context start-up time.\n"
     "Each backend runs in its own child process; figures are medians over the\n"
@@ -31,22 +32,25 @@ static const char usage_text[] =
     "  --quick             fewer repeats and images, for a fast look\n"
     "  --scaling           only training and inference images/s at batch 1, 8,\n"
     "                      32, 128, 512 and 2048 (the set: at least 4096 images)\n"
+    "  --model SPEC        the network: lenet5 (default), alexnet-mini or a spec\n"
+    "                      file (docs/spec-format.md)\n"
     "  --json FILE         also write the figures as JSON to FILE\n"
     "  --help              show this help\n";
 
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, bench_config *cfg)
 {
-    enum { O_DEVICE = 1, O_ALL, O_REPEATS, O_IMAGES, O_QUICK, O_JSON, O_HELP, O_SCALING };
+    enum { O_DEVICE = 1, O_ALL, O_REPEATS, O_IMAGES, O_QUICK, O_JSON, O_HELP, O_SCALING, O_MODEL };
     static const struct option longopts[] = {
         {"device", required_argument, 0, O_DEVICE}, {"all", no_argument, 0, O_ALL},
         {"repeats", required_argument, 0, O_REPEATS}, {"images", required_argument, 0, O_IMAGES},
         {"quick", no_argument, 0, O_QUICK},         {"json", required_argument, 0, O_JSON},
         {"help", no_argument, 0, O_HELP},           {"scaling", no_argument, 0, O_SCALING},
+        {"model", required_argument, 0, O_MODEL},
         {0, 0, 0, 0},
     };
     int all = 0, quick = 0, repeats_set = 0, images_set = 0;
-    *cfg = (bench_config){.repeats = 5, .images = 4096, .latency_calls = 200};
+    *cfg = (bench_config){.repeats = 5, .images = 4096, .latency_calls = 200, .model = "lenet5"};
     opterr = 0;
     optind = 0;
     int c;
@@ -61,6 +65,7 @@ static int parse(int argc, char **argv, bench_config *cfg)
         case O_QUICK: quick = 1; break;
         case O_JSON: cfg->json = optarg; break;
         case O_SCALING: cfg->scaling = 1; break;
+        case O_MODEL: cfg->model = optarg; break;
         case O_REPEATS:
             if (cli_parse_size(optarg, 1, 1000, &cfg->repeats))
                 return cli_usage_error("bench", "--repeats wants a whole number from 1 to 1000, not '%s'", optarg);
