@@ -21,27 +21,7 @@ cd "$WORK" || exit 1
 "$PY" "$HERE/make_synthetic_npz.py" || { echo "FAIL - could not write the test data"; exit 1; }
 
 failures=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; failures=$((failures + 1)); }
-
-# One line on stderr naming what is wrong, exit status 2 (a usage error) or
-# 1: expect_error DESC WORD CMD...
-expect_error() {
-    local what=$1 word=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    local rc=$? lines
-    lines=$(wc -l <err.txt)
-    if [ "$rc" -eq 0 ]; then
-        fail "$what: exit status 0"
-    elif [ "$lines" -ne 1 ]; then
-        fail "$what: $lines lines on stderr, want 1: $(cat err.txt)"
-    elif ! grep -qF -- "$word" err.txt; then
-        fail "$what: stderr does not name '$word': $(cat err.txt)"
-    else
-        pass "$what (exit $rc: $(cat err.txt))"
-    fi
-}
+. "$HERE/cli_lib.sh" # pass, fail, check, expect_error
 
 base=("$CLCNN" train --device cpu --data data.npz --batch-size 16 --seed 3 --quiet)
 

@@ -25,30 +25,7 @@ trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
 
 failures=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-# One line on stderr, naming what is wrong: expect_error DESC TEXT CMD...
-expect_error() {
-    local what=$1 text=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    local rc=$?
-    if [ "$rc" -eq 0 ]; then
-        fail "$what: exit status 0"
-    elif [ "$(wc -l <err.txt)" -ne 1 ]; then
-        fail "$what: $(wc -l <err.txt) lines on stderr, want 1:"
-        sed 's/^/    /' err.txt
-    elif ! grep -qF -- "$text" err.txt; then
-        fail "$what: stderr '$(cat err.txt)' lacks '$text'"
-    else
-        pass "$what (exit $rc: $(cat err.txt))"
-    fi
-}
+. "$HERE/cli_lib.sh" # pass, fail, check, expect_error
 
 "$PY" "$HERE/make_synthetic_npz.py" || { echo "FAIL - could not write the test data"; exit 1; }
 
