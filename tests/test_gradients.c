@@ -129,25 +129,6 @@ static const lrn_cfg lrn_cfgs[] = {
 #define N_CONV ((int)(sizeof conv_cfgs / sizeof conv_cfgs[0]))
 #define N_POOL ((int)(sizeof pool_cfgs / sizeof pool_cfgs[0]))
 
-static float *random_array(size_t n, unsigned seed, float lo, float hi)
-{
-    float *x = malloc(n * sizeof *x);
-    ck_assert_ptr_nonnull(x);
-    tu_fill_random(x, n, seed, lo, hi);
-    return x;
-}
-
-/* sum(R * Z) in float64. */
-static double dot_with(const clcnn_tensor *Z, const float *R)
-{
-    float *z = tu_read(Z);
-    double s = 0;
-    for (size_t i = 0, n = clcnn_tensor_count(Z); i < n; i++)
-        s += (double)R[i] * z[i];
-    free(z);
-    return s;
-}
-
 static void check_grad(double analytic, double fd, const char *what, int cfg, size_t index)
 {
     ck_assert_msg(fabs(analytic - fd) <= ATOL + RTOL * fabs(fd),
@@ -175,7 +156,7 @@ static double conv_loss(conv_state *s)
                   : clcnn_conv_forward(s->ctx, s->tx, s->tw, s->tb, CLCNN_ACT_IDENTITY, s->g->pad, s->g->sh,
                                        s->g->sw, &s->tz);
     ck_assert_msg(st == CLCNN_OK, "conv_forward: %s", clcnn_errmsg(s->ctx));
-    return s->R ? dot_with(s->tz, s->R) : 0.0;
+    return s->R ? tu_dot_with(s->tz, s->R) : 0.0;
 }
 
 /* Central difference of the loss with respect to v[i]. */
@@ -205,9 +186,9 @@ static void check_conv(const conv_cfg *g, const clcnn_conv_params *p, int _i)
     s.nw = g->kh * g->kw * cg * g->k;
     s.nb = g->k;
     unsigned seed = 1000u + 17u * (unsigned)_i;
-    s.x = random_array(s.nx, seed, -1, 1);
-    s.w = random_array(s.nw, seed + 1, -0.5f, 0.5f);
-    s.b = random_array(s.nb, seed + 2, -0.5f, 0.5f);
+    s.x = tu_random_array(s.nx, seed, -1, 1);
+    s.w = tu_random_array(s.nw, seed + 1, -0.5f, 0.5f);
+    s.b = tu_random_array(s.nb, seed + 2, -0.5f, 0.5f);
     s.tx = tu_tensor(s.ctx, 4, xs, NULL);
     s.tw = tu_tensor(s.ctx, 4, ws, NULL);
     s.tb = tu_tensor(s.ctx, 4, bs, NULL);
@@ -216,7 +197,7 @@ static void check_conv(const conv_cfg *g, const clcnn_conv_params *p, int _i)
     size_t zs[CLCNN_MAX_RANK];
     clcnn_tensor_shape(s.tz, zs);
     s.nz = clcnn_tensor_count(s.tz);
-    s.R = random_array(s.nz, seed + 3, -1, 1);
+    s.R = tu_random_array(s.nz, seed + 3, -1, 1);
     clcnn_tensor *tR = tu_tensor(s.ctx, 4, zs, s.R);
 
     /* restore the unperturbed inputs, then the analytic gradients */
@@ -305,7 +286,7 @@ static double pool_loss(pool_state *s)
     int st = s->p ? clcnn_pool2d_forward(s->ctx, s->tx, g->kh, g->kw, g->sh, g->sw, g->mode, s->p, &s->ty)
                   : clcnn_pool_forward(s->ctx, s->tx, g->kh, g->kw, g->sh, g->sw, g->mode, &s->ty);
     ck_assert_msg(st == CLCNN_OK, "pool_forward: %s", clcnn_errmsg(s->ctx));
-    return s->R ? dot_with(s->ty, s->R) : 0.0;
+    return s->R ? tu_dot_with(s->ty, s->R) : 0.0;
 }
 
 /* Case _i of a table: shape g, through the seed calls (p NULL) or
@@ -324,7 +305,7 @@ static void check_pool(const pool_cfg *g, const clcnn_pool_params *p, int _i)
     pool_loss(&s);
     size_t ys[CLCNN_MAX_RANK];
     clcnn_tensor_shape(s.ty, ys);
-    s.R = random_array(clcnn_tensor_count(s.ty), seed + 1, -1, 1);
+    s.R = tu_random_array(clcnn_tensor_count(s.ty), seed + 1, -1, 1);
     clcnn_tensor *tR = tu_tensor(s.ctx, 4, ys, s.R);
     pool_loss(&s);
 
@@ -379,7 +360,7 @@ static double lrn_loss(clcnn_ctx *ctx, const lrn_cfg *g, clcnn_tensor *tx, const
     ck_assert_int_eq(clcnn_tensor_write(tx, x, nx), CLCNN_OK);
     int st = clcnn_lrn_forward(ctx, tx, g->size, g->alpha, g->beta, g->k, ty);
     ck_assert_msg(st == CLCNN_OK, "lrn_forward: %s", clcnn_errmsg(ctx));
-    return dot_with(*ty, R);
+    return tu_dot_with(*ty, R);
 }
 
 START_TEST(lrn_gradients)
@@ -388,7 +369,7 @@ START_TEST(lrn_gradients)
     clcnn_ctx *ctx = tu_ctx();
     size_t xs[4] = {g->m, g->h, g->w, g->c}, nx = g->m * g->h * g->w * g->c;
     unsigned seed = 7000u + 13u * (unsigned)_i;
-    float *x = random_array(nx, seed, -1, 1), *R = random_array(nx, seed + 1, -1, 1);
+    float *x = tu_random_array(nx, seed, -1, 1), *R = tu_random_array(nx, seed + 1, -1, 1);
     clcnn_tensor *tx = tu_tensor(ctx, 4, xs, NULL), *tR = tu_tensor(ctx, 4, xs, R), *ty = NULL, *dx = NULL;
     lrn_loss(ctx, g, tx, x, nx, &ty, R);
     int st = clcnn_lrn_backward(ctx, tR, tx, g->size, g->alpha, g->beta, g->k, &dx);

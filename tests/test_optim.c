@@ -25,24 +25,6 @@
 #define RTOL 1e-2
 #define ATOL 2e-3
 
-static float *random_array(size_t n, unsigned seed, float lo, float hi)
-{
-    float *x = malloc(n * sizeof *x);
-    ck_assert_ptr_nonnull(x);
-    tu_fill_random(x, n, seed, lo, hi);
-    return x;
-}
-
-static double dot_with(const clcnn_tensor *t, const float *R)
-{
-    float *y = tu_read(t);
-    double s = 0.0;
-    for (size_t i = 0; i < clcnn_tensor_count(t); i++)
-        s += (double)y[i] * R[i];
-    free(y);
-    return s;
-}
-
 /* ---------------------------------------------------------------- dropout */
 
 static const struct {
@@ -59,7 +41,7 @@ START_TEST(dropout_gradients)
     const uint64_t seed = dropout_cfgs[_i].seed;
     clcnn_ctx *ctx = tu_ctx();
     const size_t shape[2] = {n, c};
-    float *x = random_array(nx, 11u + (unsigned)_i, -1, 1), *R = random_array(nx, 12u + (unsigned)_i, -1, 1);
+    float *x = tu_random_array(nx, 11u + (unsigned)_i, -1, 1), *R = tu_random_array(nx, 12u + (unsigned)_i, -1, 1);
     clcnn_tensor *tx = tu_tensor(ctx, 2, shape, x), *tR = tu_tensor(ctx, 2, shape, R), *ty = NULL, *dx = NULL;
     ck_assert_int_eq(clcnn_dropout_backward(ctx, tR, rate, seed, &dx), CLCNN_OK);
     float *gx = tu_read(dx);
@@ -69,11 +51,11 @@ START_TEST(dropout_gradients)
         x[i] = up;
         ck_assert_int_eq(clcnn_tensor_write(tx, x, nx), CLCNN_OK);
         ck_assert_int_eq(clcnn_dropout_forward(ctx, tx, rate, seed, &ty, NULL), CLCNN_OK);
-        const double lu = dot_with(ty, R);
+        const double lu = tu_dot_with(ty, R);
         x[i] = down;
         ck_assert_int_eq(clcnn_tensor_write(tx, x, nx), CLCNN_OK);
         ck_assert_int_eq(clcnn_dropout_forward(ctx, tx, rate, seed, &ty, NULL), CLCNN_OK);
-        const double ld = dot_with(ty, R);
+        const double ld = tu_dot_with(ty, R);
         x[i] = orig;
         const double fd = (lu - ld) / ((double)up - (double)down);
         ck_assert_msg(fabs(gx[i] - fd) <= RTOL * fabs(fd) + ATOL, "dropout case %d element %zu: backward %g, fd %g", _i,
@@ -151,7 +133,7 @@ START_TEST(dropout_layer_draws_per_step)
     ck_assert_int_eq(clcnn_model_add_dense(m, K, CLCNN_ACT_SOFTMAX), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_init(m, seed), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_set_sgd(m, 0.1f, 0.0f, 0.0f, 0), CLCNN_OK);
-    float *x = random_array(M * C, 3, 0, 1);
+    float *x = tu_random_array(M * C, 3, 0, 1);
     const int32_t labels[M] = {0, 2, 1, 2};
     const size_t xs[2] = {M, C};
     clcnn_tensor *tx = tu_tensor(ctx, 2, xs, x), *td = NULL;
@@ -221,7 +203,7 @@ START_TEST(sgd_steps_follow_the_formula)
     /* a non-zero bias, so that decay on it would show */
     const float b0[K] = {0.5f, -0.25f, 1.0f};
     ck_assert_int_eq(clcnn_model_write_param(m, 0, 1, b0, K), CLCNN_OK);
-    float *x = random_array(M * C, 4, 0, 1);
+    float *x = tu_random_array(M * C, 4, 0, 1);
     const int32_t labels[M] = {1, 0, 2, 1};
     float w[2][C * K], g[C * K], got[C * K];
     double v[2][C * K] = {{0}};
@@ -332,7 +314,7 @@ START_TEST(checkpoint_keeps_the_run)
     ck_assert_int_eq(clcnn_model_set_lr_schedule(a, &plateau), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_lr_schedule_epoch(a, 1, 0.5), CLCNN_OK);
     ck_assert_int_eq(clcnn_model_lr_schedule_epoch(a, 2, 0.6), CLCNN_OK); /* one bad epoch counted */
-    float *x = random_array(M * C, 8, 0, 1);
+    float *x = tu_random_array(M * C, 8, 0, 1);
     const int32_t labels[M] = {2, 0, 1, 1};
     for (int s = 0; s < 2; s++)
         ck_assert_int_eq(clcnn_model_train_step(a, x, labels, M, NULL, NULL), CLCNN_OK);

@@ -80,6 +80,24 @@ float *tu_read(const clcnn_tensor *t)
     return x;
 }
 
+float *tu_random_array(size_t n, unsigned seed, float lo, float hi)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    tu_fill_random(x, n, seed, lo, hi);
+    return x;
+}
+
+double tu_dot_with(const clcnn_tensor *t, const float *R)
+{
+    float *y = tu_read(t);
+    double s = 0;
+    for (size_t i = 0, n = clcnn_tensor_count(t); i < n; i++)
+        s += (double)R[i] * y[i];
+    free(y);
+    return s;
+}
+
 void tu_assert_close(const float *got, const float *want, size_t n, double rtol, double atol, const char *what)
 {
     for (size_t i = 0; i < n; i++) {

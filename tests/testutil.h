@@ -30,6 +30,12 @@ clcnn_tensor *tu_golden(clcnn_ctx *ctx, const char *name);
 /* Reads a whole tensor to a malloc'd host array (caller frees). */
 float *tu_read(const clcnn_tensor *t);
 
+/* n random floats in [lo, hi) from seed, malloc'd (caller frees). */
+float *tu_random_array(size_t n, unsigned seed, float lo, float hi);
+
+/* sum(R * t) in float64 over t's elements (R holds as many). */
+double tu_dot_with(const clcnn_tensor *t, const float *R);
+
 /* Asserts |got - want| <= atol + rtol * |want| element-wise, naming what and
  * the first offending index. */
 void tu_assert_close(const float *got, const float *want, size_t n, double rtol, double atol, const char *what);
