@@ -420,6 +420,9 @@ def run_clcnn(args, tmp, dev, rnd):
     for k in ("launches_per_step", "waits_per_step", "launches_per_predict", "waits_per_predict"):
         if k in b:
             res[k] = b[k]
+    # Each multiply-adding layer's GFLOP/s at batch 32, forward and backward.
+    res["layers"] = {l["name"]: [l[d + "_flop"] / (l[d + "_ms"] * 1e6) for d in ("forward", "backward")]
+                     for l in b["layers"] if l.get("forward_flop")}
     if rnd == 0:  # memory does not move with the load: one training run
         cmd = [args.clcnn, "train", "--device", dev, "--data", args.data, "--epochs", "1", "--quiet"]
         rc, _, rss = run_measured(cmd)
@@ -500,6 +503,17 @@ def report(args, rounds, summ, peak):
                 g = s[0] * recipe_train_flops() / 1e9
                 print("  %-16s training at batch 32: %.2f GFLOP/s = %.1f%% of one core, %.1f%% of all" % (
                     n, g, 100 * g / peak["per_core"], 100 * g / peak["all"]))
+        for n in names:
+            per_round = [r["layers"] for r in rounds[n] if r.get("layers")]
+            if not per_round:
+                continue
+            print("  %s per layer at batch 32 (clcnn bench; median GFLOP/s, %% of one core's peak):" % n)
+            for layer in per_round[0]:
+                cells = []
+                for d, what in enumerate(("forward", "backward")):
+                    g = statistics.median(r[layer][d] for r in per_round if layer in r)
+                    cells.append("%s %.2f (%.1f%%)" % (what, g, 100 * g / peak["per_core"]))
+                print("    %-8s %s" % (layer, ", ".join(cells)))
     for n in names:
         c = next((r for r in rounds[n] if r.get("launches_per_step") is not None), None)
         if c:

@@ -78,14 +78,32 @@ expect_error "--model with --resume" "--resume continues the checkpoint's own ne
     "$CLCNN" train --model lenet5 --resume x.ckpt --data data.npz --device cpu
 
 # clcnn bench --model: the spec's own layers timed (net.spec: 2 conv, 1
-# pool, 1 dense; small, so that it stays quick under valgrind), its name in
-# the report and the JSON.
+# LRN, 1 pool, 1 dense; small, so that it stays quick under valgrind), its
+# name in the report and the JSON, and each layer's arithmetic: conv1 is
+# 32 images x 14x14x8 outputs x 5x5x1 taps, conv2 (groups 2) 32 x 6x6x8 x
+# 3x3x4, dense1 32 x 288 x 10 multiply-adds; backward adds the weight
+# gradient's, and but for conv1 (the first layer) the input gradient's.
 "$CLCNN" bench --device cpu --repeats 1 --images 256 --model net.spec --json bench.json >bench.out 2>bench.err
 bench_report_ok() {
     grep -q '^clcnn bench: net.spec, synthetic data' bench.out && grep -q '^  conv2  backward' bench.out &&
-        grep -q '^  dense1 forward (logits)' bench.out && grep -q '"model": "net.spec"' bench.json
+        grep -q '^  dense1 forward (logits)' bench.out && grep -q '^  lrn1   backward' bench.out &&
+        grep -q '^  conv2  forward  *[0-9.]*$' <(sed -n '/^layer arithmetic/,/^training step/p' bench.out) &&
+        grep -q '"model": "net.spec"' bench.json
+}
+bench_flops_ok() {
+    "$PY" - <<'PY'
+import json
+layers = {l["name"]: l for l in json.load(open("bench.json"))["backends"][0]["layers"]}
+want = {"conv1": (32 * 14 * 14 * 8 * 25, 1), "conv2": (32 * 36 * 8 * 9 * 4, 2),
+        "dense1": (32 * 288 * 10, 2), "lrn1": (0, 0), "pool1": (0, 0)}
+for name, (macs, bwd) in want.items():
+    got = (layers[name]["forward_flop"], layers[name]["backward_flop"])
+    exp = (2 * macs, 2 * macs * bwd)
+    assert all(abs(g - e) <= 1e-5 * e for g, e in zip(got, exp)), (name, got, exp)
+PY
 }
 check "bench --model net.spec times its layers" bench_report_ok
+check "bench counts each layer's multiply-adds" bench_flops_ok
 expect_error "bench --model with a bad spec names the file and line" "bench on cpu: bad.spec:3: mode wants one of" \
     "$CLCNN" bench --device cpu --repeats 1 --images 256 --model bad.spec
 

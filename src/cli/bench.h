@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 
 #define BENCH_MAX_DEVICES 4
-#define BENCH_MAX_LAYERS 16 /* timed layers (conv, pool, dense) of the model */
+#define BENCH_MAX_LAYERS 24 /* timed layers (conv, pool, lrn, dropout, dense) of the model */
 #define BENCH_LAYER_BATCH 32
 #define BENCH_INFER_BATCH 256
 #define BENCH_TRAIN_BATCHES 2
@@ -44,6 +44,9 @@ typedef struct bench_layer {
     int no_dx;      /* a first layer: backward computes no input gradient */
     int logits;     /* the last layer: forward stops at the logits, as in training */
     double fwd_ms, bwd_ms;
+    /* Floating-point operations at BENCH_LAYER_BATCH (a multiply-add is 2),
+     * forward and backward; 0 for layers without multiply-adds. */
+    double fwd_flop, bwd_flop;
 } bench_layer;
 
 typedef struct bench_result {

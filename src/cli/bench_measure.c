@@ -21,6 +21,7 @@
 
 #define MIN_SAMPLE_SECONDS 0.02 /* per-layer samples repeat an op for at least this long */
 #define HOST_NOMEM 1 /* not a clcnn status: the bench's own malloc failed */
+#define DROPOUT_SEED 7 /* any: a dropout layer's timing does not depend on its mask */
 
 const size_t bench_train_batch[BENCH_TRAIN_BATCHES] = {32, 256};
 const size_t bench_scaling_batch[BENCH_SCALING_BATCHES] = {1, 8, 32, 128, 512, 2048};
@@ -103,6 +104,8 @@ static int layer_forward(layer_op *o)
     case CLCNN_LAYER_POOL:
         return clcnn_pool2d_forward(o->ctx, o->x, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->mode, &pp,
                                     &o->y);
+    case CLCNN_LAYER_LRN: return clcnn_lrn_forward(o->ctx, o->x, c->lrn.size, c->lrn.alpha, c->lrn.beta, c->lrn.k, &o->y);
+    case CLCNN_LAYER_DROPOUT: return clcnn_dropout_forward(o->ctx, o->x, c->dropout.rate, DROPOUT_SEED, &o->y, NULL);
     default: return clcnn_dense_forward(o->ctx, o->x, o->w, o->b, o->act, &o->y);
     }
 }
@@ -118,6 +121,9 @@ static int layer_backward(layer_op *o)
     case CLCNN_LAYER_POOL:
         return clcnn_pool2d_backward(o->ctx, o->dy, o->x, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->mode,
                                      &pp, &o->dx);
+    case CLCNN_LAYER_LRN:
+        return clcnn_lrn_backward(o->ctx, o->dy, o->x, c->lrn.size, c->lrn.alpha, c->lrn.beta, c->lrn.k, &o->dx);
+    case CLCNN_LAYER_DROPOUT: return clcnn_dropout_backward(o->ctx, o->dy, c->dropout.rate, DROPOUT_SEED, &o->dx);
     default: return clcnn_dense_backward(o->ctx, o->dy, o->x, o->w, o->b, dx, &o->dw, &o->db);
     }
 }
@@ -161,7 +167,7 @@ static int layer_op_setup(layer_op *o, clcnn_model *m, size_t i, uint64_t *rng)
     const size_t *in = c->in_shape;
     size_t xs[4] = {BENCH_LAYER_BATCH, in[0], in[1], in[2]};
     int st = host_tensor(o->ctx, &o->x, 4, xs, NULL, 0, 0, rng, 0.0f, 1.0f);
-    if (st == CLCNN_OK && c->kind != CLCNN_LAYER_POOL) {
+    if (st == CLCNN_OK && (c->kind == CLCNN_LAYER_CONV || c->kind == CLCNN_LAYER_DENSE)) {
         size_t bs[1] = {c->units};
         size_t ws[4] = {(size_t)c->kernel_h, (size_t)c->kernel_w, in[2] / (size_t)(c->conv.groups > 0 ? c->conv.groups : 1), c->units};
         if (c->kind == CLCNN_LAYER_DENSE)
@@ -210,13 +216,32 @@ static int time_op(layer_op *o, int (*fn)(layer_op *), size_t repeats, double *s
     return CLCNN_OK;
 }
 
-/* Times every convolution, pooling and dense layer of m forward and
- * backward at batch BENCH_LAYER_BATCH; names them conv1, pool1, ... */
+/* Floating-point operations of layer c's forward pass at batch
+ * BENCH_LAYER_BATCH (a multiply-add counts 2, every tap of a window counted,
+ * padding or not), and of its backward pass (the weight gradient, plus the
+ * input gradient when dx): 0 for the layers that do not multiply-add. */
+static void layer_flops(const clcnn_layer_config *c, int dx, double *fwd, double *bwd)
+{
+    const double n = BENCH_LAYER_BATCH;
+    double macs = 0;
+    if (c->kind == CLCNN_LAYER_CONV)
+        macs = n * (double)(c->out_shape[0] * c->out_shape[1] * c->units) * c->kernel_h * c->kernel_w *
+               (double)(c->in_shape[2] / (size_t)(c->conv.groups > 0 ? c->conv.groups : 1));
+    else if (c->kind == CLCNN_LAYER_DENSE)
+        macs = n * (double)(c->in_shape[0] * c->in_shape[1] * c->in_shape[2]) * (double)c->units;
+    *fwd = 2 * macs;
+    *bwd = 2 * macs * (dx ? 2 : 1);
+}
+
+/* Times every convolution, pooling, LRN, dropout and dense layer of m
+ * forward and backward at batch BENCH_LAYER_BATCH; names them conv1, pool1,
+ * ... */
 static int bench_layers(clcnn_ctx *ctx, clcnn_model *m, const bench_config *cfg, double *samples, bench_result *r)
 {
-    static const char *const kind_name[] = {
-        [CLCNN_LAYER_CONV] = "conv", [CLCNN_LAYER_POOL] = "pool", [CLCNN_LAYER_DENSE] = "dense"};
-    int per_kind[CLCNN_LAYER_DENSE + 1] = {0};
+    static const char *const kind_name[] = {[CLCNN_LAYER_CONV] = "conv", [CLCNN_LAYER_POOL] = "pool",
+                                            [CLCNN_LAYER_DENSE] = "dense", [CLCNN_LAYER_LRN] = "lrn",
+                                            [CLCNN_LAYER_DROPOUT] = "drop"};
+    int per_kind[CLCNN_LAYER_DROPOUT + 1] = {0};
     uint64_t rng = 0x9e3779b97f4a7c15u;
     size_t count = clcnn_model_layer_count(m);
     r->nlayers = 0;
@@ -224,8 +249,8 @@ static int bench_layers(clcnn_ctx *ctx, clcnn_model *m, const bench_config *cfg,
         layer_op o = {.ctx = ctx, .want_dx = i > 0};
         clcnn_model_layer_config(m, i, &o.cfg);
         clcnn_layer_kind k = o.cfg.kind;
-        if (k != CLCNN_LAYER_CONV && k != CLCNN_LAYER_POOL && k != CLCNN_LAYER_DENSE)
-            continue; /* flatten, activation: nothing of their own to time */
+        if (k == CLCNN_LAYER_FLATTEN || k == CLCNN_LAYER_ACTIVATION)
+            continue; /* nothing of their own to time */
         if (r->nlayers == BENCH_MAX_LAYERS)
             return fail(r, ctx, "bench: the model has more layers than the report holds");
         bench_layer *bl = &r->layers[r->nlayers++];
@@ -234,6 +259,7 @@ static int bench_layers(clcnn_ctx *ctx, clcnn_model *m, const bench_config *cfg,
         clcnn_model_layer_describe(m, i, bl->what, sizeof bl->what);
         snprintf(bl->input, sizeof bl->input, "%zux%zux%zu", o.cfg.in_shape[0], o.cfg.in_shape[1], o.cfg.in_shape[2]);
         bl->no_dx = !o.want_dx;
+        layer_flops(&o.cfg, o.want_dx, &bl->fwd_flop, &bl->bwd_flop);
         bl->logits = i + 1 == count;
         int st = layer_op_setup(&o, m, i, &rng);
         if (st == CLCNN_OK)

@@ -12,6 +12,16 @@ typedef double (*figure_fn)(const bench_result *r, int layer);
 
 static double get_fwd(const bench_result *r, int l) { return l < r->nlayers ? r->layers[l].fwd_ms : NAN; }
 static double get_bwd(const bench_result *r, int l) { return l < r->nlayers ? r->layers[l].bwd_ms : NAN; }
+/* GFLOP/s of a layer's pass, NAN where it does no multiply-adds. */
+static double gflops(double flop, double ms) { return flop > 0 ? flop / (ms * 1e6) : NAN; }
+static double get_fwd_gf(const bench_result *r, int l)
+{
+    return l < r->nlayers ? gflops(r->layers[l].fwd_flop, r->layers[l].fwd_ms) : NAN;
+}
+static double get_bwd_gf(const bench_result *r, int l)
+{
+    return l < r->nlayers ? gflops(r->layers[l].bwd_flop, r->layers[l].bwd_ms) : NAN;
+}
 static double get_sum(const bench_result *r, int l)
 {
     double s = 0;
@@ -76,6 +86,17 @@ void bench_print_table(const bench_config *cfg, const bench_result *rs, int n)
         print_row(label, rs, n, get_bwd, l, "%.3f");
     }
     print_row("  sum of the layers above", rs, n, get_sum, 0, "%.3f");
+    printf("layer arithmetic at batch %d (GFLOP/s: 2 x multiply-adds / time)\n", BENCH_LAYER_BATCH);
+    for (int l = 0; l < first->nlayers; l++) {
+        const bench_layer *bl = &first->layers[l];
+        if (!(bl->fwd_flop > 0))
+            continue;
+        char label[80];
+        snprintf(label, sizeof label, "  %-6s forward", bl->name);
+        print_row(label, rs, n, get_fwd_gf, l, "%.2f");
+        snprintf(label, sizeof label, "  %-6s backward", bl->name);
+        print_row(label, rs, n, get_bwd_gf, l, "%.2f");
+    }
     print_row("training step, batch 32 (ms)", rs, n, get_step32, 0, "%.3f");
     print_row("training, batch 32 (images/s)", rs, n, get_ips32, 0, "%.0f");
     print_row("training, batch 256 (images/s)", rs, n, get_ips256, 0, "%.0f");
@@ -93,6 +114,8 @@ void bench_print_table(const bench_config *cfg, const bench_result *rs, int n)
     printf("\nlayers (clcnn_model_layer_describe; timed through the public operations with the model's weights):\n");
     for (int l = 0; l < first->nlayers; l++)
         printf("  %-6s %-9s %s\n", first->layers[l].name, first->layers[l].input, first->layers[l].what);
+    printf("arithmetic: a multiply-add counts 2, every tap of a window counts (padding too); bench/fma_peak\n"
+           "measures this machine's FP32 peak to compare with.\n");
     printf("training: %zu synthetic images per epoch (clcnn_model_train_epoch); peak RSS: ru_maxrss of the\n"
            "process that ran all of the above for that backend.  Launches and waits per step: one epoch at\n"
            "batch %d (clcnn_ctx_counters; its closing read of the loss sums shared among the steps).\n",
@@ -174,7 +197,9 @@ int bench_write_json(FILE *f, const char *path, const bench_config *cfg, const b
             json_str(f, r->layers[l].what);
             fprintf(f, ", ");
             json_num(f, "forward_ms", r->layers[l].fwd_ms, 1);
-            json_num(f, "backward_ms", r->layers[l].bwd_ms, 0);
+            json_num(f, "backward_ms", r->layers[l].bwd_ms, 1);
+            json_num(f, "forward_flop", r->layers[l].fwd_flop, 1);
+            json_num(f, "backward_flop", r->layers[l].bwd_flop, 0);
             fprintf(f, "}%s\n", l + 1 < r->nlayers ? "," : "");
         }
         fprintf(f, "     ],\n     ");
