@@ -44,13 +44,15 @@ if [ "${CLCNN_TEST_QUICK:-0}" != 1 ]; then
   # trains at about 100 images/s, too slow for the whole opencl suite in
   # CI's time (README.md, "OpenCL implementations").  Then the opencl suite
   # once more on PoCL with a small GPU's limits forced (setup limits:
-  # work-groups of 32, 512 bytes of local memory).
+  # work-groups of 32, 512 bytes of local memory).  The python-driven tests
+  # (ONNX round trips through PyTorch and ONNX Runtime) run on PoCL only:
+  # what they add is Python's side, and their C side runs in onnx-opencl.
   for run in "intel opencl" "oclgrind oclgrind" "rusticl rusticl" "limits opencl"; do
     read -r impl suite <<<"$run"
     echo "== $impl: the $suite suite (meson test setup $impl)"
     rm -f "build/meson-logs/testlog-$impl.json"
     start=$SECONDS
-    meson test -C build --setup "$impl" --suite "$suite" --no-rebuild --print-errorlogs \
+    meson test -C build --setup "$impl" --suite "$suite" --no-suite python-driven --no-rebuild --print-errorlogs \
       --num-processes "$jobs" || rc=1
     lines+=("$(counts "$impl" "build/meson-logs/testlog-$impl.json")")
     echo "${lines[-1]} ($((SECONDS - start)) s)"
