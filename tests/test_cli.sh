@@ -142,6 +142,7 @@ f32 = lambda x: struct.unpack("<f", struct.pack("<f", x))[0]
 s = json.load(open("ck.json"))["training_state"]
 assert (s["epoch"], s["examples_done"], s["examples_total"], s["step"], s["seed"], s["batch_size"]) == \
     (2, 0, 600, 12, 3, 50), s
+assert s["optimizer"] == "adam" and "sgd" not in s, s
 adam = s["adam"]
 assert [f32(adam[k]) for k in ("lr", "beta1", "beta2", "epsilon")] == [f32(x) for x in (1e-3, 0.9, 0.999, 1e-7)], adam'
 

@@ -70,6 +70,14 @@ if "$CLCNN" info ck.ck 2>&1 | grep -q "SGD: lr 0.05, momentum 0.9, weight decay 
 else
     fail "clcnn info does not show the SGD settings: $("$CLCNN" info ck.ck 2>&1 | tail -1)"
 fi
+"$CLCNN" info --json ck.ck >ck.json 2>&1
+check "clcnn info --json shows the checkpoint's SGD settings" "$PY" -c '
+import json, math
+s = json.load(open("ck.json"))["training_state"]
+g = s["sgd"]
+assert s["optimizer"] == "sgd" and "adam" not in s, s
+assert math.isclose(g["lr"], 0.05, rel_tol=1e-6) and math.isclose(g["momentum"], 0.9, rel_tol=1e-6), g
+assert math.isclose(g["weight_decay"], 5e-4, rel_tol=1e-6) and g["nesterov"] is True, g'
 expect_error "--resume with optimizer options" "--resume continues with the checkpoint's optimizer" \
     "${base[@]}" --epochs 3 --resume ck.ck --optimizer sgd
 if "${base[@]}" --epochs 3 --resume ck.ck --save resumed.model >/dev/null 2>err.txt; then

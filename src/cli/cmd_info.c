@@ -130,14 +130,20 @@ static void print_json(const char *path, const clcnn_model *m, const clcnn_model
     }
     if (info->checkpoint) {
         const clcnn_train_state *s = &info->state;
-        float lr, b1, b2, eps;
-        clcnn_model_get_adam(m, &lr, &b1, &b2, &eps);
         printf(",\n \"training_state\": {\"epoch\": %u, \"examples_done\": %llu, \"examples_total\": %llu, "
                "\"step\": %llu, \"seed\": %llu, \"batch_size\": %u, \"loss_sum\": %.17g, \"correct\": %.17g, "
-               "\"adam\": {\"lr\": %.9g, \"beta1\": %.9g, \"beta2\": %.9g, \"epsilon\": %.9g}}",
+               "\"optimizer\": \"%s\", ",
                s->epoch, (unsigned long long)s->done, (unsigned long long)s->data_count,
                (unsigned long long)s->step, (unsigned long long)s->seed, s->batch_size, s->loss_sum, s->correct,
-               (double)lr, (double)b1, (double)b2, (double)eps);
+               clcnn_model_optimizer(m));
+        float lr, b1, b2, eps, mom, wd;
+        int nesterov;
+        if (strcmp(clcnn_model_optimizer(m), "sgd") == 0 && clcnn_model_get_sgd(m, &lr, &mom, &wd, &nesterov) == 0)
+            printf("\"sgd\": {\"lr\": %.9g, \"momentum\": %.9g, \"weight_decay\": %.9g, \"nesterov\": %s}}",
+                   (double)lr, (double)mom, (double)wd, nesterov ? "true" : "false");
+        else if (clcnn_model_get_adam(m, &lr, &b1, &b2, &eps) == 0)
+            printf("\"adam\": {\"lr\": %.9g, \"beta1\": %.9g, \"beta2\": %.9g, \"epsilon\": %.9g}}", (double)lr,
+                   (double)b1, (double)b2, (double)eps);
     }
     printf("}\n");
 }
