@@ -26,7 +26,7 @@ float *cpu_shared_scratch(void *bctx, size_t floats);
 float *cpu_scratch_of(void *bctx, int t);
 
 /* Linear combinations of rows: output o at column m is
- *   bias[o] (0 when bias is NULL)
+ *   bias_cols[m], else bias[o] (0 when both are NULL)
  *   + sum over rows r of coef[r * coef_r + o * coef_o] * row_r[m].
  * The rows form a grid of nrows x n1 x n2 (n1, n2: 0 counts as 1):
  * row r = (r0 * n1 + r1) * n2 + r2 starts at rows + r0*ld + r1*ld1 + r2*ld2. */
@@ -35,7 +35,7 @@ typedef struct cpu_combination {
     size_t nrows, ld, n1, ld1, n2, ld2;
     const float *coef;
     size_t coef_r, coef_o;
-    const float *bias;
+    const float *bias, *bias_cols;
 } cpu_combination;
 /* Writes outputs o < nout, columns m < M, to out[o * ldo + m]. */
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo);
