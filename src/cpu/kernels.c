@@ -88,11 +88,11 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
         combine_outputs(cb, o, 1, M, out, ldo);
 }
 
-/* Rows of A and of B per tile of cpu_dots (the tile's eight sums are
+/* Rows of A and of B per tile of cpu_dots (the tile's sixteen sums are
  * written out one by one below: named pointers and a flat array are what
  * lets compilers keep them in vector registers), and the lanes of each. */
 #define TA 4
-#define TB 2
+#define TB 4
 #define LANES 8
 
 void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t na, const float *B, size_t ldb,
@@ -108,19 +108,27 @@ void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t 
             for (size_t j = 0; j < TB; j++)
                 br[j] = B + (b0 + j < nb ? b0 + j : nb - 1) * ldb;
             const float *restrict a_0 = ar[0], *restrict a_1 = ar[1], *restrict a_2 = ar[2], *restrict a_3 = ar[3];
-            const float *restrict b_0 = br[0], *restrict b_1 = br[1];
+            const float *restrict b_0 = br[0], *restrict b_1 = br[1], *restrict b_2 = br[2], *restrict b_3 = br[3];
             float acc[TA * TB * LANES] = {0.0f};
             size_t t = 0;
             for (; t + LANES <= len; t += LANES)
                 for (size_t l = 0; l < LANES; l++) {
                     acc[0 * LANES + l] += a_0[t + l] * b_0[t + l];
                     acc[1 * LANES + l] += a_0[t + l] * b_1[t + l];
-                    acc[2 * LANES + l] += a_1[t + l] * b_0[t + l];
-                    acc[3 * LANES + l] += a_1[t + l] * b_1[t + l];
-                    acc[4 * LANES + l] += a_2[t + l] * b_0[t + l];
-                    acc[5 * LANES + l] += a_2[t + l] * b_1[t + l];
-                    acc[6 * LANES + l] += a_3[t + l] * b_0[t + l];
-                    acc[7 * LANES + l] += a_3[t + l] * b_1[t + l];
+                    acc[2 * LANES + l] += a_0[t + l] * b_2[t + l];
+                    acc[3 * LANES + l] += a_0[t + l] * b_3[t + l];
+                    acc[4 * LANES + l] += a_1[t + l] * b_0[t + l];
+                    acc[5 * LANES + l] += a_1[t + l] * b_1[t + l];
+                    acc[6 * LANES + l] += a_1[t + l] * b_2[t + l];
+                    acc[7 * LANES + l] += a_1[t + l] * b_3[t + l];
+                    acc[8 * LANES + l] += a_2[t + l] * b_0[t + l];
+                    acc[9 * LANES + l] += a_2[t + l] * b_1[t + l];
+                    acc[10 * LANES + l] += a_2[t + l] * b_2[t + l];
+                    acc[11 * LANES + l] += a_2[t + l] * b_3[t + l];
+                    acc[12 * LANES + l] += a_3[t + l] * b_0[t + l];
+                    acc[13 * LANES + l] += a_3[t + l] * b_1[t + l];
+                    acc[14 * LANES + l] += a_3[t + l] * b_2[t + l];
+                    acc[15 * LANES + l] += a_3[t + l] * b_3[t + l];
                 }
             for (size_t i = 0; i < TA && a0 + i < na; i++)
                 for (size_t j = 0; j < TB && b0 + j < nb; j++) {
