@@ -1,7 +1,9 @@
 /* Max and average pooling, forward and backward, one image per task; the
  * inner loops run over the contiguous channel axis.  Windows that reach
  * beyond the input (pads, ceil mode: g->padded) take the *_padded
- * functions, which clip each window to the input. */
+ * functions, which clip each window to the input; windows that tile it
+ * (stride = window) take the *_tiled ones, whose loops run along whole
+ * input rows. */
 #include <string.h>
 
 #include "cpu.h"
@@ -148,11 +150,12 @@ int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *xb, clcnn_
     if (st)
         return st;
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .y = F32(yb)};
-    cpu_parallel(bctx, g->n,
-                 g->padded                                   ? forward_image_padded
-                 : tiled(g) && g->mode == CLCNN_POOL_MAX     ? forward_image_tiled_max
-                                                             : forward_image,
-                 &j);
+    cpu_task_fn fn = forward_image;
+    if (g->padded)
+        fn = forward_image_padded;
+    else if (tiled(g) && g->mode == CLCNN_POOL_MAX)
+        fn = forward_image_tiled_max;
+    cpu_parallel(bctx, g->n, fn, &j);
     return CLCNN_OK;
 }
 
