@@ -16,6 +16,20 @@
 int cpu_threads(void *bctx);
 /* Calls fn(arg, i, thread) for every i < count on the backend's threads. */
 void cpu_parallel(void *bctx, size_t count, cpu_task_fn fn, void *arg);
+/* cpu_parallel for loops whose whole work is macs multiply-adds: below
+ * CPU_INLINE_MACS (a microsecond or two of work, about what handing it to
+ * the other threads and waiting for them costs) every index runs on the
+ * caller, as thread 0.  Which thread runs an index changes no result. */
+#define CPU_INLINE_MACS 65536
+static inline void cpu_parallel_work(void *bctx, size_t count, size_t macs, cpu_task_fn fn, void *arg)
+{
+    if (macs >= CPU_INLINE_MACS) {
+        cpu_parallel(bctx, count, fn, arg);
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        fn(arg, i, 0);
+}
 /* Makes every thread's scratch hold at least floats floats (grown, never
  * shrunk, so steady-state steps allocate nothing). */
 int cpu_scratch_reserve(void *bctx, size_t floats);

@@ -38,7 +38,7 @@ int cpu_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_b
 {
     dense_job j = {.m = m, .in = in, .out = out, .x = CF32(xb), .w = CF32(wb), .b = CF32(bb), .y = F32(yb),
                    .act = act};
-    cpu_parallel(bctx, (m + X_ROWS_PER_TASK - 1) / X_ROWS_PER_TASK, forward_rows, &j);
+    cpu_parallel_work(bctx, (m + X_ROWS_PER_TASK - 1) / X_ROWS_PER_TASK, m * in * out, forward_rows, &j);
     return CLCNN_OK;
 }
 
@@ -72,8 +72,9 @@ int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
     for (size_t r = 0; r < m; r++)
         for (size_t o = 0; o < out; o++)
             db[o] += j.dz[r * out + o];
-    cpu_parallel(bctx, (in + ROWS_PER_TASK - 1) / ROWS_PER_TASK, weight_grad_rows, &j);
+    cpu_parallel_work(bctx, (in + ROWS_PER_TASK - 1) / ROWS_PER_TASK, m * in * out, weight_grad_rows, &j);
     if (j.dx)
-        cpu_parallel(bctx, (m + DX_ROWS_PER_TASK - 1) / DX_ROWS_PER_TASK, input_grad_rows, &j);
+        cpu_parallel_work(bctx, (m + DX_ROWS_PER_TASK - 1) / DX_ROWS_PER_TASK, m * in * out, input_grad_rows,
+                          &j);
     return CLCNN_OK;
 }
