@@ -173,9 +173,11 @@ typedef struct row {
 
 /*
  * Tiles and thresholds the shapes aim at: CPU convolution in blocks of 4
- * images, a "wide" path at stride 1 and im2col otherwise, rows of 48 then
- * 16 columns, outputs in pairs, dot tiles of 4 x 2 rows with 8 lanes; CPU
- * dense tasks of 16 (dw) and 4 (dx) rows.  OpenCL: direct convolution when
+ * images, a "wide" path at stride 1 and im2col otherwise, rows of 48, 32
+ * and 16 columns (the last 16 overlapping when the row is not a multiple
+ * of 16), outputs in 4s then 2 then 1, dot tiles of 4 x 4 rows with 8
+ * lanes; CPU dense tasks of 8 (forward), 16 (dw) and 4 (dx) rows; CPU pool
+ * forward (max) and backward on rows when windows tile the input.  OpenCL: direct convolution when
  * c * k <= 1024 (else im2col or, for 1x1 stride 1, the input itself, then
  * CLBlast), blocks of 8 outputs, 4 pixels, 8 input channels; direct dense
  * when m * in * out <= 2^24, blocks of 4 rows and 8 outputs; the tiled

@@ -99,8 +99,12 @@ static void im2col_t(const conv_geom *g, const float *restrict planes, float *re
                             out[j] = 0.0f;
                         const float *restrict in =
                             planes + (gr * C + c) * hw + (size_t)r * g->w + j0 * sw + q * g->dw - g->pad_left;
-                        for (size_t j = j0; j < j1; j++)
-                            out[j] = in[(j - j0) * sw];
+                        if (sw == 1) /* a plain copy, which vectorises */
+                            for (size_t j = j0; j < j1; j++)
+                                out[j] = in[j - j0];
+                        else
+                            for (size_t j = j0; j < j1; j++)
+                                out[j] = in[(j - j0) * sw];
                         for (size_t j = j1; j < g->ow; j++)
                             out[j] = 0.0f;
                     }

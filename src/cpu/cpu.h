@@ -16,6 +16,20 @@
 int cpu_threads(void *bctx);
 /* Calls fn(arg, i, thread) for every i < count on the backend's threads. */
 void cpu_parallel(void *bctx, size_t count, cpu_task_fn fn, void *arg);
+/* cpu_parallel for loops whose whole work is macs multiply-adds: below
+ * CPU_INLINE_MACS (a microsecond or two of work, about what handing it to
+ * the other threads and waiting for them costs) every index runs on the
+ * caller, as thread 0.  Which thread runs an index changes no result. */
+#define CPU_INLINE_MACS 65536
+static inline void cpu_parallel_work(void *bctx, size_t count, size_t macs, cpu_task_fn fn, void *arg)
+{
+    if (macs >= CPU_INLINE_MACS) {
+        cpu_parallel(bctx, count, fn, arg);
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        fn(arg, i, 0);
+}
 /* Makes every thread's scratch hold at least floats floats (grown, never
  * shrunk, so steady-state steps allocate nothing). */
 int cpu_scratch_reserve(void *bctx, size_t floats);
@@ -26,7 +40,7 @@ float *cpu_shared_scratch(void *bctx, size_t floats);
 float *cpu_scratch_of(void *bctx, int t);
 
 /* Linear combinations of rows: output o at column m is
- *   bias[o] (0 when bias is NULL)
+ *   bias_cols[m], else bias[o] (0 when both are NULL)
  *   + sum over rows r of coef[r * coef_r + o * coef_o] * row_r[m].
  * The rows form a grid of nrows x n1 x n2 (n1, n2: 0 counts as 1):
  * row r = (r0 * n1 + r1) * n2 + r2 starts at rows + r0*ld + r1*ld1 + r2*ld2. */
@@ -35,7 +49,7 @@ typedef struct cpu_combination {
     size_t nrows, ld, n1, ld1, n2, ld2;
     const float *coef;
     size_t coef_r, coef_o;
-    const float *bias;
+    const float *bias, *bias_cols;
 } cpu_combination;
 /* Writes outputs o < nout, columns m < M, to out[o * ldo + m]. */
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo);

@@ -6,7 +6,9 @@
 
 #include "cpu.h"
 
-/* Rows of W per weight-gradient task, and of dx per input-gradient task. */
+/* Rows of x per forward task, of W per weight-gradient task, and of dx per
+ * input-gradient task. */
+#define X_ROWS_PER_TASK 8
 #define ROWS_PER_TASK 16
 #define DX_ROWS_PER_TASK 4
 
@@ -17,23 +19,18 @@ typedef struct dense_job {
     clcnn_activation act;
 } dense_job;
 
-/* One row of x against all of W, streamed row by row (W does not fit in L1,
- * and a single pass reads it in order). */
-static void forward_row(void *arg, size_t r, int thread)
+/* Rows [t*X_ROWS_PER_TASK, ...) of x against all of W, W's rows streamed
+ * once for the whole block (each row of W feeds every row of the block). */
+static void forward_rows(void *arg, size_t t, int thread)
 {
     (void)thread;
     const dense_job *j = arg;
-    float *restrict yr = j->y + r * j->out;
-    const float *xr = j->x + r * j->in;
-    for (size_t o = 0; o < j->out; o++)
-        yr[o] = j->b[o];
-    for (size_t i = 0; i < j->in; i++) {
-        const float a = xr[i];
-        const float *restrict wr = j->w + i * j->out;
-        for (size_t o = 0; o < j->out; o++)
-            yr[o] += a * wr[o];
-    }
-    cpu_activate(j->act, 1, j->out, yr);
+    size_t r0 = t * X_ROWS_PER_TASK, rows = j->m - r0 < X_ROWS_PER_TASK ? j->m - r0 : X_ROWS_PER_TASK;
+    cpu_combination yc = {.rows = j->w, .ld = j->out, .nrows = j->in, .coef = j->x + r0 * j->in, .coef_r = 1,
+                          .coef_o = j->in, .bias_cols = j->b};
+    float *y = j->y + r0 * j->out;
+    cpu_combine_rows(&yc, rows, j->out, y, j->out);
+    cpu_activate(j->act, rows, j->out, y);
 }
 
 int cpu_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *xb, const clcnn_buf *wb,
@@ -41,7 +38,7 @@ int cpu_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_b
 {
     dense_job j = {.m = m, .in = in, .out = out, .x = CF32(xb), .w = CF32(wb), .b = CF32(bb), .y = F32(yb),
                    .act = act};
-    cpu_parallel(bctx, m, forward_row, &j);
+    cpu_parallel_work(bctx, (m + X_ROWS_PER_TASK - 1) / X_ROWS_PER_TASK, m * in * out, forward_rows, &j);
     return CLCNN_OK;
 }
 
@@ -75,8 +72,9 @@ int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
     for (size_t r = 0; r < m; r++)
         for (size_t o = 0; o < out; o++)
             db[o] += j.dz[r * out + o];
-    cpu_parallel(bctx, (in + ROWS_PER_TASK - 1) / ROWS_PER_TASK, weight_grad_rows, &j);
+    cpu_parallel_work(bctx, (in + ROWS_PER_TASK - 1) / ROWS_PER_TASK, m * in * out, weight_grad_rows, &j);
     if (j.dx)
-        cpu_parallel(bctx, (m + DX_ROWS_PER_TASK - 1) / DX_ROWS_PER_TASK, input_grad_rows, &j);
+        cpu_parallel_work(bctx, (m + DX_ROWS_PER_TASK - 1) / DX_ROWS_PER_TASK, m * in * out, input_grad_rows,
+                          &j);
     return CLCNN_OK;
 }

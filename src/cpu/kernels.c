@@ -12,64 +12,87 @@
 #define ALWAYS_INLINE inline
 #endif
 
-/* Columns one pass of cpu_combine_rows keeps in registers for each of its
- * two outputs, then the narrower passes that finish a row. */
-#define WIDE 48
-#define NARROW 16
+/* cpu_combine_rows works on blocks of OUTS outputs by VEC-column vectors:
+ * for every row it loads the block's vectors once and broadcasts one
+ * coefficient per output, so each load feeds OUTS fused multiply-adds
+ * (4 outputs x 3 vectors: 12 accumulators in registers, which keeps both
+ * FMA pipes of an AVX-512 core busy).  A row's last columns are a block
+ * that overlaps the one before it rather than a narrower one: every column
+ * is computed alone, in the same order, so the overlap rewrites the same
+ * values, and no variable-width loop (which compilers vectorise badly) is
+ * left but for rows shorter than a vector. */
+#define VEC 16
+#define WIDE (3 * VEC)
+#define OUTS 4
 
-/* Columns [m0, m0 + B) of outputs o0 and o1 (which may be the same), to
- * out0[0, B) and out1[0, B). */
-static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, size_t o1, size_t m0, size_t B,
-                                        float *restrict out0, float *restrict out1)
+/* Columns [m0, m0 + B) of outputs [o0, o0 + O) into out (row stride ldo).
+ * O and B are constants where it is inlined, B <= WIDE, O <= OUTS. */
+static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, size_t O, size_t m0, size_t B,
+                                        float *restrict out, size_t ldo)
 {
-    const float *restrict coef = cb->coef;
-    const float b0 = cb->bias ? cb->bias[o0] : 0.0f, b1 = cb->bias ? cb->bias[o1] : 0.0f;
-    float acc[2 * WIDE];
-    for (size_t i = 0; i < B; i++) {
-        acc[i] = b0;
-        acc[WIDE + i] = b1;
-    }
+    const float *restrict coef = cb->coef + o0 * cb->coef_o;
+    float acc[OUTS][WIDE];
+    for (size_t a = 0; a < O; a++)
+        for (size_t i = 0; i < B; i++)
+            acc[a][i] = cb->bias_cols ? cb->bias_cols[m0 + i] : cb->bias ? cb->bias[o0 + a] : 0.0f;
     const size_t n1 = cb->n1 ? cb->n1 : 1, n2 = cb->n2 ? cb->n2 : 1;
-    const float *restrict c0s = coef + o0 * cb->coef_o, *restrict c1s = coef + o1 * cb->coef_o;
     for (size_t r0 = 0, r = 0; r0 < cb->nrows; r0++)
         for (size_t r1 = 0; r1 < n1; r1++)
             for (size_t r2 = 0; r2 < n2; r2++, r++) {
-                const float c0 = c0s[r * cb->coef_r], c1 = c1s[r * cb->coef_r];
                 const float *restrict row = cb->rows + r0 * cb->ld + r1 * cb->ld1 + r2 * cb->ld2 + m0;
-                for (size_t i = 0; i < B; i++) {
-                    acc[i] += c0 * row[i];
-                    acc[WIDE + i] += c1 * row[i];
+                const float *restrict c = coef + r * cb->coef_r;
+                for (size_t a = 0; a < O; a++) {
+                    const float ca = c[a * cb->coef_o];
+                    for (size_t i = 0; i < B; i++)
+                        acc[a][i] += ca * row[i];
                 }
             }
-    for (size_t i = 0; i < B; i++) {
-        out0[i] = acc[i];
-        out1[i] = acc[WIDE + i];
+    for (size_t a = 0; a < O; a++)
+        for (size_t i = 0; i < B; i++)
+            out[(o0 + a) * ldo + m0 + i] = acc[a][i];
+}
+
+/* All columns of outputs [o0, o0 + O). */
+static ALWAYS_INLINE void combine_outputs(const cpu_combination *cb, size_t o0, size_t O, size_t M, float *out,
+                                          size_t ldo)
+{
+    if (M < VEC) {
+        combine_block(cb, o0, O, 0, M, out, ldo);
+        return;
     }
+    size_t m = 0;
+    for (; m + WIDE <= M; m += WIDE)
+        combine_block(cb, o0, O, m, WIDE, out, ldo);
+    if (m + 2 * VEC <= M) {
+        combine_block(cb, o0, O, m, 2 * VEC, out, ldo);
+        m += 2 * VEC;
+    }
+    if (m + VEC <= M) {
+        combine_block(cb, o0, O, m, VEC, out, ldo);
+        m += VEC;
+    }
+    if (m < M)
+        combine_block(cb, o0, O, M - VEC, VEC, out, ldo);
 }
 
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo)
 {
-    float spare[WIDE];
-    for (size_t o0 = 0; o0 < nout; o0 += 2) {
-        /* An odd last output is computed twice; the copy goes to spare. */
-        const int pair = o0 + 1 < nout;
-        size_t o1 = pair ? o0 + 1 : o0;
-        float *out0 = out + o0 * ldo, *out1 = out + o1 * ldo;
-        size_t m = 0;
-        for (; m + WIDE <= M; m += WIDE)
-            combine_block(cb, o0, o1, m, WIDE, out0 + m, pair ? out1 + m : spare);
-        for (; m + NARROW <= M; m += NARROW)
-            combine_block(cb, o0, o1, m, NARROW, out0 + m, pair ? out1 + m : spare);
-        if (m < M)
-            combine_block(cb, o0, o1, m, M - m, out0 + m, pair ? out1 + m : spare);
+    size_t o = 0;
+    for (; o + OUTS <= nout; o += OUTS)
+        combine_outputs(cb, o, OUTS, M, out, ldo);
+    if (o + 2 <= nout) {
+        combine_outputs(cb, o, 2, M, out, ldo);
+        o += 2;
     }
+    if (o < nout)
+        combine_outputs(cb, o, 1, M, out, ldo);
 }
 
-/* Rows of A and of B per tile of cpu_dots (the tile's eight sums are
+/* Rows of A and of B per tile of cpu_dots (the tile's sixteen sums are
  * written out one by one below: named pointers and a flat array are what
  * lets compilers keep them in vector registers), and the lanes of each. */
 #define TA 4
-#define TB 2
+#define TB 4
 #define LANES 8
 
 void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t na, const float *B, size_t ldb,
@@ -85,19 +108,27 @@ void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t 
             for (size_t j = 0; j < TB; j++)
                 br[j] = B + (b0 + j < nb ? b0 + j : nb - 1) * ldb;
             const float *restrict a_0 = ar[0], *restrict a_1 = ar[1], *restrict a_2 = ar[2], *restrict a_3 = ar[3];
-            const float *restrict b_0 = br[0], *restrict b_1 = br[1];
+            const float *restrict b_0 = br[0], *restrict b_1 = br[1], *restrict b_2 = br[2], *restrict b_3 = br[3];
             float acc[TA * TB * LANES] = {0.0f};
             size_t t = 0;
             for (; t + LANES <= len; t += LANES)
                 for (size_t l = 0; l < LANES; l++) {
                     acc[0 * LANES + l] += a_0[t + l] * b_0[t + l];
                     acc[1 * LANES + l] += a_0[t + l] * b_1[t + l];
-                    acc[2 * LANES + l] += a_1[t + l] * b_0[t + l];
-                    acc[3 * LANES + l] += a_1[t + l] * b_1[t + l];
-                    acc[4 * LANES + l] += a_2[t + l] * b_0[t + l];
-                    acc[5 * LANES + l] += a_2[t + l] * b_1[t + l];
-                    acc[6 * LANES + l] += a_3[t + l] * b_0[t + l];
-                    acc[7 * LANES + l] += a_3[t + l] * b_1[t + l];
+                    acc[2 * LANES + l] += a_0[t + l] * b_2[t + l];
+                    acc[3 * LANES + l] += a_0[t + l] * b_3[t + l];
+                    acc[4 * LANES + l] += a_1[t + l] * b_0[t + l];
+                    acc[5 * LANES + l] += a_1[t + l] * b_1[t + l];
+                    acc[6 * LANES + l] += a_1[t + l] * b_2[t + l];
+                    acc[7 * LANES + l] += a_1[t + l] * b_3[t + l];
+                    acc[8 * LANES + l] += a_2[t + l] * b_0[t + l];
+                    acc[9 * LANES + l] += a_2[t + l] * b_1[t + l];
+                    acc[10 * LANES + l] += a_2[t + l] * b_2[t + l];
+                    acc[11 * LANES + l] += a_2[t + l] * b_3[t + l];
+                    acc[12 * LANES + l] += a_3[t + l] * b_0[t + l];
+                    acc[13 * LANES + l] += a_3[t + l] * b_1[t + l];
+                    acc[14 * LANES + l] += a_3[t + l] * b_2[t + l];
+                    acc[15 * LANES + l] += a_3[t + l] * b_3[t + l];
                 }
             for (size_t i = 0; i < TA && a0 + i < na; i++)
                 for (size_t j = 0; j < TB && b0 + j < nb; j++) {

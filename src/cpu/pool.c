@@ -1,7 +1,9 @@
 /* Max and average pooling, forward and backward, one image per task; the
  * inner loops run over the contiguous channel axis.  Windows that reach
  * beyond the input (pads, ceil mode: g->padded) take the *_padded
- * functions, which clip each window to the input. */
+ * functions, which clip each window to the input; windows that tile it
+ * (stride = window) take the *_tiled ones, whose loops run along whole
+ * input rows. */
 #include <string.h>
 
 #include "cpu.h"
@@ -98,11 +100,77 @@ static void forward_image_padded(void *arg, size_t n, int thread)
         }
 }
 
+/* Windows that tile the input: stride = window, no padding (LeNet's 2x2). */
+static int tiled(const pool_geom *g)
+{
+    return !g->padded && g->sh == g->kh && g->sw == g->kw;
+}
+
+/* The maxima m[ow*C] of output row i of tiled windows over image x: first
+ * the maxima down the kh input rows, along the whole row at once (a long
+ * loop the compiler vectorises, where one over a window's few channels
+ * runs scalar), into rows[ow*kw*C]; then across each window's kw columns. */
+static void row_maxima(const pool_geom *g, const float *restrict x, size_t i, float *restrict rows,
+                       float *restrict m)
+{
+    const size_t C = g->c, W = g->w * C, covered = g->ow * g->kw * C;
+    const float *restrict x0 = x + i * g->kh * W;
+    for (size_t u = 0; u < covered; u++)
+        rows[u] = x0[u];
+    for (size_t p = 1; p < g->kh; p++) {
+        const float *restrict xp = x0 + p * W;
+        for (size_t u = 0; u < covered; u++)
+            rows[u] = xp[u] > rows[u] ? xp[u] : rows[u];
+    }
+    for (size_t jj = 0; jj < g->ow; jj++) {
+        const float *restrict win = rows + jj * g->kw * C;
+        float *restrict out = m + jj * C;
+        for (size_t c = 0; c < C; c++) {
+            float v = win[c];
+            for (size_t q = 1; q < g->kw; q++)
+                v = win[q * C + c] > v ? win[q * C + c] : v;
+            out[c] = v;
+        }
+    }
+}
+
+static void forward_image_tiled_max(void *arg, size_t n, int thread)
+{
+    const pool_job *j = arg;
+    const pool_geom *g = j->g;
+    float *rows = cpu_scratch_of(j->bctx, thread);
+    for (size_t i = 0; i < g->oh; i++)
+        row_maxima(g, j->x + n * g->h * g->w * g->c, i, rows, j->y + (n * g->oh + i) * g->ow * g->c);
+}
+
 int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *xb, clcnn_buf *yb)
 {
+    /* row_maxima's scratch */
+    int st = cpu_scratch_reserve(bctx, g->ow * g->kw * g->c);
+    if (st)
+        return st;
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .y = F32(yb)};
-    cpu_parallel(bctx, g->n, g->padded ? forward_image_padded : forward_image, &j);
+    cpu_task_fn fn = forward_image;
+    if (g->padded)
+        fn = forward_image_padded;
+    else if (tiled(g) && g->mode == CLCNN_POOL_MAX)
+        fn = forward_image_tiled_max;
+    cpu_parallel(bctx, g->n, fn, &j);
     return CLCNN_OK;
+}
+
+/* m[c] = the maximum of the window whose first cell is x[base]. */
+static void window_max(const pool_geom *g, const float *restrict x, size_t base, float *restrict m)
+{
+    const size_t C = g->c;
+    for (size_t c = 0; c < C; c++)
+        m[c] = x[base + c];
+    for (size_t p = 0; p < g->kh; p++)
+        for (size_t q = 0; q < g->kw; q++) {
+            const float *restrict in = x + base + (p * g->w + q) * C;
+            for (size_t c = 0; c < C; c++)
+                m[c] = in[c] > m[c] ? in[c] : m[c];
+        }
 }
 
 /* Every cell of a window equal to the window's maximum receives the full
@@ -123,17 +191,8 @@ static void backward_image(void *arg, size_t n, int thread)
             const float *restrict d = j->dy + out;
             const size_t base = ((n * g->h + i * g->sh) * g->w + jj * g->sw) * C;
             const float *mx = j->ymax ? j->ymax + out : scratch;
-            if (g->mode == CLCNN_POOL_MAX && !j->ymax) {
-                float *m = scratch;
-                for (size_t c = 0; c < C; c++)
-                    m[c] = x[base + c];
-                for (size_t p = 0; p < g->kh; p++)
-                    for (size_t q = 0; q < g->kw; q++) {
-                        const float *restrict in = x + base + (p * g->w + q) * C;
-                        for (size_t c = 0; c < C; c++)
-                            m[c] = in[c] > m[c] ? in[c] : m[c];
-                    }
-            }
+            if (g->mode == CLCNN_POOL_MAX && !j->ymax)
+                window_max(g, x, base, scratch);
             for (size_t p = 0; p < g->kh; p++)
                 for (size_t q = 0; q < g->kw; q++) {
                     const size_t at = base + (p * g->w + q) * C;
@@ -145,6 +204,58 @@ static void backward_image(void *arg, size_t n, int thread)
                             dx[at + c] += x[at + c] == mx[c] ? d[c] : 0.0f;
                 }
         }
+}
+
+/* Backward over tiled windows: each cell lies in one window at most, so it
+ * is written once, with no zeroing beforehand and no adding; only the
+ * cells past the last window are zeroed.  For each output row, its maxima and gradients are first
+ * spread out along an input row (each window's C values repeated kw
+ * times), so that every window row is then one long branch-free loop the
+ * compiler vectorises (a loop over a few channels would run scalar, with a
+ * branch per cell that random data mispredicts). */
+static void backward_image_tiled(void *arg, size_t n, int thread)
+{
+    const pool_job *j = arg;
+    const pool_geom *g = j->g;
+    const size_t C = g->c, W = g->w * C, covered = g->ow * g->kw * C, oc = g->ow * C;
+    const int is_max = g->mode == CLCNN_POOL_MAX;
+    const float scale = is_max ? 1.0f : 1.0f / (float)(g->kh * g->kw);
+    const float *restrict x = j->x + n * g->h * W;
+    float *restrict dx = j->dx + n * g->h * W;
+    float *restrict spread_max = cpu_scratch_of(j->bctx, thread), *restrict spread_d = spread_max + covered;
+    float *restrict maxima = spread_d + covered; /* and row_maxima's rows after it */
+    for (size_t i = 0; i < g->oh; i++) {
+        const float *restrict d = j->dy + (n * g->oh + i) * oc;
+        const float *restrict mx = j->ymax ? j->ymax + (n * g->oh + i) * oc : maxima;
+        if (is_max && !j->ymax)
+            row_maxima(g, x, i, maxima + oc, maxima);
+        for (size_t jj = 0; jj < g->ow; jj++) {
+            float *restrict m = spread_max + jj * g->kw * C, *restrict dd = spread_d + jj * g->kw * C;
+            if (is_max)
+                for (size_t c = 0; c < C; c++)
+                    m[c] = mx[jj * C + c];
+            for (size_t c = 0; c < C; c++)
+                dd[c] = d[jj * C + c] * scale;
+            for (size_t q = 1; q < g->kw; q++)
+                for (size_t c = 0; c < C; c++) {
+                    m[q * C + c] = m[c];
+                    dd[q * C + c] = dd[c];
+                }
+        }
+        for (size_t p = 0; p < g->kh; p++) {
+            const float *restrict xr = x + (i * g->kh + p) * W;
+            float *restrict dr = dx + (i * g->kh + p) * W;
+            if (is_max)
+                for (size_t u = 0; u < covered; u++)
+                    dr[u] = xr[u] == spread_max[u] ? spread_d[u] : 0.0f;
+            else
+                for (size_t u = 0; u < covered; u++)
+                    dr[u] = spread_d[u];
+            for (size_t u = covered; u < W; u++)
+                dr[u] = 0.0f;
+        }
+    }
+    memset(dx + g->oh * g->kh * W, 0, (g->h - g->oh * g->kh) * W * sizeof *dx);
 }
 
 /* backward_image over windows clipped to the input; the maxima, padded
@@ -192,10 +303,14 @@ static void backward_image_padded(void *arg, size_t n, int thread)
 int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dyb, const clcnn_buf *xb, const clcnn_buf *yb,
                       clcnn_buf *dxb)
 {
-    int st = cpu_scratch_reserve(bctx, g->c);
+    /* the maxima of one window, or (tiled) one output row's maxima and
+     * gradients spread along an input row, its maxima and row_maxima's
+     * scratch */
+    int st = cpu_scratch_reserve(bctx, 3 * g->ow * g->kw * g->c + g->ow * g->c);
     if (st)
         return st;
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .dy = CF32(dyb), .ymax = yb ? CF32(yb) : NULL, .dx = F32(dxb)};
-    cpu_parallel(bctx, g->n, g->padded ? backward_image_padded : backward_image, &j);
+    cpu_parallel(bctx, g->n,
+                 g->padded ? backward_image_padded : tiled(g) ? backward_image_tiled : backward_image, &j);
     return CLCNN_OK;
 }

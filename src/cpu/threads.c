@@ -18,6 +18,14 @@ typedef struct worker_start {
     int thread;
 } worker_start;
 
+/* The job's claim counter: the job's number in the high 32 bits, the next
+ * index to take in the low 32.  A thread takes an index by a compare-and-
+ * swap on the whole word, so it can only take one of the job it read the
+ * count of; NO_INDEX marks a job being set up (nothing to take). */
+#define INDEX_BITS 32
+#define INDEX_MASK 0xffffffffull
+#define NO_INDEX INDEX_MASK
+
 struct cpu_pool {
     const clcnn_allocator *alloc;
     int threads;            /* started: the caller and threads - 1 workers */
@@ -26,24 +34,35 @@ struct cpu_pool {
     worker_start *starts;   /* what each worker is started with */
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
-    atomic_ulong generation; /* bumped for every job */
-    atomic_int busy;         /* workers still on the current job */
+    atomic_ulong generation; /* bumped for every job: wakes the workers */
     atomic_int quit;
+    unsigned long long job;  /* the current job's number (the caller's) */
     /* the current job */
     cpu_task_fn fn;
     void *arg;
-    size_t count;
-    atomic_size_t next;
+    atomic_size_t count;
+    atomic_ullong next;      /* the claim counter */
+    atomic_size_t finished;  /* indices of the job done */
 };
 
-/* Takes indices of the current job until none are left. */
+/* Takes indices of the current job until none are left.  The caller waits
+ * for the indices to finish, not for every worker to call in: a worker the
+ * OS holds back (a busy machine) holds no job up unless it took an index. */
 static void work(cpu_pool *p, int thread)
 {
     for (;;) {
-        size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->count)
+        unsigned long long v = atomic_load(&p->next);
+        size_t i = (size_t)(v & INDEX_MASK);
+        if (i >= atomic_load(&p->count))
             return;
+        if (!atomic_compare_exchange_weak(&p->next, &v, v + 1))
+            continue;
         p->fn(p->arg, i, thread);
+        if (atomic_fetch_add(&p->finished, 1) + 1 == atomic_load(&p->count)) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
 }
 
@@ -67,7 +86,7 @@ static int new_job_or_quit(cpu_pool *p, unsigned long seen)
 static int all_done(cpu_pool *p, unsigned long unused)
 {
     (void)unused;
-    return atomic_load(&p->busy) == 0;
+    return atomic_load(&p->finished) == atomic_load(&p->count);
 }
 
 static void *worker_main(void *v)
@@ -87,11 +106,6 @@ static void *worker_main(void *v)
             return NULL;
         seen = atomic_load(&p->generation);
         work(p, thread);
-        if (atomic_fetch_sub(&p->busy, 1) == 1) {
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->lock);
-        }
     }
 }
 
@@ -148,17 +162,21 @@ void cpu_pool_free(cpu_pool *p)
 
 void cpu_pool_run(cpu_pool *p, size_t count, cpu_task_fn fn, void *arg)
 {
-    if (p->threads == 1 || count <= 1) {
+    if (p->threads == 1 || count <= 1 || count >= NO_INDEX) {
         for (size_t i = 0; i < count; i++)
             fn(arg, i, 0);
         return;
     }
-    /* Workers read the job after they see the new generation. */
+    /* Nothing can be taken while the job is set up; then its indices from
+     * 0, under its own number, after fn and arg (release: a thread that
+     * takes an index sees them). */
+    p->job = (p->job + 1) & INDEX_MASK;
+    atomic_store(&p->next, p->job << INDEX_BITS | NO_INDEX);
     p->fn = fn;
     p->arg = arg;
-    p->count = count;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->busy, p->threads - 1);
+    atomic_store(&p->finished, 0);
+    atomic_store(&p->count, count);
+    atomic_store(&p->next, p->job << INDEX_BITS);
     atomic_fetch_add(&p->generation, 1);
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->wake);
