@@ -38,9 +38,12 @@ __kernel void pool_forward(__global const float *x, __global float *y, uint n, u
 
 /* Gather per input cell x[n,y,x,c] over every window that covers it: max
  * adds the window's gradient when the cell equals the window maximum (ties
- * all receive it), avg adds dy / (kh*kw).  One work-item per element of dx. */
-__kernel void pool_backward(__global const float *dy, __global const float *x, __global float *dx, uint n, uint h,
-                            uint w, uint c, uint kh, uint kw, uint sh, uint sw, uint oh, uint ow, int mode)
+ * all receive it), avg adds dy / (kh*kw).  The maxima are y, pool_forward's
+ * output, when have_y, else recomputed from x (y is then any buffer).  One
+ * work-item per element of dx. */
+__kernel void pool_backward(__global const float *dy, __global const float *x, __global const float *y,
+                            __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw,
+                            uint oh, uint ow, int mode, int have_y)
 {
     const uint gid = get_global_id(0);
     if (gid >= n * h * w * c)
@@ -49,9 +52,9 @@ __kernel void pool_backward(__global const float *dy, __global const float *x, _
     uint t = gid / c;
     const uint xx = t % w;
     t /= w;
-    const uint y = t % h, nn = t / h;
-    const uint i_lo = y >= kh ? (y - kh) / sh + 1 : 0;
-    const uint i_hi = min(y / sh, oh - 1);
+    const uint yy = t % h, nn = t / h;
+    const uint i_lo = yy >= kh ? (yy - kh) / sh + 1 : 0;
+    const uint i_hi = min(yy / sh, oh - 1);
     const uint j_lo = xx >= kw ? (xx - kw) / sw + 1 : 0;
     const uint j_hi = min(xx / sw, ow - 1);
     const float v = x[gid];
@@ -59,15 +62,21 @@ __kernel void pool_backward(__global const float *dy, __global const float *x, _
     float s = 0.0f;
     for (uint i = i_lo; i <= i_hi && i < oh; i++)
         for (uint j = j_lo; j <= j_hi && j < ow; j++) {
-            const float g = dy[((nn * oh + i) * ow + j) * c + cc];
+            const uint o = ((nn * oh + i) * ow + j) * c + cc;
+            const float g = dy[o];
             if (mode == POOL_MAX) {
-                __global const float *base = x + ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
-                float mx = base[0];
-                for (uint p = 0; p < kh; p++)
-                    for (uint q = 0; q < kw; q++) {
-                        const float u = base[((size_t)p * w + q) * c];
-                        mx = u > mx ? u : mx;
-                    }
+                float mx;
+                if (have_y) {
+                    mx = y[o];
+                } else {
+                    __global const float *base = x + ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
+                    mx = base[0];
+                    for (uint p = 0; p < kh; p++)
+                        for (uint q = 0; q < kw; q++) {
+                            const float u = base[((size_t)p * w + q) * c];
+                            mx = u > mx ? u : mx;
+                        }
+                }
                 if (v == mx)
                     s += g;
             } else {

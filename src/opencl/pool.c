@@ -38,13 +38,13 @@ int ocl_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_b
                            POOL_GEOMETRY(g));
 }
 
-/* y is not used: each work item recomputes its window maxima from x, which
- * it reads anyway.  Windows that tile the input exactly (kernel = stride)
- * take one item per output, scattering into its own window. */
+/* Max windows read their maxima from y when the caller kept it, else each
+ * work item recomputes them from x (as the padded and tiled kernels always
+ * do: windows that tile the input exactly, kernel = stride, take one item
+ * per output, scattering into its own window). */
 int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
                       clcnn_buf *dx)
 {
-    (void)y;
     ocl_backend *b = bctx;
     int st = ocl_check_u32(b, "pool_backward", g->n * g->h * g->w * g->c);
     if (!st)
@@ -54,8 +54,9 @@ int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const
     if (g->padded)
         return OCL_LAUNCH(b, F, K_POOL_PADDED_BACKWARD, g->n * g->h * g->w * g->c, 0, OCL_MEM(dy->mem),
                           OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), POOL_PADS(g));
-    const int tiled = g->kh == g->sh && g->kw == g->sw && g->oh * g->sh == g->h && g->ow * g->sw == g->w;
-    return OCL_LAUNCH(b, F, tiled ? K_POOL_BACKWARD_TILED : K_POOL_BACKWARD,
-                      tiled ? g->n * g->oh * g->ow * g->c : g->n * g->h * g->w * g->c, 0, OCL_MEM(dy->mem),
-                      OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g));
+    if (g->kh == g->sh && g->kw == g->sw && g->oh * g->sh == g->h && g->ow * g->sw == g->w)
+        return OCL_LAUNCH(b, F, K_POOL_BACKWARD_TILED, g->n * g->oh * g->ow * g->c, 0, OCL_MEM(dy->mem),
+                          OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g));
+    return OCL_LAUNCH(b, F, K_POOL_BACKWARD, g->n * g->h * g->w * g->c, 0, OCL_MEM(dy->mem), OCL_MEM(x->mem),
+                      OCL_MEM(y ? y->mem : x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), OCL_I32(y != NULL));
 }
