@@ -37,13 +37,12 @@ __kernel void pool_forward(__global const float *x, __global float *y, uint n, u
 }
 
 /* Gather per input cell x[n,y,x,c] over every window that covers it: max
- * adds the window's gradient when the cell equals the window maximum (ties
- * all receive it), avg adds dy / (kh*kw).  The maxima are y, pool_forward's
- * output, when have_y, else recomputed from x (y is then any buffer).  One
- * work-item per element of dx. */
+ * adds the window's gradient when the cell equals the window maximum in y,
+ * pool_forward's output (ties all receive it), avg adds dy / (kh*kw) (y
+ * unused).  One work-item per element of dx. */
 __kernel void pool_backward(__global const float *dy, __global const float *x, __global const float *y,
                             __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw,
-                            uint oh, uint ow, int mode, int have_y)
+                            uint oh, uint ow, int mode)
 {
     const uint gid = get_global_id(0);
     if (gid >= n * h * w * c)
@@ -63,25 +62,10 @@ __kernel void pool_backward(__global const float *dy, __global const float *x, _
     for (uint i = i_lo; i <= i_hi && i < oh; i++)
         for (uint j = j_lo; j <= j_hi && j < ow; j++) {
             const uint o = ((nn * oh + i) * ow + j) * c + cc;
-            const float g = dy[o];
-            if (mode == POOL_MAX) {
-                float mx;
-                if (have_y) {
-                    mx = y[o];
-                } else {
-                    __global const float *base = x + ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
-                    mx = base[0];
-                    for (uint p = 0; p < kh; p++)
-                        for (uint q = 0; q < kw; q++) {
-                            const float u = base[((size_t)p * w + q) * c];
-                            mx = u > mx ? u : mx;
-                        }
-                }
-                if (v == mx)
-                    s += g;
-            } else {
-                s += g * inv;
-            }
+            if (mode == POOL_MAX)
+                s += v == y[o] ? dy[o] : 0.0f;
+            else
+                s += dy[o] * inv;
         }
     dx[gid] = s;
 }

@@ -45,10 +45,10 @@ int ocl_lrn_backward(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const c
     const size_t count = elements(g);
     int st = ocl_check_u32(b, "lrn_backward", count);
     if (!st)
-        st = ocl_ensure_scratch(b, OCL_SCRATCH_LRN, count * sizeof(float));
+        st = ocl_ensure_scratch(b, OCL_SCRATCH_TEMP, count * sizeof(float));
     if (st)
         return st;
-    cl_mem t = b->scratch[OCL_SCRATCH_LRN];
+    cl_mem t = b->scratch[OCL_SCRATCH_TEMP];
     st = scales(b, g, x, t);
     if (!st)
         st = OCL_LAUNCH(b, F, K_LRN_BACKWARD_TERMS, ocl_blocks(count, 8), 0, OCL_MEM(dy->mem), OCL_MEM(x->mem), OCL_MEM(dx->mem),
