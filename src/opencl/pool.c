@@ -35,7 +35,7 @@ static int pool_forward(ocl_backend *b, const pool_geom *g, cl_mem x, cl_mem y)
     if (g->padded)
         return OCL_LAUNCH(b, F, K_POOL_PADDED_FORWARD, g->n * g->oh * g->ow * g->c, 0, OCL_MEM(x), OCL_MEM(y),
                           POOL_GEOMETRY(g), POOL_PADS(g));
-    return OCL_LAUNCH(b, F, K_POOL_FORWARD, g->n * g->oh * g->ow * g->c, 0, OCL_MEM(x), OCL_MEM(y), POOL_GEOMETRY(g));
+    return OCL_LAUNCH(b, F, K_POOL_FORWARD, g->n * g->oh * g->ow, 0, OCL_MEM(x), OCL_MEM(y), POOL_GEOMETRY(g));
 }
 
 int ocl_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y)
@@ -73,6 +73,6 @@ int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const
             return st;
         maxima = b->scratch[OCL_SCRATCH_TEMP];
     }
-    return OCL_LAUNCH(b, F, K_POOL_BACKWARD, g->n * g->h * g->w * g->c, 0, OCL_MEM(dy->mem), OCL_MEM(x->mem),
+    return OCL_LAUNCH(b, F, K_POOL_BACKWARD, g->n * g->h * g->w, 0, OCL_MEM(dy->mem), OCL_MEM(x->mem),
                       OCL_MEM(maxima), OCL_MEM(dx->mem), POOL_GEOMETRY(g));
 }
