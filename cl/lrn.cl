@@ -1,10 +1,10 @@
 /* Local response normalisation across channels, forward and backward:
  * per pixel, s[c] = k + alpha * sum of x^2 over window(c), the channels
  * c - size/2 .. c + (size-1)/2 that exist, and y[c] = x[c] * s[c]^-beta.
- * One work-item per element throughout.  lrn_scales, the one kernel with
- * a loop, writes s; the powers are taken by kernels without loops, which
- * PoCL vectorises across work-items (the power was 90% of its time in the
- * loop's kernel, where each work-item ran it alone). */
+ * The window sums take one work-item per pixel (lrn_scales writes s); the
+ * powers are taken apart from them, 8 elements a work-item in float8 (the
+ * power was 90% of PoCL's time in a kernel with a loop, where each
+ * work-item ran it alone, scalar). */
 
 /* a - b, or 0 when b > a.  Written with min() rather than a comparison,
  * which LLVM turns into llvm.usub.sat, an intrinsic Oclgrind 21.10 cannot
@@ -38,14 +38,18 @@ float lrn_power(float s, float beta)
     return exp2(-beta * log2(s));
 }
 
-/* s of every element, into s (count floats). */
-__kernel void lrn_scales(__global const float *x, __global float *s, uint count, uint c, uint size, float alpha,
+/* s of every element into s (count floats): one work-item per pixel
+ * (pixels of them), looping over its channels. */
+__kernel void lrn_scales(__global const float *x, __global float *s, uint pixels, uint c, uint size, float alpha,
                          float k)
 {
-    const uint gid = get_global_id(0);
-    if (gid >= count)
+    const uint pix = get_global_id(0);
+    if (pix >= pixels)
         return;
-    s[gid] = lrn_scale(x + (gid - gid % c), gid % c, c, size, alpha, k);
+    __global const float *px = x + (size_t)pix * c;
+    __global float *ps = s + (size_t)pix * c;
+    for (uint cc = 0; cc < c; cc++)
+        ps[cc] = lrn_scale(px, cc, c, size, alpha, k);
 }
 
 /* y = x s^-beta, with s already in y (lrn_scales): elements [8 gid,
@@ -93,17 +97,20 @@ __kernel void lrn_backward_terms(__global const float *dy, __global const float 
     }
 }
 
-__kernel void lrn_backward_sum(__global const float *x, __global const float *t, __global float *dx, uint count,
+/* One work-item per pixel, as lrn_scales. */
+__kernel void lrn_backward_sum(__global const float *x, __global const float *t, __global float *dx, uint pixels,
                                uint c, uint size, float alpha, float beta)
 {
-    const uint gid = get_global_id(0);
-    if (gid >= count)
+    const uint pix = get_global_id(0);
+    if (pix >= pixels)
         return;
-    const uint i = gid % c, base = gid - i;
-    const uint lo = sub_to_zero(i, (size - 1) / 2);
-    const uint hi = min(i + size / 2, c - 1);
-    float sum = 0.0f;
-    for (uint cc = lo; cc <= hi; cc++)
-        sum += t[base + cc];
-    dx[gid] -= 2.0f * alpha * beta * x[gid] * sum;
+    const size_t base = (size_t)pix * c;
+    for (uint i = 0; i < c; i++) {
+        const uint lo = sub_to_zero(i, (size - 1) / 2);
+        const uint hi = min(i + size / 2, c - 1);
+        float sum = 0.0f;
+        for (uint cc = lo; cc <= hi; cc++)
+            sum += t[base + cc];
+        dx[base + i] -= 2.0f * alpha * beta * x[base + i] * sum;
+    }
 }

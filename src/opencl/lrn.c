@@ -13,16 +13,20 @@ static const char *const kernels[K_COUNT] = {
 const ocl_family ocl_family_lrn = {OCL_FAMILY_lrn, "lrn.cl", kernels, K_COUNT, NULL, 0};
 #define F (&ocl_family_lrn)
 
-/* One work-item per element; its pixel's channels are its window. */
+static size_t pixels(const lrn_geom *g)
+{
+    return g->n * g->h * g->w;
+}
+
 static size_t elements(const lrn_geom *g)
 {
-    return g->n * g->h * g->w * g->c;
+    return pixels(g) * g->c;
 }
 
 /* s (cl/lrn.cl) of every element into s. */
 static int scales(ocl_backend *b, const lrn_geom *g, const clcnn_buf *x, cl_mem s)
 {
-    return OCL_LAUNCH(b, F, K_LRN_SCALES, elements(g), 0, OCL_MEM(x->mem), OCL_MEM(s), OCL_U32(elements(g)),
+    return OCL_LAUNCH(b, F, K_LRN_SCALES, pixels(g), 0, OCL_MEM(x->mem), OCL_MEM(s), OCL_U32(pixels(g)),
                       OCL_U32(g->c), OCL_U32(g->size), OCL_F32(g->alpha), OCL_F32(g->k));
 }
 
@@ -54,6 +58,6 @@ int ocl_lrn_backward(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const c
         st = OCL_LAUNCH(b, F, K_LRN_BACKWARD_TERMS, ocl_blocks(count, 8), 0, OCL_MEM(dy->mem), OCL_MEM(x->mem), OCL_MEM(dx->mem),
                         OCL_MEM(t), OCL_U32(count), OCL_F32(g->beta));
     return st ? st
-              : OCL_LAUNCH(b, F, K_LRN_BACKWARD_SUM, count, 0, OCL_MEM(x->mem), OCL_MEM(t), OCL_MEM(dx->mem),
-                           OCL_U32(count), OCL_U32(g->c), OCL_U32(g->size), OCL_F32(g->alpha), OCL_F32(g->beta));
+              : OCL_LAUNCH(b, F, K_LRN_BACKWARD_SUM, pixels(g), 0, OCL_MEM(x->mem), OCL_MEM(t), OCL_MEM(dx->mem),
+                           OCL_U32(pixels(g)), OCL_U32(g->c), OCL_U32(g->size), OCL_F32(g->alpha), OCL_F32(g->beta));
 }
