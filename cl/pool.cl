@@ -16,65 +16,66 @@ size_t window_base(uint gid, uint h, uint w, uint c, uint sh, uint sw, uint oh, 
     return ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
 }
 
-/* One work-item per output element y[n,i,j,c]. */
+/* One work-item per output pixel y[n,i,j,:], looping over its channels
+ * (window_base's divisions once, not once per channel). */
 __kernel void pool_forward(__global const float *x, __global float *y, uint n, uint h, uint w, uint c, uint kh,
                            uint kw, uint sh, uint sw, uint oh, uint ow, int mode)
 {
-    const uint gid = get_global_id(0);
-    if (gid >= n * oh * ow * c)
+    const uint pix = get_global_id(0);
+    if (pix >= n * oh * ow)
         return;
-    __global const float *base = x + window_base(gid, h, w, c, sh, sw, oh, ow);
-    float acc = mode == POOL_MAX ? base[0] : 0.0f;
-    for (uint p = 0; p < kh; p++)
-        for (uint q = 0; q < kw; q++) {
-            const float v = base[((size_t)p * w + q) * c];
-            if (mode == POOL_MAX)
-                acc = v > acc ? v : acc;
-            else
-                acc += v;
-        }
-    y[gid] = mode == POOL_MAX ? acc : acc / (float)(kh * kw);
+    __global const float *win = x + window_base(pix, h, w, 1, sh, sw, oh, ow) * c;
+    __global float *yp = y + (size_t)pix * c;
+    for (uint cc = 0; cc < c; cc++) {
+        __global const float *base = win + cc;
+        float acc = mode == POOL_MAX ? base[0] : 0.0f;
+        for (uint p = 0; p < kh; p++)
+            for (uint q = 0; q < kw; q++) {
+                const float v = base[((size_t)p * w + q) * c];
+                if (mode == POOL_MAX)
+                    acc = v > acc ? v : acc;
+                else
+                    acc += v;
+            }
+        yp[cc] = mode == POOL_MAX ? acc : acc / (float)(kh * kw);
+    }
 }
 
 /* Gather per input cell x[n,y,x,c] over every window that covers it: max
- * adds the window's gradient when the cell equals the window maximum (ties
- * all receive it), avg adds dy / (kh*kw).  One work-item per element of dx. */
-__kernel void pool_backward(__global const float *dy, __global const float *x, __global float *dx, uint n, uint h,
-                            uint w, uint c, uint kh, uint kw, uint sh, uint sw, uint oh, uint ow, int mode)
+ * adds the window's gradient when the cell equals the window maximum in y,
+ * pool_forward's output (ties all receive it), avg adds dy / (kh*kw) (y
+ * unused).  One work-item per input pixel (n,y,x), looping over its
+ * channels: the windows are worked out once, not once per channel (integer
+ * divisions, which dominated the time on a CPU). */
+__kernel void pool_backward(__global const float *dy, __global const float *x, __global const float *y,
+                            __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw,
+                            uint oh, uint ow, int mode)
 {
-    const uint gid = get_global_id(0);
-    if (gid >= n * h * w * c)
+    const uint cell = get_global_id(0);
+    if (cell >= n * h * w)
         return;
-    const uint cc = gid % c;
-    uint t = gid / c;
-    const uint xx = t % w;
-    t /= w;
-    const uint y = t % h, nn = t / h;
-    const uint i_lo = y >= kh ? (y - kh) / sh + 1 : 0;
-    const uint i_hi = min(y / sh, oh - 1);
+    const uint xx = cell % w, t = cell / w;
+    const uint yy = t % h, nn = t / h;
+    const uint i_lo = yy >= kh ? (yy - kh) / sh + 1 : 0;
+    const uint i_hi = min(yy / sh + 1, oh);
     const uint j_lo = xx >= kw ? (xx - kw) / sw + 1 : 0;
-    const uint j_hi = min(xx / sw, ow - 1);
-    const float v = x[gid];
+    const uint j_hi = min(xx / sw + 1, ow);
     const float inv = 1.0f / (float)(kh * kw);
-    float s = 0.0f;
-    for (uint i = i_lo; i <= i_hi && i < oh; i++)
-        for (uint j = j_lo; j <= j_hi && j < ow; j++) {
-            const float g = dy[((nn * oh + i) * ow + j) * c + cc];
-            if (mode == POOL_MAX) {
-                __global const float *base = x + ((size_t)(nn * h + i * sh) * w + j * sw) * c + cc;
-                float mx = base[0];
-                for (uint p = 0; p < kh; p++)
-                    for (uint q = 0; q < kw; q++) {
-                        const float u = base[((size_t)p * w + q) * c];
-                        mx = u > mx ? u : mx;
-                    }
-                if (v == mx)
-                    s += g;
-            } else {
-                s += g * inv;
+    __global const float *xp = x + (size_t)cell * c;
+    __global float *dxp = dx + (size_t)cell * c;
+    for (uint cc = 0; cc < c; cc++) {
+        const float v = xp[cc];
+        float s = 0.0f;
+        for (uint i = i_lo; i < i_hi; i++)
+            for (uint j = j_lo; j < j_hi; j++) {
+                const size_t o = ((size_t)(nn * oh + i) * ow + j) * c + cc;
+                if (mode == POOL_MAX)
+                    s += v == y[o] ? dy[o] : 0.0f;
+                else
+                    s += dy[o] * inv;
             }
-        }
-    dx[gid] = s;
+        dxp[cc] = s;
+    }
 }
 
 /* Backward for windows that tile the input exactly (kh == sh, kw == sw,

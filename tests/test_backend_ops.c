@@ -232,7 +232,8 @@ static const row table[] = {
     /* explicit pads (top, bottom, left, right), dilation, groups: the CPU's
      * wide path at stride 1 and im2col otherwise, group by group; on
      * OpenCL explicit pads alone take the direct or CLBlast paths, and
-     * dilation or groups the general kernels */
+     * dilation or groups the direct kernels, whose channel blocks stop at
+     * each group's end */
     CONVX(2, 7, 8, 3, 3, 3, 4, 1, 1, EXPL, 0, 2, 1, 0, 1, 1, 1, RELU, CFG_NONE),   /* asymmetric */
     CONVX(3, 9, 7, 2, 3, 2, 5, 2, 3, EXPL, 1, 0, 2, 1, 1, 1, 1, TANH, CFG_NONE),   /* strided, odd */
     CONVX(1, 4, 5, 2, 2, 2, 3, 1, 1, EXPL, 3, 1, 0, 4, 1, 1, 1, ID, CFG_NONE),     /* pads beyond the kernel */
@@ -250,6 +251,7 @@ static const row table[] = {
     CONVX(3, 12, 10, 4, 3, 3, 8, 2, 2, EXPL, 1, 2, 2, 1, 2, 2, 4, SMAX, CFG_NONE), /* depthwise x2, dilated */
     CONVX(2, 9, 7, 3, 2, 3, 6, 1, 2, EXPL, 0, 1, 1, 0, 2, 1, 3, RELU, CFG_NONE),   /* dilation (2, 1) */
     CONVX(3, 5, 6, 6, 1, 1, 9, 1, 1, VALID, 0, 0, 0, 0, 1, 1, 3, ID, CFG_NONE),    /* pointwise, grouped */
+    CONVX(2, 6, 7, 20, 3, 3, 24, 1, 1, SAME, 0, 0, 0, 0, 1, 1, 2, RELU, CFG_NONE), /* 10 -> 12 a group: short blocks */
     CONVX(2, 13, 13, 16, 3, 3, 16, 1, 1, EXPL, 1, 1, 1, 1, 1, 1, 2, RELU, CFG_NONE), /* AlexNet's split */
     CONVX(5, 9, 11, 6, 5, 3, 4, 2, 1, EXPL, 2, 1, 1, 1, 2, 1, 2, TANH, CFG_THREADS_3),
     CONVX(5, 9, 11, 6, 5, 3, 4, 2, 1, EXPL, 2, 1, 1, 1, 2, 1, 2, TANH, CFG_CONV_GEMM),

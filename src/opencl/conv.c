@@ -3,9 +3,9 @@
  * GEMM (col2im for the data gradient), processed in chunks of images so
  * that the im2col scratch buffer stays within the col_limit setting.  1x1
  * kernels at stride 1 skip im2col: x itself is the column matrix.
- * Dilated and grouped convolutions take kernels of their own (general_*),
- * whatever the path setting; every other one, explicit pads included,
- * takes the path it took before they existed.
+ * Dilated and grouped convolutions take the direct kernels whatever the
+ * path setting (im2col knows neither); every other one, explicit pads
+ * included, takes the path it took before they existed.
  */
 #include "opencl/ocl_backend.h" /* first: it picks the OpenCL API version */
 
@@ -15,9 +15,6 @@ enum {
     K_DIRECT_FORWARD,
     K_FILTER_GRAD,
     K_DATA_GRAD,
-    K_GENERAL_FORWARD,
-    K_GENERAL_FILTER_GRAD,
-    K_GENERAL_DATA_GRAD,
     K_COUNT
 };
 enum { T_CONV_KB, T_CONV_PB, T_CONV_CB, T_CONV_DW_WG, T_COUNT };
@@ -28,27 +25,30 @@ static const char *const kernels[K_COUNT] = {
     [K_DIRECT_FORWARD] = "conv_direct_forward",
     [K_FILTER_GRAD] = "conv_filter_grad",
     [K_DATA_GRAD] = "conv_data_grad",
-    [K_GENERAL_FORWARD] = "conv_general_forward",
-    [K_GENERAL_FILTER_GRAD] = "conv_general_filter_grad",
-    [K_GENERAL_DATA_GRAD] = "conv_general_data_grad",
 };
 
 /* What each one means: cl/conv.cl.  The register blocks of a GPU (last
  * column) are the largest whose kernels keep to 64 VGPRs on gfx900, 4
  * waves per SIMD (docs/gpu-targets.md); a CPU device is fastest with the
- * larger ones (AVX registers, and fewer, longer work-items). */
+ * larger ones (AVX registers, and fewer, longer work-items), and with
+ * smaller filter-gradient work-groups (PoCL runs a group's items in turn,
+ * and each of 16 takes 4 times the rows of each of 64, for a shorter
+ * reduction: alexnet-mini's filter gradients 25% faster). */
 static const ocl_tunable tunables[T_COUNT] = {
     [T_CONV_KB] = {"CONV_KB", 8, 1, OCL_NO_KERNEL, 0},
     [T_CONV_PB] = {"CONV_PB", 4, 0, OCL_NO_KERNEL, 1},
     [T_CONV_CB] = {"CONV_CB", 8, 0, OCL_NO_KERNEL, 2},
-    [T_CONV_DW_WG] = {"CONV_DW_WG", 64, 0, K_FILTER_GRAD, 0},
+    [T_CONV_DW_WG] = {"CONV_DW_WG", 16, 0, K_FILTER_GRAD, 64},
 };
 
 const ocl_family ocl_family_conv = {OCL_FAMILY_conv, "conv.cl", kernels, K_COUNT, tunables, T_COUNT};
 #define F (&ocl_family_conv)
 
-/* Convolutions with c * k up to this take the direct kernels when the path
- * is auto (all of LeNet-5's); CLBlast wins on large channel counts. */
+/* Convolutions with c * k up to this take the direct kernels on a GPU when
+ * the path is auto (all of LeNet-5's); CLBlast wins there on large channel
+ * counts.  Other devices take the direct kernels at every size: on PoCL,
+ * CLBlast's forward is 7 to 14 times slower at c * k of 2048 to 32768 and
+ * its backward no faster (batch 16, 3x3). */
 #define DIRECT_CONV_MAX_CK 1024
 
 /* 1x1 kernels with stride 1 (and so no padding): col is x itself. */
@@ -87,11 +87,18 @@ static int check_conv(ocl_backend *b, const char *op, const conv_geom *g)
         OCL_U32((g)->sh), OCL_U32((g)->sw), OCL_U32((g)->oh), OCL_U32((g)->ow), OCL_U32((g)->pad_top),               \
         OCL_U32((g)->pad_left)
 
-/* The geometry arguments of the direct kernels after their buffers: n .. pad_left. */
+/* The geometry arguments of the direct kernels after their buffers: n .. groups. */
 #define DIRECT_GEOMETRY(g)                                                                                           \
     OCL_U32((g)->n), OCL_U32((g)->h), OCL_U32((g)->w), OCL_U32((g)->c), OCL_U32((g)->kh), OCL_U32((g)->kw),          \
         OCL_U32((g)->k), OCL_U32((g)->sh), OCL_U32((g)->sw), OCL_U32((g)->oh), OCL_U32((g)->ow),                     \
-        OCL_U32((g)->pad_top), OCL_U32((g)->pad_left)
+        OCL_U32((g)->pad_top), OCL_U32((g)->pad_left), OCL_U32((g)->dh), OCL_U32((g)->dw), OCL_U32((g)->groups)
+
+/* How many blocks of per channels the direct kernels take over n channels
+ * split into groups (no block straddles two groups: cl/conv.cl). */
+static size_t group_blocks(const conv_geom *g, size_t n, size_t per)
+{
+    return g->groups * ocl_blocks(n / g->groups, per);
+}
 
 /* col (nimg*oh*ow, kh*kw*c) from images [n0, n0+nimg) of x. */
 static int im2col(ocl_backend *b, const conv_geom *g, cl_mem x, size_t n0, size_t nimg, cl_mem col)
@@ -112,7 +119,7 @@ static int direct_forward(ocl_backend *b, const conv_geom *g, const clcnn_buf *x
                           const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y)
 {
     const size_t pb = ocl_tunable_value(b, F, T_CONV_PB), kb = ocl_tunable_value(b, F, T_CONV_KB);
-    int st = OCL_LAUNCH(b, F, K_DIRECT_FORWARD, g->n * g->oh * ocl_blocks(g->ow, pb), ocl_blocks(g->k, kb),
+    int st = OCL_LAUNCH(b, F, K_DIRECT_FORWARD, g->n * g->oh * ocl_blocks(g->ow, pb), group_blocks(g, g->k, kb),
                         OCL_MEM(x->mem), OCL_MEM(w->mem), OCL_MEM(bias->mem), OCL_MEM(y->mem), DIRECT_GEOMETRY(g),
                         OCL_I32(act));
     if (st || act != CLCNN_ACT_SOFTMAX)
@@ -127,56 +134,28 @@ static int direct_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *
     const size_t kb = ocl_tunable_value(b, F, T_CONV_KB), cb = ocl_tunable_value(b, F, T_CONV_CB);
     int st = CLCNN_OK;
     if (dw || db) {
-        /* One group per (p,q,c) row of dw, plus one for db.  An output not
+        /* One group per (p,q,u) row of dw, plus one for db.  An output not
          * wanted still needs a valid buffer; the flags keep the kernel off it. */
-        const size_t taps = g->kh * g->kw * g->c + 1;
+        const size_t taps = g->kh * g->kw * (g->c / g->groups) + 1;
         cl_mem dwm = dw ? dw->mem : dz->mem, dbm = db ? db->mem : dz->mem;
-        st = OCL_LAUNCH(b, F, K_FILTER_GRAD, taps * ocl_local(b, F, K_FILTER_GRAD), ocl_blocks(g->k, kb),
+        st = OCL_LAUNCH(b, F, K_FILTER_GRAD, taps * ocl_local(b, F, K_FILTER_GRAD), group_blocks(g, g->k, kb),
                         OCL_MEM(x->mem), OCL_MEM(dz->mem), OCL_MEM(dwm), OCL_MEM(dbm), DIRECT_GEOMETRY(g),
                         OCL_I32(dw != NULL), OCL_I32(db != NULL));
     }
     if (!st && dx)
-        st = OCL_LAUNCH(b, F, K_DATA_GRAD, g->n * g->h * g->w, ocl_blocks(g->c, cb), OCL_MEM(dz->mem),
+        st = OCL_LAUNCH(b, F, K_DATA_GRAD, g->n * g->h * g->w, group_blocks(g, g->c, cb), OCL_MEM(dz->mem),
                         OCL_MEM(w->mem), OCL_MEM(dx->mem), DIRECT_GEOMETRY(g));
     return st;
 }
 
-/* Dilation or groups: the general kernels. */
-static int conv_is_general(const conv_geom *g)
-{
-    return g->dh != 1 || g->dw != 1 || g->groups != 1;
-}
-
-#define GENERAL_GEOMETRY(g) DIRECT_GEOMETRY(g), OCL_U32((g)->dh), OCL_U32((g)->dw), OCL_U32((g)->groups)
-
-static int general_forward(ocl_backend *b, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w,
-                           const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y)
-{
-    int st = OCL_LAUNCH(b, F, K_GENERAL_FORWARD, g->n * g->oh * g->ow * g->k, 0, OCL_MEM(x->mem), OCL_MEM(w->mem),
-                        OCL_MEM(bias->mem), OCL_MEM(y->mem), GENERAL_GEOMETRY(g), OCL_I32(act));
-    if (st || act != CLCNN_ACT_SOFTMAX)
-        return st;
-    return ocl_softmax_rows(b, y->mem, y->mem, g->n * g->oh * g->ow, g->k);
-}
-
-static int general_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
-                            const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
-{
-    int st = CLCNN_OK;
-    if (db)
-        st = ocl_column_sums(b, dz->mem, g->n * g->oh * g->ow, g->k, db->mem);
-    if (!st && dw)
-        st = OCL_LAUNCH(b, F, K_GENERAL_FILTER_GRAD, g->kh * g->kw * (g->c / g->groups) * g->k, 0, OCL_MEM(x->mem),
-                        OCL_MEM(dz->mem), OCL_MEM(dw->mem), GENERAL_GEOMETRY(g));
-    if (!st && dx)
-        st = OCL_LAUNCH(b, F, K_GENERAL_DATA_GRAD, g->n * g->h * g->w * g->c, 0, OCL_MEM(dz->mem), OCL_MEM(w->mem),
-                        OCL_MEM(dx->mem), GENERAL_GEOMETRY(g));
-    return st;
-}
-
+/* Dilation or groups, which only the direct kernels know, or the path
+ * setting (DIRECT_CONV_MAX_CK) send a convolution to the direct kernels;
+ * else im2col (or x itself) and GEMM. */
 static int use_gemm(const ocl_backend *b, const conv_geom *g)
 {
-    return ocl_route_gemm(b->conv_path, g->c * g->k, DIRECT_CONV_MAX_CK);
+    if (g->dh != 1 || g->dw != 1 || g->groups != 1)
+        return 0;
+    return ocl_route_gemm(b->conv_path, g->c * g->k, b->dev.is_gpu ? DIRECT_CONV_MAX_CK : SIZE_MAX);
 }
 
 int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *bias,
@@ -186,8 +165,6 @@ int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
     int st = check_conv(b, "conv_forward", g);
     if (st)
         return st;
-    if (conv_is_general(g))
-        return general_forward(b, g, x, w, bias, act, y);
     if (!use_gemm(b, g))
         return direct_forward(b, g, x, w, bias, act, y);
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;
@@ -216,8 +193,6 @@ int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const
     int st = check_conv(b, "conv_backward", g);
     if (st)
         return st;
-    if (conv_is_general(g))
-        return general_backward(b, g, dz, x, w, dx, dw, db);
     if (!use_gemm(b, g))
         return direct_backward(b, g, dz, x, w, dx, dw, db);
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;

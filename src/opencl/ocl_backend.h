@@ -83,7 +83,9 @@ int ocl_tunable_variant(const ocl_family *f, int gpu, size_t n, size_t *tunables
 
 /* ---------------------------------------------------------------- backend */
 
-enum { OCL_SCRATCH_COL, OCL_SCRATCH_DCOL, OCL_SCRATCH_GEMM, OCL_SCRATCH_COUNT };
+/* OCL_SCRATCH_TEMP: an op's intermediate between its own launches (LRN's
+ * terms, pooling's maxima); the in-order queue keeps ops apart. */
+enum { OCL_SCRATCH_COL, OCL_SCRATCH_DCOL, OCL_SCRATCH_GEMM, OCL_SCRATCH_TEMP, OCL_SCRATCH_COUNT };
 
 /* Uploads up to this size are copied into a ring of host staging slots
  * owned by the backend and written without waiting (no allocation in the
