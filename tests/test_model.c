@@ -1515,7 +1515,6 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_golden_two_steps);
     tcase_add_test(tc, test_init_reproducible);
     tcase_add_test(tc, test_init_statistics);
-    tcase_add_test(tc, test_train_fashion_subset);
     tcase_add_test(tc, test_progress_callback);
     tcase_add_test(tc, test_train_run_resume);
     tcase_add_test(tc, test_save_load);
@@ -1525,6 +1524,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_predict_batches);
     tcase_add_test(tc, test_fused_activation_layers);
     suite_add_tcase(s, tc);
+    tcase_add_test(tu_learning_tcase(s, 600), test_train_fashion_subset);
     return s;
 }
 

@@ -403,8 +403,8 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, test_every_setting);
     tcase_add_test(tc, test_malformed);
     tcase_add_test(tc, test_alexnet_mini_layers);
-    tcase_add_test(tc, test_alexnet_mini_trains);
     suite_add_tcase(s, tc);
+    tcase_add_test(tu_learning_tcase(s, 300), test_alexnet_mini_trains);
     return s;
 }
 

@@ -252,6 +252,15 @@ void tu_counter_check_clean(tu_counter *c, const char *when)
     c->cap = 0;
 }
 
+TCase *tu_learning_tcase(Suite *s, int timeout)
+{
+    TCase *tc = tcase_create("learning");
+    tcase_set_tags(tc, "learning");
+    tcase_set_timeout(tc, timeout);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 int tu_run(Suite *s)
 {
     tu_skip_if_no_device();
