@@ -215,9 +215,10 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
  *   j*sw, 0 <= i < oh, 0 <= j < ow, of sum_k dz[n,i,j,k] * w[p,q,c,k];
  * the sums over k run 8 channels at a time (float8), the rest one by one.
  */
-__kernel void conv_data_grad(__global const float *dz, __global const float *wt, __global float *dx, uint n, uint h,
-                             uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow,
-                             uint pad_top, uint pad_left)
+/* dx as computed is then times act'(x) (act_grad in common.cl). */
+__kernel void conv_data_grad(__global const float *dz, __global const float *wt, __global const float *x,
+                             __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh,
+                             uint sw, uint oh, uint ow, uint pad_top, uint pad_left, int act)
 {
     const uint cell = get_global_id(0);
     if (cell >= n * h * w)
@@ -261,10 +262,11 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
             }
         }
         __global float *dr = dx + (size_t)cell * c;
+        __global const float *xr = x + (size_t)cell * c;
         #pragma unroll
         for (uint u = 0; u < CONV_CB; u++)
             if (c0 + u < c)
-                dr[c0 + u] = acc[u] + hsum8(acc8[u]);
+                dr[c0 + u] = act_grad(acc[u] + hsum8(acc8[u]), xr[c0 + u], act);
     }
 }
 

@@ -609,7 +609,7 @@ static void be_pool_backward_kept(clcnn_ctx *ctx, const ref_pool *p, const clcnn
     /* src/ops/pool.c's rule: some window reaches beyond the input */
     g.padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right || (g.oh - 1) * g.sh + g.kh > g.h ||
                (g.ow - 1) * g.sw + g.kw > g.w;
-    check_status(ctx, ctx->ops->pool_backward(ctx->bctx, &g, dy->buf, x->buf, y->buf, dx->buf), "pool_backward");
+    check_status(ctx, ctx->ops->pool_backward(ctx->bctx, &g, dy->buf, x->buf, y->buf, CLCNN_ACT_IDENTITY, dx->buf), "pool_backward");
 }
 
 #define BE(ctx, op, ...) check_status((ctx), (ctx)->ops->op((ctx)->bctx, __VA_ARGS__), #op)
@@ -1121,7 +1121,7 @@ static void run_sgd(const row *r)
         float *g = random_floats(n, seed + 3 + (unsigned)s, -1, 1);
         check_status(ctx, ctx->ops->write(ctx->bctx, bg, 0, g, n * 4), "write");
         ref_sgd(n, w, g, v, lr, r->f, wd, nesterov, wn, vn);
-        BE(ctx, sgd_update, n, bw, bg, bv, lr, r->f, wd, nesterov);
+        BE(ctx, sgd_update, n, n, bw, bg, bv, lr, r->f, wd, nesterov);
         free(w);
         free(v);
         w = dev_floats(ctx, bw, n);

@@ -42,7 +42,7 @@ int ocl_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_b
  * it reads anyway.  Windows that tile the input exactly (kernel = stride)
  * take one item per output, scattering into its own window. */
 int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
-                      clcnn_buf *dx)
+                      clcnn_activation x_act, clcnn_buf *dx)
 {
     (void)y;
     ocl_backend *b = bctx;
@@ -53,9 +53,9 @@ int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const
         return st;
     if (g->padded)
         return OCL_LAUNCH(b, F, K_POOL_PADDED_BACKWARD, g->n * g->h * g->w * g->c, 0, OCL_MEM(dy->mem),
-                          OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), POOL_PADS(g));
+                          OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), POOL_PADS(g), OCL_I32(x_act));
     const int tiled = g->kh == g->sh && g->kw == g->sw && g->oh * g->sh == g->h && g->ow * g->sw == g->w;
     return OCL_LAUNCH(b, F, tiled ? K_POOL_BACKWARD_TILED : K_POOL_BACKWARD,
                       tiled ? g->n * g->oh * g->ow * g->c : g->n * g->h * g->w * g->c, 0, OCL_MEM(dy->mem),
-                      OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g));
+                      OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), OCL_I32(x_act));
 }
