@@ -106,12 +106,14 @@ typedef struct clcnn_backend_ops {
     int (*conv_forward)(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *b,
                         clcnn_activation act, clcnn_buf *y);
     /* From dz (n,oh,ow,k): dx (n,h,w,c), dw (kh,kw,c,k), db (k); each is
-     * overwritten, and each may be NULL when not wanted.  x_act (this and
-     * the other backward ops that take it): the activation x is the output
-     * of, IDENTITY, RELU, SIGMOID or TANH (never SOFTMAX); dx is then the
-     * gradient at that activation's input, each element of the gradient at
-     * x times act'(x[i]) as activation_backward computes it from its
-     * output y = x.  IDENTITY: dx is the gradient at x itself. */
+     * overwritten, and each may be NULL when not wanted.
+     * x_act (here and in pool_backward, dense_backward): the element-wise
+     * activation whose output x is, IDENTITY, RELU, SIGMOID or TANH (never
+     * SOFTMAX).  dx is then the gradient at that activation's input: with
+     * e the gradient at x, dx[i] = e[i] * act'(x[i]) exactly as
+     * activation_backward(x_act, .., y = x, dy = e) computes it (ReLU:
+     * x[i] > 0 ? e[i] : 0).  With IDENTITY dx = e.  Only dx changes; dw
+     * and db do not depend on x_act. */
     int (*conv_backward)(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
                          clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 
