@@ -23,6 +23,23 @@ float act_apply(float z, int act)
     }
 }
 
+/* The gradient g at an activation's output y carried to its input:
+ * g * act'(z) from y = act(z), as the CPU oracle computes it (not softmax:
+ * it passes g through). */
+float act_grad(float g, float y, int act)
+{
+    switch (act) {
+    case ACT_RELU:
+        return y > 0.0f ? g : 0.0f;
+    case ACT_SIGMOID:
+        return g * y * (1.0f - y);
+    case ACT_TANH:
+        return g * (1.0f - y * y);
+    default:
+        return g;
+    }
+}
+
 /* In-place softmax of one row of n values (stable: the row max first). */
 void softmax_row(__global float *z, uint n)
 {

@@ -245,9 +245,11 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
  *   sum_{k in c's group} dz[n,i,j,k] * w[p,q,c-c0(group),k];
  * the sums over k run 8 channels at a time (float8), the rest one by one.
  */
-__kernel void conv_data_grad(__global const float *dz, __global const float *wt, __global float *dx, uint n, uint h,
-                             uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow,
-                             uint pad_top, uint pad_left, uint dh, uint dw, uint groups)
+/* dx as computed is then times act'(x) (act_grad in common.cl). */
+__kernel void conv_data_grad(__global const float *dz, __global const float *wt, __global const float *x,
+                             __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh,
+                             uint sw, uint oh, uint ow, uint pad_top, uint pad_left, uint dh, uint dw, uint groups,
+                             int act)
 {
     const uint cell = get_global_id(0);
     if (cell >= n * h * w)
@@ -296,9 +298,10 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
             }
         }
         __global float *dr = dx + (size_t)cell * c + c0;
+        __global const float *xr = x + (size_t)cell * c + c0;
         #pragma unroll
         for (uint u = 0; u < CONV_CB; u++)
             if (u < cn)
-                dr[u] = acc[u] + hsum8(acc8[u]);
+                dr[u] = act_grad(acc[u] + hsum8(acc8[u]), xr[u], act);
     }
 }

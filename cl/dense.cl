@@ -143,10 +143,10 @@ __kernel void dense_weight_grad(__global const float *x, __global const float *d
     }
 }
 
-/* dx[r,i] = sum_o dz[r,o] w[i,o]; item (i, rb) does rows
+/* dx[r,i] = sum_o dz[r,o] w[i,o] (times act'(x[r,i]): act_grad); item (i, rb) does rows
  * [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB), the sums 8 units at a time. */
-__kernel void dense_data_grad(__global const float *dz, __global const float *wt, __global float *dx, uint m,
-                              uint in, uint out)
+__kernel void dense_data_grad(__global const float *dz, __global const float *wt, __global const float *x,
+                              __global float *dx, uint m, uint in, uint out, int act)
 {
     const uint o8 = out / 8 * 8;
     for (uint i = get_global_id(0); i < in; i += get_global_size(0)) {
@@ -173,8 +173,10 @@ __kernel void dense_data_grad(__global const float *dz, __global const float *wt
                 for (uint u = 0; u < DENSE_RB; u++)
                     acc[u] += dz[row[u] + o] * wv;
             }
-            for (uint u = 0; u < DENSE_RB && r0 + u < m; u++)
-                dx[(size_t)(r0 + u) * in + i] = acc[u] + hsum8(acc8[u]);
+            for (uint u = 0; u < DENSE_RB && r0 + u < m; u++) {
+                const size_t o = (size_t)(r0 + u) * in + i;
+                dx[o] = act_grad(acc[u] + hsum8(acc8[u]), x[o], act);
+            }
         }
     }
 }

@@ -35,23 +35,7 @@ __kernel void act_backward(__global const float *y, __global const float *dy, __
     const uint i = get_global_id(0);
     if (i >= n)
         return;
-    const float yi = y[i], g = dy[i];
-    float d;
-    switch (act) {
-    case ACT_RELU:
-        d = yi > 0.0f ? g : 0.0f;
-        break;
-    case ACT_SIGMOID:
-        d = g * yi * (1.0f - yi);
-        break;
-    case ACT_TANH:
-        d = g * (1.0f - yi * yi);
-        break;
-    default:
-        d = g;
-        break;
-    }
-    dz[i] = d;
+    dz[i] = act_grad(dy[i], y[i], act);
 }
 
 /* Softmax backward per row: dz = y * (dy - sum(dy * y)). */
@@ -86,13 +70,13 @@ __kernel void adam_update(__global float *w, __global const float *g, __global f
 
 /* SGD with momentum, PyTorch's form: d = g + wd w; v = momentum v + d;
  * w -= lr (nesterov ? d + momentum v : v). */
-__kernel void sgd_update(__global float *w, __global const float *g, __global float *v, uint n, float lr,
-                         float momentum, float wd, uint nesterov)
+__kernel void sgd_update(__global float *w, __global const float *g, __global float *v, uint n, uint decayed,
+                         float lr, float momentum, float wd, uint nesterov)
 {
     const uint i = get_global_id(0);
     if (i >= n)
         return;
-    const float d = g[i] + wd * w[i];
+    const float d = g[i] + (i < decayed ? wd : 0.0f) * w[i];
     const float vi = momentum * v[i] + d;
     v[i] = vi;
     w[i] -= lr * (nesterov ? d + momentum * vi : vi);

@@ -46,10 +46,12 @@ __kernel void pool_forward(__global const float *x, __global float *y, uint n, u
  * pool_forward's output (ties all receive it), avg adds dy / (kh*kw) (y
  * unused).  One work-item per input pixel (n,y,x), looping over its
  * channels: the windows are worked out once, not once per channel (integer
- * divisions, which dominated the time on a CPU). */
+ * divisions, which dominated the time on a CPU).  Every pool backward
+ * kernel stores act_grad(its dx, x, act): the derivative of the activation
+ * whose output x is (common.cl). */
 __kernel void pool_backward(__global const float *dy, __global const float *x, __global const float *y,
                             __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw,
-                            uint oh, uint ow, int mode)
+                            uint oh, uint ow, int mode, int act)
 {
     const uint cell = get_global_id(0);
     if (cell >= n * h * w)
@@ -74,7 +76,7 @@ __kernel void pool_backward(__global const float *dy, __global const float *x, _
                 else
                     s += dy[o] * inv;
             }
-        dxp[cc] = s;
+        dxp[cc] = act_grad(s, v, act);
     }
 }
 
@@ -84,7 +86,7 @@ __kernel void pool_backward(__global const float *dy, __global const float *x, _
  * (the same tie rule as pool_backward). */
 __kernel void pool_backward_tiled(__global const float *dy, __global const float *x, __global float *dx, uint n,
                                   uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw, uint oh, uint ow,
-                                  int mode)
+                                  int mode, int act)
 {
     const uint gid = get_global_id(0);
     if (gid >= n * oh * ow * c)
@@ -102,13 +104,16 @@ __kernel void pool_backward_tiled(__global const float *dy, __global const float
         for (uint p = 0; p < kh; p++)
             for (uint q = 0; q < kw; q++) {
                 const size_t o = base + ((size_t)p * w + q) * c;
-                dx[o] = x[o] == mx ? g : 0.0f;
+                dx[o] = act_grad(x[o] == mx ? g : 0.0f, x[o], act);
             }
     } else {
         const float v = g * (1.0f / (float)(kh * kw));
         for (uint p = 0; p < kh; p++)
             for (uint q = 0; q < kw; q++)
-                dx[base + ((size_t)p * w + q) * c] = v;
+            {
+                const size_t o = base + ((size_t)p * w + q) * c;
+                dx[o] = act_grad(v, x[o], act);
+            }
     }
 }
 
@@ -168,7 +173,7 @@ __kernel void pool_padded_forward(__global const float *x, __global float *y, ui
 __kernel void pool_padded_backward(__global const float *dy, __global const float *x, __global float *dx, uint n,
                                    uint h, uint w, uint c, uint kh, uint kw, uint sh, uint sw, uint oh, uint ow,
                                    int mode, uint pad_top, uint pad_bottom, uint pad_left, uint pad_right,
-                                   int include_pad)
+                                   int include_pad, int act)
 {
     const uint gid = get_global_id(0);
     if (gid >= n * h * w * c)
@@ -204,5 +209,5 @@ __kernel void pool_padded_backward(__global const float *dy, __global const floa
                 s += g / pool_divisor(eh, ew, r0, r1, s0, s1, include_pad);
             }
         }
-    dx[gid] = s;
+    dx[gid] = act_grad(s, v, act);
 }

@@ -603,9 +603,10 @@ static void dev_free(clcnn_ctx *ctx, clcnn_buf *b)
 }
 
 /* Pool backward given the forward output the model keeps (the public op
- * has none and passes NULL). */
+ * has none and passes NULL), times x_act's derivative at x as the model's
+ * backward asks for it (backend.h). */
 static void be_pool_backward_kept(clcnn_ctx *ctx, const ref_pool *p, const clcnn_tensor *dy, const clcnn_tensor *x,
-                                  const clcnn_tensor *y, clcnn_tensor *dx)
+                                  const clcnn_tensor *y, clcnn_activation x_act, clcnn_tensor *dx)
 {
     pool_geom g = {.n = p->n, .h = p->h, .w = p->w, .c = p->c, .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw,
                    .oh = p->oh, .ow = p->ow, .mode = p->mode, .pad_top = p->pad_top, .pad_bottom = p->pad_bottom,
@@ -613,7 +614,8 @@ static void be_pool_backward_kept(clcnn_ctx *ctx, const ref_pool *p, const clcnn
     /* src/ops/pool.c's rule: some window reaches beyond the input */
     g.padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right || (g.oh - 1) * g.sh + g.kh > g.h ||
                (g.ow - 1) * g.sw + g.kw > g.w;
-    check_status(ctx, ctx->ops->pool_backward(ctx->bctx, &g, dy->buf, x->buf, y->buf, dx->buf), "pool_backward");
+    check_status(ctx, ctx->ops->pool_backward(ctx->bctx, &g, dy->buf, x->buf, y->buf, x_act, dx->buf),
+                 "pool_backward");
 }
 
 #define BE(ctx, op, ...) check_status((ctx), (ctx)->ops->op((ctx)->bctx, __VA_ARGS__), #op)
@@ -773,9 +775,18 @@ static void run_pool(const row *r)
     expect_close(r, "dx", got, dx, nx);
     free(got);
     clcnn_tensor *tdx2 = tu_tensor(ctx, 4, xs, NULL);
-    be_pool_backward_kept(ctx, &g, tdy, tx, ty, tdx2);
+    be_pool_backward_kept(ctx, &g, tdy, tx, ty, CLCNN_ACT_IDENTITY, tdx2);
     got = tu_read(tdx2);
     expect_close(r, "dx from y", got, dx, nx);
+    free(got);
+    /* With x a ReLU's output, dx where x > 0 and 0 elsewhere: exact, so
+     * the reference's bounds stay. */
+    for (size_t i = 0; i < nx; i++)
+        if (!(x[i] > 0.0f))
+            dx.v[i] = dx.err[i] = 0.0;
+    be_pool_backward_kept(ctx, &g, tdy, tx, ty, CLCNN_ACT_RELU, tdx2);
+    got = tu_read(tdx2);
+    expect_close(r, "dx times relu'(x)", got, dx, nx);
     free(got);
 
     release_case(ctx, (clcnn_tensor *[]){tx, tdy, ty, tdx, tdx2}, 5, (ref_out *[]){&y, &dx}, 2, (float *[]){x, dy}, 2);
@@ -1125,7 +1136,7 @@ static void run_sgd(const row *r)
         float *g = random_floats(n, seed + 3 + (unsigned)s, -1, 1);
         check_status(ctx, ctx->ops->write(ctx->bctx, bg, 0, g, n * 4), "write");
         ref_sgd(n, w, g, v, lr, r->f, wd, nesterov, wn, vn);
-        BE(ctx, sgd_update, n, bw, bg, bv, lr, r->f, wd, nesterov);
+        BE(ctx, sgd_update, n, n, bw, bg, bv, lr, r->f, wd, nesterov);
         free(w);
         free(v);
         w = dev_floats(ctx, bw, n);

@@ -397,7 +397,8 @@ static int sgd_case(clcnn_ctx *ctx, const void *spec, outputs *out)
     if (!st && !(st = clcnn_tensor_create(ctx, &t[2], 1, (size_t[]){s->count})))
         st = ctx->ops->fill(ctx->bctx, t[2]->buf, s->count, 0.0f);
     for (int step = 1; step <= s->steps && !st; step++)
-        st = ctx->ops->sgd_update(ctx->bctx, s->count, t[0]->buf, t[1]->buf, t[2]->buf, 0.01f, 0.9f, 5e-4f, step & 1);
+        st = ctx->ops->sgd_update(ctx->bctx, s->count, s->count / 2, t[0]->buf, t[1]->buf, t[2]->buf, 0.01f, 0.9f,
+                                  5e-4f, step & 1); /* decay on the first half only */
     return finish(ctx, st, t, 3, OUT(0) | OUT(2), out); /* w, v */
 }
 

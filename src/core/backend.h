@@ -90,6 +90,13 @@ typedef struct clcnn_backend_ops {
      * in place, valid while that memory is; it is never released.  Lets a
      * host backend use a data set without copying it. */
     int (*view_host)(void *bctx, const void *host, size_t bytes, clcnn_buf **out);
+    /* A view of bytes of parent from offset (a multiple of view_align()
+     * bytes), sharing its memory: a pointer offset on the CPU, a sub-buffer
+     * on OpenCL.  Released with release_view(), before its parent. */
+    int (*sub_buffer)(void *bctx, clcnn_buf *parent, size_t offset, size_t bytes, clcnn_buf **out);
+    void (*release_view)(void *bctx, clcnn_buf *view);
+    /* The alignment of a view's offset in bytes (a multiple of 4). */
+    size_t (*view_align)(void *bctx);
     int (*finish)(void *bctx);
     /* (optional, may be NULL: none) Device commands issued and host waits
      * so far (clcnn_ctx_counters). */
@@ -99,9 +106,16 @@ typedef struct clcnn_backend_ops {
     int (*conv_forward)(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *b,
                         clcnn_activation act, clcnn_buf *y);
     /* From dz (n,oh,ow,k): dx (n,h,w,c), dw (kh,kw,c,k), db (k); each is
-     * overwritten, and each may be NULL when not wanted. */
+     * overwritten, and each may be NULL when not wanted.
+     * x_act (here and in pool_backward, dense_backward): the element-wise
+     * activation whose output x is, IDENTITY, RELU, SIGMOID or TANH (never
+     * SOFTMAX).  dx is then the gradient at that activation's input: with
+     * e the gradient at x, dx[i] = e[i] * act'(x[i]) exactly as
+     * activation_backward(x_act, .., y = x, dy = e) computes it (ReLU:
+     * x[i] > 0 ? e[i] : 0).  With IDENTITY dx = e.  Only dx changes; dw
+     * and db do not depend on x_act. */
     int (*conv_backward)(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
-                         clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+                         clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 
     /* y (n,oh,ow,c) = max or mean of each window of x (n,h,w,c). */
     int (*pool_forward)(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y);
@@ -109,9 +123,9 @@ typedef struct clcnn_backend_ops {
      * every cell equal to the window maximum receives the full gradient.
      * y is pool_forward's output for this x when the caller kept it (the
      * window maxima, which a backend may then read instead of recomputing),
-     * or NULL. */
+     * or NULL.  x_act as for conv_backward. */
     int (*pool_backward)(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
-                         clcnn_buf *dx);
+                         clcnn_activation x_act, clcnn_buf *dx);
 
     /* y[c] = x[c] * s[c]^-beta, s[c] = k + alpha * sum_{c' in window(c)} x[c']^2,
      * per pixel; x, y (n,h,w,c). */
@@ -129,9 +143,10 @@ typedef struct clcnn_backend_ops {
     /* y (m,out) = act(x (m,in) @ w (in,out) + b (out)). */
     int (*dense_forward)(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,
                          const clcnn_buf *b, clcnn_activation act, clcnn_buf *y);
-    /* dx = dz @ w^T, dw = x^T @ dz, db = column sums of dz; dx may be NULL. */
+    /* dx = dz @ w^T (times act'(x) for x_act, as for conv_backward),
+     * dw = x^T @ dz, db = column sums of dz; dx may be NULL. */
     int (*dense_backward)(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dz, const clcnn_buf *x,
-                          const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+                          const clcnn_buf *w, clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 
     /* y = act(x) over rows x cols (softmax along each row); x == y allowed. */
     int (*activation_forward)(void *bctx, clcnn_activation act, size_t rows, size_t cols, const clcnn_buf *x,
@@ -158,9 +173,10 @@ typedef struct clcnn_backend_ops {
 
     /* SGD with momentum on count parameters (PyTorch's form):
      * d = g + wd w; v = momentum v + d; d = nesterov ? d + momentum v : v;
-     * w -= lr d. */
-    int (*sgd_update)(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v, float lr,
-                      float momentum, float wd, int nesterov);
+     * w -= lr d; weight decay applies to elements [0, decayed) only (wd is
+     * 0 beyond). */
+    int (*sgd_update)(void *bctx, size_t count, size_t decayed, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v,
+                      float lr, float momentum, float wd, int nesterov);
 
     /*
      * Batch assembly from a data set resident on the device: for r < m,

@@ -70,8 +70,8 @@ int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const
                       clcnn_buf *dx);
 int cpu_dropout_forward(void *bctx, const dropout_geom *g, const clcnn_buf *x, clcnn_buf *y, clcnn_buf *mask);
 int cpu_dropout_backward(void *bctx, const dropout_geom *g, const clcnn_buf *dy, clcnn_buf *dx);
-int cpu_sgd_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v, float lr,
-                   float momentum, float wd, int nesterov);
+int cpu_sgd_update(void *bctx, size_t count, size_t decayed, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v,
+                   float lr, float momentum, float wd, int nesterov);
 int cpu_lrn_forward(void *bctx, const lrn_geom *g, const clcnn_buf *x, clcnn_buf *y);
 int cpu_lrn_backward(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const clcnn_buf *x, clcnn_buf *dx);
 int cpu_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,

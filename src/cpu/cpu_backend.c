@@ -160,6 +160,60 @@ static int cpu_finish(void *bctx)
     return CLCNN_OK;
 }
 
+/* Views are pointers into their parent: nothing to release. */
+static int cpu_sub_buffer(void *bctx, clcnn_buf *parent, size_t offset, size_t bytes, clcnn_buf **out)
+{
+    (void)bctx;
+    (void)bytes;
+    *out = (clcnn_buf *)((unsigned char *)parent + offset);
+    return CLCNN_OK;
+}
+
+static void cpu_release_view(void *bctx, clcnn_buf *view)
+{
+    (void)bctx;
+    (void)view;
+}
+
+static size_t cpu_view_align(void *bctx)
+{
+    (void)bctx;
+    return CPU_ALIGN;
+}
+
+/* The backward ops with x_act (backend.h): the kernels' dx, then the
+ * derivative in place, as activation_backward applies it. */
+static int times_derivative(void *bctx, int st, clcnn_activation x_act, size_t count, const clcnn_buf *x,
+                            clcnn_buf *dx)
+{
+    if (st || !dx || x_act == CLCNN_ACT_IDENTITY)
+        return st;
+    return cpu_activation_backward(bctx, x_act, 1, count, x, dx, dx);
+}
+
+static int cpu_conv_backward_act(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
+                                 const clcnn_buf *w, clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw,
+                                 clcnn_buf *db)
+{
+    int st = cpu_conv_backward(bctx, g, dz, x, w, dx, dw, db);
+    return times_derivative(bctx, st, x_act, g->n * g->h * g->w * g->c, x, dx);
+}
+
+static int cpu_pool_backward_act(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x,
+                                 const clcnn_buf *y, clcnn_activation x_act, clcnn_buf *dx)
+{
+    int st = cpu_pool_backward(bctx, g, dy, x, y, dx);
+    return times_derivative(bctx, st, x_act, g->n * g->h * g->w * g->c, x, dx);
+}
+
+static int cpu_dense_backward_act(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dz,
+                                  const clcnn_buf *x, const clcnn_buf *w, clcnn_activation x_act, clcnn_buf *dx,
+                                  clcnn_buf *dw, clcnn_buf *db)
+{
+    int st = cpu_dense_backward(bctx, m, in, out, dz, x, w, dx, dw, db);
+    return times_derivative(bctx, st, x_act, m * in, x, dx);
+}
+
 static const clcnn_backend_ops cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,
@@ -170,16 +224,19 @@ static const clcnn_backend_ops cpu_ops = {
     .fill = cpu_fill,
     .view_host = cpu_view_host,
     .finish = cpu_finish,
+    .sub_buffer = cpu_sub_buffer,
+    .release_view = cpu_release_view,
+    .view_align = cpu_view_align,
     .conv_forward = cpu_conv_forward,
-    .conv_backward = cpu_conv_backward,
+    .conv_backward = cpu_conv_backward_act,
     .pool_forward = cpu_pool_forward,
-    .pool_backward = cpu_pool_backward,
+    .pool_backward = cpu_pool_backward_act,
     .lrn_forward = cpu_lrn_forward,
     .lrn_backward = cpu_lrn_backward,
     .dropout_forward = cpu_dropout_forward,
     .dropout_backward = cpu_dropout_backward,
     .dense_forward = cpu_dense_forward,
-    .dense_backward = cpu_dense_backward,
+    .dense_backward = cpu_dense_backward_act,
     .activation_forward = cpu_activation_forward,
     .activation_backward = cpu_activation_backward,
     .softmax_xent = cpu_softmax_xent,

@@ -68,24 +68,13 @@ static void release_batch_buffers(clcnn_model *m)
     m->capacity = 0;
 }
 
-static void free_params(clcnn_ctx *ctx, layer *l)
-{
-    for (size_t p = 0; p < l->nparams; p++) {
-        release(ctx, &l->params[p].value);
-        release(ctx, &l->params[p].grad);
-        for (size_t k = 0; k < sizeof l->params[p].state / sizeof l->params[p].state[0]; k++)
-            release(ctx, &l->params[p].state[k]);
-    }
-}
-
 void clcnn_model_free(clcnn_model *m)
 {
     if (!m)
         return;
     release_batch_buffers(m);
     release(m->ctx, &m->stats);
-    for (size_t i = 0; i < m->nlayers; i++)
-        free_params(m->ctx, &m->layers[i]);
+    clcnn_params_free(m);
     clcnn_mem_free(&m->ctx->allocator, m->layers, m->cap_layers * sizeof *m->layers);
     clcnn_class_names_free(&m->ctx->allocator, &m->names);
     clcnn_mem_free(&m->ctx->allocator, m, sizeof *m);
@@ -130,23 +119,6 @@ fail:
     return st;
 }
 
-static int alloc_params(const clcnn_model *m, layer *l)
-{
-    clcnn_ctx *ctx = m->ctx;
-    for (size_t p = 0; p < l->nparams; p++) {
-        param *pr = &l->params[p];
-        size_t bytes = pr->count * sizeof(float);
-        int st;
-        if ((st = ctx->ops->alloc(ctx->bctx, bytes, &pr->value)) || (st = ctx->ops->alloc(ctx->bctx, bytes, &pr->grad)))
-            return st;
-        /* Every optimizer's slots, so that one may replace another. */
-        for (size_t k = 0; k < OPTIMIZER_MAX_SLOTS; k++)
-            if ((st = ctx->ops->alloc(ctx->bctx, bytes, &pr->state[k])))
-                return st;
-    }
-    return CLCNN_OK;
-}
-
 int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
 {
     if (!m)
@@ -175,12 +147,10 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg)
     int st = family->infer(ctx, l, who);
     if (st == CLCNN_OK && m->nlayers && clcnn_activation_fuses(&m->layers[m->nlayers - 1], l))
         l->fused = l->out_aliases = 1;
-    if (st == CLCNN_OK)
-        st = alloc_params(m, l);
-    if (st) {
-        free_params(ctx, l);
+    if (st == CLCNN_OK && l->nparams)
+        st = clcnn_params_layout(m, m->nlayers + 1);
+    if (st)
         return st;
-    }
     /* Batch buffers are re-made for the new layer list on next use. */
     release_batch_buffers(m);
     m->nlayers++;

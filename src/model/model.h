@@ -34,13 +34,27 @@ typedef struct layer_config {
     } dropout; /* dropout */
 } layer_config;
 
-/* One trainable tensor with its gradient and its optimizer's state. */
+/* One trainable tensor with its gradient and its optimizer's state: views
+ * at offset of the model's parameter buffers (params.c). */
 typedef struct param {
     size_t count;
     size_t fan_in; /* for He initialisation; 0 for biases */
+    size_t offset; /* in floats, the same in every buffer of the arena */
     clcnn_buf *value, *grad;
     clcnn_buf *state[2]; /* the optimizer's first `slots` buffers (OPTIMIZER_MAX_SLOTS) */
 } param;
+
+/* Every parameter's value, gradient and optimizer state, each kind in one
+ * buffer (buf[PARAM_VALUE] ..), so that an optimizer updates them all in
+ * one launch: weights (fan_in > 0) first, then biases from weight_floats
+ * on; each view starts at a multiple of the backend's view_align and the
+ * gaps between views stay 0 in every buffer (no kernel writes them, so
+ * their gradient is 0 and an update leaves them 0). */
+enum { PARAM_VALUE, PARAM_GRAD, PARAM_STATE0, PARAM_KINDS = PARAM_STATE0 + 2 };
+typedef struct param_arena {
+    clcnn_buf *buf[PARAM_KINDS];
+    size_t floats, weight_floats;
+} param_arena;
 
 
 struct layer {
@@ -57,6 +71,9 @@ struct layer {
     clcnn_buf *out;   /* n x out_size activations (owned unless aliases) */
     int out_aliases;  /* out is another layer's buffer (flatten, fused) */
     int fused;        /* an activation the previous layer applies for it */
+    /* Set by the engine before each backward (FAMILY_FUSES_DX_ACT): the
+     * derivative to apply to dx (backend.h's x_act). */
+    clcnn_activation dx_act;
     /* Set by the engine before each forward pass, for families that draw
      * random numbers (dropout): whether it is a training step, the seed of
      * this layer at this step, and the index of the batch's first example
@@ -71,6 +88,7 @@ struct clcnn_model {
     size_t in_shape[3];
     layer *layers;
     size_t nlayers, cap_layers;
+    param_arena arena; /* the parameters of layers[0..nlayers) (params.c) */
 
     const struct optimizer_family *optimizer; /* src/ops/training.h */
     float lr, beta1, beta2, eps;              /* Adam's settings; lr is any optimizer's */
@@ -112,6 +130,12 @@ int clcnn_model_append(clcnn_model *m, const layer_config *cfg);
 
 /* "layer 3 (conv)": how messages name a layer. */
 void clcnn_layer_name(const layer *l, char *buf, size_t len);
+
+/* Lays out the parameters of layers[0..count) anew in a fresh arena
+ * (params.c), keeping the values and states of those that had views; on
+ * failure the old arena stays.  clcnn_params_free releases the arena. */
+int clcnn_params_layout(clcnn_model *m, size_t count);
+void clcnn_params_free(clcnn_model *m);
 
 /* Makes every per-example buffer hold at least n examples. */
 int clcnn_model_reserve(clcnn_model *m, size_t n);

@@ -53,15 +53,24 @@ static int forward(clcnn_model *m, const clcnn_buf *x, size_t n, int logits, int
 static int backward(clcnn_model *m, size_t n)
 {
     clcnn_ctx *ctx = m->ctx;
-    int a = 0;
+    int a = 0, applied = 0; /* applied: layer i's derivative is in grad[a] already */
     for (size_t i = m->nlayers; i-- > 0;) {
         layer *l = &m->layers[i];
         int st;
         /* The last layer's softmax is the loss's: grad[0] is at its logits. */
-        if (i + 1 < m->nlayers && (st = clcnn_activation_backward_layer(ctx, l, m->grad[a], n)))
+        if (i + 1 < m->nlayers && !applied && (st = clcnn_activation_backward_layer(ctx, l, m->grad[a], n)))
             return st;
+        applied = 0;
         if (!l->family->backward)
             continue;
+        /* The previous layer's element-wise derivative, in this dx's stores. */
+        l->dx_act = CLCNN_ACT_IDENTITY;
+        if (i && (l->family->flags & FAMILY_FUSES_DX_ACT)) {
+            clcnn_activation act = clcnn_layer_activation(&m->layers[i - 1]);
+            applied = act != CLCNN_ACT_SOFTMAX;
+            if (applied)
+                l->dx_act = act;
+        }
         const clcnn_buf *x = i ? m->layers[i - 1].out : m->input;
         clcnn_buf *dx = i ? m->grad[1 - a] : NULL;
         if ((st = l->family->backward(ctx, l, x, m->grad[a], dx, n)))

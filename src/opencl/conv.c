@@ -129,7 +129,7 @@ static int direct_forward(ocl_backend *b, const conv_geom *g, const clcnn_buf *x
 
 /* Direct backward: dw and db by conv_filter_grad (one launch), dx by conv_data_grad. */
 static int direct_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
-                           const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
+                           const clcnn_buf *w, clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
 {
     const size_t kb = ocl_tunable_value(b, F, T_CONV_KB), cb = ocl_tunable_value(b, F, T_CONV_CB);
     int st = CLCNN_OK;
@@ -144,7 +144,7 @@ static int direct_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *
     }
     if (!st && dx)
         st = OCL_LAUNCH(b, F, K_DATA_GRAD, g->n * g->h * g->w, group_blocks(g, g->c, cb), OCL_MEM(dz->mem),
-                        OCL_MEM(w->mem), OCL_MEM(dx->mem), DIRECT_GEOMETRY(g));
+                        OCL_MEM(w->mem), OCL_MEM(x->mem), OCL_MEM(dx->mem), DIRECT_GEOMETRY(g), OCL_I32(x_act));
     return st;
 }
 
@@ -186,15 +186,29 @@ int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
     return st ? st : ocl_bias_act(b, y->mem, bias, g->n * pix, g->k, act);
 }
 
+/* The GEMM path: dx, then x_act's derivative in its own launch. */
+static int gemm_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
+                         const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+
 int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
-                      clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
+                      clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
 {
     ocl_backend *b = bctx;
     int st = check_conv(b, "conv_backward", g);
     if (st)
         return st;
     if (!use_gemm(b, g))
-        return direct_backward(b, g, dz, x, w, dx, dw, db);
+        return direct_backward(b, g, dz, x, w, x_act, dx, dw, db);
+    st = gemm_backward(b, g, dz, x, w, dx, dw, db);
+    if (st || !dx)
+        return st;
+    return ocl_times_derivative(b, x_act, g->n * g->h * g->w * g->c, x->mem, dx->mem);
+}
+
+static int gemm_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
+                         const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
+{
+    int st = CLCNN_OK;
     const size_t kcols = g->kh * g->kw * g->c, pix = g->oh * g->ow;
     if (db)
         st = ocl_column_sums(b, dz->mem, g->n * pix, g->k, db->mem);

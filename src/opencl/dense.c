@@ -71,7 +71,7 @@ int ocl_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_b
 }
 
 int ocl_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dz, const clcnn_buf *x,
-                       const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
+                       const clcnn_buf *w, clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
 {
     ocl_backend *b = bctx;
     int st = ocl_check_u32(b, "dense_backward", m * out);
@@ -88,6 +88,8 @@ int ocl_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
         if (!st && dx) /* dx (m,in) = dz (m,out) @ w^T (out,in) */
             st = ocl_gemm(b, "dense_backward", 0, 1, m, in, out, dz->mem, 0, out, w->mem, 0, out, 0.0f, dx->mem, 0,
                           in);
+        if (!st && dx)
+            st = ocl_times_derivative(b, x_act, m * in, x->mem, dx->mem);
         return st;
     }
     const size_t rb = ocl_tunable_value(b, F, T_DENSE_RB), ob = ocl_tunable_value(b, F, T_DENSE_OB);
@@ -101,6 +103,6 @@ int ocl_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
     }
     if (!st && dx)
         st = OCL_LAUNCH(b, F, K_DENSE_DATA_GRAD, in, ocl_blocks(m, rb), OCL_MEM(dz->mem), OCL_MEM(w->mem),
-                        OCL_MEM(dx->mem), OCL_U32(m), OCL_U32(in), OCL_U32(out));
+                        OCL_MEM(x->mem), OCL_MEM(dx->mem), OCL_U32(m), OCL_U32(in), OCL_U32(out), OCL_I32(x_act));
     return st;
 }

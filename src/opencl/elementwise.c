@@ -66,6 +66,14 @@ int ocl_activation_backward(void *bctx, clcnn_activation act, size_t rows, size_
                       OCL_I32(act));
 }
 
+int ocl_times_derivative(ocl_backend *b, clcnn_activation act, size_t count, cl_mem x, cl_mem dx)
+{
+    if (act == CLCNN_ACT_IDENTITY)
+        return CLCNN_OK;
+    return OCL_LAUNCH(b, F, K_ACT_BACKWARD, count, 0, OCL_MEM(x), OCL_MEM(dx), OCL_MEM(dx), OCL_U32(count),
+                      OCL_I32(act));
+}
+
 int ocl_adam_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
                     float lr_t, float b1, float b2, float eps)
 {
@@ -76,14 +84,14 @@ int ocl_adam_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, 
                            OCL_MEM(v->mem), OCL_U32(count), OCL_F32(lr_t), OCL_F32(b1), OCL_F32(b2), OCL_F32(eps));
 }
 
-int ocl_sgd_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v, float lr,
-                   float momentum, float wd, int nesterov)
+int ocl_sgd_update(void *bctx, size_t count, size_t decayed, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v,
+                   float lr, float momentum, float wd, int nesterov)
 {
     ocl_backend *b = bctx;
     int st = ocl_check_u32(b, "sgd_update", count);
     return st ? st
               : OCL_LAUNCH(b, F, K_SGD, count, 0, OCL_MEM(w->mem), OCL_MEM(g->mem), OCL_MEM(v->mem), OCL_U32(count),
-                           OCL_F32(lr), OCL_F32(momentum), OCL_F32(wd), OCL_U32(nesterov));
+                           OCL_U32(decayed), OCL_F32(lr), OCL_F32(momentum), OCL_F32(wd), OCL_U32(nesterov));
 }
 
 /* The draw's arguments, after both dropout kernels' buffers. */

@@ -103,6 +103,48 @@ void ocl_release(void *bctx, clcnn_buf *buf)
     clcnn_mem_free(&b->ctx->allocator, buf, sizeof *buf);
 }
 
+static int check_range(ocl_backend *b, const clcnn_buf *buf, size_t offset, size_t bytes, const char *what)
+{
+    if (offset > buf->bytes || bytes > buf->bytes - offset)
+        return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT, "OpenCL %s: %zu bytes at offset %zu exceed the buffer (%zu)",
+                           what, bytes, offset, buf->bytes);
+    return CLCNN_OK;
+}
+
+int ocl_sub_buffer(void *bctx, clcnn_buf *parent, size_t offset, size_t bytes, clcnn_buf **out)
+{
+    ocl_backend *b = bctx;
+    *out = NULL;
+    int st = check_range(b, parent, offset, bytes, "sub_buffer");
+    if (st)
+        return st;
+    clcnn_buf *buf = clcnn_mem_calloc(&b->ctx->allocator, 1, sizeof *buf);
+    if (!buf)
+        return clcnn_error(b->ctx, CLCNN_ERR_NOMEM, "OpenCL: out of host memory");
+    const cl_buffer_region region = {offset, bytes};
+    cl_int err;
+    buf->mem = clCreateSubBuffer(parent->mem, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    if (err != CL_SUCCESS) {
+        clcnn_mem_free(&b->ctx->allocator, buf, sizeof *buf);
+        return ocl_fail(b, err, "clCreateSubBuffer");
+    }
+    buf->bytes = bytes;
+    *out = buf;
+    return CLCNN_OK;
+}
+
+/* CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits; a sub-buffer's origin must be
+ * a multiple of it. */
+size_t ocl_view_align(void *bctx)
+{
+    ocl_backend *b = bctx;
+    cl_uint bits = 0;
+    if (clGetDeviceInfo(b->dev.device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof bits, &bits, NULL) != CL_SUCCESS ||
+        bits < 32)
+        bits = 4096; /* the largest any known device reports */
+    return (bits / 8 + 3) / 4 * 4;
+}
+
 int ocl_wrap_native(void *bctx, void *handle, size_t bytes, clcnn_buf **out)
 {
     ocl_backend *b = bctx;
@@ -144,13 +186,6 @@ void *ocl_native_handle(void *bctx, const clcnn_buf *buf)
     return buf ? buf->mem : NULL;
 }
 
-static int check_range(ocl_backend *b, const clcnn_buf *buf, size_t offset, size_t bytes, const char *what)
-{
-    if (offset > buf->bytes || bytes > buf->bytes - offset)
-        return clcnn_error(b->ctx, CLCNN_ERR_ARGUMENT, "OpenCL %s: %zu bytes at offset %zu exceed the buffer (%zu)",
-                           what, bytes, offset, buf->bytes);
-    return CLCNN_OK;
-}
 
 int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes)
 {

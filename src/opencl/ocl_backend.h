@@ -207,6 +207,8 @@ void ocl_memory_release(ocl_backend *b);
 
 int ocl_alloc(void *bctx, size_t bytes, clcnn_buf **out);
 void ocl_release(void *bctx, clcnn_buf *buf);
+int ocl_sub_buffer(void *bctx, clcnn_buf *parent, size_t offset, size_t bytes, clcnn_buf **out);
+size_t ocl_view_align(void *bctx);
 int ocl_wrap_native(void *bctx, void *handle, size_t bytes, clcnn_buf **out);
 void *ocl_native_handle(void *bctx, const clcnn_buf *buf);
 int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes);
@@ -241,6 +243,9 @@ int ocl_activation_backward(void *bctx, clcnn_activation act, size_t rows, size_
                             const clcnn_buf *dy, clcnn_buf *dz);
 int ocl_adam_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
                     float lr_t, float b1, float b2, float eps);
+/* dx *= act'(x) in place over count elements (backend.h's x_act) when act
+ * is not IDENTITY: the backward paths whose kernels do not apply it. */
+int ocl_times_derivative(ocl_backend *b, clcnn_activation act, size_t count, cl_mem x, cl_mem dx);
 /* y (rows, cols) = softmax of x per row (x may be y). */
 int ocl_softmax_rows(ocl_backend *b, cl_mem x, cl_mem y, size_t rows, size_t cols);
 
@@ -248,7 +253,7 @@ int ocl_softmax_rows(ocl_backend *b, cl_mem x, cl_mem y, size_t rows, size_t col
 int ocl_dense_forward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *x, const clcnn_buf *w,
                       const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y);
 int ocl_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dz, const clcnn_buf *x,
-                       const clcnn_buf *w, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+                       const clcnn_buf *w, clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 /* After a GEMM: y (rows, cols) += bias per column, then act (softmax per row). */
 int ocl_bias_act(ocl_backend *b, cl_mem y, const clcnn_buf *bias, size_t rows, size_t cols, clcnn_activation act);
 /* out (cols) = column sums of a (rows, cols): bias gradients of the GEMM path. */
@@ -258,13 +263,13 @@ int ocl_column_sums(ocl_backend *b, cl_mem a, size_t rows, size_t cols, cl_mem o
 int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *bias,
                      clcnn_activation act, clcnn_buf *y);
 int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
-                      clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
+                      clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 
 /* elementwise.c too: SGD and dropout */
 int ocl_dropout_forward(void *bctx, const dropout_geom *g, const clcnn_buf *x, clcnn_buf *y, clcnn_buf *mask);
 int ocl_dropout_backward(void *bctx, const dropout_geom *g, const clcnn_buf *dy, clcnn_buf *dx);
-int ocl_sgd_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v, float lr,
-                   float momentum, float wd, int nesterov);
+int ocl_sgd_update(void *bctx, size_t count, size_t decayed, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *v,
+                   float lr, float momentum, float wd, int nesterov);
 
 /* lrn.c */
 int ocl_lrn_forward(void *bctx, const lrn_geom *g, const clcnn_buf *x, clcnn_buf *y);
@@ -273,7 +278,7 @@ int ocl_lrn_backward(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const c
 /* pool.c */
 int ocl_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y);
 int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
-                      clcnn_buf *dx);
+                      clcnn_activation x_act, clcnn_buf *dx);
 
 /* loss.c */
 int ocl_softmax_xent(void *bctx, size_t m, size_t k, const clcnn_buf *logits, const clcnn_buf *labels,

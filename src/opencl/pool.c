@@ -52,7 +52,7 @@ int ocl_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_b
  * (kernel = stride) take one item per output, scattering into its own
  * window. */
 int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
-                      clcnn_buf *dx)
+                      clcnn_activation x_act, clcnn_buf *dx)
 {
     ocl_backend *b = bctx;
     int st = check_pool(b, "pool_backward", g);
@@ -60,10 +60,10 @@ int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const
         return st;
     if (g->padded)
         return OCL_LAUNCH(b, F, K_POOL_PADDED_BACKWARD, g->n * g->h * g->w * g->c, 0, OCL_MEM(dy->mem),
-                          OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), POOL_PADS(g));
+                          OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), POOL_PADS(g), OCL_I32(x_act));
     if (g->kh == g->sh && g->kw == g->sw && g->oh * g->sh == g->h && g->ow * g->sw == g->w)
         return OCL_LAUNCH(b, F, K_POOL_BACKWARD_TILED, g->n * g->oh * g->ow * g->c, 0, OCL_MEM(dy->mem),
-                          OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g));
+                          OCL_MEM(x->mem), OCL_MEM(dx->mem), POOL_GEOMETRY(g), OCL_I32(x_act));
     cl_mem maxima = y ? y->mem : x->mem; /* avg: unused */
     if (!y && g->mode == CLCNN_POOL_MAX) {
         st = ocl_ensure_scratch(b, OCL_SCRATCH_TEMP, g->n * g->oh * g->ow * g->c * sizeof(float));
@@ -74,5 +74,5 @@ int ocl_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const
         maxima = b->scratch[OCL_SCRATCH_TEMP];
     }
     return OCL_LAUNCH(b, F, K_POOL_BACKWARD, g->n * g->h * g->w, 0, OCL_MEM(dy->mem), OCL_MEM(x->mem),
-                      OCL_MEM(maxima), OCL_MEM(dx->mem), POOL_GEOMETRY(g));
+                      OCL_MEM(maxima), OCL_MEM(dx->mem), POOL_GEOMETRY(g), OCL_I32(x_act));
 }

@@ -11,15 +11,12 @@ static int adam_step(clcnn_model *m)
     double t = (double)m->step;
     /* The bias corrections, folded into the step size. */
     float lr_t = (float)(m->lr * sqrt(1.0 - pow(m->beta2, t)) / (1.0 - pow(m->beta1, t)));
-    for (size_t i = 0; i < m->nlayers; i++)
-        for (size_t p = 0; p < m->layers[i].nparams; p++) {
-            param *pr = &m->layers[i].params[p];
-            int st = ctx->ops->adam_update(ctx->bctx, pr->count, pr->value, pr->grad, pr->state[0], pr->state[1],
-                                           lr_t, m->beta1, m->beta2, m->eps);
-            if (st)
-                return st;
-        }
-    return CLCNN_OK;
+    const param_arena *a = &m->arena;
+    if (!a->buf[PARAM_VALUE])
+        return CLCNN_OK; /* no parameters */
+    /* One launch over the arena (model.h): its gaps stay 0. */
+    return ctx->ops->adam_update(ctx->bctx, a->floats, a->buf[PARAM_VALUE], a->buf[PARAM_GRAD], a->buf[PARAM_STATE0],
+                                 a->buf[PARAM_STATE0 + 1], lr_t, m->beta1, m->beta2, m->eps);
 }
 
 const optimizer_family clcnn_adam = {.name = "adam", .slots = 2, .step = adam_step};
@@ -27,14 +24,11 @@ const optimizer_family clcnn_adam = {.name = "adam", .slots = 2, .step = adam_st
 int clcnn_optimizer_zero_state(clcnn_model *m)
 {
     clcnn_ctx *ctx = m->ctx;
-    for (size_t i = 0; i < m->nlayers; i++)
-        for (size_t p = 0; p < m->layers[i].nparams; p++)
-            for (size_t k = 0; k < OPTIMIZER_MAX_SLOTS; k++) {
-                param *pr = &m->layers[i].params[p];
-                int st = ctx->ops->fill(ctx->bctx, pr->state[k], pr->count, 0.0f);
-                if (st)
-                    return st;
-            }
+    for (size_t k = 0; m->arena.buf[PARAM_VALUE] && k < OPTIMIZER_MAX_SLOTS; k++) {
+        int st = ctx->ops->fill(ctx->bctx, m->arena.buf[PARAM_STATE0 + k], m->arena.floats, 0.0f);
+        if (st)
+            return st;
+    }
     return CLCNN_OK;
 }
 

@@ -198,8 +198,8 @@ static int backward(clcnn_ctx *ctx, const char *who, const clcnn_tensor *dZ, con
     int created[3];
     st = clcnn_prepare_like(ctx, who, 3, outs, likes, created);
     if (st == CLCNN_OK)
-        st = ctx->ops->conv_backward(ctx->bctx, &g, dZ->buf, A_prev->buf, W->buf, dA_prev ? (*dA_prev)->buf : NULL,
-                                     dW ? (*dW)->buf : NULL, db ? (*db)->buf : NULL);
+        st = ctx->ops->conv_backward(ctx->bctx, &g, dZ->buf, A_prev->buf, W->buf, CLCNN_ACT_IDENTITY,
+                                     dA_prev ? (*dA_prev)->buf : NULL, dW ? (*dW)->buf : NULL, db ? (*db)->buf : NULL);
     return clcnn_discard_all_on_failure(st, 3, outs, created);
 }
 
@@ -288,7 +288,7 @@ static int conv_layer_backward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, con
 {
     conv_geom g = l->geom.conv;
     g.n = n;
-    return ctx->ops->conv_backward(ctx->bctx, &g, dz, x, l->params[0].value, dx, l->params[0].grad,
+    return ctx->ops->conv_backward(ctx->bctx, &g, dz, x, l->params[0].value, l->dx_act, dx, l->params[0].grad,
                                    l->params[1].grad);
 }
 
@@ -342,7 +342,7 @@ static const layer_field conv_fields[] = {
 const layer_family clcnn_conv_family = {
     .name = "conv",
     LAYER_FIELDS(conv_fields),
-    .flags = FAMILY_APPLIES_ACTIVATION,
+    .flags = FAMILY_APPLIES_ACTIVATION | FAMILY_FUSES_DX_ACT,
     .infer = conv_infer,
     .forward = conv_layer_forward,
     .backward = conv_layer_backward,

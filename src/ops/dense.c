@@ -69,7 +69,7 @@ int clcnn_dense_backward(clcnn_ctx *ctx, const clcnn_tensor *dZ, const clcnn_ten
     int created[3];
     st = clcnn_prepare_like(ctx, who, 3, outs, likes, created);
     if (st == CLCNN_OK)
-        st = ctx->ops->dense_backward(ctx->bctx, d.m, d.in, d.out, dZ->buf, A_prev->buf, W->buf,
+        st = ctx->ops->dense_backward(ctx->bctx, d.m, d.in, d.out, dZ->buf, A_prev->buf, W->buf, CLCNN_ACT_IDENTITY,
                                       dA_prev ? (*dA_prev)->buf : NULL, (*outs[1])->buf, (*outs[2])->buf);
     clcnn_discard_all_on_failure(st, 3, outs, created);
     clcnn_tensor_free(scratch[0]);
@@ -112,8 +112,8 @@ static int dense_layer_forward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, siz
 static int dense_layer_backward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, const clcnn_buf *dz, clcnn_buf *dx,
                                 size_t n)
 {
-    return ctx->ops->dense_backward(ctx->bctx, n, l->in_shape[2], l->cfg.units, dz, x, l->params[0].value, dx,
-                                    l->params[0].grad, l->params[1].grad);
+    return ctx->ops->dense_backward(ctx->bctx, n, l->in_shape[2], l->cfg.units, dz, x, l->params[0].value,
+                                    l->dx_act, dx, l->params[0].grad, l->params[1].grad);
 }
 
 static void dense_describe(const layer_config *c, char *buf, size_t len)
@@ -135,7 +135,7 @@ static const layer_field dense_fields[] = {
 const layer_family clcnn_dense_family = {
     .name = "dense",
     LAYER_FIELDS(dense_fields),
-    .flags = FAMILY_APPLIES_ACTIVATION,
+    .flags = FAMILY_APPLIES_ACTIVATION | FAMILY_FUSES_DX_ACT,
     .infer = dense_infer,
     .forward = dense_layer_forward,
     .backward = dense_layer_backward,

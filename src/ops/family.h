@@ -71,6 +71,10 @@ typedef struct layer_field {
 /* The family draws random numbers in training (layer.noise_seed): a
  * checkpoint of a model with such a layer keeps the seed. */
 #define FAMILY_DRAWS_NOISE 2u
+/* The family's backward multiplies its dx by the derivative l->dx_act
+ * (backend.h's x_act), which the engine sets before each backward: the
+ * previous layer's element-wise activation, its own launch saved. */
+#define FAMILY_FUSES_DX_ACT 4u
 
 struct layer_family {
     const char *name; /* "conv": layer messages say "layer 3 (conv)" */

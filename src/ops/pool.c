@@ -115,7 +115,7 @@ static int backward(clcnn_ctx *ctx, const char *who, const clcnn_tensor *dA, con
     if ((st = clcnn_tensor_prepare(ctx, dA_prev, 4, A_prev->shape, who, &created)))
         return st;
     /* No forward output to hand over: the backend recomputes the maxima. */
-    st = ctx->ops->pool_backward(ctx->bctx, &g, dA->buf, A_prev->buf, NULL, (*dA_prev)->buf);
+    st = ctx->ops->pool_backward(ctx->bctx, &g, dA->buf, A_prev->buf, NULL, CLCNN_ACT_IDENTITY, (*dA_prev)->buf);
     return clcnn_discard_on_failure(st, created, dA_prev);
 }
 
@@ -179,7 +179,8 @@ static int pool_layer_backward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, con
         return CLCNN_OK; /* a first layer has no input gradient to give */
     pool_geom g = l->geom.pool;
     g.n = n;
-    return ctx->ops->pool_backward(ctx->bctx, &g, dz, x, l->out, dx); /* l->out: this batch's forward output */
+    /* l->out: this batch's forward output */
+    return ctx->ops->pool_backward(ctx->bctx, &g, dz, x, l->out, l->dx_act, dx);
 }
 
 /* "max pool 2x2 stride 2x2"; the later settings only where used: "avg pool
@@ -225,6 +226,7 @@ static const layer_field pool_fields[] = {
 const layer_family clcnn_pool_family = {
     .name = "pool",
     LAYER_FIELDS(pool_fields),
+    .flags = FAMILY_FUSES_DX_ACT,
     .infer = pool_infer,
     .forward = pool_layer_forward,
     .backward = pool_layer_backward,

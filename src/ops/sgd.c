@@ -9,17 +9,13 @@ static int sgd_step(clcnn_model *m)
 {
     clcnn_ctx *ctx = m->ctx;
     m->step++;
-    for (size_t i = 0; i < m->nlayers; i++)
-        for (size_t p = 0; p < m->layers[i].nparams; p++) {
-            param *pr = &m->layers[i].params[p];
-            /* A bias has no fan-in: weight decay is for weights. */
-            const float wd = pr->fan_in ? m->weight_decay : 0.0f;
-            int st = ctx->ops->sgd_update(ctx->bctx, pr->count, pr->value, pr->grad, pr->state[0], m->lr, m->momentum,
-                                          wd, m->nesterov);
-            if (st)
-                return st;
-        }
-    return CLCNN_OK;
+    const param_arena *a = &m->arena;
+    if (!a->buf[PARAM_VALUE])
+        return CLCNN_OK; /* no parameters */
+    /* One launch over the arena; a bias has no fan-in and lies past
+     * weight_floats: weight decay is for weights. */
+    return ctx->ops->sgd_update(ctx->bctx, a->floats, a->weight_floats, a->buf[PARAM_VALUE], a->buf[PARAM_GRAD],
+                                a->buf[PARAM_STATE0], m->lr, m->momentum, m->weight_decay, m->nesterov);
 }
 
 const optimizer_family clcnn_sgd = {.name = "sgd", .slots = 1, .step = sgd_step};
