@@ -87,11 +87,13 @@ run=("${train[@]}" --device cpu --valid-size 960 --epochs 2)
 
 "${MPIRUN[@]}" -n 2 "$CLCNN" "${run[@]}" --checkpoint ck.ck --checkpoint-every 10 >killed.out 2>killed.err &
 job=$!
-for _ in $(seq 1 600); do # the first checkpoint, then one more step
+# The kill lands soon after the first checkpoint (step 10, written by a
+# rename, so complete once it exists): the whole run is 200 steps of a
+# fraction of a millisecond each, so a later kill may find the job done.
+for _ in $(seq 1 3000); do
     [ -e ck.ck ] && break
-    sleep 0.1
+    sleep 0.02
 done
-sleep 0.3
 victim=$(ps -o pid= --ppid "$job" | tr -d ' ' | tail -1)
 start=$(date +%s)
 if [ -n "$victim" ] && kill -9 "$victim"; then
