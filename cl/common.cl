@@ -23,6 +23,14 @@ float act_apply(float z, int act)
     }
 }
 
+/* x, or 0 when it is subnormal: how the optimizers store their moments
+ * (backend.h), the same on a device that keeps subnormals and one that
+ * flushes them. */
+float flush_subnormal(float x)
+{
+    return fabs(x) < FLT_MIN ? 0.0f : x;
+}
+
 /* The gradient g at an activation's output y carried to its input:
  * g * act'(z) from y = act(z), as the CPU oracle computes it (not softmax:
  * it passes g through). */

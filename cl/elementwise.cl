@@ -61,8 +61,8 @@ __kernel void adam_update(__global float *w, __global const float *g, __global f
     if (i >= n)
         return;
     const float gi = g[i];
-    const float mi = b1 * m[i] + (1.0f - b1) * gi;
-    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    const float mi = flush_subnormal(b1 * m[i] + (1.0f - b1) * gi);
+    const float vi = flush_subnormal(b2 * v[i] + (1.0f - b2) * gi * gi);
     m[i] = mi;
     v[i] = vi;
     w[i] -= lr_t * mi / (sqrt(vi) + eps);
@@ -77,7 +77,7 @@ __kernel void sgd_update(__global float *w, __global const float *g, __global fl
     if (i >= n)
         return;
     const float d = g[i] + (i < decayed ? wd : 0.0f) * w[i];
-    const float vi = momentum * v[i] + d;
+    const float vi = flush_subnormal(momentum * v[i] + d);
     v[i] = vi;
     w[i] -= lr * (nesterov ? d + momentum * vi : vi);
 }

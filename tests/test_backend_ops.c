@@ -949,8 +949,41 @@ static void run_xent(const row *r)
     free(labels);
 }
 
+/*
+ * Moments that decay below FLT_MIN are stored as 0 (backend.h): with a zero
+ * gradient, element 0 of m (and v) would become subnormal after this step
+ * and must read 0, element 1 stays normal and must not.  sgd: v alone.
+ */
+static void check_moments_flushed(const row *r, int sgd)
+{
+    const float big = 1.4e-38f, edge = 1.2e-38f, vedge = 1.176e-38f; /* FLT_MIN is 1.1755e-38 */
+    const float w[2] = {0.5f, -0.25f}, zero[2] = {0.0f, 0.0f};
+    const float m[2] = {edge, big}, v[2] = {sgd ? edge : vedge, big};
+    clcnn_ctx *ctx = open_backend(r);
+    clcnn_buf *bw = dev_buf(ctx, w, sizeof w), *bg = dev_buf(ctx, zero, sizeof zero);
+    clcnn_buf *bm = dev_buf(ctx, m, sizeof m), *bv = dev_buf(ctx, v, sizeof v);
+    if (sgd)
+        BE(ctx, sgd_update, 2, 0, bw, bg, bv, 0.01f, 0.9f, 0.0f, 0);
+    else
+        BE(ctx, adam_update, 2, bw, bg, bm, bv, 0.001f, 0.9f, 0.999f, 1e-7f);
+    float got_m[2], got_v[2];
+    dev_read(ctx, bm, got_m, sizeof got_m);
+    dev_read(ctx, bv, got_v, sizeof got_v);
+    const char *op = sgd ? "sgd" : "adam";
+    if (!sgd)
+        ck_assert_msg(got_m[0] == 0.0f && got_m[1] > 0.0f, "%s: m = {%g, %g} from {%g, %g} at g = 0: want {0, > 0}",
+                      op, (double)got_m[0], (double)got_m[1], (double)m[0], (double)m[1]);
+    ck_assert_msg(got_v[0] == 0.0f && got_v[1] > 0.0f, "%s: v = {%g, %g} from {%g, %g} at g = 0: want {0, > 0}", op,
+                  (double)got_v[0], (double)got_v[1], (double)v[0], (double)v[1]);
+    clcnn_buf *bufs[] = {bw, bg, bm, bv};
+    for (size_t i = 0; i < 4; i++)
+        dev_free(ctx, bufs[i]);
+    clcnn_ctx_free(ctx);
+}
+
 static void run_adam(const row *r)
 {
+    check_moments_flushed(r, 0);
     const size_t n = r->n;
     const unsigned seed = row_seed(r);
     const float lr = 0.001f, b1 = 0.9f, b2 = 0.999f, eps = 1e-7f;
@@ -1124,6 +1157,7 @@ static void run_dropout(const row *r)
 /* steps SGD steps, each from the backend's own state with a fresh gradient. */
 static void run_sgd(const row *r)
 {
+    check_moments_flushed(r, 1);
     const size_t n = r->n;
     const unsigned seed = row_seed(r);
     const float lr = 0.05f, wd = r->variant & 1 ? 1e-2f : 0.0f;

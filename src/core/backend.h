@@ -167,7 +167,11 @@ typedef struct clcnn_backend_ops {
 
     /* Adam (TensorFlow form) on count parameters, with the bias corrections
      * already folded into lr_t:  m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-     * w -= lr_t * m / (sqrt(v) + eps). */
+     * w -= lr_t * m / (sqrt(v) + eps).  m and v are stored flushed: a
+     * subnormal result (|x| < FLT_MIN) becomes 0, as under TensorFlow's
+     * flush-to-zero, so that the moments of a parameter whose gradient stays
+     * 0 reach 0 rather than decaying through the subnormals, each of whose
+     * operations costs x86 a microcode assist (the same for SGD's v). */
     int (*adam_update)(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
                        float lr_t, float b1, float b2, float eps);
 

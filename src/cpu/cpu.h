@@ -4,6 +4,9 @@
 #ifndef CLCNN_CPU_H
 #define CLCNN_CPU_H
 
+#include <float.h>
+#include <math.h>
+
 #include "internal.h"
 
 /* Buffers are host arrays; these casts say which element type is meant. */
@@ -11,6 +14,15 @@
 #define CF32(buf) ((const float *)(const void *)(buf))
 
 #include "threads.h"
+
+/* x, or 0 when it is subnormal (|x| < FLT_MIN): how the optimizers store
+ * their moments (backend.h).  On x86 every operation on a subnormal takes
+ * a microcode assist (about a hundred cycles), and the moments of a
+ * parameter whose gradient stays 0 decay into that range. */
+static inline float cpu_flush_subnormal(float x)
+{
+    return fabsf(x) < FLT_MIN ? 0.0f : x;
+}
 
 /* Threads the backend runs its parallel loops on. */
 int cpu_threads(void *bctx);

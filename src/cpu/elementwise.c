@@ -136,8 +136,8 @@ int cpu_adam_update(void *bctx, size_t count, clcnn_buf *wb, const clcnn_buf *gb
     float *restrict w = F32(wb), *restrict m = F32(mb), *restrict v = F32(vb);
     const float *restrict g = CF32(gb);
     for (size_t i = 0; i < count; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        m[i] = cpu_flush_subnormal(b1 * m[i] + (1.0f - b1) * g[i]);
+        v[i] = cpu_flush_subnormal(b2 * v[i] + (1.0f - b2) * g[i] * g[i]);
         w[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
     }
     return CLCNN_OK;

@@ -9,7 +9,7 @@ int cpu_sgd_update(void *bctx, size_t count, size_t decayed, clcnn_buf *wb, cons
     const float *restrict g = CF32(gb);
     for (size_t i = 0; i < count; i++) {
         const float d = g[i] + (i < decayed ? wd : 0.0f) * w[i];
-        const float vi = momentum * v[i] + d;
+        const float vi = cpu_flush_subnormal(momentum * v[i] + d);
         v[i] = vi;
         w[i] -= lr * (nesterov ? d + momentum * vi : vi);
     }
