@@ -186,7 +186,6 @@ void *ocl_native_handle(void *bctx, const clcnn_buf *buf)
     return buf ? buf->mem : NULL;
 }
 
-
 int ocl_write(void *bctx, clcnn_buf *dst, size_t offset, const void *src, size_t bytes)
 {
     ocl_backend *b = bctx;
