@@ -104,7 +104,8 @@ static int layer_forward(layer_op *o)
     case CLCNN_LAYER_POOL:
         return clcnn_pool2d_forward(o->ctx, o->x, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->mode, &pp,
                                     &o->y);
-    case CLCNN_LAYER_LRN: return clcnn_lrn_forward(o->ctx, o->x, c->lrn.size, c->lrn.alpha, c->lrn.beta, c->lrn.k, &o->y);
+    case CLCNN_LAYER_LRN:
+        return clcnn_lrn_forward(o->ctx, o->x, c->lrn.size, c->lrn.alpha, c->lrn.beta, c->lrn.k, &o->y);
     case CLCNN_LAYER_DROPOUT: return clcnn_dropout_forward(o->ctx, o->x, c->dropout.rate, DROPOUT_SEED, &o->y, NULL);
     default: return clcnn_dense_forward(o->ctx, o->x, o->w, o->b, o->act, &o->y);
     }

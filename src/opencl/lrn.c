@@ -55,8 +55,8 @@ int ocl_lrn_backward(void *bctx, const lrn_geom *g, const clcnn_buf *dy, const c
     cl_mem t = b->scratch[OCL_SCRATCH_TEMP];
     st = scales(b, g, x, t);
     if (!st)
-        st = OCL_LAUNCH(b, F, K_LRN_BACKWARD_TERMS, ocl_blocks(count, 8), 0, OCL_MEM(dy->mem), OCL_MEM(x->mem), OCL_MEM(dx->mem),
-                        OCL_MEM(t), OCL_U32(count), OCL_F32(g->beta));
+        st = OCL_LAUNCH(b, F, K_LRN_BACKWARD_TERMS, ocl_blocks(count, 8), 0, OCL_MEM(dy->mem), OCL_MEM(x->mem),
+                        OCL_MEM(dx->mem), OCL_MEM(t), OCL_U32(count), OCL_F32(g->beta));
     return st ? st
               : OCL_LAUNCH(b, F, K_LRN_BACKWARD_SUM, pixels(g), 0, OCL_MEM(x->mem), OCL_MEM(t), OCL_MEM(dx->mem),
                            OCL_U32(pixels(g)), OCL_U32(g->c), OCL_U32(g->size), OCL_F32(g->alpha), OCL_F32(g->beta));
