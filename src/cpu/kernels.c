@@ -25,6 +25,17 @@
 #define WIDE (3 * VEC)
 #define OUTS 4
 
+/* acc[a][i] += c[a * coef_o] * row[i] for the block's O outputs and B columns. */
+static ALWAYS_INLINE void add_row(float acc[OUTS][WIDE], const float *restrict c, size_t coef_o, size_t O,
+                                  const float *restrict row, size_t B)
+{
+    for (size_t a = 0; a < O; a++) {
+        const float ca = c[a * coef_o];
+        for (size_t i = 0; i < B; i++)
+            acc[a][i] += ca * row[i];
+    }
+}
+
 /* Columns [m0, m0 + B) of outputs [o0, o0 + O) into out (row stride ldo).
  * O and B are constants where it is inlined, B <= WIDE, O <= OUTS. */
 static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, size_t O, size_t m0, size_t B,
@@ -36,17 +47,20 @@ static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, si
         for (size_t i = 0; i < B; i++)
             acc[a][i] = cb->bias_cols ? cb->bias_cols[m0 + i] : cb->bias ? cb->bias[o0 + a] : 0.0f;
     const size_t n1 = cb->n1 ? cb->n1 : 1, n2 = cb->n2 ? cb->n2 : 1;
-    for (size_t r0 = 0, r = 0; r0 < cb->nrows; r0++)
-        for (size_t r1 = 0; r1 < n1; r1++)
-            for (size_t r2 = 0; r2 < n2; r2++, r++) {
-                const float *restrict row = cb->rows + r0 * cb->ld + r1 * cb->ld1 + r2 * cb->ld2 + m0;
-                const float *restrict c = coef + r * cb->coef_r;
-                for (size_t a = 0; a < O; a++) {
-                    const float ca = c[a * cb->coef_o];
-                    for (size_t i = 0; i < B; i++)
-                        acc[a][i] += ca * row[i];
-                }
-            }
+    if (O == 1 && n1 == 1 && n2 == 1) {
+        /* One output of a flat list of rows (a batch-1 dense layer): its
+         * FMAs are the loop's only work, so the loop is kept to one level
+         * (three levels of counters cost more than the FMAs they feed). */
+        const float *restrict row = cb->rows + m0;
+        for (size_t r = 0; r < cb->nrows; r++, row += cb->ld)
+            add_row(acc, coef + r * cb->coef_r, cb->coef_o, O, row, B);
+    } else {
+        for (size_t r0 = 0, r = 0; r0 < cb->nrows; r0++)
+            for (size_t r1 = 0; r1 < n1; r1++)
+                for (size_t r2 = 0; r2 < n2; r2++, r++)
+                    add_row(acc, coef + r * cb->coef_r, cb->coef_o, O,
+                            cb->rows + r0 * cb->ld + r1 * cb->ld1 + r2 * cb->ld2 + m0, B);
+    }
     for (size_t a = 0; a < O; a++)
         for (size_t i = 0; i < B; i++)
             out[(o0 + a) * ldo + m0 + i] = acc[a][i];
