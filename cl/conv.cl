@@ -166,16 +166,16 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
  * kh*kw*cg is db; kb picks a block of 8 output channels (block_start).  The
  * CONV_DW_WG items take whole output rows, then reduce in local memory (a
  * fixed order, so results do not depend on scheduling).  want_dw / want_db
- * skip groups.
+ * skip groups.  One part of conv_backward, below.
  */
-__kernel __attribute__((reqd_work_group_size(CONV_DW_WG, 1, 1))) void
-conv_filter_grad(__global const float *x, __global const float *dz, __global float *dwt, __global float *db, uint n,
-                 uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow, uint pad_top,
-                 uint pad_left, uint dh, uint dw, uint groups, int want_dw, int want_db)
+/* Work-group (tap, kb0) of a grid of kb_groups groups along dimension 1;
+ * part holds 8 * CONV_DW_WG floats. */
+void conv_filter_part(uint tap, uint kb0, uint kb_groups, __local float *part, __global const float *x,
+                      __global const float *dz, __global float *dwt, __global float *db, uint n, uint h, uint w,
+                      uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint oh, uint ow, uint pad_top,
+                      uint pad_left, uint dh, uint dw, uint groups, int want_dw, int want_db)
 {
-    __local float part[8 * CONV_DW_WG];
     const uint lid = get_local_id(0);
-    const uint tap = get_group_id(0);
     const uint cg = c / groups, kg = k / groups;
     const uint kblocks = groups * ((kg + CONV_KB - 1) / CONV_KB);
     const uint taps = kh * kw * cg;
@@ -195,7 +195,7 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
     }
     /* Any number of groups in dimension 1 works: groups loop over the
      * channel blocks (a trip count uniform within the group). */
-    for (uint kb = get_group_id(1); kb < kblocks; kb += get_num_groups(1)) {
+    for (uint kb = kb0; kb < kblocks; kb += kb_groups) {
         uint kn;
         const uint k0 = block_start(kb, kg, CONV_KB, &kn);
         const uint cc = k0 / kg * cg + u;
@@ -244,14 +244,15 @@ conv_filter_grad(__global const float *x, __global const float *dz, __global flo
  *   (x+pad_left-q*dw) = j*sw, 0 <= i < oh, 0 <= j < ow, of
  *   sum_{k in c's group} dz[n,i,j,k] * w[p,q,c-c0(group),k];
  * the sums over k run 8 channels at a time (float8), the rest one by one.
+ * The other part of conv_backward.
  */
 /* dx as computed is then times act'(x) (act_grad in common.cl). */
-__kernel void conv_data_grad(__global const float *dz, __global const float *wt, __global const float *x,
-                             __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh,
-                             uint sw, uint oh, uint ow, uint pad_top, uint pad_left, uint dh, uint dw, uint groups,
-                             int act)
+/* Work-item (cell, cb0) of a grid of cb_items items along dimension 1. */
+void conv_data_part(uint cell, uint cb0, uint cb_items, __global const float *dz, __global const float *wt,
+                    __global const float *x, __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw,
+                    uint k, uint sh, uint sw, uint oh, uint ow, uint pad_top, uint pad_left, uint dh, uint dw,
+                    uint groups, int act)
 {
-    const uint cell = get_global_id(0);
     if (cell >= n * h * w)
         return;
     const uint xx = cell % w, t = cell / w;
@@ -260,7 +261,7 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
     const uint cg = c / groups, kg = k / groups;
     const uint cblocks = groups * ((cg + CONV_CB - 1) / CONV_CB);
     const uint k8 = kg / 8 * 8;
-    for (uint cb = get_global_id(1); cb < cblocks; cb += get_global_size(1)) {
+    for (uint cb = cb0; cb < cblocks; cb += cb_items) {
         uint cn;
         const uint c0 = block_start(cb, cg, CONV_CB, &cn);
         const uint f0 = c0 / cg * kg, u0 = c0 % cg;
@@ -303,5 +304,29 @@ __kernel void conv_data_grad(__global const float *dz, __global const float *wt,
         for (uint u = 0; u < CONV_CB; u++)
             if (u < cn)
                 dr[u] = act_grad(acc[u] + hsum8(acc8[u]), xr[u], act);
+    }
+}
+
+/* A convolution's backward in one launch: work-groups [0, taps) along
+ * dimension 0 (taps = kh*kw*cg + 1 with the bias, 0 when neither dw nor db
+ * is wanted) are conv_filter_part's, kb_groups of them along dimension 1;
+ * the groups after them hold conv_data_part's items, one input cell each,
+ * cb_items along dimension 1.  The branch is uniform within a work-group,
+ * so the filter part's barriers are met by all of its items or none. */
+__kernel __attribute__((reqd_work_group_size(CONV_DW_WG, 1, 1))) void
+conv_backward(__global const float *x, __global const float *dz, __global const float *wt, __global float *dwt,
+              __global float *db, __global float *dx, uint n, uint h, uint w, uint c, uint kh, uint kw, uint k,
+              uint sh, uint sw, uint oh, uint ow, uint pad_top, uint pad_left, uint dh, uint dw, uint groups,
+              int want_dw, int want_db, int act, uint taps, uint kb_groups, uint cb_items)
+{
+    __local float part[8 * CONV_DW_WG];
+    const uint group = get_group_id(0), g1 = get_global_id(1);
+    if (group < taps) {
+        if (g1 < kb_groups)
+            conv_filter_part(group, g1, kb_groups, part, x, dz, dwt, db, n, h, w, c, kh, kw, k, sh, sw, oh, ow,
+                             pad_top, pad_left, dh, dw, groups, want_dw, want_db);
+    } else if (g1 < cb_items) {
+        conv_data_part((group - taps) * CONV_DW_WG + get_local_id(0), g1, cb_items, dz, wt, x, dx, n, h, w, c, kh,
+                       kw, k, sh, sw, oh, ow, pad_top, pad_left, dh, dw, groups, act);
     }
 }

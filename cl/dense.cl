@@ -102,18 +102,24 @@ __kernel void dense_forward(__global const float *x, __global const float *wt, _
     }
 }
 
+/* The two parts of dense_backward.  Each is written for a grid of its own:
+ * item (id0, id1) of size0 x size1 items, whose loops over blocks cover
+ * every output whatever the grid, each output summed by one item in a
+ * fixed order. */
+
 /* dw[i,o] = sum_r x[r,i] dz[r,o] and, as input unit i == in, db[o] =
  * sum_r dz[r,o]; item (ob, ib) does units
  * [ob*DENSE_OB, ob*DENSE_OB + DENSE_OB) of input units
  * [ib*DENSE_RB, ib*DENSE_RB + DENSE_RB). */
-__kernel void dense_weight_grad(__global const float *x, __global const float *dz, __global float *dw,
-                                __global float *db, uint m, uint in, uint out, int want_dw, int want_db)
+void weight_grad_part(uint id0, uint size0, uint id1, uint size1, __global const float *x,
+                      __global const float *dz, __global float *dw, __global float *db, uint m, uint in,
+                      uint out, int want_dw, int want_db)
 {
-    for (uint o0 = get_global_id(0) * DENSE_OB; o0 < out; o0 += get_global_size(0) * DENSE_OB) {
+    for (uint o0 = id0 * DENSE_OB; o0 < out; o0 += size0 * DENSE_OB) {
         const uint on = out - o0;
         /* Rows r < r_full can be read as whole vectors inside dz. */
         const uint r_full = on >= 8 ? m : m * out < o0 + 8 ? 0 : min(m, (m * out - o0 - 8) / out + 1);
-        for (uint i0 = get_global_id(1) * DENSE_RB; i0 <= in; i0 += get_global_size(1) * DENSE_RB) {
+        for (uint i0 = id1 * DENSE_RB; i0 <= in; i0 += size1 * DENSE_RB) {
             uint col[DENSE_RB];
             float8 acc[DENSE_RB];
             #pragma unroll
@@ -145,13 +151,14 @@ __kernel void dense_weight_grad(__global const float *x, __global const float *d
 
 /* dx[r,i] = sum_o dz[r,o] w[i,o] (times act'(x[r,i]): act_grad); item (i, rb) does rows
  * [rb*DENSE_RB, rb*DENSE_RB + DENSE_RB), the sums 8 units at a time. */
-__kernel void dense_data_grad(__global const float *dz, __global const float *wt, __global const float *x,
-                              __global float *dx, uint m, uint in, uint out, int act)
+void data_grad_part(uint id0, uint size0, uint id1, uint size1, __global const float *dz,
+                    __global const float *wt, __global const float *x, __global float *dx, uint m, uint in,
+                    uint out, int act)
 {
     const uint o8 = out / 8 * 8;
-    for (uint i = get_global_id(0); i < in; i += get_global_size(0)) {
+    for (uint i = id0; i < in; i += size0) {
         __global const float *wr = wt + (size_t)i * out;
-        for (uint r0 = get_global_id(1) * DENSE_RB; r0 < m; r0 += get_global_size(1) * DENSE_RB) {
+        for (uint r0 = id1 * DENSE_RB; r0 < m; r0 += size1 * DENSE_RB) {
             uint row[DENSE_RB];
             float8 acc8[DENSE_RB];
             float acc[DENSE_RB];
@@ -178,5 +185,24 @@ __kernel void dense_data_grad(__global const float *dz, __global const float *wt
                 dx[o] = act_grad(acc[u] + hsum8(acc8[u]), x[o], act);
             }
         }
+    }
+}
+
+/* A dense layer's backward in one launch: along dimension 0, items
+ * [0, w_items) are weight_grad_part's grid (w_items x w_rows items; none
+ * when w_items is 0) and the items after them data_grad_part's
+ * (d_items x d_rows).  Dimension 1 spans the larger of w_rows and d_rows;
+ * an item beyond its part's rows has nothing to do.  No barriers: the
+ * parts need not meet at a work-group boundary. */
+__kernel void dense_backward(__global const float *x, __global const float *dz, __global const float *wt,
+                             __global float *dw, __global float *db, __global float *dx, uint m, uint in, uint out,
+                             int want_dw, int want_db, int act, uint w_items, uint w_rows, uint d_items, uint d_rows)
+{
+    const uint g0 = get_global_id(0), g1 = get_global_id(1);
+    if (g0 < w_items) {
+        if (g1 < w_rows)
+            weight_grad_part(g0, w_items, g1, w_rows, x, dz, dw, db, m, in, out, want_dw, want_db);
+    } else if (g0 - w_items < d_items && g1 < d_rows) {
+        data_grad_part(g0 - w_items, d_items, g1, d_rows, dz, wt, x, dx, m, in, out, act);
     }
 }

@@ -411,7 +411,7 @@ START_TEST(forced_small_limits_are_obeyed)
     const size_t dw_wg = tunable_of(ctx, &ocl_family_conv, "CONV_DW_WG");
     int k_dw = -1;
     for (int k = 0; k < ocl_family_conv.kernel_count; k++)
-        if (strcmp(ocl_family_conv.kernels[k], "conv_filter_grad") == 0)
+        if (strcmp(ocl_family_conv.kernels[k], "conv_backward") == 0)
             k_dw = k;
     ck_assert_int_ge(k_dw, 0);
     cl_ulong dw_local = 0;

@@ -13,8 +13,7 @@ enum {
     K_IM2COL,
     K_COL2IM,
     K_DIRECT_FORWARD,
-    K_FILTER_GRAD,
-    K_DATA_GRAD,
+    K_BACKWARD,
     K_COUNT
 };
 enum { T_CONV_KB, T_CONV_PB, T_CONV_CB, T_CONV_DW_WG, T_COUNT };
@@ -23,8 +22,7 @@ static const char *const kernels[K_COUNT] = {
     [K_IM2COL] = "im2col",
     [K_COL2IM] = "col2im",
     [K_DIRECT_FORWARD] = "conv_direct_forward",
-    [K_FILTER_GRAD] = "conv_filter_grad",
-    [K_DATA_GRAD] = "conv_data_grad",
+    [K_BACKWARD] = "conv_backward",
 };
 
 /* What each one means: cl/conv.cl.  The register blocks of a GPU (last
@@ -38,7 +36,7 @@ static const ocl_tunable tunables[T_COUNT] = {
     [T_CONV_KB] = {"CONV_KB", 8, 1, OCL_NO_KERNEL, 0},
     [T_CONV_PB] = {"CONV_PB", 4, 0, OCL_NO_KERNEL, 1},
     [T_CONV_CB] = {"CONV_CB", 8, 0, OCL_NO_KERNEL, 2},
-    [T_CONV_DW_WG] = {"CONV_DW_WG", 16, 0, K_FILTER_GRAD, 64},
+    [T_CONV_DW_WG] = {"CONV_DW_WG", 16, 0, K_BACKWARD, 64},
 };
 
 const ocl_family ocl_family_conv = {OCL_FAMILY_conv, "conv.cl", kernels, K_COUNT, tunables, T_COUNT};
@@ -127,25 +125,25 @@ static int direct_forward(ocl_backend *b, const conv_geom *g, const clcnn_buf *x
     return ocl_softmax_rows(b, y->mem, y->mem, g->n * g->oh * g->ow, g->k);
 }
 
-/* Direct backward: dw and db by conv_filter_grad (one launch), dx by conv_data_grad. */
+/* Direct backward in one launch (cl/conv.cl conv_backward): one work-group
+ * per (p,q,u) row of dw plus one for db, then dx's input cells.  An output
+ * not wanted still needs a valid buffer; the flags and an empty part keep
+ * the kernel off it. */
 static int direct_backward(ocl_backend *b, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x,
                            const clcnn_buf *w, clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db)
 {
     const size_t kb = ocl_tunable_value(b, F, T_CONV_KB), cb = ocl_tunable_value(b, F, T_CONV_CB);
-    int st = CLCNN_OK;
-    if (dw || db) {
-        /* One group per (p,q,u) row of dw, plus one for db.  An output not
-         * wanted still needs a valid buffer; the flags keep the kernel off it. */
-        const size_t taps = g->kh * g->kw * (g->c / g->groups) + 1;
-        cl_mem dwm = dw ? dw->mem : dz->mem, dbm = db ? db->mem : dz->mem;
-        st = OCL_LAUNCH(b, F, K_FILTER_GRAD, taps * ocl_local(b, F, K_FILTER_GRAD), group_blocks(g, g->k, kb),
-                        OCL_MEM(x->mem), OCL_MEM(dz->mem), OCL_MEM(dwm), OCL_MEM(dbm), DIRECT_GEOMETRY(g),
-                        OCL_I32(dw != NULL), OCL_I32(db != NULL));
-    }
-    if (!st && dx)
-        st = OCL_LAUNCH(b, F, K_DATA_GRAD, g->n * g->h * g->w, group_blocks(g, g->c, cb), OCL_MEM(dz->mem),
-                        OCL_MEM(w->mem), OCL_MEM(x->mem), OCL_MEM(dx->mem), DIRECT_GEOMETRY(g), OCL_I32(x_act));
-    return st;
+    const size_t wg = ocl_local(b, F, K_BACKWARD);
+    const size_t taps = dw || db ? g->kh * g->kw * (g->c / g->groups) + 1 : 0;
+    const size_t kb_groups = dw || db ? group_blocks(g, g->k, kb) : 0, cb_items = dx ? group_blocks(g, g->c, cb) : 0;
+    const size_t cells = dx ? g->n * g->h * g->w : 0, rows = kb_groups > cb_items ? kb_groups : cb_items;
+    if (taps + cells == 0)
+        return CLCNN_OK;
+    cl_mem dwm = dw ? dw->mem : dz->mem, dbm = db ? db->mem : dz->mem, dxm = dx ? dx->mem : dz->mem;
+    return OCL_LAUNCH(b, F, K_BACKWARD, (taps + ocl_blocks(cells, wg)) * wg, rows,
+                      OCL_MEM(x->mem), OCL_MEM(dz->mem), OCL_MEM(w->mem), OCL_MEM(dwm), OCL_MEM(dbm), OCL_MEM(dxm),
+                      DIRECT_GEOMETRY(g), OCL_I32(dw != NULL), OCL_I32(db != NULL), OCL_I32(x_act), OCL_U32(taps),
+                      OCL_U32(kb_groups), OCL_U32(cb_items));
 }
 
 /* Dilation or groups, which only the direct kernels know, or the path

@@ -5,7 +5,7 @@
  */
 #include "opencl/ocl_backend.h" /* first: it picks the OpenCL API version */
 
-enum { K_BIAS_ACT, K_BIAS_SOFTMAX, K_COLUMN_SUMS, K_DENSE_FORWARD, K_DENSE_WEIGHT_GRAD, K_DENSE_DATA_GRAD, K_COUNT };
+enum { K_BIAS_ACT, K_BIAS_SOFTMAX, K_COLUMN_SUMS, K_DENSE_FORWARD, K_DENSE_BACKWARD, K_COUNT };
 enum { T_DENSE_RB, T_DENSE_OB, T_COLSUM_WG, T_COUNT };
 
 static const char *const kernels[K_COUNT] = {
@@ -13,12 +13,11 @@ static const char *const kernels[K_COUNT] = {
     [K_BIAS_SOFTMAX] = "bias_softmax",
     [K_COLUMN_SUMS] = "column_sums",
     [K_DENSE_FORWARD] = "dense_forward",
-    [K_DENSE_WEIGHT_GRAD] = "dense_weight_grad",
-    [K_DENSE_DATA_GRAD] = "dense_data_grad",
+    [K_DENSE_BACKWARD] = "dense_backward",
 };
 
 /* A GPU's DENSE_RB (last column): 2 would keep the three dense kernels to
- * 64 VGPRs on gfx900 too, but dense_weight_grad then spills on Intel's PVC
+ * 64 VGPRs on gfx900 too, but dense_backward's weight part then spills on Intel's PVC
  * (SIMD32, 128 registers); 1 does not (docs/gpu-targets.md). */
 static const ocl_tunable tunables[T_COUNT] = {
     [T_DENSE_RB] = {"DENSE_RB", 4, 0, OCL_NO_KERNEL, 1}, /* rows per work-item */
@@ -92,17 +91,18 @@ int ocl_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
             st = ocl_times_derivative(b, x_act, m * in, x->mem, dx->mem);
         return st;
     }
+    /* One launch, two grids side by side (cl/dense.cl dense_backward):
+     * units [0, in] of dw in blocks (unit in is db), then dx's in units.
+     * An output not wanted still needs a valid buffer; the flags and an
+     * empty grid keep the kernel off it. */
     const size_t rb = ocl_tunable_value(b, F, T_DENSE_RB), ob = ocl_tunable_value(b, F, T_DENSE_OB);
-    if (dw || db) {
-        /* Units [0, in] in blocks; unit in is db.  An output not wanted
-         * still needs a valid buffer; the flags keep the kernel off it. */
-        cl_mem dwm = dw ? dw->mem : dz->mem, dbm = db ? db->mem : dz->mem;
-        st = OCL_LAUNCH(b, F, K_DENSE_WEIGHT_GRAD, ocl_blocks(out, ob), ocl_blocks(in + 1, rb), OCL_MEM(x->mem),
-                        OCL_MEM(dz->mem), OCL_MEM(dwm), OCL_MEM(dbm), OCL_U32(m), OCL_U32(in), OCL_U32(out),
-                        OCL_I32(dw != NULL), OCL_I32(db != NULL));
-    }
-    if (!st && dx)
-        st = OCL_LAUNCH(b, F, K_DENSE_DATA_GRAD, in, ocl_blocks(m, rb), OCL_MEM(dz->mem), OCL_MEM(w->mem),
-                        OCL_MEM(x->mem), OCL_MEM(dx->mem), OCL_U32(m), OCL_U32(in), OCL_U32(out), OCL_I32(x_act));
-    return st;
+    const size_t w_items = dw || db ? ocl_blocks(out, ob) : 0, w_rows = dw || db ? ocl_blocks(in + 1, rb) : 0;
+    const size_t d_items = dx ? in : 0, d_rows = dx ? ocl_blocks(m, rb) : 0;
+    if (w_items + d_items == 0)
+        return CLCNN_OK;
+    cl_mem dwm = dw ? dw->mem : dz->mem, dbm = db ? db->mem : dz->mem, dxm = dx ? dx->mem : dz->mem;
+    return OCL_LAUNCH(b, F, K_DENSE_BACKWARD, w_items + d_items, w_rows > d_rows ? w_rows : d_rows, OCL_MEM(x->mem),
+                      OCL_MEM(dz->mem), OCL_MEM(w->mem), OCL_MEM(dwm), OCL_MEM(dbm), OCL_MEM(dxm), OCL_U32(m),
+                      OCL_U32(in), OCL_U32(out), OCL_I32(dw != NULL), OCL_I32(db != NULL), OCL_I32(x_act),
+                      OCL_U32(w_items), OCL_U32(w_rows), OCL_U32(d_items), OCL_U32(d_rows));
 }
