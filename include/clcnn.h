@@ -663,10 +663,15 @@ CLCNN_API int clcnn_model_train_step(clcnn_model *m, const float *images, const 
 typedef int (*clcnn_progress_fn)(void *user, size_t done, size_t total, double loss, double accuracy);
 
 /* One epoch over ds: shuffled with shuffle_seed, in batches of batch_size
- * (the last may be smaller).  The data set is uploaded to the device once;
- * progress (may be NULL) is called after every report_every examples (0: a
- * sensible default) and at the end.  loss/accuracy (may be NULL) receive the
- * epoch's means.  A non-finite loss stops training with CLCNN_ERR_NUMERIC. */
+ * (the last may be smaller).  The data set, the shuffled order (and the
+ * augmentation's draws) are uploaded to the device once; progress (may be
+ * NULL) is called after every report_every examples (0: a sensible default)
+ * and at the end, each report reading the running sums (a wait for the
+ * device).  With progress NULL (and no reducer) the host waits only once,
+ * at the end, for the epoch's figures.  loss/accuracy (may be NULL) receive
+ * the epoch's means.  A non-finite loss stops training with
+ * CLCNN_ERR_NUMERIC: at the report that sees it, or at the end when
+ * progress is NULL. */
 CLCNN_API int clcnn_model_train_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size,
                                       uint64_t shuffle_seed, clcnn_progress_fn progress, void *user,
                                       size_t report_every, double *loss, double *accuracy);

@@ -50,13 +50,12 @@ static void ref_augment(const float *img, size_t h, size_t w, size_t c, size_t p
 typedef struct aug_case {
     size_t count, h, w, c, m, pad;
     int u8, labels;
+    size_t first; /* the batch's rows: indices and draws [first, first + m) */
 } aug_case;
 
 static const aug_case cases[] = {
-    {9, 5, 6, 1, 7, 2, 1, 1},
-    {4, 5, 6, 3, 11, 4, 0, 1},
-    {3, 28, 28, 1, 32, 4, 1, 0},
-    {5, 7, 3, 2, 6, 2, 0, 0},
+    {9, 5, 6, 1, 7, 2, 1, 1, 0},  {4, 5, 6, 3, 11, 4, 0, 1, 0}, {3, 28, 28, 1, 32, 4, 1, 0, 0},
+    {5, 7, 3, 2, 6, 2, 0, 0, 0},  {9, 5, 6, 1, 7, 2, 1, 1, 9},  {4, 5, 6, 3, 11, 4, 0, 1, 5},
 };
 
 START_TEST(gather_augment_matches_reference)
@@ -74,12 +73,13 @@ START_TEST(gather_augment_matches_reference)
         if (k->u8)
             imgf[i] = (float)imgb[i] / 255.0f;
     }
-    int32_t labels[16], idx[32], aug[96], got_y[32];
+    int32_t labels[16], idx[48], aug[144], got_y[32];
     for (size_t i = 0; i < k->count; i++)
         labels[i] = (int32_t)(i * 3 % 10);
     /* Every offset in [-pad, pad] and both flips, the extremes included. */
     const int span = (int)(2 * k->pad + 1);
-    for (size_t r = 0; r < k->m; r++) {
+    const size_t rows = k->first + k->m;
+    for (size_t r = 0; r < rows; r++) {
         idx[r] = (int32_t)((r * 7 + 2) % k->count);
         aug[3 * r] = (int32_t)(r % (size_t)span) - (int32_t)k->pad;
         aug[3 * r + 1] = (int32_t)((r * 5 + 1) % (size_t)span) - (int32_t)k->pad;
@@ -88,23 +88,25 @@ START_TEST(gather_augment_matches_reference)
     float *want = malloc(k->m * row * sizeof *want), *got = malloc(k->m * row * sizeof *got);
     ck_assert_ptr_nonnull(want);
     ck_assert_ptr_nonnull(got);
-    for (size_t r = 0; r < k->m; r++)
-        ref_augment(imgf + (size_t)idx[r] * row, k->h, k->w, k->c, k->pad, aug[3 * r], aug[3 * r + 1], aug[3 * r + 2],
+    for (size_t r = 0; r < k->m; r++) {
+        const size_t e = k->first + r;
+        ref_augment(imgf + (size_t)idx[e] * row, k->h, k->w, k->c, k->pad, aug[3 * e], aug[3 * e + 1], aug[3 * e + 2],
                     want + r * row);
+    }
     clcnn_buf *bimg = dev_buf(ctx, k->u8 ? (const void *)imgb : (const void *)imgf, k->u8 ? n : n * sizeof(float));
-    clcnn_buf *blab = dev_buf(ctx, labels, k->count * 4), *bidx = dev_buf(ctx, idx, k->m * 4);
-    clcnn_buf *baug = dev_buf(ctx, aug, k->m * 12), *bx = dev_buf(ctx, NULL, k->m * row * 4);
+    clcnn_buf *blab = dev_buf(ctx, labels, k->count * 4), *bidx = dev_buf(ctx, idx, rows * 4);
+    clcnn_buf *baug = dev_buf(ctx, aug, rows * 12), *bx = dev_buf(ctx, NULL, k->m * row * 4);
     clcnn_buf *by = k->labels ? dev_buf(ctx, NULL, k->m * 4) : NULL;
     ok(ctx,
-       ctx->ops->gather_augment(ctx->bctx, bimg, k->u8, k->h, k->w, k->c, k->labels ? blab : NULL, bidx, baug, k->m, bx,
-                                by),
+       ctx->ops->gather_augment(ctx->bctx, bimg, k->u8, k->h, k->w, k->c, k->labels ? blab : NULL, bidx, baug,
+                                k->first, k->m, bx, by),
        "gather_augment");
     ok(ctx, ctx->ops->read(ctx->bctx, bx, 0, got, k->m * row * 4), "read");
     tu_assert_close(got, want, k->m * row, 1e-6, 0.0, "augmented batch");
     if (by) {
         ok(ctx, ctx->ops->read(ctx->bctx, by, 0, got_y, k->m * 4), "read");
         for (size_t r = 0; r < k->m; r++)
-            ck_assert_int_eq(got_y[r], labels[idx[r]]);
+            ck_assert_int_eq(got_y[r], labels[idx[k->first + r]]);
     }
     clcnn_buf *bufs[] = {bimg, blab, bidx, baug, bx, by};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)

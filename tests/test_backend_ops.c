@@ -102,7 +102,7 @@ typedef struct row {
                           xent: n = m; adam, fill: n = count; gather: n images of c values */
     size_t kh, kw, k;  /* conv: kernel, k outputs; pool: window; dense: k = out; xent: k classes;
                           adam: k steps; gather: k = batch */
-    size_t sh, sw;     /* strides; adam: sh = the first step t */
+    size_t sh, sw;     /* strides; adam: sh = the first step t; gather: sh = first (the batch's window) */
     int mode;          /* conv: clcnn_padding; pool: clcnn_pool_mode; gather: uint8 images */
     clcnn_activation act;
     int variant;       /* pool: ties; activation: in place; xent: dlogits too; gather: labels;
@@ -146,6 +146,9 @@ typedef struct row {
 #define ADAM(count, steps, t) {.fam = F_ADAM, .n = count, .k = steps, .sh = t}
 #define GATHER(images, row_len, m, u8, labels)                                                                    \
     {.fam = F_GATHER, .n = images, .c = row_len, .k = m, .mode = u8, .variant = labels}
+/* The same with the batch at indices[first..first + m) of a longer list. */
+#define GATHER_AT(images, row_len, m, u8, labels, first)                                                          \
+    {.fam = F_GATHER, .n = images, .c = row_len, .k = m, .mode = u8, .variant = labels, .sh = first}
 #define FILL(count, value) {.fam = F_FILL, .n = count, .f = value}
 #define LRN(n_, h_, w_, c_, size, settings, cfg_)                                                               \
     {.fam = F_LRN, .n = n_, .h = h_, .w = w_, .c = c_, .kh = size, .variant = settings, .cfg = cfg_}
@@ -357,6 +360,8 @@ static const row table[] = {
     GATHER(50, 784, 13, 0, 1),
     GATHER(7, 1, 1, 1, 1),
     GATHER(20, 5, 40, 1, 1),
+    GATHER_AT(50, 784, 13, 1, 1, 29),
+    GATHER_AT(9, 13, 5, 0, 1, 7),
 
     FILL(1001, 0.25f),
     FILL(1, -3.0f),
@@ -435,8 +440,8 @@ static void describe(const row *r, char *buf, size_t len)
         at = snprintf(buf, len, "adam count %zu steps %zu from t=%zu", r->n, r->k, r->sh);
         break;
     case F_GATHER:
-        at = snprintf(buf, len, "gather %s %zu images of %zu, batch %zu%s", r->mode ? "uint8" : "float32", r->n,
-                      r->c, r->k, r->variant ? " with labels" : "");
+        at = snprintf(buf, len, "gather %s %zu images of %zu, batch %zu from %zu%s", r->mode ? "uint8" : "float32",
+                      r->n, r->c, r->k, r->sh, r->variant ? " with labels" : "");
         break;
     case F_LRN:
         at = snprintf(buf, len, "lrn n%zu %zux%zux%zu size %zu alpha %g beta %g k %g", r->n, r->h, r->w, r->c, r->kh,
@@ -1031,7 +1036,7 @@ static void run_adam(const row *r)
 
 static void run_gather(const row *r)
 {
-    const size_t count = r->n, len = r->c, m = r->k;
+    const size_t count = r->n, len = r->c, m = r->k, first = r->sh;
     const size_t img_bytes = count * len * (r->mode ? 1 : sizeof(float));
     unsigned char *img = xmalloc(img_bytes);
     if (r->mode)
@@ -1039,20 +1044,22 @@ static void run_gather(const row *r)
             img[i] = (unsigned char)((i * 131u + 7u) & 0xffu);
     else
         tu_fill_random((float *)(void *)img, count * len, row_seed(r), 0, 1);
-    int32_t *labels = xmalloc(count * sizeof *labels), *idx = xmalloc(m * sizeof *idx);
+    int32_t *labels = xmalloc(count * sizeof *labels), *idx = xmalloc((first + m) * sizeof *idx);
     int32_t *want_y = xmalloc(m * sizeof *want_y), *got_y = xmalloc(m * sizeof *got_y);
     for (size_t i = 0; i < count; i++)
         labels[i] = (int32_t)(i % 10);
-    for (size_t i = 0; i < m; i++)
-        idx[i] = (int32_t)((i * 17 + 3) % count);
+    /* The rows before first are other examples: a batch read from the
+     * wrong place differs. */
+    for (size_t i = 0; i < first + m; i++)
+        idx[i] = (int32_t)(i < first ? (i * 5 + 1) % count : ((i - first) * 17 + 3) % count);
     ref_out x = ref_alloc(m * len);
-    ref_gather_batch(img, r->mode, len, labels, idx, m, x, want_y);
+    ref_gather_batch(img, r->mode, len, labels, idx + first, m, x, want_y);
 
     clcnn_ctx *ctx = open_backend(r);
     clcnn_buf *bimg = dev_buf(ctx, img, img_bytes), *blab = dev_buf(ctx, labels, count * 4);
-    clcnn_buf *bidx = dev_buf(ctx, idx, m * 4), *bx = dev_buf(ctx, NULL, m * len * 4);
+    clcnn_buf *bidx = dev_buf(ctx, idx, (first + m) * 4), *bx = dev_buf(ctx, NULL, m * len * 4);
     clcnn_buf *by = r->variant ? dev_buf(ctx, NULL, m * 4) : NULL;
-    BE(ctx, gather_batch, bimg, r->mode, len, blab, bidx, m, bx, by);
+    BE(ctx, gather_batch, bimg, r->mode, len, blab, bidx, first, m, bx, by);
     float *got = dev_floats(ctx, bx, m * len);
     expect_close(r, "x", got, x, m * len);
     free(got);

@@ -1,7 +1,8 @@
 /*
  * clcnn_ctx_counters: the CPU backend counts nothing; on OpenCL a training
  * step launches LeNet-5's 16 kernels, and a prediction its 8 and, reading
- * its result back, waits for the device at least once.
+ * its result back, waits for the device at least once; an epoch without
+ * progress reports waits once, at its end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,50 @@ START_TEST(a_step_and_a_prediction_are_counted)
 }
 END_TEST
 
+/* An epoch without a progress callback: its batches' orders and draws are
+ * on the device from the start, so the host waits once, for the epoch's
+ * figures at the end (issue 17).  The first epoch drains the queue of the
+ * model's set-up; the next ones, plain and augmented, are counted. */
+START_TEST(an_epoch_waits_once)
+{
+    enum { BATCH = 16, COUNT = 8 * BATCH + 5 }; /* 8 whole batches and a ragged one */
+    clcnn_ctx *ctx = tu_ctx();
+    clcnn_model *m = lenet(ctx);
+    float *images = malloc(COUNT * 28 * 28 * sizeof *images);
+    int32_t labels[COUNT];
+    ck_assert_ptr_nonnull(images);
+    tu_fill_random(images, COUNT * 28 * 28, 5, 0, 1);
+    for (int i = 0; i < COUNT; i++)
+        labels[i] = i % 10;
+    clcnn_dataset *ds = NULL;
+    ck_assert_int_eq(clcnn_dataset_create(ctx, &ds, COUNT, 28, 28, 1, images, labels), CLCNN_OK);
+    double loss = 0.0;
+    ck_assert_int_eq(clcnn_model_train_epoch(m, ds, BATCH, 1, NULL, NULL, 0, &loss, NULL), CLCNN_OK);
+    const int cpu = strcmp(clcnn_ctx_backend(ctx), "cpu") == 0;
+    const clcnn_augment augments[] = {{0, 0}, {2, 1}};
+    for (size_t i = 0; i < sizeof augments / sizeof *augments; i++) {
+        ck_assert_int_eq(clcnn_model_set_augment(m, &augments[i]), CLCNN_OK);
+        clcnn_counters c0, c1;
+        ck_assert_int_eq(clcnn_ctx_counters(ctx, &c0), CLCNN_OK);
+        ck_assert_int_eq(clcnn_model_train_epoch(m, ds, BATCH, 2 + i, NULL, NULL, 0, &loss, NULL), CLCNN_OK);
+        ck_assert_int_eq(clcnn_ctx_counters(ctx, &c1), CLCNN_OK);
+        ck_assert_msg(loss > 0.0, "epoch %zu: loss %g", i, loss);
+        if (cpu) {
+            ck_assert_uint_eq(c1.waits, 0);
+            continue;
+        }
+        ck_assert_msg(c1.waits - c0.waits <= 1, "epoch %zu (augment %zu): %llu host waits", i, i,
+                      (unsigned long long)(c1.waits - c0.waits));
+        /* 9 steps of 17: the gather (with or without augmentation) and a step's 16. */
+        ck_assert_uint_eq(c1.launches - c0.launches, 9 * 17);
+    }
+    clcnn_dataset_free(ds);
+    free(images);
+    clcnn_model_free(m);
+    clcnn_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(null_arguments_are_refused)
 {
     clcnn_ctx *ctx = tu_ctx();
@@ -69,6 +114,7 @@ static Suite *counters_suite(void)
     TCase *tc = tcase_create("counters");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_step_and_a_prediction_are_counted);
+    tcase_add_test(tc, an_epoch_waits_once);
     tcase_add_test(tc, null_arguments_are_refused);
     suite_add_tcase(s, tc);
     return s;

@@ -458,10 +458,10 @@ static int gather_case(clcnn_ctx *ctx, const void *spec, outputs *out)
         st = augment_tensor(ctx, s->m, s->crop, &t[5]);
     if (!st && s->crop)
         st = ctx->ops->gather_augment(ctx->bctx, t[0]->buf, s->u8, s->h, s->w, s->c, t[1]->buf, t[2]->buf,
-                                      t[5]->buf, s->m, t[3]->buf, t[4]->buf);
+                                      t[5]->buf, 0, s->m, t[3]->buf, t[4]->buf);
     else if (!st)
-        st = ctx->ops->gather_batch(ctx->bctx, t[0]->buf, s->u8, s->row_len, t[1]->buf, t[2]->buf, s->m,
-                                    t[3]->buf, t[4]->buf);
+        st = ctx->ops->gather_batch(ctx->bctx, t[0]->buf, s->u8, s->row_len, t[1]->buf, t[2]->buf, 0,
+                                    s->m, t[3]->buf, t[4]->buf);
     if (!st)
         st = take(ctx, t[3], out);
     if (!st) { /* the labels, as floats */

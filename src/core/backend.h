@@ -184,23 +184,24 @@ typedef struct clcnn_backend_ops {
 
     /*
      * Batch assembly from a data set resident on the device: for r < m,
-     * row indices[r] (int32) of images (row_len elements per row; uint8
-     * scaled by 1/255 when images_u8, else float32) goes to row r of x, and
-     * labels[indices[r]] (int32) to y[r].
+     * row indices[first + r] (int32) of images (row_len elements per row;
+     * uint8 scaled by 1/255 when images_u8, else float32) goes to row r of
+     * x, and labels[indices[first + r]] (int32) to y[r].  (indices may
+     * hold a whole epoch's order, each batch a window of it.)
      */
     int (*gather_batch)(void *bctx, const clcnn_buf *images, int images_u8, size_t row_len, const clcnn_buf *labels,
-                        const clcnn_buf *indices, size_t m, clcnn_buf *x, clcnn_buf *y);
+                        const clcnn_buf *indices, size_t first, size_t m, clcnn_buf *x, clcnn_buf *y);
 
     /*
      * The same with augmentation (clcnn_model_set_augment): images are
-     * h x w x c (HWC), and row r takes the offsets and flag aug[3r..3r+2]
-     * = dy, dx, flip (int32): x[r, i, j, ch] = image(i + dy, jj + dx, ch)
+     * h x w x c (HWC), and row r takes the offsets and flag
+     * aug[3(first + r)..3(first + r) + 2] = dy, dx, flip (int32): x[r, i, j, ch] = image(i + dy, jj + dx, ch)
      * with jj = w - 1 - j when flip, else j, and 0 outside the image (a
      * crop of the zero-padded image, then a mirror).
      */
     int (*gather_augment)(void *bctx, const clcnn_buf *images, int images_u8, size_t h, size_t w, size_t c,
-                          const clcnn_buf *labels, const clcnn_buf *indices, const clcnn_buf *aug, size_t m,
-                          clcnn_buf *x, clcnn_buf *y);
+                          const clcnn_buf *labels, const clcnn_buf *indices, const clcnn_buf *aug, size_t first,
+                          size_t m, clcnn_buf *x, clcnn_buf *y);
 
     /* (optional, may be NULL) A buffer over an application's device buffer
      * (a cl_mem on OpenCL) of at least bytes, without copying; the backend

@@ -5,13 +5,13 @@
 #include "cpu.h"
 
 int cpu_gather_augment(void *bctx, const clcnn_buf *imagesb, int images_u8, size_t h, size_t w, size_t c,
-                       const clcnn_buf *labelsb, const clcnn_buf *indicesb, const clcnn_buf *augb, size_t m,
-                       clcnn_buf *xb, clcnn_buf *yb)
+                       const clcnn_buf *labelsb, const clcnn_buf *indicesb, const clcnn_buf *augb, size_t first,
+                       size_t m, clcnn_buf *xb, clcnn_buf *yb)
 {
     (void)bctx;
-    const int32_t *idx = (const int32_t *)(const void *)indicesb;
+    const int32_t *idx = (const int32_t *)(const void *)indicesb + first;
     const int32_t *labels = (const int32_t *)(const void *)labelsb;
-    const int32_t *aug = (const int32_t *)(const void *)augb;
+    const int32_t *aug = (const int32_t *)(const void *)augb + 3 * first;
     const uint8_t *u8 = (const uint8_t *)(const void *)imagesb;
     const float *f32 = CF32(imagesb);
     float *x = F32(xb);

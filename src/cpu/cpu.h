@@ -99,10 +99,10 @@ int cpu_softmax_xent(void *bctx, size_t m, size_t k, const clcnn_buf *logits, co
 int cpu_adam_update(void *bctx, size_t count, clcnn_buf *w, const clcnn_buf *g, clcnn_buf *m, clcnn_buf *v,
                     float lr_t, float b1, float b2, float eps);
 int cpu_gather_batch(void *bctx, const clcnn_buf *images, int images_u8, size_t row_len, const clcnn_buf *labels,
-                     const clcnn_buf *indices, size_t m, clcnn_buf *x, clcnn_buf *y);
+                     const clcnn_buf *indices, size_t first, size_t m, clcnn_buf *x, clcnn_buf *y);
 /* augment.c */
 int cpu_gather_augment(void *bctx, const clcnn_buf *images, int images_u8, size_t h, size_t w, size_t c,
-                       const clcnn_buf *labels, const clcnn_buf *indices, const clcnn_buf *aug, size_t m,
-                       clcnn_buf *x, clcnn_buf *y);
+                       const clcnn_buf *labels, const clcnn_buf *indices, const clcnn_buf *aug, size_t first,
+                       size_t m, clcnn_buf *x, clcnn_buf *y);
 
 #endif

@@ -144,10 +144,10 @@ int cpu_adam_update(void *bctx, size_t count, clcnn_buf *wb, const clcnn_buf *gb
 }
 
 int cpu_gather_batch(void *bctx, const clcnn_buf *imagesb, int images_u8, size_t row_len, const clcnn_buf *labelsb,
-                     const clcnn_buf *indicesb, size_t m, clcnn_buf *xb, clcnn_buf *yb)
+                     const clcnn_buf *indicesb, size_t first, size_t m, clcnn_buf *xb, clcnn_buf *yb)
 {
     (void)bctx;
-    const int32_t *idx = (const int32_t *)(const void *)indicesb;
+    const int32_t *idx = (const int32_t *)(const void *)indicesb + first;
     const int32_t *labels = (const int32_t *)(const void *)labelsb;
     float *x = F32(xb);
     int32_t *y = (int32_t *)(void *)yb;

@@ -61,8 +61,6 @@ static void release_batch_buffers(clcnn_model *m)
     }
     release(m->ctx, &m->input);
     release(m->ctx, &m->labels);
-    release(m->ctx, &m->indices);
-    release(m->ctx, &m->aug);
     release(m->ctx, &m->grad[0]);
     release(m->ctx, &m->grad[1]);
     m->capacity = 0;
@@ -99,8 +97,6 @@ int clcnn_model_reserve(clcnn_model *m, size_t n)
     int st;
     if ((st = ops->alloc(ctx->bctx, n * clcnn_shape_size(m->in_shape) * sizeof(float), &m->input)) ||
         (st = ops->alloc(ctx->bctx, n * sizeof(int32_t), &m->labels)) ||
-        (st = ops->alloc(ctx->bctx, n * sizeof(int32_t), &m->indices)) ||
-        (st = ops->alloc(ctx->bctx, n * 3 * sizeof(int32_t), &m->aug)) ||
         (st = ops->alloc(ctx->bctx, n * largest * sizeof(float), &m->grad[0])) ||
         (st = ops->alloc(ctx->bctx, n * largest * sizeof(float), &m->grad[1])))
         goto fail;

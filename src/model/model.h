@@ -109,8 +109,6 @@ struct clcnn_model {
     size_t capacity;
     clcnn_buf *input;        /* capacity x input size, float */
     clcnn_buf *labels;       /* capacity int32 */
-    clcnn_buf *indices;      /* capacity int32 */
-    clcnn_buf *aug;          /* capacity x 3 int32: augmentation's dy, dx, flip */
     clcnn_buf *grad[2];      /* ping-pong gradients, capacity x largest layer */
     clcnn_buf *stats;        /* float[2]: loss sum, correct count */
 

@@ -164,21 +164,20 @@ static int reduce_gradients(clcnn_model *m, float *host, size_t local, size_t ba
     return stage_gradients(m, host, 0);
 }
 
-/* One step on a batch of `batch` examples of the shuffle at order, of which
- * this process takes its share (all of them without a reducer); host is
- * the reducer's staging buffer; the batch starts at example position of
- * the epoch of shuffle seed seed (the augmentation's draws). */
-static int step_shared(clcnn_model *m, const device_data *d, const int32_t *order, size_t batch, float *host,
-                       uint64_t seed, size_t position, const char *who)
+/* One step on the batch of `batch` examples at position of the epoch's
+ * order in d, of which this process takes its share (all of them without a
+ * reducer); host is the reducer's staging buffer. */
+static int step_shared(clcnn_model *m, const device_data *d, size_t position, size_t batch, float *host,
+                       const char *who)
 {
     if (!m->reduced) {
-        int st = clcnn_gather_train_batch(m, d, order, batch, seed, position);
+        int st = clcnn_gather_train_batch(m, d, position, batch);
         return st ? st : step_on_device(m, batch);
     }
     size_t first, n = share_of(m, batch, &first);
     int st = CLCNN_OK;
     m->batch_first = first; /* the masks of one process's whole batch */
-    if (n && ((st = clcnn_gather_train_batch(m, d, order + first, n, seed, position + first)) ||
+    if (n && ((st = clcnn_gather_train_batch(m, d, position + first, n)) ||
               (st = forward(m, m->input, n, 1, 1)) ||
               (st = clcnn_loss_accumulate(m, n, m->grad[0], batch)) || (st = backward(m, n))))
         return st;
@@ -329,8 +328,10 @@ static int walk_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size
     device_data d;
     if (ngrad && !host)
         st = clcnn_error(ctx, CLCNN_ERR_NOMEM, "%s: out of memory", who);
-    else if ((st = clcnn_model_reserve(m, batch_size)) == CLCNN_OK)
-        st = clcnn_device_data_upload(ctx, ds, &d);
+    else if ((st = clcnn_model_reserve(m, batch_size)) == CLCNN_OK &&
+             (st = clcnn_device_data_upload(ctx, ds, order, &d)) == CLCNN_OK &&
+             (st = clcnn_device_data_draws(m, &d, shuffle_seed)))
+        clcnn_device_data_free(ctx, &d);
     if (st) {
         clcnn_mem_free(&ctx->allocator, host, ngrad * sizeof *host);
         clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
@@ -342,7 +343,7 @@ static int walk_epoch(clcnn_model *m, const clcnn_dataset *ds, size_t batch_size
     size_t done = start;
     while (st == CLCNN_OK && done < n) {
         size_t mb = n - done < batch_size ? n - done : batch_size;
-        if ((st = step_shared(m, &d, order + done, mb, host, shuffle_seed, done, who)))
+        if ((st = step_shared(m, &d, done, mb, host, who)))
             break;
         done += mb;
         int h = hook(user, m, done, n);
@@ -369,7 +370,11 @@ typedef struct progress_hook {
 static int report_progress(void *user, clcnn_model *m, size_t done, size_t total)
 {
     progress_hook *p = user;
-    if (done < p->next_report && done < total)
+    /* Reading the sums waits for the device: with nothing to report to, the
+     * epoch's end reads them once (with a reducer every process still takes
+     * part in each report's reduction of the sums, as it may have a
+     * callback where this one has none). */
+    if ((done < p->next_report && done < total) || (!p->progress && !m->reduced))
         return 0;
     p->next_report = done + p->report_every;
     double l = 0.0, a = 0.0;
@@ -530,7 +535,7 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
     for (size_t i = 0; i < n; i++)
         order[i] = (int32_t)i;
     device_data d;
-    if ((st = clcnn_model_reserve(m, batch_size)) || (st = clcnn_device_data_upload(ctx, ds, &d))) {
+    if ((st = clcnn_model_reserve(m, batch_size)) || (st = clcnn_device_data_upload(ctx, ds, order, &d))) {
         clcnn_mem_free(&ctx->allocator, order, n * sizeof *order);
         return st;
     }
@@ -539,7 +544,7 @@ int clcnn_model_evaluate(clcnn_model *m, const clcnn_dataset *ds, size_t batch_s
     st = clcnn_loss_reset(m, 0.0, 0.0);
     for (size_t done = 0; st == CLCNN_OK && done < mine; done += batch_size) {
         size_t mb = mine - done < batch_size ? mine - done : batch_size;
-        if ((st = clcnn_gather_batch(m, &d, order + first + done, mb)) || (st = forward(m, m->input, mb, 1, 0)))
+        if ((st = clcnn_gather_batch(m, &d, first + done, mb)) || (st = forward(m, m->input, mb, 1, 0)))
             break;
         st = clcnn_loss_accumulate(m, mb, NULL, mb);
     }

@@ -286,9 +286,9 @@ int ocl_softmax_xent(void *bctx, size_t m, size_t k, const clcnn_buf *logits, co
 
 /* data.c */
 int ocl_gather_batch(void *bctx, const clcnn_buf *images, int images_u8, size_t row_len, const clcnn_buf *labels,
-                     const clcnn_buf *indices, size_t m, clcnn_buf *x, clcnn_buf *y);
+                     const clcnn_buf *indices, size_t first, size_t m, clcnn_buf *x, clcnn_buf *y);
 int ocl_gather_augment(void *bctx, const clcnn_buf *images, int images_u8, size_t h, size_t w, size_t c,
-                       const clcnn_buf *labels, const clcnn_buf *indices, const clcnn_buf *aug, size_t m,
-                       clcnn_buf *x, clcnn_buf *y);
+                       const clcnn_buf *labels, const clcnn_buf *indices, const clcnn_buf *aug, size_t first,
+                       size_t m, clcnn_buf *x, clcnn_buf *y);
 
 #endif

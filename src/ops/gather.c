@@ -5,21 +5,33 @@
 
 #include "ops/training.h"
 
-void clcnn_device_data_free(clcnn_ctx *ctx, device_data *d)
+static void release(clcnn_ctx *ctx, clcnn_buf **buf)
 {
-    if (d->viewed)
-        return;
-    if (d->images)
-        ctx->ops->release(ctx->bctx, d->images);
-    if (d->labels)
-        ctx->ops->release(ctx->bctx, d->labels);
+    if (*buf)
+        ctx->ops->release(ctx->bctx, *buf);
+    *buf = NULL;
 }
 
-int clcnn_device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, device_data *d)
+void clcnn_device_data_free(clcnn_ctx *ctx, device_data *d)
 {
-    memset(d, 0, sizeof *d);
-    d->u8 = ds->u8 != NULL;
-    d->row = ds->h * ds->w * ds->c;
+    release(ctx, &d->order);
+    release(ctx, &d->aug);
+    if (d->viewed)
+        return;
+    release(ctx, &d->images);
+    release(ctx, &d->labels);
+}
+
+/* A device buffer of count int32 holding values (queued, no wait). */
+static int upload_ints(clcnn_ctx *ctx, const int32_t *values, size_t count, clcnn_buf **out)
+{
+    size_t bytes = count * sizeof *values;
+    int st = ctx->ops->alloc(ctx->bctx, bytes, out);
+    return st ? st : ctx->ops->write(ctx->bctx, *out, 0, values, bytes);
+}
+
+static int upload_set(clcnn_ctx *ctx, const clcnn_dataset *ds, device_data *d)
+{
     size_t bytes = ds->count * d->row * (d->u8 ? 1 : sizeof(float));
     size_t label_bytes = ds->count * sizeof(int32_t);
     const void *src = d->u8 ? (const void *)ds->u8 : (const void *)ds->f32;
@@ -27,27 +39,49 @@ int clcnn_device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, device_dat
     int st;
     if (ops->view_host) {
         d->viewed = 1;
-        if ((st = ops->view_host(ctx->bctx, src, bytes, &d->images)) ||
-            (st = ops->view_host(ctx->bctx, ds->labels, label_bytes, &d->labels)))
+        if ((st = ops->view_host(ctx->bctx, src, bytes, &d->images)))
             return st;
-        return CLCNN_OK;
+        return ops->view_host(ctx->bctx, ds->labels, label_bytes, &d->labels);
     }
-    if ((st = ops->alloc(ctx->bctx, bytes, &d->images)) || (st = ops->write(ctx->bctx, d->images, 0, src, bytes)) ||
-        (st = ops->alloc(ctx->bctx, label_bytes, &d->labels)) ||
-        (st = ops->write(ctx->bctx, d->labels, 0, ds->labels, label_bytes))) {
-        clcnn_device_data_free(ctx, d);
+    if ((st = ops->alloc(ctx->bctx, bytes, &d->images)) || (st = ops->write(ctx->bctx, d->images, 0, src, bytes)))
         return st;
-    }
-    return CLCNN_OK;
+    return upload_ints(ctx, ds->labels, ds->count, &d->labels);
 }
 
-int clcnn_gather_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n)
+int clcnn_device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, const int32_t *order, device_data *d)
+{
+    memset(d, 0, sizeof *d);
+    d->u8 = ds->u8 != NULL;
+    d->row = ds->h * ds->w * ds->c;
+    d->count = ds->count;
+    int st = upload_set(ctx, ds, d);
+    if (!st)
+        st = upload_ints(ctx, order, ds->count, &d->order);
+    if (st)
+        clcnn_device_data_free(ctx, d);
+    return st;
+}
+
+int clcnn_device_data_draws(clcnn_model *m, device_data *d, uint64_t seed)
+{
+    if (!m->augment.crop && !m->augment.flip)
+        return CLCNN_OK;
+    clcnn_ctx *ctx = m->ctx;
+    int32_t *draws = clcnn_mem_array(&ctx->allocator, d->count, 3 * sizeof *draws);
+    if (!draws)
+        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "train: out of memory");
+    for (size_t i = 0; i < d->count; i++)
+        clcnn_augment_draw(&m->augment, seed, i, draws + 3 * i);
+    int st = upload_ints(ctx, draws, 3 * d->count, &d->aug);
+    clcnn_mem_free(&ctx->allocator, draws, d->count * 3 * sizeof *draws);
+    return st;
+}
+
+int clcnn_gather_batch(clcnn_model *m, const device_data *d, size_t first, size_t n)
 {
     clcnn_ctx *ctx = m->ctx;
-    int st = ctx->ops->write(ctx->bctx, m->indices, 0, order, n * sizeof *order);
-    return st ? st
-              : ctx->ops->gather_batch(ctx->bctx, d->images, d->u8, d->row, d->labels, m->indices, n, m->input,
-                                       m->labels);
+    return ctx->ops->gather_batch(ctx->bctx, d->images, d->u8, d->row, d->labels, d->order, first, n, m->input,
+                                  m->labels);
 }
 
 int clcnn_model_set_augment(clcnn_model *m, const clcnn_augment *a)
@@ -86,22 +120,11 @@ void clcnn_augment_draw(const clcnn_augment *a, uint64_t seed, uint64_t position
     out[2] = a->flip ? (int32_t)clcnn_rng_below(&r, 2) : 0;
 }
 
-int clcnn_gather_train_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n, uint64_t seed,
-                             uint64_t position)
+int clcnn_gather_train_batch(clcnn_model *m, const device_data *d, size_t first, size_t n)
 {
-    if (!m->augment.crop && !m->augment.flip)
-        return clcnn_gather_batch(m, d, order, n);
+    if (!d->aug)
+        return clcnn_gather_batch(m, d, first, n);
     clcnn_ctx *ctx = m->ctx;
-    int32_t *draws = clcnn_mem_array(&ctx->allocator, n, 3 * sizeof *draws);
-    if (!draws)
-        return clcnn_error(ctx, CLCNN_ERR_NOMEM, "train: out of memory");
-    for (size_t i = 0; i < n; i++)
-        clcnn_augment_draw(&m->augment, seed, position + i, draws + 3 * i);
-    int st = ctx->ops->write(ctx->bctx, m->indices, 0, order, n * sizeof *order);
-    if (!st)
-        st = ctx->ops->write(ctx->bctx, m->aug, 0, draws, n * 3 * sizeof *draws);
-    clcnn_mem_free(&ctx->allocator, draws, n * 3 * sizeof *draws);
-    return st ? st
-              : ctx->ops->gather_augment(ctx->bctx, d->images, d->u8, m->in_shape[0], m->in_shape[1],
-                                         m->in_shape[2], d->labels, m->indices, m->aug, n, m->input, m->labels);
+    return ctx->ops->gather_augment(ctx->bctx, d->images, d->u8, m->in_shape[0], m->in_shape[1], m->in_shape[2],
+                                    d->labels, d->order, d->aug, first, n, m->input, m->labels);
 }

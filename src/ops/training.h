@@ -57,22 +57,31 @@ int clcnn_lr_schedule_check(clcnn_ctx *ctx, int status, const char *who, const c
 
 /* ---- batch gather (gather.c) */
 
-/* A data set's pixels and labels on the device: copies, or views of the
- * host arrays where the backend can use host memory in place. */
+/* A data set's pixels and labels on the device (copies, or views of the
+ * host arrays where the backend can use host memory in place), with a
+ * whole pass's order of examples, and for training with augmentation its
+ * draws: uploaded once, each batch a window of them, so that assembling a
+ * batch writes nothing from the host (no wait on the upload ring). */
 typedef struct device_data {
     clcnn_buf *images, *labels;
+    clcnn_buf *order; /* count int32: the examples in the pass's order */
+    clcnn_buf *aug;   /* NULL, or count x 3 int32: position i's draws (dy, dx, flip) */
     int u8, viewed;
-    size_t row;
+    size_t row, count;
 } device_data;
 
-int clcnn_device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, device_data *d);
+/* Puts ds and order[0..ds->count) on the device. */
+int clcnn_device_data_upload(clcnn_ctx *ctx, const clcnn_dataset *ds, const int32_t *order, device_data *d);
+/* When m augments, the draws of every position of the epoch whose shuffle
+ * seed is seed (clcnn_augment_draw) into d->aug; else nothing. */
+int clcnn_device_data_draws(clcnn_model *m, device_data *d, uint64_t seed);
 void clcnn_device_data_free(clcnn_ctx *ctx, device_data *d);
-/* Puts examples order[0..n) of d into m->input and m->labels. */
-int clcnn_gather_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n);
-/* The same for training: augmented (m->augment) with the draws of the
- * examples at positions position.. of the epoch whose shuffle seed is seed. */
-int clcnn_gather_train_batch(clcnn_model *m, const device_data *d, const int32_t *order, size_t n, uint64_t seed,
-                             uint64_t position);
+/* Puts the examples at positions first..first + n of d's order into
+ * m->input and m->labels. */
+int clcnn_gather_batch(clcnn_model *m, const device_data *d, size_t first, size_t n);
+/* The same for training: augmented with d's draws of those positions when
+ * it has them (clcnn_device_data_draws). */
+int clcnn_gather_train_batch(clcnn_model *m, const device_data *d, size_t first, size_t n);
 /* One example's draws (dy, dx, flip into out[0..2]), as gather_augment
  * takes them (src/core/backend.h). */
 void clcnn_augment_draw(const clcnn_augment *a, uint64_t seed, uint64_t position, int32_t *out);
