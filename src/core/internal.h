@@ -49,6 +49,14 @@ static inline const clcnn_allocator *clcnn_ctx_allocator(const clcnn_ctx *ctx)
     return ctx ? &ctx->allocator : NULL;
 }
 
+/* Releases *buf (a backend buffer of ctx, or NULL) and sets it NULL. */
+static inline void clcnn_buf_release(clcnn_ctx *ctx, clcnn_buf **buf)
+{
+    if (*buf)
+        ctx->ops->release(ctx->bctx, *buf);
+    *buf = NULL;
+}
+
 /* Formats the message of ctx (if ctx is not NULL) and returns status, so
  * that `return clcnn_error(ctx, CLCNN_ERR_SHAPE, "...", ...);` reads well. */
 int clcnn_error(clcnn_ctx *ctx, int status, const char *fmt, ...)

@@ -45,24 +45,17 @@ int clcnn_model_create(clcnn_ctx *ctx, clcnn_model **out, size_t h, size_t w, si
     return CLCNN_OK;
 }
 
-static void release(clcnn_ctx *ctx, clcnn_buf **buf)
-{
-    if (*buf)
-        ctx->ops->release(ctx->bctx, *buf);
-    *buf = NULL;
-}
-
 static void release_batch_buffers(clcnn_model *m)
 {
     for (size_t i = 0; i < m->nlayers; i++) {
         if (!m->layers[i].out_aliases)
-            release(m->ctx, &m->layers[i].out);
+            clcnn_buf_release(m->ctx, &m->layers[i].out);
         m->layers[i].out = NULL;
     }
-    release(m->ctx, &m->input);
-    release(m->ctx, &m->labels);
-    release(m->ctx, &m->grad[0]);
-    release(m->ctx, &m->grad[1]);
+    clcnn_buf_release(m->ctx, &m->input);
+    clcnn_buf_release(m->ctx, &m->labels);
+    clcnn_buf_release(m->ctx, &m->grad[0]);
+    clcnn_buf_release(m->ctx, &m->grad[1]);
     m->capacity = 0;
 }
 
@@ -71,7 +64,7 @@ void clcnn_model_free(clcnn_model *m)
     if (!m)
         return;
     release_batch_buffers(m);
-    release(m->ctx, &m->stats);
+    clcnn_buf_release(m->ctx, &m->stats);
     clcnn_params_free(m);
     clcnn_mem_free(&m->ctx->allocator, m->layers, m->cap_layers * sizeof *m->layers);
     clcnn_class_names_free(&m->ctx->allocator, &m->names);

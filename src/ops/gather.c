@@ -5,21 +5,14 @@
 
 #include "ops/training.h"
 
-static void release(clcnn_ctx *ctx, clcnn_buf **buf)
-{
-    if (*buf)
-        ctx->ops->release(ctx->bctx, *buf);
-    *buf = NULL;
-}
-
 void clcnn_device_data_free(clcnn_ctx *ctx, device_data *d)
 {
-    release(ctx, &d->order);
-    release(ctx, &d->aug);
+    clcnn_buf_release(ctx, &d->order);
+    clcnn_buf_release(ctx, &d->aug);
     if (d->viewed)
         return;
-    release(ctx, &d->images);
-    release(ctx, &d->labels);
+    clcnn_buf_release(ctx, &d->images);
+    clcnn_buf_release(ctx, &d->labels);
 }
 
 /* A device buffer of count int32 holding values (queued, no wait). */
