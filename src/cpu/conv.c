@@ -22,6 +22,7 @@
  * its own scratch, and each block its own filter-gradient partial sums,
  * added up in block order so that results do not depend on scheduling.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -49,19 +50,35 @@ static void valid_range(size_t n_out, size_t s, size_t q, size_t pad, size_t siz
         *hi = *lo;
 }
 
-/* An image (h, w, C) as C planes of h*w values, and back. */
-static void to_planes(const float *restrict x, size_t hw, size_t C, float *restrict planes)
+/* Values of n pixels (C each, the layer's layout) as C planes of n values,
+ * plane by plane: long contiguous stores rather than C at a time. */
+static void to_planes(const float *restrict x, size_t n, size_t C, float *restrict planes, size_t plane)
 {
-    for (size_t s = 0; s < hw; s++)
-        for (size_t c = 0; c < C; c++)
-            planes[c * hw + s] = x[s * C + c];
+    for (size_t c = 0; c < C; c++)
+        for (size_t s = 0; s < n; s++)
+            planes[c * plane + s] = x[s * C + c];
 }
 
-static void from_planes(const float *restrict planes, size_t hw, size_t C, float *restrict x)
+/* Output pixels (rows of cols pixels, K values each, the layer's layout)
+ * from K planes of rows x ld values (plane stride plane, of which each row's
+ * first cols are kept).  Each output row is one flat loop over its cols*K
+ * values, each read through idx (scratch of cols*K entries): value t*K + k
+ * comes from plane k at column t.  An indexed copy is what compilers turn
+ * into vector gathers; a loop over k inside one over t runs K values at a
+ * time, and K is often small (6). */
+static void planes_to_pixels(const float *restrict z, size_t K, size_t plane, size_t rows, size_t cols, size_t ld,
+                             uint32_t *restrict idx, float *restrict out)
 {
-    for (size_t s = 0; s < hw; s++)
-        for (size_t c = 0; c < C; c++)
-            x[s * C + c] = planes[c * hw + s];
+    const size_t n = cols * K;
+    for (size_t t = 0; t < cols; t++)
+        for (size_t k = 0; k < K; k++)
+            idx[t * K + k] = (uint32_t)(k * plane + t);
+    for (size_t i = 0; i < rows; i++) {
+        const float *restrict row = z + i * ld;
+        float *restrict o = out + i * n;
+        for (size_t e = 0; e < n; e++)
+            o[e] = row[idx[e]];
+    }
 }
 
 /* Input channels per group, and the rows of colT (taps) one group has. */
@@ -147,7 +164,7 @@ static void col2im_t_add(const conv_geom *g, const float *restrict dcolT, size_t
 static void image_to_cols(const conv_geom *g, const float *x, float *planes, float *colT, size_t ld)
 {
     if (g->c > 1) {
-        to_planes(x, g->h * g->w, g->c, planes);
+        to_planes(x, g->h * g->w, g->c, planes, g->h * g->w);
         x = planes;
     }
     im2col_t(g, x, colT, ld);
@@ -182,14 +199,30 @@ static size_t padded_floats(const conv_geom *g)
     return g->c * wide_h(g) * wide_w(g) + (g->kw - 1) * g->dw + 1;
 }
 
+/* planes_to_pixels's indices for a row of the output (forward) or of the
+ * input gradient (backward), whichever is longer. */
+static size_t index_count(const conv_geom *g)
+{
+    size_t out_row = g->ow * g->k, in_row = g->w * g->c;
+    return out_row > in_row ? out_row : in_row;
+}
+
 /* Scratch floats one thread needs: colT, zT or dzT, dcolT, one image's
- * planes; or, if more, what forward_wide needs. */
+ * planes; or, if more, what forward_wide needs; then planes_to_pixels's
+ * indices (the largest index, below K * L, is far below 2^32: the backend
+ * could not allocate the floats it indexes otherwise). */
 static size_t scratch_floats(const conv_geom *g)
 {
     size_t L = BLOCK * g->oh * g->ow, R = g->kh * g->kw * g->c, Mw = g->oh * wide_w(g);
     size_t blocked = R * L + g->k * L + R * L + g->h * g->w * g->c;
     size_t wide = padded_floats(g) + g->k * Mw;
-    return blocked > wide ? blocked : wide;
+    return (blocked > wide ? blocked : wide) + index_count(g);
+}
+
+/* planes_to_pixels's indices, after the scratch the passes use. */
+static uint32_t *pixel_indices(const conv_geom *g, float *scratch)
+{
+    return (uint32_t *)(void *)(scratch + scratch_floats(g) - index_count(g));
 }
 
 typedef struct conv_job {
@@ -220,21 +253,22 @@ static void forward_wide(const conv_job *j, size_t image, float *scratch)
     float *pp = scratch, *zW = pp + padded_floats(g);
     const float *restrict x = j->x + image * g->h * g->w * C;
     memset(pp, 0, padded_floats(g) * sizeof *pp);
+    /* Row by row and plane by plane: a plain copy when C is 1. */
     for (size_t r = 0; r < g->h; r++)
-        for (size_t s = 0; s < g->w; s++)
-            for (size_t c = 0; c < C; c++)
-                pp[c * plane + (r + g->pad_top) * wp + s + g->pad_left] = x[(r * g->w + s) * C + c];
+        for (size_t c = 0; c < C; c++) {
+            const float *restrict src = x + r * g->w * C + c;
+            float *restrict dst = pp + c * plane + (r + g->pad_top) * wp + g->pad_left;
+            for (size_t s = 0; s < g->w; s++)
+                dst[s] = src[s * C];
+        }
     for (size_t gr = 0; gr < g->groups; gr++) {
         cpu_combination zc = {.rows = pp + gr * Cg * plane, .nrows = g->kh, .ld = g->dh * wp, .n1 = g->kw,
                               .ld1 = g->dw, .n2 = Cg, .ld2 = plane, .coef = j->w + gr * Kg, .coef_r = K,
                               .coef_o = 1, .bias = j->b + gr * Kg};
         cpu_combine_rows(&zc, Kg, Mw, zW + gr * Kg * Mw, Mw);
     }
-    float *restrict out = j->y + image * M * K;
-    for (size_t i = 0; i < g->oh; i++)
-        for (size_t jj = 0; jj < g->ow; jj++)
-            for (size_t k = 0; k < K; k++)
-                out[(i * g->ow + jj) * K + k] = zW[k * Mw + i * wp + jj];
+    float *out = j->y + image * M * K;
+    planes_to_pixels(zW, K, Mw, g->oh, g->ow, wp, pixel_indices(g, scratch), out);
     cpu_activate(j->act, M, K, out);
 }
 
@@ -258,10 +292,8 @@ static void forward_block(void *arg, size_t blk, int thread)
                               .coef_r = K, .coef_o = 1, .bias = j->b + gr * Kg};
         cpu_combine_rows(&zc, Kg, L, zT + gr * Kg * L, L);
     }
-    float *restrict out = j->y + first * M * K;
-    for (size_t m = 0; m < L; m++)
-        for (size_t k = 0; k < K; k++)
-            out[m * K + k] = zT[k * L + m];
+    float *out = j->y + first * M * K;
+    planes_to_pixels(zT, K, L, nb * g->oh, g->ow, g->ow, pixel_indices(g, colT), out);
     cpu_activate(j->act, L, K, out);
 }
 
@@ -285,10 +317,7 @@ static void backward_block(void *arg, size_t blk, int thread)
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
     float *colT = cpu_scratch_of(j->bctx, thread), *dzT = colT + R * L, *dcolT = dzT + K * L;
     float *planes = dcolT + R * L;
-    const float *restrict d = j->dz + first * M * K;
-    for (size_t m = 0; m < L; m++)
-        for (size_t k = 0; k < K; k++)
-            dzT[k * L + m] = d[m * K + k];
+    to_planes(j->dz + first * M * K, L, K, dzT, L);
     if (j->dw_parts) {
         for (size_t b = 0; b < nb; b++)
             image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
@@ -306,7 +335,8 @@ static void backward_block(void *arg, size_t blk, int thread)
         for (size_t b = 0; b < nb; b++) {
             memset(planes, 0, in_size * sizeof *planes);
             col2im_t_add(g, dcolT + b * M, L, planes);
-            from_planes(planes, g->h * g->w, g->c, j->dx + (first + b) * in_size);
+            planes_to_pixels(planes, g->c, g->h * g->w, g->h, g->w, g->w, pixel_indices(g, colT),
+                             j->dx + (first + b) * in_size);
         }
     }
 }
