@@ -175,7 +175,12 @@ static void image_to_cols(const conv_geom *g, const float *x, float *planes, flo
  * zero-padded plane c at (i + p*dh)*wp + q*dw + j, so the tap rows are the
  * padded planes themselves, read from offsets c*plane + p*dh*wp + q*dw (a
  * grid of rows for cpu_combine_rows; a group's from its first plane).  The
- * wp - ow extra columns of each output row are computed and dropped. */
+ * wp - ow extra columns of each output row are computed and dropped.
+ * The backward passes go the same way: the filter gradient is the dot
+ * products of those tap rows with dz laid out on the wide grid (zero in the
+ * dropped columns), and the input gradient is itself a stride-1
+ * convolution, of dz with the filters flipped (transposed()), run through
+ * the same wide pass. */
 static int wide_ok(const conv_geom *g)
 {
     return g->sh == 1 && g->sw == 1;
@@ -193,10 +198,125 @@ static size_t wide_h(const conv_geom *g)
 }
 
 /* The padded planes, plus the (kw - 1)*dw floats the last tap row reads past
- * them (into the dropped columns), and one. */
+ * them (into the dropped columns), and the CPU_DOTS_LANES the filter
+ * gradient's dots read past the wide grid (dz_plane). */
 static size_t padded_floats(const conv_geom *g)
 {
-    return g->c * wide_h(g) * wide_w(g) + (g->kw - 1) * g->dw + 1;
+    return g->c * wide_h(g) * wide_w(g) + (g->kw - 1) * g->dw + CPU_DOTS_LANES;
+}
+
+/* Floats of one plane of dz on the wide grid: oh*wp, rounded up to whole
+ * steps of cpu_dots (the rest zero). */
+static size_t dz_plane(const conv_geom *g)
+{
+    size_t Mw = g->oh * wide_w(g);
+    return (Mw + CPU_DOTS_LANES - 1) / CPU_DOTS_LANES * CPU_DOTS_LANES;
+}
+
+/* Scratch floats wide_conv needs: the padded planes, the wide outputs, and
+ * planes_to_pixels's indices for an output row. */
+static size_t wide_floats(const conv_geom *g)
+{
+    return padded_floats(g) + g->k * g->oh * wide_w(g) + g->ow * g->k;
+}
+
+/* The input-gradient pass of stride-1 convolution g as a convolution t
+ * over dz (n, oh, ow, k) with flip_filters' filters: output (y, x) of t
+ * sums dz at (y + pad_top - p*dh, x + pad_left - q*dw), which is tap
+ * (kh - 1 - p, kw - 1 - q) of dz padded by (kh - 1)*dh - pad_top rows on
+ * top (and alike on the left).  That needs every pad of g at most
+ * (kh - 1)*dh (or (kw - 1)*dw), which valid and same padding always are;
+ * 0 when g is not such a convolution. */
+static int transposed(const conv_geom *g, conv_geom *t)
+{
+    const size_t ph = (g->kh - 1) * g->dh, pw = (g->kw - 1) * g->dw;
+    /* oh <= h + pad_top: the bottom pad is at most ph (right alike). */
+    if (!wide_ok(g) || g->pad_top > ph || g->pad_left > pw || g->oh > g->h + g->pad_top ||
+        g->ow > g->w + g->pad_left)
+        return 0;
+    *t = *g;
+    t->h = g->oh;
+    t->w = g->ow;
+    t->c = g->k;
+    t->k = g->c;
+    t->oh = g->h;
+    t->ow = g->w;
+    t->pad_top = ph - g->pad_top;
+    t->pad_left = pw - g->pad_left;
+    return 1;
+}
+
+/* transposed(g)'s filters (kh, kw, k/groups, c) from g's w (kh, kw,
+ * c/groups, k): its tap (p, q) is g's tap (kh - 1 - p, kw - 1 - q), and its
+ * filter gr*Cg + cc reads, at channel kk of its group, what g's filter
+ * gr*Kg + kk reads at channel cc. */
+static void flip_filters(const conv_geom *g, const float *restrict w, float *restrict wt)
+{
+    const size_t C = g->c, K = g->k, Cg = group_c(g), Kg = K / g->groups;
+    for (size_t p = 0; p < g->kh; p++)
+        for (size_t q = 0; q < g->kw; q++) {
+            const float *restrict src = w + ((g->kh - 1 - p) * g->kw + (g->kw - 1 - q)) * Cg * K;
+            float *restrict dst = wt + (p * g->kw + q) * Kg * C;
+            for (size_t gr = 0; gr < g->groups; gr++)
+                for (size_t kk = 0; kk < Kg; kk++)
+                    for (size_t cc = 0; cc < Cg; cc++)
+                        dst[kk * C + gr * Cg + cc] = src[cc * K + gr * Kg + kk];
+        }
+}
+
+/* One image x (h, w, c) as the zero-padded planes pp of the wide grid, row
+ * by row and plane by plane (a plain copy when c is 1). */
+static void pad_planes(const conv_geom *g, const float *restrict x, float *restrict pp)
+{
+    const size_t C = g->c, wp = wide_w(g), plane = wide_h(g) * wp;
+    memset(pp, 0, padded_floats(g) * sizeof *pp);
+    for (size_t r = 0; r < g->h; r++)
+        for (size_t c = 0; c < C; c++) {
+            const float *restrict src = x + r * g->w * C + c;
+            float *restrict dst = pp + c * plane + (r + g->pad_top) * wp + g->pad_left;
+            for (size_t s = 0; s < g->w; s++)
+                dst[s] = src[s * C];
+        }
+}
+
+/* The tap rows of group gr over padded planes pp, in the order of the
+ * filters' rows: (p*kw + q)*Cg + c. */
+static cpu_rows wide_taps(const conv_geom *g, const float *pp, size_t gr)
+{
+    const size_t wp = wide_w(g), plane = wide_h(g) * wp, Cg = group_c(g);
+    return (cpu_rows){.base = pp + gr * Cg * plane, .n = g->kh, .ld = g->dh * wp, .n1 = g->kw, .ld1 = g->dw,
+                      .n2 = Cg, .ld2 = plane};
+}
+
+/* One image x (h, w, c) through stride-1 convolution g into y (oh, ow, k):
+ * act(conv + b), b NULL for none.  scratch: wide_floats(g). */
+static void wide_conv(const conv_geom *g, const float *x, const float *w, const float *b, clcnn_activation act,
+                      float *y, float *scratch)
+{
+    const size_t K = g->k, wp = wide_w(g), Mw = g->oh * wp, Kg = K / g->groups;
+    float *pp = scratch, *zW = pp + padded_floats(g);
+    pad_planes(g, x, pp);
+    for (size_t gr = 0; gr < g->groups; gr++) {
+        cpu_combination zc = {.rows = wide_taps(g, pp, gr), .coef = w + gr * Kg, .coef_r = K, .coef_o = 1,
+                              .bias = b ? b + gr * Kg : NULL};
+        cpu_combine_rows(&zc, Kg, Mw, zW + gr * Kg * Mw, Mw);
+    }
+    planes_to_pixels(zW, K, Mw, g->oh, g->ow, wp, (uint32_t *)(void *)(zW + K * Mw), y);
+    cpu_activate(act, g->oh * g->ow, K, y);
+}
+
+/* One image's dz (oh, ow, k) as k planes of dz_plane(g) floats: the wide
+ * grid, zero in each row's dropped columns and after the last row. */
+static void wide_dz(const conv_geom *g, const float *restrict dz, float *restrict dzW)
+{
+    const size_t K = g->k, wp = wide_w(g), Mw = g->oh * wp, Z = dz_plane(g);
+    for (size_t i = 0; i < g->oh; i++) {
+        to_planes(dz + i * g->ow * K, g->ow, K, dzW + i * wp, Z);
+        for (size_t k = 0; k < K; k++)
+            memset(dzW + k * Z + i * wp + g->ow, 0, (wp - g->ow) * sizeof *dzW);
+    }
+    for (size_t k = 0; k < K; k++)
+        memset(dzW + k * Z + Mw, 0, (Z - Mw) * sizeof *dzW);
 }
 
 /* planes_to_pixels's indices for a row of the output (forward) or of the
@@ -207,19 +327,27 @@ static size_t index_count(const conv_geom *g)
     return out_row > in_row ? out_row : in_row;
 }
 
-/* Scratch floats one thread needs: colT, zT or dzT, dcolT, one image's
- * planes; or, if more, what forward_wide needs; then planes_to_pixels's
- * indices (the largest index, below K * L, is far below 2^32: the backend
- * could not allocate the floats it indexes otherwise). */
+/* Scratch floats one thread needs: for im2col, colT, zT or dzT, dcolT, one
+ * image's planes and planes_to_pixels's indices (the largest index, below
+ * K * L, is far below 2^32: the backend could not allocate the floats it
+ * indexes otherwise); or, if more, what the wide passes need: forward,
+ * wide_floats(g); backward, a block's padded planes and dz on the wide
+ * grid, and wide_floats of the input-gradient convolution. */
 static size_t scratch_floats(const conv_geom *g)
 {
-    size_t L = BLOCK * g->oh * g->ow, R = g->kh * g->kw * g->c, Mw = g->oh * wide_w(g);
-    size_t blocked = R * L + g->k * L + R * L + g->h * g->w * g->c;
-    size_t wide = padded_floats(g) + g->k * Mw;
-    return (blocked > wide ? blocked : wide) + index_count(g);
+    size_t L = BLOCK * g->oh * g->ow, R = g->kh * g->kw * g->c;
+    size_t need = R * L + g->k * L + R * L + g->h * g->w * g->c + index_count(g);
+    conv_geom t;
+    if (wide_ok(g) && wide_floats(g) > need)
+        need = wide_floats(g);
+    if (transposed(g, &t)) {
+        size_t backward = BLOCK * (padded_floats(g) + g->k * dz_plane(g)) + wide_floats(&t);
+        need = backward > need ? backward : need;
+    }
+    return need;
 }
 
-/* planes_to_pixels's indices, after the scratch the passes use. */
+/* planes_to_pixels's indices on the im2col path, after what it uses. */
 static uint32_t *pixel_indices(const conv_geom *g, float *scratch)
 {
     return (uint32_t *)(void *)(scratch + scratch_floats(g) - index_count(g));
@@ -231,6 +359,10 @@ typedef struct conv_job {
     const float *x, *w, *b, *dz;
     float *y, *dx, *dw_parts;
     clcnn_activation act;
+    /* The backward's input-gradient convolution and its filters, on the
+     * wide path (t NULL: the im2col path). */
+    const conv_geom *t;
+    const float *wt;
 } conv_job;
 
 /* Images [*first, *first + count) of block blk. */
@@ -245,33 +377,6 @@ static size_t block_count(const conv_geom *g)
     return (g->n + BLOCK - 1) / BLOCK;
 }
 
-static void forward_wide(const conv_job *j, size_t image, float *scratch)
-{
-    const conv_geom *g = j->g;
-    const size_t C = g->c, K = g->k, wp = wide_w(g);
-    const size_t plane = wide_h(g) * wp, Mw = g->oh * wp, M = g->oh * g->ow, Cg = group_c(g), Kg = K / g->groups;
-    float *pp = scratch, *zW = pp + padded_floats(g);
-    const float *restrict x = j->x + image * g->h * g->w * C;
-    memset(pp, 0, padded_floats(g) * sizeof *pp);
-    /* Row by row and plane by plane: a plain copy when C is 1. */
-    for (size_t r = 0; r < g->h; r++)
-        for (size_t c = 0; c < C; c++) {
-            const float *restrict src = x + r * g->w * C + c;
-            float *restrict dst = pp + c * plane + (r + g->pad_top) * wp + g->pad_left;
-            for (size_t s = 0; s < g->w; s++)
-                dst[s] = src[s * C];
-        }
-    for (size_t gr = 0; gr < g->groups; gr++) {
-        cpu_combination zc = {.rows = pp + gr * Cg * plane, .nrows = g->kh, .ld = g->dh * wp, .n1 = g->kw,
-                              .ld1 = g->dw, .n2 = Cg, .ld2 = plane, .coef = j->w + gr * Kg, .coef_r = K,
-                              .coef_o = 1, .bias = j->b + gr * Kg};
-        cpu_combine_rows(&zc, Kg, Mw, zW + gr * Kg * Mw, Mw);
-    }
-    float *out = j->y + image * M * K;
-    planes_to_pixels(zW, K, Mw, g->oh, g->ow, wp, pixel_indices(g, scratch), out);
-    cpu_activate(j->act, M, K, out);
-}
-
 static void forward_block(void *arg, size_t blk, int thread)
 {
     const conv_job *j = arg;
@@ -281,14 +386,14 @@ static void forward_block(void *arg, size_t blk, int thread)
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
     float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * L, *planes = zT + K * L + R * L;
     if (wide_ok(g)) {
-        for (size_t b = 0; b < nb; b++)
-            forward_wide(j, first + b, colT);
+        for (size_t b = first; b < first + nb; b++)
+            wide_conv(g, j->x + b * in_size, j->w, j->b, j->act, j->y + b * M * K, colT);
         return;
     }
     for (size_t b = 0; b < nb; b++)
         image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
     for (size_t gr = 0; gr < g->groups; gr++) {
-        cpu_combination zc = {.rows = colT + gr * Rg * L, .ld = L, .nrows = Rg, .coef = j->w + gr * Kg,
+        cpu_combination zc = {.rows = {.base = colT + gr * Rg * L, .n = Rg, .ld = L}, .coef = j->w + gr * Kg,
                               .coef_r = K, .coef_o = 1, .bias = j->b + gr * Kg};
         cpu_combine_rows(&zc, Kg, L, zT + gr * Kg * L, L);
     }
@@ -308,6 +413,32 @@ int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *xb, const 
     return CLCNN_OK;
 }
 
+/* The wide path's backward of images [first, first + nb) of block blk:
+ * the block's filter-gradient part, the dots of its images' tap rows with
+ * their dz, one image after another; each image's input gradient as
+ * convolution j->t. */
+static void backward_wide(const conv_job *j, size_t blk, size_t first, size_t nb, float *scratch)
+{
+    const conv_geom *g = j->g;
+    const size_t M = g->oh * g->ow, K = g->k, Kg = K / g->groups, in_size = g->h * g->w * g->c;
+    const size_t P = padded_floats(g), Z = dz_plane(g);
+    float *pp = scratch, *dzW = pp + BLOCK * P, *rest = dzW + BLOCK * K * Z;
+    if (j->dw_parts) {
+        for (size_t b = 0; b < nb; b++) {
+            pad_planes(g, j->x + (first + b) * in_size, pp + b * P);
+            wide_dz(g, j->dz + (first + b) * M * K, dzW + b * K * Z);
+        }
+        for (size_t gr = 0; gr < g->groups; gr++) {
+            cpu_rows taps = wide_taps(g, pp, gr);
+            cpu_dots(j->dw_parts + blk * group_rows(g) * K + gr * Kg, K, &taps, dzW + gr * Kg * Z, Z, Kg, Z, nb, P,
+                     K * Z);
+        }
+    }
+    if (j->dx)
+        for (size_t b = first; b < first + nb; b++)
+            wide_conv(j->t, j->dz + b * M * K, j->wt, NULL, CLCNN_ACT_IDENTITY, j->dx + b * in_size, rest);
+}
+
 static void backward_block(void *arg, size_t blk, int thread)
 {
     const conv_job *j = arg;
@@ -317,18 +448,23 @@ static void backward_block(void *arg, size_t blk, int thread)
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
     float *colT = cpu_scratch_of(j->bctx, thread), *dzT = colT + R * L, *dcolT = dzT + K * L;
     float *planes = dcolT + R * L;
+    if (j->t) {
+        backward_wide(j, blk, first, nb, colT);
+        return;
+    }
     to_planes(j->dz + first * M * K, L, K, dzT, L);
     if (j->dw_parts) {
         for (size_t b = 0; b < nb; b++)
             image_to_cols(g, j->x + (first + b) * in_size, planes, colT + b * M, L);
         /* dw (Rg, K): each group's rows against its own filters' columns. */
-        for (size_t gr = 0; gr < g->groups; gr++)
-            cpu_dots(j->dw_parts + blk * Rg * K + gr * Kg, K, colT + gr * Rg * L, L, Rg, dzT + gr * Kg * L, L, Kg,
-                     L);
+        for (size_t gr = 0; gr < g->groups; gr++) {
+            cpu_rows cols = {.base = colT + gr * Rg * L, .n = Rg, .ld = L};
+            cpu_dots(j->dw_parts + blk * Rg * K + gr * Kg, K, &cols, dzT + gr * Kg * L, L, Kg, L, 1, 0, 0);
+        }
     }
     if (j->dx) {
         for (size_t gr = 0; gr < g->groups; gr++) {
-            cpu_combination dc = {.rows = dzT + gr * Kg * L, .ld = L, .nrows = Kg, .coef = j->w + gr * Kg,
+            cpu_combination dc = {.rows = {.base = dzT + gr * Kg * L, .n = Kg, .ld = L}, .coef = j->w + gr * Kg,
                                   .coef_r = 1, .coef_o = K};
             cpu_combine_rows(&dc, Rg, L, dcolT + gr * Rg * L, L);
         }
@@ -351,10 +487,22 @@ int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, cons
     int st = cpu_scratch_reserve(bctx, scratch_floats(g));
     if (st)
         return st;
-    float *dw_parts = dw ? cpu_shared_scratch(bctx, blocks * R * K) : NULL;
-    if (dw && !dw_parts)
+    conv_geom t;
+    const int wide = transposed(g, &t);
+    /* The blocks' filter-gradient parts, then (wide) the flipped filters. */
+    float *shared = cpu_shared_scratch(bctx, (dw ? blocks * R * K : 0) + (wide && dx ? R * K : 0));
+    if (!shared && (dw || (wide && dx)))
         return CLCNN_ERR_NOMEM;
-    conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .dz = dz, .dx = dx, .dw_parts = dw_parts};
+    conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .dz = dz, .dx = dx,
+                  .dw_parts = dw ? shared : NULL};
+    if (wide) {
+        j.t = &t;
+        if (dx) {
+            float *wt = shared + (dw ? blocks * R * K : 0);
+            flip_filters(g, j.w, wt);
+            j.wt = wt;
+        }
+    }
     cpu_parallel(bctx, blocks, backward_block, &j);
     /* Bias and filter gradients, summed in a fixed order. */
     if (db) {
@@ -367,7 +515,7 @@ int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, cons
         memset(dw, 0, R * K * sizeof *dw);
         for (size_t b = 0; b < blocks; b++)
             for (size_t i = 0; i < R * K; i++)
-                dw[i] += dw_parts[b * R * K + i];
+                dw[i] += j.dw_parts[b * R * K + i];
     }
     return CLCNN_OK;
 }

@@ -51,24 +51,46 @@ float *cpu_shared_scratch(void *bctx, size_t floats);
 /* Thread t's scratch. */
 float *cpu_scratch_of(void *bctx, int t);
 
+/* A grid of n x n1 x n2 rows (n1, n2: 0 counts as 1): row
+ * r = (r0 * n1 + r1) * n2 + r2 starts at base + r0*ld + r1*ld1 + r2*ld2.
+ * Rows may overlap (a convolution's taps are shifted views of one plane). */
+typedef struct cpu_rows {
+    const float *base;
+    size_t n, ld, n1, ld1, n2, ld2;
+} cpu_rows;
+
+/* The number of rows of a grid. */
+static inline size_t cpu_rows_count(const cpu_rows *g)
+{
+    return g->n * (g->n1 ? g->n1 : 1) * (g->n2 ? g->n2 : 1);
+}
+
+/* Row r of a grid. */
+static inline const float *cpu_row(const cpu_rows *g, size_t r)
+{
+    const size_t n1 = g->n1 ? g->n1 : 1, n2 = g->n2 ? g->n2 : 1;
+    return g->base + r / (n1 * n2) * g->ld + r / n2 % n1 * g->ld1 + r % n2 * g->ld2;
+}
+
 /* Linear combinations of rows: output o at column m is
  *   bias_cols[m], else bias[o] (0 when both are NULL)
- *   + sum over rows r of coef[r * coef_r + o * coef_o] * row_r[m].
- * The rows form a grid of nrows x n1 x n2 (n1, n2: 0 counts as 1):
- * row r = (r0 * n1 + r1) * n2 + r2 starts at rows + r0*ld + r1*ld1 + r2*ld2. */
+ *   + sum over rows r of coef[r * coef_r + o * coef_o] * row_r[m]. */
 typedef struct cpu_combination {
-    const float *rows;
-    size_t nrows, ld, n1, ld1, n2, ld2;
+    cpu_rows rows;
     const float *coef;
     size_t coef_r, coef_o;
     const float *bias, *bias_cols;
 } cpu_combination;
 /* Writes outputs o < nout, columns m < M, to out[o * ldo + m]. */
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo);
-/* c[a * ldc + b] = sum_{t < len} A[a * lda + t] * B[b * ldb + t] for a < na,
- * b < nb: dot products of rows, in tiles. */
-void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t na, const float *B, size_t ldb,
-              size_t nb, size_t len);
+/* c[a * ldc + b] = sum_{s < segs} sum_{t < len} A_a[s * seg_a + t] *
+ * B[b * ldb + s * seg_b + t] for the rows A_a of grid A and b < nb: dot
+ * products of rows, in tiles, over segs segments of each (one convolution
+ * image after another).  The sums run in steps of CPU_DOTS_LANES: a len
+ * that is a multiple of it leaves no scalar tail. */
+#define CPU_DOTS_LANES 8
+void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, size_t ldb, size_t nb, size_t len,
+              size_t segs, size_t seg_a, size_t seg_b);
 
 /* Applies act in place to rows x cols (softmax along each row). */
 void cpu_activate(clcnn_activation act, size_t rows, size_t cols, float *y);

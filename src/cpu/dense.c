@@ -26,7 +26,7 @@ static void forward_rows(void *arg, size_t t, int thread)
     (void)thread;
     const dense_job *j = arg;
     size_t r0 = t * X_ROWS_PER_TASK, rows = j->m - r0 < X_ROWS_PER_TASK ? j->m - r0 : X_ROWS_PER_TASK;
-    cpu_combination yc = {.rows = j->w, .ld = j->out, .nrows = j->in, .coef = j->x + r0 * j->in, .coef_r = 1,
+    cpu_combination yc = {.rows = {.base = j->w, .n = j->in, .ld = j->out}, .coef = j->x + r0 * j->in, .coef_r = 1,
                           .coef_o = j->in, .bias_cols = j->b};
     float *y = j->y + r0 * j->out;
     cpu_combine_rows(&yc, rows, j->out, y, j->out);
@@ -48,7 +48,7 @@ static void weight_grad_rows(void *arg, size_t t, int thread)
     (void)thread;
     const dense_job *j = arg;
     size_t i0 = t * ROWS_PER_TASK, i1 = i0 + ROWS_PER_TASK < j->in ? i0 + ROWS_PER_TASK : j->in;
-    cpu_combination dwc = {.rows = j->dz, .ld = j->out, .nrows = j->m, .coef = j->x + i0, .coef_r = j->in,
+    cpu_combination dwc = {.rows = {.base = j->dz, .n = j->m, .ld = j->out}, .coef = j->x + i0, .coef_r = j->in,
                            .coef_o = 1};
     cpu_combine_rows(&dwc, i1 - i0, j->out, j->dw + i0 * j->out, j->out);
 }
@@ -59,7 +59,8 @@ static void input_grad_rows(void *arg, size_t t, int thread)
     (void)thread;
     const dense_job *j = arg;
     size_t r0 = t * DX_ROWS_PER_TASK, rows = j->m - r0 < DX_ROWS_PER_TASK ? j->m - r0 : DX_ROWS_PER_TASK;
-    cpu_dots(j->dx + r0 * j->in, j->in, j->dz + r0 * j->out, j->out, rows, j->w, j->out, j->in, j->out);
+    cpu_rows dz = {.base = j->dz + r0 * j->out, .n = rows, .ld = j->out};
+    cpu_dots(j->dx + r0 * j->in, j->in, &dz, j->w, j->out, j->in, j->out, 1, 0, 0);
 }
 
 int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_buf *dzb, const clcnn_buf *xb,

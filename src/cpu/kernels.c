@@ -46,20 +46,21 @@ static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, si
     for (size_t a = 0; a < O; a++)
         for (size_t i = 0; i < B; i++)
             acc[a][i] = cb->bias_cols ? cb->bias_cols[m0 + i] : cb->bias ? cb->bias[o0 + a] : 0.0f;
-    const size_t n1 = cb->n1 ? cb->n1 : 1, n2 = cb->n2 ? cb->n2 : 1;
+    const cpu_rows *g = &cb->rows;
+    const size_t n1 = g->n1 ? g->n1 : 1, n2 = g->n2 ? g->n2 : 1;
     if (O == 1 && n1 == 1 && n2 == 1) {
         /* One output of a flat list of rows (a batch-1 dense layer): its
          * FMAs are the loop's only work, so the loop is kept to one level
          * (three levels of counters cost more than the FMAs they feed). */
-        const float *restrict row = cb->rows + m0;
-        for (size_t r = 0; r < cb->nrows; r++, row += cb->ld)
+        const float *restrict row = g->base + m0;
+        for (size_t r = 0; r < g->n; r++, row += g->ld)
             add_row(acc, coef + r * cb->coef_r, cb->coef_o, O, row, B);
     } else {
-        for (size_t r0 = 0, r = 0; r0 < cb->nrows; r0++)
+        for (size_t r0 = 0, r = 0; r0 < g->n; r0++)
             for (size_t r1 = 0; r1 < n1; r1++)
                 for (size_t r2 = 0; r2 < n2; r2++, r++)
                     add_row(acc, coef + r * cb->coef_r, cb->coef_o, O,
-                            cb->rows + r0 * cb->ld + r1 * cb->ld1 + r2 * cb->ld2 + m0, B);
+                            g->base + r0 * g->ld + r1 * g->ld1 + r2 * g->ld2 + m0, B);
     }
     for (size_t a = 0; a < O; a++)
         for (size_t i = 0; i < B; i++)
@@ -104,53 +105,60 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
 
 /* Rows of A and of B per tile of cpu_dots (the tile's sixteen sums are
  * written out one by one below: named pointers and a flat array are what
- * lets compilers keep them in vector registers), and the lanes of each. */
+ * lets compilers keep them in vector registers), and the lanes of each
+ * (CPU_DOTS_LANES). */
 #define TA 4
 #define TB 4
-#define LANES 8
+#define LANES CPU_DOTS_LANES
 
-void cpu_dots(float *restrict c, size_t ldc, const float *A, size_t lda, size_t na, const float *B, size_t ldb,
-              size_t nb, size_t len)
+void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, size_t ldb, size_t nb, size_t len,
+              size_t segs, size_t seg_a, size_t seg_b)
 {
+    const size_t na = cpu_rows_count(A), whole = len / LANES * LANES;
     for (size_t a0 = 0; a0 < na; a0 += TA)
         for (size_t b0 = 0; b0 < nb; b0 += TB) {
             /* At the edges the last row stands in for the missing ones; their
              * sums are computed and dropped. */
             const float *ar[TA], *br[TB];
             for (size_t i = 0; i < TA; i++)
-                ar[i] = A + (a0 + i < na ? a0 + i : na - 1) * lda;
+                ar[i] = cpu_row(A, a0 + i < na ? a0 + i : na - 1);
             for (size_t j = 0; j < TB; j++)
                 br[j] = B + (b0 + j < nb ? b0 + j : nb - 1) * ldb;
-            const float *restrict a_0 = ar[0], *restrict a_1 = ar[1], *restrict a_2 = ar[2], *restrict a_3 = ar[3];
-            const float *restrict b_0 = br[0], *restrict b_1 = br[1], *restrict b_2 = br[2], *restrict b_3 = br[3];
             float acc[TA * TB * LANES] = {0.0f};
-            size_t t = 0;
-            for (; t + LANES <= len; t += LANES)
-                for (size_t l = 0; l < LANES; l++) {
-                    acc[0 * LANES + l] += a_0[t + l] * b_0[t + l];
-                    acc[1 * LANES + l] += a_0[t + l] * b_1[t + l];
-                    acc[2 * LANES + l] += a_0[t + l] * b_2[t + l];
-                    acc[3 * LANES + l] += a_0[t + l] * b_3[t + l];
-                    acc[4 * LANES + l] += a_1[t + l] * b_0[t + l];
-                    acc[5 * LANES + l] += a_1[t + l] * b_1[t + l];
-                    acc[6 * LANES + l] += a_1[t + l] * b_2[t + l];
-                    acc[7 * LANES + l] += a_1[t + l] * b_3[t + l];
-                    acc[8 * LANES + l] += a_2[t + l] * b_0[t + l];
-                    acc[9 * LANES + l] += a_2[t + l] * b_1[t + l];
-                    acc[10 * LANES + l] += a_2[t + l] * b_2[t + l];
-                    acc[11 * LANES + l] += a_2[t + l] * b_3[t + l];
-                    acc[12 * LANES + l] += a_3[t + l] * b_0[t + l];
-                    acc[13 * LANES + l] += a_3[t + l] * b_1[t + l];
-                    acc[14 * LANES + l] += a_3[t + l] * b_2[t + l];
-                    acc[15 * LANES + l] += a_3[t + l] * b_3[t + l];
-                }
+            for (size_t sg = 0; sg < segs; sg++) {
+                const float *restrict a_0 = ar[0] + sg * seg_a, *restrict a_1 = ar[1] + sg * seg_a,
+                                      *restrict a_2 = ar[2] + sg * seg_a, *restrict a_3 = ar[3] + sg * seg_a;
+                const float *restrict b_0 = br[0] + sg * seg_b, *restrict b_1 = br[1] + sg * seg_b,
+                                      *restrict b_2 = br[2] + sg * seg_b, *restrict b_3 = br[3] + sg * seg_b;
+                for (size_t t = 0; t < whole; t += LANES)
+                    for (size_t l = 0; l < LANES; l++) {
+                        acc[0 * LANES + l] += a_0[t + l] * b_0[t + l];
+                        acc[1 * LANES + l] += a_0[t + l] * b_1[t + l];
+                        acc[2 * LANES + l] += a_0[t + l] * b_2[t + l];
+                        acc[3 * LANES + l] += a_0[t + l] * b_3[t + l];
+                        acc[4 * LANES + l] += a_1[t + l] * b_0[t + l];
+                        acc[5 * LANES + l] += a_1[t + l] * b_1[t + l];
+                        acc[6 * LANES + l] += a_1[t + l] * b_2[t + l];
+                        acc[7 * LANES + l] += a_1[t + l] * b_3[t + l];
+                        acc[8 * LANES + l] += a_2[t + l] * b_0[t + l];
+                        acc[9 * LANES + l] += a_2[t + l] * b_1[t + l];
+                        acc[10 * LANES + l] += a_2[t + l] * b_2[t + l];
+                        acc[11 * LANES + l] += a_2[t + l] * b_3[t + l];
+                        acc[12 * LANES + l] += a_3[t + l] * b_0[t + l];
+                        acc[13 * LANES + l] += a_3[t + l] * b_1[t + l];
+                        acc[14 * LANES + l] += a_3[t + l] * b_2[t + l];
+                        acc[15 * LANES + l] += a_3[t + l] * b_3[t + l];
+                    }
+            }
+            /* The lanes, then every segment's last len % LANES products. */
             for (size_t i = 0; i < TA && a0 + i < na; i++)
                 for (size_t j = 0; j < TB && b0 + j < nb; j++) {
                     float s = 0.0f;
                     for (size_t l = 0; l < LANES; l++)
                         s += acc[(i * TB + j) * LANES + l];
-                    for (size_t u = t; u < len; u++)
-                        s += ar[i][u] * br[j][u];
+                    for (size_t sg = 0; sg < segs; sg++)
+                        for (size_t u = whole; u < len; u++)
+                            s += ar[i][sg * seg_a + u] * br[j][sg * seg_b + u];
                     c[(a0 + i) * ldc + b0 + j] = s;
                 }
         }
