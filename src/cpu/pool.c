@@ -4,6 +4,7 @@
  * functions, which clip each window to the input; windows that tile it
  * (stride = window) take the *_tiled ones, whose loops run along whole
  * input rows. */
+#include <stdint.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -106,14 +107,31 @@ static int tiled(const pool_geom *g)
     return !g->padded && g->sh == g->kh && g->sw == g->kw;
 }
 
-/* The maxima m[ow*C] of output row i of tiled windows over image x: first
- * the maxima down the kh input rows, along the whole row at once (a long
- * loop the compiler vectorises, where one over a window's few channels
- * runs scalar), into rows[ow*kw*C]; then across each window's kw columns. */
-static void row_maxima(const pool_geom *g, const float *restrict x, size_t i, float *restrict rows,
-                       float *restrict m)
+/* The index maps of tiled windows along a row of the ow*kw*C input cells
+ * they cover: first[e], for output e = jj*C + c, is the cell where window
+ * jj's channel c starts, (jj*kw)*C + c; owner[u], for cell
+ * u = (jj*kw + q)*C + c, is its output jj*C + c (owner may be NULL).
+ * Loops through them are what compilers turn into vector gathers, where
+ * loops over a window's few channels run scalar. */
+static void tiled_maps(const pool_geom *g, uint32_t *restrict first, uint32_t *restrict owner)
 {
-    const size_t C = g->c, W = g->w * C, covered = g->ow * g->kw * C;
+    const size_t C = g->c, kw = g->kw;
+    for (size_t jj = 0; jj < g->ow; jj++)
+        for (size_t c = 0; c < C; c++) {
+            first[jj * C + c] = (uint32_t)(jj * kw * C + c);
+            for (size_t q = 0; owner && q < kw; q++)
+                owner[(jj * kw + q) * C + c] = (uint32_t)(jj * C + c);
+        }
+}
+
+/* The maxima m[ow*C] of output row i of tiled windows over image x: first
+ * the maxima down the kh input rows, along the whole row at once, into
+ * rows[ow*kw*C]; then across each window's kw columns through first
+ * (tiled_maps). */
+static void row_maxima(const pool_geom *g, const float *restrict x, size_t i, const uint32_t *restrict first,
+                       float *restrict rows, float *restrict m)
+{
+    const size_t C = g->c, W = g->w * C, covered = g->ow * g->kw * C, oc = g->ow * C;
     const float *restrict x0 = x + i * g->kh * W;
     for (size_t u = 0; u < covered; u++)
         rows[u] = x0[u];
@@ -122,16 +140,21 @@ static void row_maxima(const pool_geom *g, const float *restrict x, size_t i, fl
         for (size_t u = 0; u < covered; u++)
             rows[u] = xp[u] > rows[u] ? xp[u] : rows[u];
     }
-    for (size_t jj = 0; jj < g->ow; jj++) {
-        const float *restrict win = rows + jj * g->kw * C;
-        float *restrict out = m + jj * C;
-        for (size_t c = 0; c < C; c++) {
-            float v = win[c];
-            for (size_t q = 1; q < g->kw; q++)
-                v = win[q * C + c] > v ? win[q * C + c] : v;
-            out[c] = v;
+    for (size_t e = 0; e < oc; e++)
+        m[e] = rows[first[e]];
+    for (size_t q = 1; q < g->kw; q++) {
+        const float *restrict col = rows + q * C;
+        for (size_t e = 0; e < oc; e++) {
+            float v = col[first[e]];
+            m[e] = v > m[e] ? v : m[e];
         }
     }
+}
+
+/* Floats of row_maxima's scratch: its rows, then first's ow*C entries. */
+static size_t row_maxima_floats(const pool_geom *g)
+{
+    return g->ow * g->kw * g->c + g->ow * g->c;
 }
 
 static void forward_image_tiled_max(void *arg, size_t n, int thread)
@@ -139,14 +162,15 @@ static void forward_image_tiled_max(void *arg, size_t n, int thread)
     const pool_job *j = arg;
     const pool_geom *g = j->g;
     float *rows = cpu_scratch_of(j->bctx, thread);
+    uint32_t *first = (uint32_t *)(void *)(rows + g->ow * g->kw * g->c);
+    tiled_maps(g, first, NULL);
     for (size_t i = 0; i < g->oh; i++)
-        row_maxima(g, j->x + n * g->h * g->w * g->c, i, rows, j->y + (n * g->oh + i) * g->ow * g->c);
+        row_maxima(g, j->x + n * g->h * g->w * g->c, i, first, rows, j->y + (n * g->oh + i) * g->ow * g->c);
 }
 
 int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *xb, clcnn_buf *yb)
 {
-    /* row_maxima's scratch */
-    int st = cpu_scratch_reserve(bctx, g->ow * g->kw * g->c);
+    int st = cpu_scratch_reserve(bctx, row_maxima_floats(g));
     if (st)
         return st;
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .y = F32(yb)};
@@ -222,26 +246,24 @@ static void backward_image_tiled(void *arg, size_t n, int thread)
     const float scale = is_max ? 1.0f : 1.0f / (float)(g->kh * g->kw);
     const float *restrict x = j->x + n * g->h * W;
     float *restrict dx = j->dx + n * g->h * W;
+    /* scratch: the spread maxima and gradients, owner (tiled_maps), this
+     * row's maxima, row_maxima's scratch (its rows, then first) */
     float *restrict spread_max = cpu_scratch_of(j->bctx, thread), *restrict spread_d = spread_max + covered;
-    float *restrict maxima = spread_d + covered; /* and row_maxima's rows after it */
+    uint32_t *restrict owner = (uint32_t *)(void *)(spread_d + covered);
+    float *restrict maxima = spread_d + 2 * covered, *rows = maxima + oc;
+    uint32_t *first = (uint32_t *)(void *)(rows + covered);
+    tiled_maps(g, first, owner);
     for (size_t i = 0; i < g->oh; i++) {
         const float *restrict d = j->dy + (n * g->oh + i) * oc;
         const float *restrict mx = j->ymax ? j->ymax + (n * g->oh + i) * oc : maxima;
         if (is_max && !j->ymax)
-            row_maxima(g, x, i, maxima + oc, maxima);
-        for (size_t jj = 0; jj < g->ow; jj++) {
-            float *restrict m = spread_max + jj * g->kw * C, *restrict dd = spread_d + jj * g->kw * C;
-            if (is_max)
-                for (size_t c = 0; c < C; c++)
-                    m[c] = mx[jj * C + c];
-            for (size_t c = 0; c < C; c++)
-                dd[c] = d[jj * C + c] * scale;
-            for (size_t q = 1; q < g->kw; q++)
-                for (size_t c = 0; c < C; c++) {
-                    m[q * C + c] = m[c];
-                    dd[q * C + c] = dd[c];
-                }
-        }
+            row_maxima(g, x, i, first, rows, maxima);
+        /* Each window's maximum and gradient, spread over its cells. */
+        if (is_max)
+            for (size_t u = 0; u < covered; u++)
+                spread_max[u] = mx[owner[u]];
+        for (size_t u = 0; u < covered; u++)
+            spread_d[u] = d[owner[u]] * scale;
         for (size_t p = 0; p < g->kh; p++) {
             const float *restrict xr = x + (i * g->kh + p) * W;
             float *restrict dr = dx + (i * g->kh + p) * W;
@@ -303,10 +325,8 @@ static void backward_image_padded(void *arg, size_t n, int thread)
 int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dyb, const clcnn_buf *xb, const clcnn_buf *yb,
                       clcnn_buf *dxb)
 {
-    /* the maxima of one window, or (tiled) one output row's maxima and
-     * gradients spread along an input row, its maxima and row_maxima's
-     * scratch */
-    int st = cpu_scratch_reserve(bctx, 3 * g->ow * g->kw * g->c + g->ow * g->c);
+    /* the maxima of one window, or what backward_image_tiled lists */
+    int st = cpu_scratch_reserve(bctx, 3 * g->ow * g->kw * g->c + g->ow * g->c + row_maxima_floats(g));
     if (st)
         return st;
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .dy = CF32(dyb), .ymax = yb ? CF32(yb) : NULL, .dx = F32(dxb)};
