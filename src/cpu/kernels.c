@@ -3,6 +3,8 @@
  * their partial sums in registers (fixed-size blocks the compiler unrolls and
  * vectorises) and add in a fixed order, so results do not depend on threads.
  */
+#include <string.h>
+
 #include "cpu.h"
 
 /* Each block size gets its own unrolled, vectorised copy of the block code. */
@@ -90,6 +92,63 @@ static ALWAYS_INLINE void combine_outputs(const cpu_combination *cb, size_t o0, 
         combine_block(cb, o0, O, M - VEC, VEC, out, ldo);
 }
 
+#if defined(__GNUC__)
+/* One output of a flat list of rows (a batch-1 dense layer) over all its
+ * columns in one pass of the rows: FLAT vectors of columns at a time, each
+ * row read once into FLAT independent sums, where blocks of WIDE columns
+ * would read the rows once per block and chain each sum's FMAs on the one
+ * before.  Vector types keep the sums in registers (a float array indexed
+ * by a run-time offset is not kept there).  Vectors past the end start at
+ * the last whole one instead: the same sums, written twice. */
+#define FLAT 8
+typedef float cpu_vec __attribute__((vector_size(VEC * sizeof(float))));
+
+static inline cpu_vec load_vec(const float *p)
+{
+    cpu_vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Whether output o0 of cb over M columns takes combine_flat: flat rows and
+ * enough columns for most of its vectors to be distinct. */
+static int flat_fits(const cpu_combination *cb, size_t M)
+{
+    const size_t n1 = cb->rows.n1 ? cb->rows.n1 : 1, n2 = cb->rows.n2 ? cb->rows.n2 : 1;
+    return n1 == 1 && n2 == 1 && M >= FLAT * VEC / 2;
+}
+
+static void combine_flat(const cpu_combination *cb, size_t o0, size_t M, float *out)
+{
+    const float *coef = cb->coef + o0 * cb->coef_o;
+    for (size_t m0 = 0; m0 < M; m0 += FLAT * VEC) {
+        size_t off[FLAT];
+        cpu_vec acc[FLAT];
+        for (size_t v = 0; v < FLAT; v++) {
+            off[v] = m0 + v * VEC + VEC <= M ? m0 + v * VEC : M - VEC;
+            acc[v] = cb->bias_cols ? load_vec(cb->bias_cols + off[v])
+                                   : (cpu_vec){0.0f} + (cb->bias ? cb->bias[o0] : 0.0f);
+        }
+        const float *row = cb->rows.base;
+        for (size_t r = 0; r < cb->rows.n; r++, row += cb->rows.ld) {
+            const float c = coef[r * cb->coef_r];
+            for (size_t v = 0; v < FLAT; v++)
+                acc[v] += c * load_vec(row + off[v]);
+        }
+        for (size_t v = 0; v < FLAT; v++)
+            memcpy(out + off[v], &acc[v], sizeof acc[v]);
+    }
+}
+#else
+static int flat_fits(const cpu_combination *cb, size_t M)
+{
+    (void)cb;
+    (void)M;
+    return 0;
+}
+#define combine_flat(cb, o0, M, out) ((void)0)
+#endif
+
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo)
 {
     size_t o = 0;
@@ -99,7 +158,9 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
         combine_outputs(cb, o, 2, M, out, ldo);
         o += 2;
     }
-    if (o < nout)
+    if (o < nout && flat_fits(cb, M))
+        combine_flat(cb, o, M, out + o * ldo);
+    else if (o < nout)
         combine_outputs(cb, o, 1, M, out, ldo);
 }
 
