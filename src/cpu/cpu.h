@@ -88,7 +88,11 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
  * products of rows, in tiles, over segs segments of each (one convolution
  * image after another).  The sums run in steps of CPU_DOTS_LANES: a len
  * that is a multiple of it leaves no scalar tail. */
-#define CPU_DOTS_LANES 8
+#if defined(__AVX512F__)
+#define CPU_DOTS_LANES 16 /* a tile's 16 sums in 16 of the 32 zmm registers */
+#else
+#define CPU_DOTS_LANES 8 /* in 16 ymm (or 32 xmm) registers */
+#endif
 void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, size_t ldb, size_t nb, size_t len,
               size_t segs, size_t seg_a, size_t seg_b);
 
