@@ -90,9 +90,10 @@ int tu_counter_owns(const tu_counter *c, const void *p);
 void tu_counter_check_clean(tu_counter *c, const char *when);
 
 /* A test case of s tagged "learning": tests that train for hundreds of
- * steps to see a loss fall.  The valgrind setup leaves that tag out
- * (CK_EXCLUDE_TAGS in meson.build): under it they take minutes each, and
- * the code they run is checked there by the shorter tests. */
+ * steps to see a loss fall.  The valgrind and sanitizer setups leave that
+ * tag out (CK_EXCLUDE_TAGS in meson.build): under them they take minutes
+ * each (ASan+UBSan: 100x the plain build's time in the vectorised inner
+ * kernels), and the code they run is checked there by the shorter tests. */
 TCase *tu_learning_tcase(Suite *s, int timeout);
 
 /* Runs a suite the usual way and returns the process exit status. */
