@@ -98,17 +98,11 @@ static ALWAYS_INLINE void combine_outputs(const cpu_combination *cb, size_t o0, 
  * row read once into FLAT independent sums, where blocks of WIDE columns
  * would read the rows once per block and chain each sum's FMAs on the one
  * before.  Vector types keep the sums in registers (a float array indexed
- * by a run-time offset is not kept there).  Vectors past the end start at
+ * by a run-time offset is not kept there); they are never passed or
+ * returned by value, whose ABI depends on the build's instruction set.  Vectors past the end start at
  * the last whole one instead: the same sums, written twice. */
 #define FLAT 8
 typedef float cpu_vec __attribute__((vector_size(VEC * sizeof(float))));
-
-static inline cpu_vec load_vec(const float *p)
-{
-    cpu_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /* Whether output o0 of cb over M columns takes combine_flat: flat rows and
  * enough columns for most of its vectors to be distinct. */
@@ -126,14 +120,19 @@ static void combine_flat(const cpu_combination *cb, size_t o0, size_t M, float *
         cpu_vec acc[FLAT];
         for (size_t v = 0; v < FLAT; v++) {
             off[v] = m0 + v * VEC + VEC <= M ? m0 + v * VEC : M - VEC;
-            acc[v] = cb->bias_cols ? load_vec(cb->bias_cols + off[v])
-                                   : (cpu_vec){0.0f} + (cb->bias ? cb->bias[o0] : 0.0f);
+            if (cb->bias_cols)
+                memcpy(&acc[v], cb->bias_cols + off[v], sizeof acc[v]);
+            else
+                acc[v] = (cpu_vec){0.0f} + (cb->bias ? cb->bias[o0] : 0.0f);
         }
         const float *row = cb->rows.base;
         for (size_t r = 0; r < cb->rows.n; r++, row += cb->rows.ld) {
             const float c = coef[r * cb->coef_r];
-            for (size_t v = 0; v < FLAT; v++)
-                acc[v] += c * load_vec(row + off[v]);
+            for (size_t v = 0; v < FLAT; v++) {
+                cpu_vec x;
+                memcpy(&x, row + off[v], sizeof x); /* an unaligned load */
+                acc[v] += c * x;
+            }
         }
         for (size_t v = 0; v < FLAT; v++)
             memcpy(out + off[v], &acc[v], sizeof acc[v]);
