@@ -75,7 +75,7 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
  *   CONV_KB    output channels per work-item, 8: a float8 (AVX on a CPU
  *              device, plain registers on a GPU);
  *   CONV_PB    neighbouring output pixels of a row per work-item (direct
- *              forward);
+ *              forward), or pooling windows (conv_pool_forward);
  *   CONV_CB    input channels per work-item (direct data gradient);
  *   CONV_DW_WG work-group size of conv_filter_grad (a power of two).
  */
