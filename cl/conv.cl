@@ -75,7 +75,7 @@ __kernel void col2im(__global const float *dcol, __global float *dx, uint dx_off
  *   CONV_KB    output channels per work-item, 8: a float8 (AVX on a CPU
  *              device, plain registers on a GPU);
  *   CONV_PB    neighbouring output pixels of a row per work-item (direct
- *              forward);
+ *              forward), or pooling windows (conv_pool_forward);
  *   CONV_CB    input channels per work-item (direct data gradient);
  *   CONV_DW_WG work-group size of conv_filter_grad (a power of two).
  */
@@ -98,10 +98,52 @@ uint block_start(uint kb, uint per_group, uint per_block, uint *left)
 }
 
 /*
+ * The sums of the direct convolution for CONV_PB output pixels (nn, i,
+ * j0 + v*js), v < CONV_PB, of one row (js = 1: neighbours) and output
+ * channels [k0, k0 + 8) (kn of them in the block, block_start), so that
+ * each weight vector loaded serves CONV_PB pixels:
+ * acc[v] = sum_{p,q,u} x_pad[nn, i*sh+p*dh, (j0+v*js)*sw+q*dw, c0+u] * w[p,q,u,k],
+ * summed in the order p, q, u, without the bias.  Pixels past ow are
+ * computed too; the caller discards them.  The one place of these sums:
+ * conv_direct_forward and conv_pool_forward both call it.
+ */
+void conv_direct_sums(__global const float *x, __global const float *wt, uint nn, uint i, uint j0, uint js, uint k0,
+                      uint kn, uint h, uint w, uint c, uint kh, uint kw, uint k, uint sh, uint sw, uint pad_top,
+                      uint pad_left, uint dh, uint dw, uint groups, float8 *acc)
+{
+    const uint cg = c / groups, kg = k / groups;
+    const uint c0 = k0 / kg * cg;
+    const int y0 = (int)(i * sh) - (int)pad_top, x0 = (int)(j0 * sw) - (int)pad_left;
+    #pragma unroll
+    for (uint v = 0; v < CONV_PB; v++)
+        acc[v] = 0.0f;
+    for (uint p = 0; p < kh; p++) {
+        const int yy = y0 + (int)(p * dh);
+        if (yy < 0 || yy >= (int)h)
+            continue;
+        __global const float *xrow = x + (size_t)(nn * h + (uint)yy) * w * c + c0;
+        for (uint q = 0; q < kw; q++) {
+            int xx[CONV_PB];
+            #pragma unroll
+            for (uint v = 0; v < CONV_PB; v++)
+                xx[v] = x0 + (int)(v * js * sw + q * dw);
+            __global const float *wr = wt + (size_t)(p * kw + q) * cg * k + k0;
+            for (uint cc = 0; cc < cg; cc++) {
+                const float8 wv = load8(wr + (size_t)cc * k, kn);
+                #pragma unroll
+                for (uint v = 0; v < CONV_PB; v++) {
+                    const float xv = xx[v] >= 0 && xx[v] < (int)w ? xrow[(size_t)xx[v] * c + cc] : 0.0f;
+                    acc[v] += xv * wv;
+                }
+            }
+        }
+    }
+}
+
+/*
  * Direct convolution: work-item (item, kb) computes output channels
  * [k0, k0 + 8) of block kb (block_start) for CONV_PB neighbouring output
- * pixels (n, i, j..j+PB) of one row, so that each weight vector loaded
- * serves CONV_PB pixels:
+ * pixels (n, i, j..j+PB) of one row (conv_direct_sums):
  * y = act(b[k] + sum_{p,q,u} x_pad[n, i*sh+p*dh, j*sw+q*dw, c0+u] * w[p,q,u,k]).
  * Softmax (ACT_SOFTMAX) is left to a row-wise pass; the kernel then writes z.
  * Any grid works: items loop over pixel groups and channel blocks.
@@ -112,48 +154,102 @@ __kernel void conv_direct_forward(__global const float *x, __global const float 
                                   uint groups, int act)
 {
     const uint jblocks = (ow + CONV_PB - 1) / CONV_PB;
-    const uint cg = c / groups, kg = k / groups;
-    const uint kblocks = groups * ((kg + CONV_KB - 1) / CONV_KB);
+    const uint kblocks = groups * ((k / groups + CONV_KB - 1) / CONV_KB);
     for (uint item = get_global_id(0); item < n * oh * jblocks; item += get_global_size(0)) {
         const uint jb = item % jblocks, row = item / jblocks;
         const uint i = row % oh, nn = row / oh;
         const uint j0 = jb * CONV_PB;
-        const int y0 = (int)(i * sh) - (int)pad_top, x0 = (int)(j0 * sw) - (int)pad_left;
         for (uint kb = get_global_id(1); kb < kblocks; kb += get_global_size(1)) {
             uint kn;
-            const uint k0 = block_start(kb, kg, CONV_KB, &kn);
-            const uint c0 = k0 / kg * cg;
+            const uint k0 = block_start(kb, k / groups, CONV_KB, &kn);
             float8 acc[CONV_PB];
-            #pragma unroll
-            for (uint v = 0; v < CONV_PB; v++)
-                acc[v] = 0.0f;
-            for (uint p = 0; p < kh; p++) {
-                const int yy = y0 + (int)(p * dh);
-                if (yy < 0 || yy >= (int)h)
-                    continue;
-                __global const float *xrow = x + (size_t)(nn * h + (uint)yy) * w * c + c0;
-                for (uint q = 0; q < kw; q++) {
-                    int xx[CONV_PB];
-                    #pragma unroll
-                    for (uint v = 0; v < CONV_PB; v++)
-                        xx[v] = x0 + (int)(v * sw + q * dw);
-                    __global const float *wr = wt + (size_t)(p * kw + q) * cg * k + k0;
-                    for (uint cc = 0; cc < cg; cc++) {
-                        const float8 wv = load8(wr + (size_t)cc * k, kn);
-                        #pragma unroll
-                        for (uint v = 0; v < CONV_PB; v++) {
-                            const float xv = xx[v] >= 0 && xx[v] < (int)w ? xrow[(size_t)xx[v] * c + cc] : 0.0f;
-                            acc[v] += xv * wv;
-                        }
-                    }
-                }
-            }
+            conv_direct_sums(x, wt, nn, i, j0, 1, k0, kn, h, w, c, kh, kw, k, sh, sw, pad_top, pad_left, dh, dw,
+                             groups, acc);
             const float8 bv = load8(b + k0, kn);
             /* unrolled, the bound inside: acc stays in registers */
             #pragma unroll
             for (uint v = 0; v < CONV_PB; v++)
                 if (j0 + v < ow)
                     store_act8(y + ((size_t)row * ow + j0 + v) * k + k0, acc[v] + bv, kn, act);
+        }
+    }
+}
+
+/* act_apply on each lane of v, as store_act8 applies it (not softmax). */
+float8 act8(float8 v, int act)
+{
+    float r[8];
+    vstore8(v, 0, r);
+    #pragma unroll
+    for (uint u = 0; u < 8; u++)
+        r[u] = act_apply(r[u], act);
+    return vload8(0, r);
+}
+
+/*
+ * A convolution and the pooling of its output in one launch, for pool
+ * windows of ph x pw at stride ph x pw that tile the convolution's output
+ * exactly (oh = poh * ph, ow = pow * pw; the host checks it, and that the
+ * convolution would take conv_direct_forward, and not softmax).  Work-item
+ * (item, kb) takes CONV_PB neighbouring windows (nn, pi, pj0 + v), v <
+ * CONV_PB, in channel block kb; for each of a window's cells (p, q) in the
+ * order pool_forward (pool.cl) takes them, rows then columns, it computes
+ * that cell of all CONV_PB windows at once (conv_direct_sums, pixels pw
+ * apart: pixel v is window v's, no pixel computed twice).  Every conv
+ * output goes to y as conv_direct_forward stores it (the backward reads
+ * it), and into its window as pool_forward folds it: the max from the
+ * first cell (v > acc ? v : acc), or the sum from 0 divided by ph*pw; the
+ * window's result goes to yp (n,poh,pow,k).
+ */
+__kernel void conv_pool_forward(__global const float *x, __global const float *wt, __global const float *b,
+                                __global float *y, __global float *yp, uint n, uint h, uint w, uint c, uint kh,
+                                uint kw, uint k, uint sh, uint sw, uint oh, uint ow, uint pad_top, uint pad_left,
+                                uint dh, uint dw, uint groups, int act, uint ph, uint pw, int mode)
+{
+    const uint poh = oh / ph, pow_ = ow / pw;
+    const uint jblocks = (pow_ + CONV_PB - 1) / CONV_PB;
+    const uint kblocks = groups * ((k / groups + CONV_KB - 1) / CONV_KB);
+    for (uint item = get_global_id(0); item < n * poh * jblocks; item += get_global_size(0)) {
+        const uint jb = item % jblocks, prow = item / jblocks;
+        const uint pi = prow % poh, nn = prow / poh;
+        const uint pj0 = jb * CONV_PB;
+        for (uint kb = get_global_id(1); kb < kblocks; kb += get_global_size(1)) {
+            uint kn;
+            const uint k0 = block_start(kb, k / groups, CONV_KB, &kn);
+            const float8 bv = load8(b + k0, kn);
+            float8 win[CONV_PB];
+            for (uint p = 0; p < ph; p++) {
+                const uint i = pi * ph + p;
+                for (uint q = 0; q < pw; q++) {
+                    const uint j0 = pj0 * pw + q;
+                    float8 acc[CONV_PB];
+                    conv_direct_sums(x, wt, nn, i, j0, pw, k0, kn, h, w, c, kh, kw, k, sh, sw, pad_top, pad_left, dh,
+                                     dw, groups, acc);
+                    /* unrolled, the bound inside: acc and win stay in registers */
+                    #pragma unroll
+                    for (uint v = 0; v < CONV_PB; v++) {
+                        if (pj0 + v >= pow_)
+                            continue;
+                        const float8 z = act8(acc[v] + bv, act);
+                        store8(y + ((size_t)(nn * oh + i) * ow + j0 + v * pw) * k + k0, z, kn);
+                        if (p == 0 && q == 0)
+                            win[v] = mode == POOL_MAX ? z : 0.0f;
+                        win[v] = mode == POOL_MAX ? select(win[v], z, z > win[v]) : win[v] + z;
+                    }
+                }
+            }
+            #pragma unroll
+            for (uint v = 0; v < CONV_PB; v++) {
+                if (pj0 + v >= pow_)
+                    continue;
+                float r[8];
+                vstore8(win[v], 0, r);
+                __global float *out = yp + ((size_t)prow * pow_ + pj0 + v) * k + k0;
+                #pragma unroll
+                for (uint u = 0; u < 8; u++)
+                    if (u < kn)
+                        out[u] = mode == POOL_MAX ? r[u] : r[u] / (float)(ph * pw);
+            }
         }
     }
 }

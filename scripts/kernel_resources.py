@@ -45,7 +45,7 @@ FLAGS = ['-x', 'cl', '-cl-std=CL1.2', '-O3', '-target', 'amdgcn-amd-amdhsa', '-S
          '-Rpass-analysis=kernel-resource-usage']
 SKIP = 77  # meson's exit status of a skipped test
 # The kernels that carry the training time (issues 12 and 19).
-HOT = {'conv_direct_forward', 'conv_backward',
+HOT = {'conv_direct_forward', 'conv_pool_forward', 'conv_backward',
        'dense_forward', 'dense_backward'}
 
 OCLOC_DEVICES = ['dg2', 'pvc']

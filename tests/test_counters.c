@@ -1,6 +1,6 @@
 /*
  * clcnn_ctx_counters: the CPU backend counts nothing; on OpenCL a training
- * step launches LeNet-5's 16 kernels, and a prediction its 8 and, reading
+ * step launches LeNet-5's 14 kernels, and a prediction its 6 and, reading
  * its result back, waits for the device at least once; an epoch without
  * progress reports waits once, at its end.
  */
@@ -38,12 +38,13 @@ START_TEST(a_step_and_a_prediction_are_counted)
         ck_assert_uint_eq(c2.waits, 0);
     } else {
         /* LeNet-5 takes the direct kernels on every device.  A step from
-         * the host's arrays (no gather): 7 forward (2 conv, 2 pool, 3
-         * dense), the softmax with the loss and its gradient, one backward launch
-         * per layer (7: weight and data gradients in one), and Adam. */
-        ck_assert_uint_eq(c1.launches - c0.launches, 16);
-        /* The 7 forward and the softmax of the last dense layer's output. */
-        ck_assert_uint_eq(c2.launches - c1.launches, 8);
+         * the host's arrays (no gather): 5 forward (each conv with the
+         * pooling after it in one launch, 3 dense), the softmax with the
+         * loss and its gradient, one backward launch per layer (7: weight
+         * and data gradients in one), and Adam. */
+        ck_assert_uint_eq(c1.launches - c0.launches, 14);
+        /* The 5 forward and the softmax of the last dense layer's output. */
+        ck_assert_uint_eq(c2.launches - c1.launches, 6);
         ck_assert_uint_ge(c2.waits - c1.waits, 1);
         ck_assert_uint_ge(c2.launches, c1.launches);
     }
@@ -87,8 +88,8 @@ START_TEST(an_epoch_waits_once)
         }
         ck_assert_msg(c1.waits - c0.waits <= 1, "epoch %zu (augment %zu): %llu host waits", i, i,
                       (unsigned long long)(c1.waits - c0.waits));
-        /* 9 steps of 17: the gather (with or without augmentation) and a step's 16. */
-        ck_assert_uint_eq(c1.launches - c0.launches, 9 * 17);
+        /* 9 steps of 15: the gather (with or without augmentation) and a step's 14. */
+        ck_assert_uint_eq(c1.launches - c0.launches, 9 * 15);
     }
     clcnn_dataset_free(ds);
     free(images);

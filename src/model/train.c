@@ -21,14 +21,35 @@ static layer *last_layer(clcnn_model *m)
     return &m->layers[m->nlayers - 1];
 }
 
+/* Layer i's forward on n examples in x, with act; a family that can run
+ * the layer after it (after i's fused activation layer, if any) in the
+ * same pass (forward_with_next) may do so, and *taken is then that
+ * layer's index. */
+static int forward_layer(clcnn_model *m, size_t i, const clcnn_buf *x, size_t n, clcnn_activation act,
+                         size_t *taken)
+{
+    layer *l = &m->layers[i];
+    const size_t next = i + 1 < m->nlayers && m->layers[i + 1].fused ? i + 2 : i + 1;
+    if (next >= m->nlayers || !l->family->forward_with_next)
+        return l->family->forward(m->ctx, l, x, n, act);
+    int took = 0;
+    int st = l->family->forward_with_next(m->ctx, l, &m->layers[next], x, n, act, &took);
+    if (took)
+        *taken = next;
+    return st;
+}
+
 /* Runs the layers on n examples in x; with logits set, the last layer stops
  * before its activation (the loss applies the softmax).  A layer followed
  * by an activation layer fused into it applies that layer's activation,
- * and the fused layer's output is its own.  In training, a layer that
- * draws random numbers (dropout) takes the seed of this step and layer;
- * the examples are those from m->batch_first of the whole batch. */
+ * and the fused layer's output is its own.  A layer whose output the layer
+ * before filled (forward_layer) has no pass of its own.  In training, a
+ * layer that draws random numbers (dropout) takes the seed of this step
+ * and layer; the examples are those from m->batch_first of the whole
+ * batch. */
 static int forward(clcnn_model *m, const clcnn_buf *x, size_t n, int logits, int training)
 {
+    size_t taken = SIZE_MAX;
     for (size_t i = 0; i < m->nlayers; i++) {
         layer *l = &m->layers[i];
         l->training = training;
@@ -38,12 +59,14 @@ static int forward(clcnn_model *m, const clcnn_buf *x, size_t n, int logits, int
             l->out = m->layers[i - 1].out;
             continue;
         }
-        const layer *applied = i + 1 < m->nlayers && m->layers[i + 1].fused ? &m->layers[i + 1] : l;
-        clcnn_activation act =
-            logits && applied->index + 1 == m->nlayers ? CLCNN_ACT_IDENTITY : clcnn_layer_activation(applied);
-        int st = l->family->forward(m->ctx, l, x, n, act);
-        if (st)
-            return st;
+        if (i != taken) {
+            const layer *applied = i + 1 < m->nlayers && m->layers[i + 1].fused ? &m->layers[i + 1] : l;
+            clcnn_activation act =
+                logits && applied->index + 1 == m->nlayers ? CLCNN_ACT_IDENTITY : clcnn_layer_activation(applied);
+            int st = forward_layer(m, i, x, n, act, &taken);
+            if (st)
+                return st;
+        }
         x = l->out;
     }
     return CLCNN_OK;

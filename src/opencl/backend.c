@@ -214,6 +214,7 @@ static const clcnn_backend_ops ocl_ops = {
     .counters = ocl_counters,
     .conv_forward = ocl_conv_forward,
     .conv_backward = ocl_conv_backward,
+    .conv_pool_forward = ocl_conv_pool_forward,
     .pool_forward = ocl_pool_forward,
     .pool_backward = ocl_pool_backward,
     .lrn_forward = ocl_lrn_forward,

@@ -14,6 +14,7 @@ enum {
     K_COL2IM,
     K_DIRECT_FORWARD,
     K_BACKWARD,
+    K_CONV_POOL_FORWARD,
     K_COUNT
 };
 enum { T_CONV_KB, T_CONV_PB, T_CONV_CB, T_CONV_DW_WG, T_COUNT };
@@ -23,6 +24,7 @@ static const char *const kernels[K_COUNT] = {
     [K_COL2IM] = "col2im",
     [K_DIRECT_FORWARD] = "conv_direct_forward",
     [K_BACKWARD] = "conv_backward",
+    [K_CONV_POOL_FORWARD] = "conv_pool_forward",
 };
 
 /* What each one means: cl/conv.cl.  The register blocks of a GPU (last
@@ -182,6 +184,34 @@ int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
         }
     }
     return st ? st : ocl_bias_act(b, y->mem, bias, g->n * pix, g->k, act);
+}
+
+/* Whether conv_pool_forward (cl/conv.cl) takes convolution g with act and
+ * pooling p of its output: the convolution would take the direct kernel,
+ * with an element-wise act, and the windows (stride = window, no pads)
+ * tile its output exactly, each conv output in one window.  Any other
+ * geometry is two launches (backend.h). */
+static int conv_pool_fuses(const ocl_backend *b, const conv_geom *g, const pool_geom *p, clcnn_activation act)
+{
+    return !use_gemm(b, g) && act != CLCNN_ACT_SOFTMAX && !p->padded && p->kh == p->sh && p->kw == p->sw &&
+           p->n == g->n && p->h == g->oh && p->w == g->ow && p->c == g->k && p->oh * p->kh == g->oh &&
+           p->ow * p->kw == g->ow;
+}
+
+int ocl_conv_pool_forward(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *x, const clcnn_buf *w,
+                          const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y_conv, clcnn_buf *y_pool)
+{
+    ocl_backend *b = bctx;
+    if (!conv_pool_fuses(b, g, p, act))
+        return CLCNN_ERR_UNSUPPORTED;
+    int st = check_conv(b, "conv_pool_forward", g);
+    if (st)
+        return st;
+    const size_t pb = ocl_tunable_value(b, F, T_CONV_PB), kb = ocl_tunable_value(b, F, T_CONV_KB);
+    return OCL_LAUNCH(b, F, K_CONV_POOL_FORWARD, g->n * p->oh * ocl_blocks(p->ow, pb), group_blocks(g, g->k, kb),
+                      OCL_MEM(x->mem), OCL_MEM(w->mem), OCL_MEM(bias->mem), OCL_MEM(y_conv->mem),
+                      OCL_MEM(y_pool->mem), DIRECT_GEOMETRY(g), OCL_I32(act), OCL_U32(p->kh), OCL_U32(p->kw),
+                      OCL_I32(p->mode));
 }
 
 /* The GEMM path: dx, then x_act's derivative in its own launch. */

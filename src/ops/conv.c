@@ -283,6 +283,26 @@ static int conv_layer_forward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, size
     return ctx->ops->conv_forward(ctx->bctx, &g, x, l->params[0].value, l->params[1].value, act, l->out);
 }
 
+/* A pooling layer after the convolution: both in one backend call where
+ * the backend fuses them (conv_pool_forward), else the convolution alone. */
+static int conv_layer_forward_with_next(clcnn_ctx *ctx, layer *l, layer *next, const clcnn_buf *x, size_t n,
+                                        clcnn_activation act, int *took_next)
+{
+    *took_next = 0;
+    if (next->family == &clcnn_pool_family && ctx->ops->conv_pool_forward) {
+        conv_geom g = l->geom.conv;
+        pool_geom p = next->geom.pool;
+        g.n = p.n = n;
+        int st = ctx->ops->conv_pool_forward(ctx->bctx, &g, &p, x, l->params[0].value, l->params[1].value, act,
+                                             l->out, next->out);
+        if (st != CLCNN_ERR_UNSUPPORTED) {
+            *took_next = st == CLCNN_OK;
+            return st;
+        }
+    }
+    return conv_layer_forward(ctx, l, x, n, act);
+}
+
 static int conv_layer_backward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, const clcnn_buf *dz, clcnn_buf *dx,
                                size_t n)
 {
@@ -345,6 +365,7 @@ const layer_family clcnn_conv_family = {
     .flags = FAMILY_APPLIES_ACTIVATION | FAMILY_FUSES_DX_ACT,
     .infer = conv_infer,
     .forward = conv_layer_forward,
+    .forward_with_next = conv_layer_forward_with_next,
     .backward = conv_layer_backward,
     .describe = conv_describe,
     .type = conv_type,

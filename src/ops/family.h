@@ -86,6 +86,12 @@ struct layer_family {
     /* l->out = f(x) for n examples; act is the activation to fuse (the
      * layer's own, or identity when the engine wants logits). */
     int (*forward)(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, size_t n, clcnn_activation act);
+    /* (optional) forward, given next, the layer that takes l->out as its
+     * input: where the backend can, it fills next->out too, exactly as
+     * next's forward would have, and sets *took_next (the engine then
+     * skips next's forward); else *took_next = 0 after l's forward alone. */
+    int (*forward_with_next)(clcnn_ctx *ctx, layer *l, layer *next, const clcnn_buf *x, size_t n,
+                             clcnn_activation act, int *took_next);
     /* (optional: NULL passes the gradient through unchanged) From dz, the
      * gradient at the pre-activation output, the parameter gradients and,
      * when dx is not NULL, the gradient at the input.  l->out still holds
