@@ -99,13 +99,14 @@ static ALWAYS_INLINE void combine_outputs(const cpu_combination *cb, size_t o0, 
  * would read the rows once per block and chain each sum's FMAs on the one
  * before.  Vector types keep the sums in registers (a float array indexed
  * by a run-time offset is not kept there); they are never passed or
- * returned by value, whose ABI depends on the build's instruction set.  Vectors past the end start at
- * the last whole one instead: the same sums, written twice. */
+ * returned by value, whose ABI depends on the build's instruction set.
+ * Vectors past the end start at the last whole one instead: the same sums,
+ * written twice. */
 #define FLAT 8
 typedef float cpu_vec __attribute__((vector_size(VEC * sizeof(float))));
 
-/* Whether output o0 of cb over M columns takes combine_flat: flat rows and
- * enough columns for most of its vectors to be distinct. */
+/* Whether a single output of cb over M columns takes combine_flat: flat
+ * rows, and enough columns for most of its vectors to be distinct. */
 static int flat_fits(const cpu_combination *cb, size_t M)
 {
     const size_t n1 = cb->rows.n1 ? cb->rows.n1 : 1, n2 = cb->rows.n2 ? cb->rows.n2 : 1;
