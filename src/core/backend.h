@@ -119,12 +119,14 @@ typedef struct clcnn_backend_ops {
     /* (optional, may be NULL) conv_forward into y_conv, then pool_forward
      * (geometry p, whose input is g's output) of y_conv into y_pool, with
      * both outputs bit-identical to those two calls', in fewer launches.
+     * With keep_conv 0 the caller will not read y_conv (inference): its
+     * contents are then unspecified, and a backend may leave it unwritten.
      * A backend that does not fuse this geometry or act returns
      * CLCNN_ERR_UNSUPPORTED having queued nothing and set no message; the
      * caller then makes the two calls. */
     int (*conv_pool_forward)(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *x,
                              const clcnn_buf *w, const clcnn_buf *b, clcnn_activation act, clcnn_buf *y_conv,
-                             clcnn_buf *y_pool);
+                             int keep_conv, clcnn_buf *y_pool);
 
     /* y (n,oh,ow,c) = max or mean of each window of x (n,h,w,c). */
     int (*pool_forward)(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y);

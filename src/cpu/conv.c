@@ -288,12 +288,12 @@ static cpu_rows wide_taps(const conv_geom *g, const float *pp, size_t gr)
                       .n2 = Cg, .ld2 = plane};
 }
 
-/* One image x (h, w, c) through stride-1 convolution g into y (oh, ow, k):
- * act(conv + b), b NULL for none.  scratch: wide_floats(g). */
-static void wide_conv(const conv_geom *g, const float *x, const float *w, const float *b, clcnn_activation act,
-                      float *y, float *scratch)
+/* conv + b of one image x (h, w, c) through stride-1 convolution g, b
+ * NULL for none, as k planes of the wide grid (oh rows of wide_w(g)) in
+ * scratch after the padded planes; returns them.  scratch: wide_floats(g). */
+static float *wide_sums(const conv_geom *g, const float *x, const float *w, const float *b, float *scratch)
 {
-    const size_t K = g->k, wp = wide_w(g), Mw = g->oh * wp, Kg = K / g->groups;
+    const size_t K = g->k, Mw = g->oh * wide_w(g), Kg = K / g->groups;
     float *pp = scratch, *zW = pp + padded_floats(g);
     pad_planes(g, x, pp);
     for (size_t gr = 0; gr < g->groups; gr++) {
@@ -301,8 +301,40 @@ static void wide_conv(const conv_geom *g, const float *x, const float *w, const 
                               .bias = b ? b + gr * Kg : NULL};
         cpu_combine_rows(&zc, Kg, Mw, zW + gr * Kg * Mw, Mw);
     }
+    return zW;
+}
+
+/* One image x (h, w, c) through stride-1 convolution g into y (oh, ow, k):
+ * act(conv + b), b NULL for none.  scratch: wide_floats(g). */
+static void wide_conv(const conv_geom *g, const float *x, const float *w, const float *b, clcnn_activation act,
+                      float *y, float *scratch)
+{
+    const size_t K = g->k, wp = wide_w(g), Mw = g->oh * wp;
+    float *zW = wide_sums(g, x, w, b, scratch);
     planes_to_pixels(zW, K, Mw, g->oh, g->ow, wp, (uint32_t *)(void *)(zW + K * Mw), y);
     cpu_activate(act, g->oh * g->ow, K, y);
+}
+
+/* wide_conv's output pooled by p (cpu_pool_planes_fits) into y_pool
+ * (p->oh, p->ow, k), the convolution's own output not kept: activated and
+ * pooled while still planes, so that only the pooled pixels are
+ * rearranged.  act is element-wise (not softmax).  scratch: wide_floats(g),
+ * then pooled_floats(p). */
+static void wide_conv_pooled(const conv_geom *g, const pool_geom *p, const float *x, const float *w, const float *b,
+                             clcnn_activation act, float *y_pool, float *scratch)
+{
+    const size_t K = g->k, Mw = g->oh * wide_w(g), op = p->oh * p->ow;
+    float *zW = wide_sums(g, x, w, b, scratch), *pooled = scratch + wide_floats(g), *rows = pooled + K * op;
+    cpu_activate(act, K, Mw, zW);
+    cpu_pool_planes(p, zW, Mw, wide_w(g), rows, pooled);
+    planes_to_pixels(pooled, K, op, p->oh, p->ow, p->ow, (uint32_t *)(void *)(rows + p->ow * p->kw), y_pool);
+}
+
+/* Floats wide_conv_pooled needs after wide_floats(g): the pooled planes,
+ * cpu_pool_planes's rows and planes_to_pixels's indices. */
+static size_t pooled_floats(const pool_geom *p)
+{
+    return p->c * p->oh * p->ow + p->ow * p->kw + p->ow * p->c;
 }
 
 /* One image's dz (oh, ow, k) as k planes of dz_plane(g) floats: the wide
@@ -363,6 +395,11 @@ typedef struct conv_job {
      * wide path (t NULL: the im2col path). */
     const conv_geom *t;
     const float *wt;
+    /* The forward's pooling of its output into y_pool (NULL: none), and
+     * whether that output is kept in y (else it may be left unwritten). */
+    const pool_geom *pool;
+    float *y_pool;
+    int keep_conv;
 } conv_job;
 
 /* Images [*first, *first + count) of block blk. */
@@ -377,6 +414,29 @@ static size_t block_count(const conv_geom *g)
     return (g->n + BLOCK - 1) / BLOCK;
 }
 
+/* Where a thread's scratch holds the pooling's own. */
+static size_t pool_scratch_at(const conv_geom *g)
+{
+    return scratch_floats(g);
+}
+
+/* Pools count images of the forward's output from out, image first on,
+ * when it has a pooling to do. */
+static void pool_images(const conv_job *j, const float *out, size_t first, size_t count, int thread)
+{
+    const pool_geom *p = j->pool;
+    if (p)
+        cpu_pool_forward_images(j->bctx, p, out, j->y_pool + first * p->oh * p->ow * p->c, count, thread,
+                                pool_scratch_at(j->g));
+}
+
+/* Whether the forward pools its output as planes (wide_conv_pooled). */
+static int pools_planes(const conv_job *j)
+{
+    return j->pool && !j->keep_conv && wide_ok(j->g) && cpu_pool_planes_fits(j->pool) &&
+           j->act != CLCNN_ACT_SOFTMAX;
+}
+
 static void forward_block(void *arg, size_t blk, int thread)
 {
     const conv_job *j = arg;
@@ -385,9 +445,18 @@ static void forward_block(void *arg, size_t blk, int thread)
     const size_t Rg = group_rows(g), Kg = K / g->groups;
     size_t first, nb = block_images(g, blk, &first), L = nb * M;
     float *colT = cpu_scratch_of(j->bctx, thread), *zT = colT + R * L, *planes = zT + K * L + R * L;
-    if (wide_ok(g)) {
+    if (pools_planes(j)) {
+        const size_t pooled = j->pool->oh * j->pool->ow * K;
         for (size_t b = first; b < first + nb; b++)
-            wide_conv(g, j->x + b * in_size, j->w, j->b, j->act, j->y + b * M * K, colT);
+            wide_conv_pooled(g, j->pool, j->x + b * in_size, j->w, j->b, j->act, j->y_pool + b * pooled, colT);
+        return;
+    }
+    if (wide_ok(g)) {
+        for (size_t b = first; b < first + nb; b++) {
+            float *out = j->y + b * M * K;
+            wide_conv(g, j->x + b * in_size, j->w, j->b, j->act, out, colT);
+            pool_images(j, out, b, 1, thread);
+        }
         return;
     }
     for (size_t b = 0; b < nb; b++)
@@ -400,17 +469,40 @@ static void forward_block(void *arg, size_t blk, int thread)
     float *out = j->y + first * M * K;
     planes_to_pixels(zT, K, L, nb * g->oh, g->ow, g->ow, pixel_indices(g, colT), out);
     cpu_activate(j->act, L, K, out);
+    pool_images(j, out, first, nb, thread);
+}
+
+/* conv_forward, and with p (else NULL) pool_forward of its output, which
+ * without keep_conv may be left unwritten (pools_planes). */
+static int conv_forward(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *xb,
+                        const clcnn_buf *wb, const clcnn_buf *bb, clcnn_activation act, clcnn_buf *yb,
+                        int keep_conv, clcnn_buf *y_pool)
+{
+    conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .b = CF32(bb), .y = F32(yb), .act = act,
+                  .pool = p, .y_pool = p ? F32(y_pool) : NULL, .keep_conv = keep_conv};
+    size_t need = scratch_floats(g);
+    if (pools_planes(&j))
+        need = wide_floats(g) + pooled_floats(p);
+    else if (p)
+        need = pool_scratch_at(g) + cpu_pool_forward_floats(p);
+    int st = cpu_scratch_reserve(bctx, need);
+    if (st)
+        return st;
+    cpu_parallel(bctx, block_count(g), forward_block, &j);
+    return CLCNN_OK;
 }
 
 int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *xb, const clcnn_buf *wb, const clcnn_buf *bb,
                      clcnn_activation act, clcnn_buf *yb)
 {
-    int st = cpu_scratch_reserve(bctx, scratch_floats(g));
-    if (st)
-        return st;
-    conv_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .w = CF32(wb), .b = CF32(bb), .y = F32(yb), .act = act};
-    cpu_parallel(bctx, block_count(g), forward_block, &j);
-    return CLCNN_OK;
+    return conv_forward(bctx, g, NULL, xb, wb, bb, act, yb, 1, NULL);
+}
+
+int cpu_conv_pool_forward(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *x, const clcnn_buf *w,
+                          const clcnn_buf *b, clcnn_activation act, clcnn_buf *y_conv, int keep_conv,
+                          clcnn_buf *y_pool)
+{
+    return conv_forward(bctx, g, p, x, w, b, act, y_conv, keep_conv, y_pool);
 }
 
 /* The wide path's backward of images [first, first + nb) of block blk:

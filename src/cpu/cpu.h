@@ -104,6 +104,26 @@ int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
 int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
                       clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *x, clcnn_buf *y);
+/* Pools count images of x (from its first) into y on the calling thread,
+ * whose scratch from float scratch_at on holds cpu_pool_forward_floats(g)
+ * (reserved by the caller). */
+void cpu_pool_forward_images(void *bctx, const pool_geom *g, const float *x, float *y, size_t count, int thread,
+                             size_t scratch_at);
+size_t cpu_pool_forward_floats(const pool_geom *g);
+/* Max pooling g of c planes z (plane floats apart, rows ld apart) into c
+ * planes of oh*ow in out, the same comparisons as pool_forward's: where
+ * cpu_pool_planes_fits(g) (windows that tile the input).  rows: scratch of
+ * ow*kw floats. */
+int cpu_pool_planes_fits(const pool_geom *g);
+void cpu_pool_planes(const pool_geom *g, const float *restrict z, size_t plane, size_t ld, float *restrict rows,
+                     float *restrict out);
+/* conv_forward into y_conv and pool_forward of it into y_pool (backend.h),
+ * each image pooled while its convolution output is in cache; without
+ * keep_conv, max pooling over tiled windows after a stride-1 convolution
+ * pools its planes before they become pixels, and y_conv is not written. */
+int cpu_conv_pool_forward(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *x, const clcnn_buf *w,
+                          const clcnn_buf *b, clcnn_activation act, clcnn_buf *y_conv, int keep_conv,
+                          clcnn_buf *y_pool);
 int cpu_pool_backward(void *bctx, const pool_geom *g, const clcnn_buf *dy, const clcnn_buf *x, const clcnn_buf *y,
                       clcnn_buf *dx);
 int cpu_dropout_forward(void *bctx, const dropout_geom *g, const clcnn_buf *x, clcnn_buf *y, clcnn_buf *mask);

@@ -229,6 +229,7 @@ static const clcnn_backend_ops cpu_ops = {
     .view_align = cpu_view_align,
     .conv_forward = cpu_conv_forward,
     .conv_backward = cpu_conv_backward_act,
+    .conv_pool_forward = cpu_conv_pool_forward,
     .pool_forward = cpu_pool_forward,
     .pool_backward = cpu_pool_backward_act,
     .lrn_forward = cpu_lrn_forward,

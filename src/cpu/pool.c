@@ -14,6 +14,7 @@ typedef struct pool_job {
     const pool_geom *g;
     const float *x, *dy, *ymax; /* ymax: the forward output, or NULL */
     float *y, *dx;
+    size_t scratch_at; /* where in a thread's scratch the forward's starts */
 } pool_job;
 
 static void forward_image(void *arg, size_t n, int thread)
@@ -151,6 +152,36 @@ static void row_maxima(const pool_geom *g, const float *restrict x, size_t i, co
     }
 }
 
+/* Whether cpu_pool_planes takes g: max over windows that tile the input. */
+int cpu_pool_planes_fits(const pool_geom *g)
+{
+    return tiled(g) && g->mode == CLCNN_POOL_MAX;
+}
+
+void cpu_pool_planes(const pool_geom *g, const float *restrict z, size_t plane, size_t ld, float *restrict rows,
+                     float *restrict out)
+{
+    const size_t covered = g->ow * g->kw, op = g->oh * g->ow;
+    for (size_t c = 0; c < g->c; c++)
+        for (size_t i = 0; i < g->oh; i++) {
+            /* row_maxima's comparisons, in its order, on one plane's rows */
+            const float *restrict x0 = z + c * plane + i * g->kh * ld;
+            float *restrict m = out + c * op + i * g->ow;
+            for (size_t u = 0; u < covered; u++)
+                rows[u] = x0[u];
+            for (size_t p = 1; p < g->kh; p++)
+                for (size_t u = 0; u < covered; u++)
+                    rows[u] = x0[p * ld + u] > rows[u] ? x0[p * ld + u] : rows[u];
+            for (size_t jj = 0; jj < g->ow; jj++)
+                m[jj] = rows[jj * g->kw];
+            for (size_t q = 1; q < g->kw; q++)
+                for (size_t jj = 0; jj < g->ow; jj++) {
+                    float v = rows[jj * g->kw + q];
+                    m[jj] = v > m[jj] ? v : m[jj];
+                }
+        }
+}
+
 /* Floats of row_maxima's scratch: its rows, then first's ow*C entries. */
 static size_t row_maxima_floats(const pool_geom *g)
 {
@@ -161,25 +192,44 @@ static void forward_image_tiled_max(void *arg, size_t n, int thread)
 {
     const pool_job *j = arg;
     const pool_geom *g = j->g;
-    float *rows = cpu_scratch_of(j->bctx, thread);
+    float *rows = cpu_scratch_of(j->bctx, thread) + j->scratch_at;
     uint32_t *first = (uint32_t *)(void *)(rows + g->ow * g->kw * g->c);
     tiled_maps(g, first, NULL);
     for (size_t i = 0; i < g->oh; i++)
         row_maxima(g, j->x + n * g->h * g->w * g->c, i, first, rows, j->y + (n * g->oh + i) * g->ow * g->c);
 }
 
+/* The forward pass of one image for g's windows. */
+static cpu_task_fn forward_fn(const pool_geom *g)
+{
+    if (g->padded)
+        return forward_image_padded;
+    if (tiled(g) && g->mode == CLCNN_POOL_MAX)
+        return forward_image_tiled_max;
+    return forward_image;
+}
+
+size_t cpu_pool_forward_floats(const pool_geom *g)
+{
+    return row_maxima_floats(g);
+}
+
+void cpu_pool_forward_images(void *bctx, const pool_geom *g, const float *x, float *y, size_t count, int thread,
+                             size_t scratch_at)
+{
+    pool_job j = {.bctx = bctx, .g = g, .x = x, .y = y, .scratch_at = scratch_at};
+    cpu_task_fn fn = forward_fn(g);
+    for (size_t n = 0; n < count; n++)
+        fn(&j, n, thread);
+}
+
 int cpu_pool_forward(void *bctx, const pool_geom *g, const clcnn_buf *xb, clcnn_buf *yb)
 {
-    int st = cpu_scratch_reserve(bctx, row_maxima_floats(g));
+    int st = cpu_scratch_reserve(bctx, cpu_pool_forward_floats(g));
     if (st)
         return st;
     pool_job j = {.bctx = bctx, .g = g, .x = CF32(xb), .y = F32(yb)};
-    cpu_task_fn fn = forward_image;
-    if (g->padded)
-        fn = forward_image_padded;
-    else if (tiled(g) && g->mode == CLCNN_POOL_MAX)
-        fn = forward_image_tiled_max;
-    cpu_parallel(bctx, g->n, fn, &j);
+    cpu_parallel(bctx, g->n, forward_fn(g), &j);
     return CLCNN_OK;
 }
 

@@ -199,9 +199,11 @@ static int conv_pool_fuses(const ocl_backend *b, const conv_geom *g, const pool_
 }
 
 int ocl_conv_pool_forward(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *x, const clcnn_buf *w,
-                          const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y_conv, clcnn_buf *y_pool)
+                          const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y_conv, int keep_conv,
+                          clcnn_buf *y_pool)
 {
     ocl_backend *b = bctx;
+    (void)keep_conv; /* the kernel writes y_conv either way: the stores cost little beside the sums */
     if (!conv_pool_fuses(b, g, p, act))
         return CLCNN_ERR_UNSUPPORTED;
     int st = check_conv(b, "conv_pool_forward", g);

@@ -265,7 +265,8 @@ int ocl_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const c
 int ocl_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,
                       clcnn_activation x_act, clcnn_buf *dx, clcnn_buf *dw, clcnn_buf *db);
 int ocl_conv_pool_forward(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *x, const clcnn_buf *w,
-                          const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y_conv, clcnn_buf *y_pool);
+                          const clcnn_buf *bias, clcnn_activation act, clcnn_buf *y_conv, int keep_conv,
+                          clcnn_buf *y_pool);
 
 /* elementwise.c too: SGD and dropout */
 int ocl_dropout_forward(void *bctx, const dropout_geom *g, const clcnn_buf *x, clcnn_buf *y, clcnn_buf *mask);

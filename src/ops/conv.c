@@ -284,7 +284,8 @@ static int conv_layer_forward(clcnn_ctx *ctx, layer *l, const clcnn_buf *x, size
 }
 
 /* A pooling layer after the convolution: both in one backend call where
- * the backend fuses them (conv_pool_forward), else the convolution alone. */
+ * the backend fuses them (conv_pool_forward), else the convolution alone.
+ * Only training reads the convolution's output again (the backward). */
 static int conv_layer_forward_with_next(clcnn_ctx *ctx, layer *l, layer *next, const clcnn_buf *x, size_t n,
                                         clcnn_activation act, int *took_next)
 {
@@ -294,7 +295,7 @@ static int conv_layer_forward_with_next(clcnn_ctx *ctx, layer *l, layer *next, c
         pool_geom p = next->geom.pool;
         g.n = p.n = n;
         int st = ctx->ops->conv_pool_forward(ctx->bctx, &g, &p, x, l->params[0].value, l->params[1].value, act,
-                                             l->out, next->out);
+                                             l->out, l->training, next->out);
         if (st != CLCNN_ERR_UNSUPPORTED) {
             *took_next = st == CLCNN_OK;
             return st;
