@@ -14,40 +14,94 @@
 #define ALWAYS_INLINE inline
 #endif
 
-/* cpu_combine_rows works on blocks of OUTS outputs by VEC-column vectors:
- * for every row it loads the block's vectors once and broadcasts one
- * coefficient per output, so each load feeds OUTS fused multiply-adds
- * (4 outputs x 3 vectors: 12 accumulators in registers, which keeps both
- * FMA pipes of an AVX-512 core busy).  A row's last columns are a block
- * that overlaps the one before it rather than a narrower one: every column
- * is computed alone, in the same order, so the overlap rewrites the same
- * values, and no variable-width loop (which compilers vectorise badly) is
- * left but for rows shorter than a vector. */
+/* cpu_combine_rows works on blocks of OUTS outputs by up to NV vectors of
+ * VEC columns: for every row it loads the block's vectors once and
+ * broadcasts one coefficient per output, so each load feeds OUTS fused
+ * multiply-adds (4 outputs x 3 vectors: 12 accumulators in registers, which
+ * keeps both FMA pipes of an AVX-512 core busy).  A row's last columns are a
+ * block that overlaps the one before it rather than a narrower one: every
+ * column is computed alone, in the same order, so the overlap rewrites the
+ * same values, and no variable-width loop (which compilers vectorise badly)
+ * is left but for rows shorter than a vector. */
 #define VEC 16
-#define WIDE (3 * VEC)
+#define NV 3
 #define OUTS 4
 
-/* acc[a][i] += c[a * coef_o] * row[i] for the block's O outputs and B columns. */
-static ALWAYS_INLINE void add_row(float acc[OUTS][WIDE], const float *restrict c, size_t coef_o, size_t O,
-                                  const float *restrict row, size_t B)
+/* The sums are vectors of VEC floats: GCC and Clang's vector types, which
+ * they keep in registers (a float array indexed by a run-time offset, or one
+ * only partly used, is not always kept there); elsewhere a struct of floats.
+ * Vectors are never passed or returned by value, whose ABI depends on the
+ * build's instruction set. */
+#if defined(__GNUC__)
+typedef float cpu_vec __attribute__((vector_size(VEC * sizeof(float))));
+static ALWAYS_INLINE void vec_fill(cpu_vec *v, float s)
 {
-    for (size_t a = 0; a < O; a++) {
-        const float ca = c[a * coef_o];
-        for (size_t i = 0; i < B; i++)
-            acc[a][i] += ca * row[i];
+    *v = (cpu_vec){0.0f} + s;
+}
+/* *acc += c * x */
+static ALWAYS_INLINE void vec_madd(cpu_vec *acc, float c, const cpu_vec *x)
+{
+    *acc += c * *x;
+}
+#else
+typedef struct {
+    float f[VEC];
+} cpu_vec;
+static ALWAYS_INLINE void vec_fill(cpu_vec *v, float s)
+{
+    for (size_t i = 0; i < VEC; i++)
+        v->f[i] = s;
+}
+static ALWAYS_INLINE void vec_madd(cpu_vec *acc, float c, const cpu_vec *x)
+{
+    for (size_t i = 0; i < VEC; i++)
+        acc->f[i] += c * x->f[i];
+}
+#endif
+
+/* v = the n <= VEC floats at p (an unaligned load), the rest 0. */
+static ALWAYS_INLINE void vec_load(cpu_vec *v, const float *p, size_t n)
+{
+    if (n < VEC)
+        vec_fill(v, 0.0f);
+    memcpy(v, p, n * sizeof(float));
+}
+
+/* Floats of vector v of a block of B columns: VEC, but for a block
+ * narrower than a vector. */
+static ALWAYS_INLINE size_t vec_width(size_t B, size_t v)
+{
+    return B - v * VEC < VEC ? B - v * VEC : VEC;
+}
+
+/* acc[a][v] += c[a * coef_o] * row[v] for the block's O outputs and B
+ * columns in V vectors. */
+static ALWAYS_INLINE void add_row(cpu_vec acc[OUTS][NV], const float *restrict c, size_t coef_o, size_t O,
+                                  const float *restrict row, size_t V, size_t B)
+{
+    for (size_t v = 0; v < V; v++) {
+        cpu_vec x;
+        vec_load(&x, row + v * VEC, vec_width(B, v));
+        for (size_t a = 0; a < O; a++)
+            vec_madd(&acc[a][v], c[a * coef_o], &x);
     }
 }
 
-/* Columns [m0, m0 + B) of outputs [o0, o0 + O) into out (row stride ldo).
- * O and B are constants where it is inlined, B <= WIDE, O <= OUTS. */
-static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, size_t O, size_t m0, size_t B,
-                                        float *restrict out, size_t ldo)
+/* Columns [m0, m0 + B) of outputs [o0, o0 + O) into out (row stride ldo):
+ * V = B / VEC vectors, or one for B < VEC.  O, V and B are constants where
+ * it is inlined, V <= NV, O <= OUTS. */
+static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, size_t O, size_t m0, size_t V,
+                                        size_t B, float *restrict out, size_t ldo)
 {
     const float *restrict coef = cb->coef + o0 * cb->coef_o;
-    float acc[OUTS][WIDE];
+    cpu_vec acc[OUTS][NV];
     for (size_t a = 0; a < O; a++)
-        for (size_t i = 0; i < B; i++)
-            acc[a][i] = cb->bias_cols ? cb->bias_cols[m0 + i] : cb->bias ? cb->bias[o0 + a] : 0.0f;
+        for (size_t v = 0; v < V; v++) {
+            if (cb->bias_cols)
+                vec_load(&acc[a][v], cb->bias_cols + m0 + v * VEC, vec_width(B, v));
+            else
+                vec_fill(&acc[a][v], cb->bias ? cb->bias[o0 + a] : 0.0f);
+        }
     const cpu_rows *g = &cb->rows;
     const size_t n1 = g->n1 ? g->n1 : 1, n2 = g->n2 ? g->n2 : 1;
     if (O == 1 && n1 == 1 && n2 == 1) {
@@ -56,17 +110,17 @@ static ALWAYS_INLINE void combine_block(const cpu_combination *cb, size_t o0, si
          * (three levels of counters cost more than the FMAs they feed). */
         const float *restrict row = g->base + m0;
         for (size_t r = 0; r < g->n; r++, row += g->ld)
-            add_row(acc, coef + r * cb->coef_r, cb->coef_o, O, row, B);
+            add_row(acc, coef + r * cb->coef_r, cb->coef_o, O, row, V, B);
     } else {
         for (size_t r0 = 0, r = 0; r0 < g->n; r0++)
             for (size_t r1 = 0; r1 < n1; r1++)
                 for (size_t r2 = 0; r2 < n2; r2++, r++)
                     add_row(acc, coef + r * cb->coef_r, cb->coef_o, O,
-                            g->base + r0 * g->ld + r1 * g->ld1 + r2 * g->ld2 + m0, B);
+                            g->base + r0 * g->ld + r1 * g->ld1 + r2 * g->ld2 + m0, V, B);
     }
     for (size_t a = 0; a < O; a++)
-        for (size_t i = 0; i < B; i++)
-            out[(o0 + a) * ldo + m0 + i] = acc[a][i];
+        for (size_t v = 0; v < V; v++)
+            memcpy(out + (o0 + a) * ldo + m0 + v * VEC, &acc[a][v], vec_width(B, v) * sizeof(float));
 }
 
 /* All columns of outputs [o0, o0 + O). */
@@ -74,36 +128,31 @@ static ALWAYS_INLINE void combine_outputs(const cpu_combination *cb, size_t o0, 
                                           size_t ldo)
 {
     if (M < VEC) {
-        combine_block(cb, o0, O, 0, M, out, ldo);
+        combine_block(cb, o0, O, 0, 1, M, out, ldo);
         return;
     }
     size_t m = 0;
-    for (; m + WIDE <= M; m += WIDE)
-        combine_block(cb, o0, O, m, WIDE, out, ldo);
+    for (; m + NV * VEC <= M; m += NV * VEC)
+        combine_block(cb, o0, O, m, NV, NV * VEC, out, ldo);
     if (m + 2 * VEC <= M) {
-        combine_block(cb, o0, O, m, 2 * VEC, out, ldo);
+        combine_block(cb, o0, O, m, 2, 2 * VEC, out, ldo);
         m += 2 * VEC;
     }
     if (m + VEC <= M) {
-        combine_block(cb, o0, O, m, VEC, out, ldo);
+        combine_block(cb, o0, O, m, 1, VEC, out, ldo);
         m += VEC;
     }
     if (m < M)
-        combine_block(cb, o0, O, M - VEC, VEC, out, ldo);
+        combine_block(cb, o0, O, M - VEC, 1, VEC, out, ldo);
 }
 
-#if defined(__GNUC__)
 /* One output of a flat list of rows (a batch-1 dense layer) over all its
  * columns in one pass of the rows: FLAT vectors of columns at a time, each
- * row read once into FLAT independent sums, where blocks of WIDE columns
+ * row read once into FLAT independent sums, where blocks of NV vectors
  * would read the rows once per block and chain each sum's FMAs on the one
- * before.  Vector types keep the sums in registers (a float array indexed
- * by a run-time offset is not kept there); they are never passed or
- * returned by value, whose ABI depends on the build's instruction set.
- * Vectors past the end start at the last whole one instead: the same sums,
- * written twice. */
+ * before.  Vectors past the end start at the last whole one instead: the
+ * same sums, written twice. */
 #define FLAT 8
-typedef float cpu_vec __attribute__((vector_size(VEC * sizeof(float))));
 
 /* Whether a single output of cb over M columns takes combine_flat: flat
  * rows, and enough columns for most of its vectors to be distinct. */
@@ -122,32 +171,23 @@ static void combine_flat(const cpu_combination *cb, size_t o0, size_t M, float *
         for (size_t v = 0; v < FLAT; v++) {
             off[v] = m0 + v * VEC + VEC <= M ? m0 + v * VEC : M - VEC;
             if (cb->bias_cols)
-                memcpy(&acc[v], cb->bias_cols + off[v], sizeof acc[v]);
+                vec_load(&acc[v], cb->bias_cols + off[v], VEC);
             else
-                acc[v] = (cpu_vec){0.0f} + (cb->bias ? cb->bias[o0] : 0.0f);
+                vec_fill(&acc[v], cb->bias ? cb->bias[o0] : 0.0f);
         }
         const float *row = cb->rows.base;
         for (size_t r = 0; r < cb->rows.n; r++, row += cb->rows.ld) {
             const float c = coef[r * cb->coef_r];
             for (size_t v = 0; v < FLAT; v++) {
                 cpu_vec x;
-                memcpy(&x, row + off[v], sizeof x); /* an unaligned load */
-                acc[v] += c * x;
+                vec_load(&x, row + off[v], VEC);
+                vec_madd(&acc[v], c, &x);
             }
         }
         for (size_t v = 0; v < FLAT; v++)
             memcpy(out + off[v], &acc[v], sizeof acc[v]);
     }
 }
-#else
-static int flat_fits(const cpu_combination *cb, size_t M)
-{
-    (void)cb;
-    (void)M;
-    return 0;
-}
-#define combine_flat(cb, o0, M, out) ((void)0)
-#endif
 
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo)
 {
