@@ -324,17 +324,17 @@ static void wide_conv_pooled(const conv_geom *g, const pool_geom *p, const float
                              clcnn_activation act, float *y_pool, float *scratch)
 {
     const size_t K = g->k, Mw = g->oh * wide_w(g), op = p->oh * p->ow;
-    float *zW = wide_sums(g, x, w, b, scratch), *pooled = scratch + wide_floats(g), *rows = pooled + K * op;
+    float *zW = wide_sums(g, x, w, b, scratch), *pooled = scratch + wide_floats(g);
     cpu_activate(act, K, Mw, zW);
-    cpu_pool_planes(p, zW, Mw, wide_w(g), rows, pooled);
-    planes_to_pixels(pooled, K, op, p->oh, p->ow, p->ow, (uint32_t *)(void *)(rows + p->ow * p->kw), y_pool);
+    cpu_pool_planes(p, zW, Mw, wide_w(g), pooled);
+    planes_to_pixels(pooled, K, op, p->oh, p->ow, p->ow, (uint32_t *)(void *)(pooled + K * op), y_pool);
 }
 
-/* Floats wide_conv_pooled needs after wide_floats(g): the pooled planes,
- * cpu_pool_planes's rows and planes_to_pixels's indices. */
+/* Floats wide_conv_pooled needs after wide_floats(g): the pooled planes
+ * and planes_to_pixels's indices. */
 static size_t pooled_floats(const pool_geom *p)
 {
-    return p->c * p->oh * p->ow + p->ow * p->kw + p->ow * p->c;
+    return p->c * p->oh * p->ow + p->ow * p->c;
 }
 
 /* One image's dz (oh, ow, k) as k planes of dz_plane(g) floats: the wide

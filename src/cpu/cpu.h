@@ -9,6 +9,14 @@
 
 #include "internal.h"
 
+/* For functions whose each call with constant arguments is to be its own
+ * unrolled, vectorised copy (a block size, a window width). */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* Buffers are host arrays; these casts say which element type is meant. */
 #define F32(buf) ((float *)(void *)(buf))
 #define CF32(buf) ((const float *)(const void *)(buf))
@@ -112,11 +120,9 @@ void cpu_pool_forward_images(void *bctx, const pool_geom *g, const float *x, flo
 size_t cpu_pool_forward_floats(const pool_geom *g);
 /* Max pooling g of c planes z (plane floats apart, rows ld apart) into c
  * planes of oh*ow in out, the same comparisons as pool_forward's: where
- * cpu_pool_planes_fits(g) (windows that tile the input).  rows: scratch of
- * ow*kw floats. */
+ * cpu_pool_planes_fits(g) (windows that tile the input). */
 int cpu_pool_planes_fits(const pool_geom *g);
-void cpu_pool_planes(const pool_geom *g, const float *restrict z, size_t plane, size_t ld, float *restrict rows,
-                     float *restrict out);
+void cpu_pool_planes(const pool_geom *g, const float *restrict z, size_t plane, size_t ld, float *restrict out);
 /* conv_forward into y_conv and pool_forward of it into y_pool (backend.h),
  * each image pooled while its convolution output is in cache; without
  * keep_conv, max pooling over tiled windows after a stride-1 convolution

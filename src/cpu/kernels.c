@@ -7,25 +7,23 @@
 
 #include "cpu.h"
 
-/* Each block size gets its own unrolled, vectorised copy of the block code. */
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
-
 /* cpu_combine_rows works on blocks of OUTS outputs by up to NV vectors of
  * VEC columns: for every row it loads the block's vectors once and
  * broadcasts one coefficient per output, so each load feeds OUTS fused
- * multiply-adds (4 outputs x 3 vectors: 12 accumulators in registers, which
- * keeps both FMA pipes of an AVX-512 core busy).  A row's last columns are a
+ * multiply-adds (8 outputs x 3 vectors on AVX-512: 24 accumulators in
+ * registers, which keeps both FMA pipes busy).  A row's last columns are a
  * block that overlaps the one before it rather than a narrower one: every
  * column is computed alone, in the same order, so the overlap rewrites the
  * same values, and no variable-width loop (which compilers vectorise badly)
  * is left but for rows shorter than a vector. */
-#define VEC 16
+#if defined(__AVX512F__)
+#define VEC 16 /* floats of a zmm register */
+#define OUTS 8 /* 8 x NV sums: 24 of the 32 registers */
+#else
+#define VEC 8 /* of a ymm register */
+#define OUTS 4 /* 12 of 16 */
+#endif
 #define NV 3
-#define OUTS 4
 
 /* The sums are vectors of VEC floats: GCC and Clang's vector types, which
  * they keep in registers (a float array indexed by a run-time offset, or one
@@ -194,6 +192,14 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
     size_t o = 0;
     for (; o + OUTS <= nout; o += OUTS)
         combine_outputs(cb, o, OUTS, M, out, ldo);
+    if (o + 6 <= nout) {
+        combine_outputs(cb, o, 6, M, out, ldo);
+        o += 6;
+    }
+    if (o + 4 <= nout) {
+        combine_outputs(cb, o, 4, M, out, ldo);
+        o += 4;
+    }
     if (o + 2 <= nout) {
         combine_outputs(cb, o, 2, M, out, ldo);
         o += 2;

@@ -158,27 +158,39 @@ int cpu_pool_planes_fits(const pool_geom *g)
     return tiled(g) && g->mode == CLCNN_POOL_MAX;
 }
 
-void cpu_pool_planes(const pool_geom *g, const float *restrict z, size_t plane, size_t ld, float *restrict rows,
-                     float *restrict out)
+/* Output row m of one plane of cpu_pool_planes from its first input row x0,
+ * row_maxima's comparisons in its order (each window column's maximum down
+ * the rows, then across the columns); kh and kw constants where it is
+ * inlined (2 x 2, the usual window, lets the compiler vectorise across the
+ * windows). */
+static ALWAYS_INLINE void plane_row(size_t ow, size_t kh, size_t kw, const float *restrict x0, size_t ld,
+                                    float *restrict m)
 {
-    const size_t covered = g->ow * g->kw, op = g->oh * g->ow;
+    for (size_t jj = 0; jj < ow; jj++) {
+        float best = 0.0f;
+        for (size_t q = 0; q < kw; q++) {
+            float r = x0[jj * kw + q];
+            for (size_t p = 1; p < kh; p++) {
+                float v = x0[p * ld + jj * kw + q];
+                r = v > r ? v : r;
+            }
+            best = q == 0 || r > best ? r : best;
+        }
+        m[jj] = best;
+    }
+}
+
+void cpu_pool_planes(const pool_geom *g, const float *restrict z, size_t plane, size_t ld, float *restrict out)
+{
+    const size_t op = g->oh * g->ow;
     for (size_t c = 0; c < g->c; c++)
         for (size_t i = 0; i < g->oh; i++) {
-            /* row_maxima's comparisons, in its order, on one plane's rows */
-            const float *restrict x0 = z + c * plane + i * g->kh * ld;
-            float *restrict m = out + c * op + i * g->ow;
-            for (size_t u = 0; u < covered; u++)
-                rows[u] = x0[u];
-            for (size_t p = 1; p < g->kh; p++)
-                for (size_t u = 0; u < covered; u++)
-                    rows[u] = x0[p * ld + u] > rows[u] ? x0[p * ld + u] : rows[u];
-            for (size_t jj = 0; jj < g->ow; jj++)
-                m[jj] = rows[jj * g->kw];
-            for (size_t q = 1; q < g->kw; q++)
-                for (size_t jj = 0; jj < g->ow; jj++) {
-                    float v = rows[jj * g->kw + q];
-                    m[jj] = v > m[jj] ? v : m[jj];
-                }
+            const float *x0 = z + c * plane + i * g->kh * ld;
+            float *m = out + c * op + i * g->ow;
+            if (g->kh == 2 && g->kw == 2)
+                plane_row(g->ow, 2, 2, x0, ld, m);
+            else
+                plane_row(g->ow, g->kh, g->kw, x0, ld, m);
         }
 }
 
