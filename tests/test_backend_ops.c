@@ -176,11 +176,13 @@ typedef struct row {
 
 /*
  * Tiles and thresholds the shapes aim at: CPU convolution in blocks of 4
- * images, a "wide" path at stride 1 and im2col otherwise, rows of 48, 32
- * and 16 columns (the last 16 overlapping when the row is not a multiple
- * of 16), outputs in 4s then 2 then 1, dot tiles of 4 x 4 rows with 8
- * lanes; CPU dense tasks of 8 (forward), 16 (dw) and 4 (dx) rows; CPU pool
- * forward (max) and backward on rows when windows tile the input.  OpenCL: direct convolution when
+ * images, a direct path over output channels when a group has 16 filters
+ * or more (8 without AVX-512), a "wide" path at stride 1 and im2col
+ * otherwise, rows of 48, 32 and 16 columns (the last 16 overlapping when
+ * the row is not a multiple of 16), outputs in 8s (4s without AVX-512),
+ * then 6, 4, 2, 1, dot tiles of 4 x 4 rows with 16 lanes (8); CPU dense
+ * tasks of 8 (forward), 16 (dw) and 4 (dx) rows; CPU pool forward (max)
+ * and backward on rows when windows tile the input.  OpenCL: direct convolution when
  * c * k <= 1024 (else im2col or, for 1x1 stride 1, the input itself, then
  * CLBlast), blocks of 8 outputs, 4 pixels, 8 input channels; direct dense
  * when m * in * out <= 2^24, blocks of 4 rows and 8 outputs; the tiled
@@ -256,6 +258,15 @@ static const row table[] = {
     CONVX(3, 5, 6, 6, 1, 1, 9, 1, 1, VALID, 0, 0, 0, 0, 1, 1, 3, ID, CFG_NONE),    /* pointwise, grouped */
     CONVX(2, 6, 7, 20, 3, 3, 24, 1, 1, SAME, 0, 0, 0, 0, 1, 1, 2, RELU, CFG_NONE), /* 10 -> 12 a group: short blocks */
     CONVX(2, 13, 13, 16, 3, 3, 16, 1, 1, EXPL, 1, 1, 1, 1, 1, 1, 2, RELU, CFG_NONE), /* AlexNet's split */
+    /* the CPU's direct path (a vector of filters a group or more): a last
+     * vector of channels overlapping the one before, output rows in blocks
+     * of equal width (the last overlapping), pads copied, strides,
+     * dilation, groups, and the input gradient through it (c >= 16) */
+    CONV(3, 13, 13, 5, 3, 3, 20, 1, 1, SAME, RELU, CFG_NONE),
+    CONV(2, 9, 30, 1, 3, 3, 17, 1, 1, VALID, SIGM, CFG_NONE),
+    CONV(2, 25, 25, 16, 3, 3, 16, 1, 1, SAME, ID, CFG_NONE),
+    CONVX(2, 15, 14, 6, 3, 3, 32, 2, 2, EXPL, 1, 2, 0, 1, 2, 1, 2, TANH, CFG_NONE),
+    CONVX(2, 15, 14, 6, 3, 3, 32, 2, 2, EXPL, 1, 2, 0, 1, 2, 1, 2, TANH, CFG_THREADS_3),
     CONVX(5, 9, 11, 6, 5, 3, 4, 2, 1, EXPL, 2, 1, 1, 1, 2, 1, 2, TANH, CFG_THREADS_3),
     CONVX(5, 9, 11, 6, 5, 3, 4, 2, 1, EXPL, 2, 1, 1, 1, 2, 1, 2, TANH, CFG_CONV_GEMM),
     CONV(2, 21, 19, 96, 5, 5, 80, 2, 2, VALID, ID, CFG_CONV_DIRECT),

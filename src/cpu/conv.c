@@ -315,6 +315,31 @@ static void wide_conv(const conv_geom *g, const float *x, const float *w, const 
     cpu_activate(act, g->oh * g->ow, K, y);
 }
 
+/* Whether an image goes through conv_image: direct, or on the wide grid. */
+static int image_path(const conv_geom *g)
+{
+    return cpu_conv_direct_fits(g) || wide_ok(g);
+}
+
+/* Scratch floats conv_image needs. */
+static size_t image_floats(const conv_geom *g)
+{
+    return cpu_conv_direct_fits(g) ? cpu_conv_direct_floats(g) : wide_floats(g);
+}
+
+/* One image x (h, w, c) through convolution g (image_path) into y
+ * (oh, ow, k): act(conv + b), b NULL for none.  scratch: image_floats(g). */
+static void conv_image(const conv_geom *g, const float *x, const float *w, const float *b, clcnn_activation act,
+                       float *y, float *scratch)
+{
+    if (!cpu_conv_direct_fits(g)) {
+        wide_conv(g, x, w, b, act, y, scratch);
+        return;
+    }
+    cpu_conv_direct(g, x, w, b, y, scratch);
+    cpu_activate(act, g->oh * g->ow, g->k, y);
+}
+
 /* wide_conv's output pooled by p (cpu_pool_planes_fits) into y_pool
  * (p->oh, p->ow, k), the convolution's own output not kept: activated and
  * pooled while still planes, so that only the pooled pixels are
@@ -370,10 +395,10 @@ static size_t scratch_floats(const conv_geom *g)
     size_t L = BLOCK * g->oh * g->ow, R = g->kh * g->kw * g->c;
     size_t need = R * L + g->k * L + R * L + g->h * g->w * g->c + index_count(g);
     conv_geom t;
-    if (wide_ok(g) && wide_floats(g) > need)
-        need = wide_floats(g);
+    if (image_path(g) && image_floats(g) > need)
+        need = image_floats(g);
     if (transposed(g, &t)) {
-        size_t backward = BLOCK * (padded_floats(g) + g->k * dz_plane(g)) + wide_floats(&t);
+        size_t backward = BLOCK * (padded_floats(g) + g->k * dz_plane(g)) + image_floats(&t);
         need = backward > need ? backward : need;
     }
     return need;
@@ -433,7 +458,7 @@ static void pool_images(const conv_job *j, const float *out, size_t first, size_
 /* Whether the forward pools its output as planes (wide_conv_pooled). */
 static int pools_planes(const conv_job *j)
 {
-    return j->pool && !j->keep_conv && wide_ok(j->g) && cpu_pool_planes_fits(j->pool) &&
+    return j->pool && !j->keep_conv && wide_ok(j->g) && !cpu_conv_direct_fits(j->g) && cpu_pool_planes_fits(j->pool) &&
            j->act != CLCNN_ACT_SOFTMAX;
 }
 
@@ -451,10 +476,10 @@ static void forward_block(void *arg, size_t blk, int thread)
             wide_conv_pooled(g, j->pool, j->x + b * in_size, j->w, j->b, j->act, j->y_pool + b * pooled, colT);
         return;
     }
-    if (wide_ok(g)) {
+    if (image_path(g)) {
         for (size_t b = first; b < first + nb; b++) {
             float *out = j->y + b * M * K;
-            wide_conv(g, j->x + b * in_size, j->w, j->b, j->act, out, colT);
+            conv_image(g, j->x + b * in_size, j->w, j->b, j->act, out, colT);
             pool_images(j, out, b, 1, thread);
         }
         return;
@@ -528,7 +553,7 @@ static void backward_wide(const conv_job *j, size_t blk, size_t first, size_t nb
     }
     if (j->dx)
         for (size_t b = first; b < first + nb; b++)
-            wide_conv(j->t, j->dz + b * M * K, j->wt, NULL, CLCNN_ACT_IDENTITY, j->dx + b * in_size, rest);
+            conv_image(j->t, j->dz + b * M * K, j->wt, NULL, CLCNN_ACT_IDENTITY, j->dx + b * in_size, rest);
 }
 
 static void backward_block(void *arg, size_t blk, int thread)

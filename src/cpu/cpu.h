@@ -107,6 +107,14 @@ void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, 
 /* Applies act in place to rows x cols (softmax along each row). */
 void cpu_activate(clcnn_activation act, size_t rows, size_t cols, float *y);
 
+/* Direct convolution over output channels (conv_direct.c), where
+ * cpu_conv_direct_fits(g): one image x (h, w, c) into y (oh, ow, k), conv
+ * + b (b NULL for none, no activation), the same values as the other
+ * paths'.  scratch: cpu_conv_direct_floats(g). */
+int cpu_conv_direct_fits(const conv_geom *g);
+size_t cpu_conv_direct_floats(const conv_geom *g);
+void cpu_conv_direct(const conv_geom *g, const float *x, const float *w, const float *b, float *y, float *scratch);
+
 int cpu_conv_forward(void *bctx, const conv_geom *g, const clcnn_buf *x, const clcnn_buf *w, const clcnn_buf *b,
                      clcnn_activation act, clcnn_buf *y);
 int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dz, const clcnn_buf *x, const clcnn_buf *w,

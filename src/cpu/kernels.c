@@ -3,9 +3,7 @@
  * their partial sums in registers (fixed-size blocks the compiler unrolls and
  * vectorises) and add in a fixed order, so results do not depend on threads.
  */
-#include <string.h>
-
-#include "cpu.h"
+#include "vec.h"
 
 /* cpu_combine_rows works on blocks of OUTS outputs by up to NV vectors of
  * VEC columns: for every row it loads the block's vectors once and
@@ -17,53 +15,11 @@
  * same values, and no variable-width loop (which compilers vectorise badly)
  * is left but for rows shorter than a vector. */
 #if defined(__AVX512F__)
-#define VEC 16 /* floats of a zmm register */
 #define OUTS 8 /* 8 x NV sums: 24 of the 32 registers */
 #else
-#define VEC 8 /* of a ymm register */
 #define OUTS 4 /* 12 of 16 */
 #endif
 #define NV 3
-
-/* The sums are vectors of VEC floats: GCC and Clang's vector types, which
- * they keep in registers (a float array indexed by a run-time offset, or one
- * only partly used, is not always kept there); elsewhere a struct of floats.
- * Vectors are never passed or returned by value, whose ABI depends on the
- * build's instruction set. */
-#if defined(__GNUC__)
-typedef float cpu_vec __attribute__((vector_size(VEC * sizeof(float))));
-static ALWAYS_INLINE void vec_fill(cpu_vec *v, float s)
-{
-    *v = (cpu_vec){0.0f} + s;
-}
-/* *acc += c * x */
-static ALWAYS_INLINE void vec_madd(cpu_vec *acc, float c, const cpu_vec *x)
-{
-    *acc += c * *x;
-}
-#else
-typedef struct {
-    float f[VEC];
-} cpu_vec;
-static ALWAYS_INLINE void vec_fill(cpu_vec *v, float s)
-{
-    for (size_t i = 0; i < VEC; i++)
-        v->f[i] = s;
-}
-static ALWAYS_INLINE void vec_madd(cpu_vec *acc, float c, const cpu_vec *x)
-{
-    for (size_t i = 0; i < VEC; i++)
-        acc->f[i] += c * x->f[i];
-}
-#endif
-
-/* v = the n <= VEC floats at p (an unaligned load), the rest 0. */
-static ALWAYS_INLINE void vec_load(cpu_vec *v, const float *p, size_t n)
-{
-    if (n < VEC)
-        vec_fill(v, 0.0f);
-    memcpy(v, p, n * sizeof(float));
-}
 
 /* Floats of vector v of a block of B columns: VEC, but for a block
  * narrower than a vector. */
