@@ -134,7 +134,8 @@ void cpu_pool_planes(const pool_geom *g, const float *restrict z, size_t plane, 
 /* conv_forward into y_conv and pool_forward of it into y_pool (backend.h),
  * each image pooled while its convolution output is in cache; without
  * keep_conv, max pooling over tiled windows after a stride-1 convolution
- * pools its planes before they become pixels, and y_conv is not written. */
+ * on the wide path (not cpu_conv_direct_fits) pools its planes before they
+ * become pixels, and y_conv is not written. */
 int cpu_conv_pool_forward(void *bctx, const conv_geom *g, const pool_geom *p, const clcnn_buf *x, const clcnn_buf *w,
                           const clcnn_buf *b, clcnn_activation act, clcnn_buf *y_conv, int keep_conv,
                           clcnn_buf *y_pool);
