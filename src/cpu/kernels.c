@@ -213,16 +213,20 @@ void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, 
                         acc[15 * LANES + l] += a_3[t + l] * b_3[t + l];
                     }
             }
-            /* The lanes, then every segment's last len % LANES products. */
+            /* The lanes, then every segment's last len % LANES products:
+             * each sum in that order, the tile's 16 side by side (one
+             * after another, each would wait on its own chain of adds). */
+            float s[TA * TB] = {0.0f};
+            for (size_t l = 0; l < LANES; l++)
+                for (size_t ij = 0; ij < TA * TB; ij++)
+                    s[ij] += acc[ij * LANES + l];
+            for (size_t sg = 0; sg < segs; sg++)
+                for (size_t u = whole; u < len; u++)
+                    for (size_t i = 0; i < TA; i++)
+                        for (size_t j = 0; j < TB; j++)
+                            s[i * TB + j] += ar[i][sg * seg_a + u] * br[j][sg * seg_b + u];
             for (size_t i = 0; i < TA && a0 + i < na; i++)
-                for (size_t j = 0; j < TB && b0 + j < nb; j++) {
-                    float s = 0.0f;
-                    for (size_t l = 0; l < LANES; l++)
-                        s += acc[(i * TB + j) * LANES + l];
-                    for (size_t sg = 0; sg < segs; sg++)
-                        for (size_t u = whole; u < len; u++)
-                            s += ar[i][sg * seg_a + u] * br[j][sg * seg_b + u];
-                    c[(a0 + i) * ldc + b0 + j] = s;
-                }
+                for (size_t j = 0; j < TB && b0 + j < nb; j++)
+                    c[(a0 + i) * ldc + b0 + j] = s[i * TB + j];
         }
 }
