@@ -622,12 +622,8 @@ int cpu_conv_backward(void *bctx, const conv_geom *g, const clcnn_buf *dzb, cons
     }
     cpu_parallel(bctx, blocks, backward_block, &j);
     /* Bias and filter gradients, summed in a fixed order. */
-    if (db) {
-        memset(db, 0, K * sizeof *db);
-        for (size_t i = 0; i < g->n * M; i++)
-            for (size_t k = 0; k < K; k++)
-                db[k] += dz[i * K + k];
-    }
+    if (db)
+        cpu_column_sums(dz, g->n * M, K, db);
     if (dw) {
         memset(dw, 0, R * K * sizeof *dw);
         for (size_t b = 0; b < blocks; b++)

@@ -104,6 +104,11 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
 void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, size_t ldb, size_t nb, size_t len,
               size_t segs, size_t seg_a, size_t seg_b);
 
+/* sums[c] = the sum of x[r * cols + c] over the rows, row after row (a
+ * bias gradient: the order of a plain loop over the rows, so the same
+ * bits), VEC columns at a time. */
+void cpu_column_sums(const float *restrict x, size_t rows, size_t cols, float *restrict sums);
+
 /* Applies act in place to rows x cols (softmax along each row). */
 void cpu_activate(clcnn_activation act, size_t rows, size_t cols, float *y);
 

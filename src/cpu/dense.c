@@ -2,8 +2,6 @@
  * is split by rows of x (forward, input gradient) and by rows of W (weight
  * gradient, each summed over the batch in order), so results do not depend
  * on the number of threads. */
-#include <string.h>
-
 #include "cpu.h"
 
 /* Rows of x per forward task, of W per weight-gradient task, and of dx per
@@ -68,11 +66,7 @@ int cpu_dense_backward(void *bctx, size_t m, size_t in, size_t out, const clcnn_
 {
     dense_job j = {.m = m, .in = in, .out = out, .x = CF32(xb), .w = CF32(wb), .dz = CF32(dzb), .dx = F32(dxb),
                    .dw = F32(dwb)};
-    float *restrict db = F32(dbb);
-    memset(db, 0, out * sizeof *db);
-    for (size_t r = 0; r < m; r++)
-        for (size_t o = 0; o < out; o++)
-            db[o] += j.dz[r * out + o];
+    cpu_column_sums(j.dz, m, out, F32(dbb));
     cpu_parallel_work(bctx, (in + ROWS_PER_TASK - 1) / ROWS_PER_TASK, m * in * out, weight_grad_rows, &j);
     if (j.dx)
         cpu_parallel_work(bctx, (m + DX_ROWS_PER_TASK - 1) / DX_ROWS_PER_TASK, m * in * out, input_grad_rows,

@@ -230,3 +230,28 @@ void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, 
                     c[(a0 + i) * ldc + b0 + j] = s[i * TB + j];
         }
 }
+
+void cpu_column_sums(const float *restrict x, size_t rows, size_t cols, float *restrict sums)
+{
+    const size_t total = rows * cols, width = cols < VEC ? cols : VEC;
+    for (size_t c0 = 0; c0 < cols; c0 += VEC) {
+        /* The vector's first column: the last vector ends at the last
+         * column; with fewer columns than a vector, its other lanes add
+         * the next row's values and are dropped. */
+        const size_t at = c0 + VEC <= cols || cols < VEC ? c0 : cols - VEC;
+        cpu_vec s;
+        vec_fill(&s, 0.0f);
+        size_t r = 0;
+        for (; r < rows && r * cols + at + VEC <= total; r++) {
+            cpu_vec v;
+            vec_load(&v, x + r * cols + at, VEC);
+            vec_add(&s, &v);
+        }
+        float lanes[VEC];
+        memcpy(lanes, &s, sizeof lanes);
+        for (; r < rows; r++) /* the last rows, whose vector would read past x */
+            for (size_t u = 0; u < width; u++)
+                lanes[u] += x[r * cols + at + u];
+        memcpy(sums + at, lanes, width * sizeof *sums);
+    }
+}

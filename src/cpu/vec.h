@@ -25,11 +25,21 @@ static ALWAYS_INLINE void vec_madd(cpu_vec *acc, float c, const cpu_vec *x)
 {
     *acc += c * *x;
 }
+/* *acc += *x */
+static ALWAYS_INLINE void vec_add(cpu_vec *acc, const cpu_vec *x)
+{
+    *acc += *x;
+}
 #else
 typedef struct {
     float f[VEC];
 } cpu_vec;
 #define VEC_LANE(v, i) ((v)->f[i])
+static ALWAYS_INLINE void vec_add(cpu_vec *acc, const cpu_vec *x)
+{
+    for (size_t i = 0; i < VEC; i++)
+        acc->f[i] += x->f[i];
+}
 static ALWAYS_INLINE void vec_madd(cpu_vec *acc, float c, const cpu_vec *x)
 {
     for (size_t i = 0; i < VEC; i++)
