@@ -8,8 +8,10 @@
 /* cpu_combine_rows works on blocks of OUTS outputs by up to NV vectors of
  * VEC columns: for every row it loads the block's vectors once and
  * broadcasts one coefficient per output, so each load feeds OUTS fused
- * multiply-adds (8 outputs x 3 vectors on AVX-512: 24 accumulators in
- * registers, which keeps both FMA pipes busy).  A row's last columns are a
+ * multiply-adds (8 outputs x 3 vectors on AVX-512: 24 accumulators, which
+ * keep both FMA pipes busy; GCC 12 holds the 8 coefficients in registers
+ * too and spills one sum, and the block still ran a little faster than
+ * 4 x 3, bench/README.md).  A row's last columns are a
  * block that overlaps the one before it rather than a narrower one: every
  * column is computed alone, in the same order, so the overlap rewrites the
  * same values, and no variable-width loop (which compilers vectorise badly)
