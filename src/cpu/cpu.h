@@ -91,16 +91,21 @@ typedef struct cpu_combination {
 } cpu_combination;
 /* Writes outputs o < nout, columns m < M, to out[o * ldo + m]. */
 void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *out, size_t ldo);
+/* Floats of the build's vector registers: the kernels' vectors (vec.h)
+ * and cpu_dots's lanes. */
+#if defined(__AVX512F__)
+#define CPU_VEC 16 /* zmm */
+#else
+#define CPU_VEC 8 /* ymm */
+#endif
+
 /* c[a * ldc + b] = sum_{s < segs} sum_{t < len} A_a[s * seg_a + t] *
  * B[b * ldb + s * seg_b + t] for the rows A_a of grid A and b < nb: dot
  * products of rows, in tiles, over segs segments of each (one convolution
- * image after another).  The sums run in steps of CPU_DOTS_LANES: a len
- * that is a multiple of it leaves no scalar tail. */
-#if defined(__AVX512F__)
-#define CPU_DOTS_LANES 16 /* a tile's 16 sums in 16 of the 32 zmm registers */
-#else
-#define CPU_DOTS_LANES 8 /* in 16 ymm (or 32 xmm) registers */
-#endif
+ * image after another).  The sums run in steps of CPU_DOTS_LANES, each
+ * lane its own sum, added up in lane order, then the len % CPU_DOTS_LANES
+ * products left one by one: a len that is a multiple of it leaves none. */
+#define CPU_DOTS_LANES CPU_VEC
 void cpu_dots(float *restrict c, size_t ldc, const cpu_rows *A, const float *B, size_t ldb, size_t nb, size_t len,
               size_t segs, size_t seg_a, size_t seg_b);
 

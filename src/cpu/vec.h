@@ -11,11 +11,7 @@
 
 #include "cpu.h"
 
-#if defined(__AVX512F__)
-#define VEC 16 /* floats of a zmm register */
-#else
-#define VEC 8 /* of a ymm register */
-#endif
+#define VEC CPU_VEC
 
 #if defined(__GNUC__)
 typedef float cpu_vec __attribute__((vector_size(VEC * sizeof(float))));
