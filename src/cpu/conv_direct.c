@@ -13,15 +13,13 @@
 #include "vec.h"
 
 /* Pixels of an output row per block at most: as many sums, one vector
- * each, in registers beside the filters' vector.  (Two vectors of channels
- * per pixel would halve the broadcasts per multiply-add where a group has
- * 32 filters or more; one serves every such layer.) */
+ * each, in registers beside the filters' vector.  Each broadcast input
+ * value feeds one multiply-add, so the loads bound a block. */
 #define PIX 12
-#define KV 1
 
 int cpu_conv_direct_fits(const conv_geom *g)
 {
-    return g->k / g->groups >= KV * VEC;
+    return g->k / g->groups >= VEC;
 }
 
 /* Rows and columns of the padded input that the taps read. */
@@ -65,39 +63,36 @@ static const float *tap_input(const conv_geom *g, const float *x, float *padded,
 }
 
 /* The sums of P pixels of output row i from column j0, channels
- * [k0, k0 + KV*VEC) (of group gr), into y (oh, ow, k); xp: the tap input,
+ * [k0, k0 + VEC) (of group gr), into y (oh, ow, k); xp: the tap input,
  * pitch floats per row.  P is a constant where it is inlined. */
 static ALWAYS_INLINE void pixel_block(const conv_geom *g, const float *restrict xp, size_t pitch,
                                       const float *restrict w, const float *restrict b, size_t i, size_t j0,
                                       size_t P, size_t gr, size_t k0, float *restrict y)
 {
     const size_t C = g->c, K = g->k, Cg = C / g->groups, step = g->sw * C;
-    cpu_vec acc[PIX][KV];
-    for (size_t n = 0; n < P; n++)
-        for (size_t v = 0; v < KV; v++) {
-            if (b)
-                vec_load(&acc[n][v], b + k0 + v * VEC, VEC);
-            else
-                vec_fill(&acc[n][v], 0.0f);
-        }
+    cpu_vec acc[PIX];
+    for (size_t n = 0; n < P; n++) {
+        if (b)
+            vec_load(&acc[n], b + k0, VEC);
+        else
+            vec_fill(&acc[n], 0.0f);
+    }
     for (size_t p = 0; p < g->kh; p++)
         for (size_t q = 0; q < g->kw; q++) {
             const float *restrict xr = xp + (i * g->sh + p * g->dh) * pitch + (j0 * g->sw + q * g->dw) * C + gr * Cg;
             const float *restrict wr = w + (p * g->kw + q) * Cg * K + k0;
             for (size_t c = 0; c < Cg; c++) {
-                cpu_vec wv[KV];
-                for (size_t v = 0; v < KV; v++)
-                    vec_load(&wv[v], wr + c * K + v * VEC, VEC);
+                cpu_vec wv;
+                vec_load(&wv, wr + c * K, VEC);
                 for (size_t n = 0; n < P; n++)
-                    for (size_t v = 0; v < KV; v++)
-                        vec_madd(&acc[n][v], xr[n * step + c], &wv[v]);
+                    vec_madd(&acc[n], xr[n * step + c], &wv);
             }
         }
     for (size_t n = 0; n < P; n++)
-        memcpy(y + (i * g->ow + j0 + n) * K + k0, acc[n], sizeof acc[n]);
+        memcpy(y + (i * g->ow + j0 + n) * K + k0, &acc[n], sizeof acc[n]);
 }
 
-/* Output row i of channels [k0, k0 + KV*VEC): ceil(ow / PIX) blocks of equal
+/* Output row i of channels [k0, k0 + VEC): ceil(ow / PIX) blocks of equal
  * width, the last one ending at the row's end (overlapping the one before
  * it where ow is not a multiple of the width: the same sums, written
  * twice). */
@@ -135,9 +130,9 @@ void cpu_conv_direct(const conv_geom *g, const float *x, const float *w, const f
     size_t pitch;
     const float *xp = tap_input(g, x, scratch, &pitch);
     for (size_t gr = 0; gr < g->groups; gr++)
-        for (size_t v = 0; v * KV * VEC < Kg; v++) {
-            /* the group's last vectors end at its last channel */
-            const size_t k0 = gr * Kg + ((v + 1) * KV * VEC <= Kg ? v * KV * VEC : Kg - KV * VEC);
+        for (size_t v = 0; v * VEC < Kg; v++) {
+            /* the group's last vector ends at its last channel */
+            const size_t k0 = gr * Kg + ((v + 1) * VEC <= Kg ? v * VEC : Kg - VEC);
             for (size_t i = 0; i < g->oh; i++)
                 pixel_row(g, xp, pitch, w, b, i, gr, k0, y);
         }
