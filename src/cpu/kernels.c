@@ -150,6 +150,7 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
     size_t o = 0;
     for (; o + OUTS <= nout; o += OUTS)
         combine_outputs(cb, o, OUTS, M, out, ldo);
+#if OUTS > 6 /* blocks of at most OUTS outputs: the sums are sized for them */
     if (o + 6 <= nout) {
         combine_outputs(cb, o, 6, M, out, ldo);
         o += 6;
@@ -158,6 +159,7 @@ void cpu_combine_rows(const cpu_combination *cb, size_t nout, size_t M, float *o
         combine_outputs(cb, o, 4, M, out, ldo);
         o += 4;
     }
+#endif
     if (o + 2 <= nout) {
         combine_outputs(cb, o, 2, M, out, ldo);
         o += 2;
