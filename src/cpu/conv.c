@@ -315,6 +315,13 @@ static void wide_conv(const conv_geom *g, const float *x, const float *w, const 
     cpu_activate(act, g->oh * g->ow, K, y);
 }
 
+/* Whether an image of g is convolved on the wide grid: stride 1, and
+ * fewer filters a group than the direct path takes. */
+static int wide_path(const conv_geom *g)
+{
+    return wide_ok(g) && !cpu_conv_direct_fits(g);
+}
+
 /* Whether an image goes through conv_image: direct, or on the wide grid. */
 static int image_path(const conv_geom *g)
 {
@@ -324,7 +331,7 @@ static int image_path(const conv_geom *g)
 /* Scratch floats conv_image needs. */
 static size_t image_floats(const conv_geom *g)
 {
-    return cpu_conv_direct_fits(g) ? cpu_conv_direct_floats(g) : wide_floats(g);
+    return wide_path(g) ? wide_floats(g) : cpu_conv_direct_floats(g);
 }
 
 /* One image x (h, w, c) through convolution g (image_path) into y
@@ -332,7 +339,7 @@ static size_t image_floats(const conv_geom *g)
 static void conv_image(const conv_geom *g, const float *x, const float *w, const float *b, clcnn_activation act,
                        float *y, float *scratch)
 {
-    if (!cpu_conv_direct_fits(g)) {
+    if (wide_path(g)) {
         wide_conv(g, x, w, b, act, y, scratch);
         return;
     }
@@ -458,7 +465,7 @@ static void pool_images(const conv_job *j, const float *out, size_t first, size_
 /* Whether the forward pools its output as planes (wide_conv_pooled). */
 static int pools_planes(const conv_job *j)
 {
-    return j->pool && !j->keep_conv && wide_ok(j->g) && !cpu_conv_direct_fits(j->g) && cpu_pool_planes_fits(j->pool) &&
+    return j->pool && !j->keep_conv && wide_path(j->g) && cpu_pool_planes_fits(j->pool) &&
            j->act != CLCNN_ACT_SOFTMAX;
 }
 
